@@ -1,0 +1,5 @@
+"""``python -m dashboard --config team.yaml``."""
+
+from dashboard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,292 @@
+"""Build the Dash app from a config: plugins, tables, panels, and the projection callback."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import diskcache
+import flask
+import pluggy
+from dash import Dash, Input, Output, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from pydantic import ValidationError
+
+from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
+from dashboard.data import Dataset, open_dataset
+from dashboard.errors import ConfigError, DashboardError
+from dashboard.jobs import JobCancelled, ThreadJobManager
+from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelContext
+from dashboard.plugin_manager import Registry, build_registry, get_plugin_manager
+from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
+
+logger = logging.getLogger(__name__)
+
+STATIC_ROUTE = "_dashboard/static/"
+BOOTSTRAP_CSS = "css/bootstrap.min.css"
+
+
+def create_app(
+    config: DashboardConfig | Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    server: flask.Flask | bool = True,
+    url_base_pathname: str = "/",
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> Dash:
+    """Build the dashboard described by ``config``.
+
+    Parameters
+    ----------
+    config
+        A :class:`DashboardConfig`, a mapping as parsed from YAML, or a path to a YAML file.
+    server
+        A Flask app to mount the dashboard in, or True for a new one (``app.server``).
+    url_base_pathname
+        Where the dashboard lives on ``server``, e.g. ``"/projector/"``.
+    plugin_manager
+        A prepared plugin manager (tests); default: built from the config.
+
+    Raises
+    ------
+    DashboardError
+        When the config, its tables or its plugins are invalid; the message names the file,
+        the key and the allowed values.
+
+    Examples
+    --------
+    >>> flask_app = flask.Flask(__name__)
+    >>> create_app("configs/demo.yaml", server=flask_app, url_base_pathname="/projector/")
+    ... # doctest: +SKIP
+    """
+    if isinstance(config, (str, os.PathLike)):
+        config = load_config(config)
+    elif not isinstance(config, DashboardConfig):
+        config = parse_config(config)
+    cache_dir = config.resolved_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # numba reads this at import (inside reducers): JIT-compiled code is reused across runs.
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir / "numba"))
+
+    if plugin_manager is None:
+        try:
+            plugin_manager = get_plugin_manager(config.disable_plugins)
+        except ConfigError as exc:
+            raise ConfigError(f"{config.source}: {exc}") from None
+    registry = build_registry(plugin_manager)
+    datasets = _open_datasets(config, plugin_manager, cache_dir)
+    initial = _initial_request(config, datasets, registry)
+    context = PanelContext(config, datasets, registry, ProjectionStore(cache_dir), initial)
+    panels = _build_panels(config, registry, context)
+
+    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks"))
+    if not url_base_pathname.endswith("/"):
+        url_base_pathname += "/"
+    app = Dash(
+        "dashboard",
+        server=server,
+        url_base_pathname=url_base_pathname,
+        title=config.title,
+        external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
+        background_callback_manager=manager,
+        update_title=None,
+    )
+    _add_static_route(app, url_base_pathname)
+    app.layout = _layout(config, panels, initial)
+    _register_projection_callback(app, context, manager)
+    for panel in panels:
+        panel.register_callbacks(app)
+    return app
+
+
+def _open_datasets(
+    config: DashboardConfig, pm: pluggy.PluginManager, cache_dir: Path
+) -> dict[str, Dataset]:
+    datasets = {}
+    for name, table in config.tables.items():
+        try:
+            datasets[name] = open_dataset(
+                name, table, scan_hook=pm.hook.dashboard_scan_table, cache_dir=cache_dir,
+                where=config.source,
+            )
+        except DashboardError as exc:
+            if str(exc).startswith(config.source):
+                raise
+            raise type(exc)(f"{config.source}: `tables.{name}.path`: {exc}") from None
+    return datasets
+
+
+def _initial_request(
+    config: DashboardConfig, datasets: dict[str, Dataset], registry: Registry
+) -> ProjectionRequest:
+    proj = config.projection
+    table = proj.table or next(
+        (p.options().get("table") for p in config.panels if p.options().get("table")),
+        next(iter(config.tables)),
+    )
+    if table not in datasets:
+        key = "projection.table" if proj.table else "panels[].table"
+        raise config.error(key, f"unknown table {table!r}", f"allowed values: {list(datasets)}")
+    try:
+        reducer = registry.reducer(proj.reducer)
+    except DashboardError as exc:
+        raise ConfigError(f"{config.source}: {exc}") from None
+    try:
+        params = reducer.Params.model_validate(proj.params)
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error(exc, reducer.Params, config.source, prefix="projection.params")
+        ) from None
+    return ProjectionRequest(table, proj.reducer, proj.dims, params.model_dump(mode="json"))
+
+
+def _build_panels(
+    config: DashboardConfig, registry: Registry, context: PanelContext
+) -> list[Panel]:
+    panels = []
+    for i, entry in enumerate(config.panels):
+        try:
+            cls = registry.panel(entry.type, key=f"panels[{i}].type")
+        except DashboardError as exc:
+            raise ConfigError(f"{config.source}: {exc}") from None
+        try:
+            options = cls.Options.model_validate(entry.options())
+        except ValidationError as exc:
+            raise ConfigError(
+                format_validation_error(exc, cls.Options, config.source, prefix=f"panels[{i}]")
+            ) from None
+        panel = cls(options, context, i)
+        panel.validate()
+        panels.append(panel)
+    return panels
+
+
+def _add_static_route(app: Dash, url_base_pathname: str) -> None:
+    """Serve Bootstrap's CSS from the xstatic package: the dbc theme URLs need a CDN."""
+    import xstatic.pkg.bootstrap as xs_bootstrap
+
+    root = Path(xs_bootstrap.BASE_DIR)
+    prefix = app.config.routes_pathname_prefix
+
+    def static(filename: str) -> flask.Response:
+        if not filename.endswith((".css", ".css.map")):
+            flask.abort(404)
+        response = flask.send_from_directory(root, filename, max_age=86400)
+        return response
+
+    app.server.add_url_rule(
+        f"{prefix}{STATIC_ROUTE}<path:filename>",
+        endpoint=f"dashboard_static_{prefix.strip('/').replace('/', '_') or 'root'}",
+        view_func=static,
+    )
+
+
+def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionRequest) -> Any:
+    header = html.Header(
+        dbc.Container(
+            [
+                html.H1(config.title, className="h5 mb-0 fw-semibold"),
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Small(id="dashboard-progress-text", className="me-2"),
+                                dbc.Progress(
+                                    id="dashboard-progress",
+                                    value=0,
+                                    striped=True,
+                                    animated=True,
+                                    style={"width": "10rem", "height": "0.9rem"},
+                                ),
+                            ],
+                            id="dashboard-progress-wrap",
+                            className="align-items-center",
+                            style={"display": "none"},
+                        ),
+                        html.Div(id="dashboard-status", className="small text-body-secondary"),
+                    ],
+                    className="d-flex align-items-center gap-3",
+                ),
+            ],
+            fluid=True,
+            className="d-flex justify-content-between align-items-center py-2",
+        ),
+        className="mb-3 border-bottom bg-body-tertiary",
+    )
+    columns = [
+        dbc.Col(
+            html.Section(panel.layout(), id=f"panel-{panel.index}", **{"data-panel": panel.name}),
+            md=panel.options.width,
+            className="mb-3",
+        )
+        for panel in panels
+    ]
+    return html.Div(
+        [
+            header,
+            dbc.Container(dbc.Row(columns), fluid=True),
+            dcc.Store(id=REQUEST_STORE, data=initial.to_dict()),
+            dcc.Store(id=PROJECTION_STORE),
+        ]
+    )
+
+
+def _register_projection_callback(
+    app: Dash, context: PanelContext, manager: ThreadJobManager
+) -> None:
+    """Compute the requested projection in a background process, reporting progress."""
+
+    @app.callback(
+        Output(PROJECTION_STORE, "data"),
+        Output("dashboard-status", "children"),
+        Input(REQUEST_STORE, "data"),
+        background=True,
+        progress=[Output("dashboard-progress", "value"), Output("dashboard-progress-text", "children")],
+        progress_default=[0, ""],
+        running=[
+            (Output("dashboard-progress-wrap", "style"), {"display": "flex"}, {"display": "none"})
+        ],
+    )
+    def project(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, Any]:
+        if not request:
+            return no_update, no_update
+
+        def progress(fraction: float, message: str) -> None:
+            manager.raise_if_cancelled()  # a newer request replaced this one
+            set_progress((round(100 * fraction), message))
+
+        try:
+            result = run_projection(
+                ProjectionRequest.from_dict(request),
+                context.datasets,
+                context.registry,
+                context.store,
+                progress,
+            )
+        except JobCancelled:
+            raise PreventUpdate from None
+        except DashboardError as exc:
+            logger.warning("projection failed: %s", exc)
+            return no_update, dbc.Alert(
+                str(exc), color="danger", className="py-1 px-2 mb-0 small",
+                style={"whiteSpace": "pre-wrap"}, id="dashboard-error",
+            )
+        return result, status_text(result, context)
+
+
+def status_text(result: Mapping[str, Any], context: PanelContext) -> str:
+    """One line saying what the map shows, e.g. ``UMAP 2D · digits · 1,797 points · 3.1 s``."""
+    reducer = context.registry.reducers.get(result["reducer"])
+    title = getattr(reducer, "title", "") or result["reducer"]
+    dataset = context.datasets[result["table"]]
+    dims = len(dataset.embedding_columns)
+    if dataset.is_vector_column:
+        dims = dataset.schema[dataset.embedding_columns[0]].shape[0] if hasattr(
+            dataset.schema[dataset.embedding_columns[0]], "shape"
+        ) else None
+    when = "from cache" if result["cached"] else f"{result['seconds']:.1f} s"
+    size = f"{result['n']:,} points" + (f" x {dims} dims" if dims else "")
+    return f"{title} {result['dims']}D · {result['table']} · {size} · {when}"

@@ -1,0 +1,257 @@
+"""Pydantic models of the YAML config, and a loader whose errors name file, key and allowed values."""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dashboard.errors import ConfigError, quote_list
+
+CACHE_ENV = "EMBEDDING_DASHBOARD_CACHE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TableConfig(_Strict):
+    """One table of embeddings plus metadata."""
+
+    path: str = Field(
+        description="File, glob, directory, or a plugin source such as `sklearn://digits`."
+    )
+    format: Literal["parquet", "csv", "ndjson", "ipc"] | None = Field(
+        None, description="File format; guessed from the file extension when omitted."
+    )
+    embedding: str | list[str] | None = Field(
+        None,
+        description="One list/array column, a list of numeric columns, or a glob such as "
+        "`dim_*`. Default: the only vector column, else all numeric columns.",
+    )
+    label: str | None = Field(None, description="Column shown on hover and used to colour.")
+    text: str | None = Field(None, description="Column of longer text shown on hover.")
+    image: str | None = Field(None, description="Column of PNG bytes, file paths or URLs.")
+    id: str | None = Field(None, description="Column that identifies a row across tables.")
+
+
+class ProjectionConfig(_Strict):
+    """The projection the dashboard opens with."""
+
+    table: str | None = Field(None, description="Table to project first; default: the first.")
+    reducer: str = Field("pca", description="Name of a registered reducer.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Reducer parameters, checked against its `Params`."
+    )
+    dims: Literal[2, 3] = Field(2, description="2 for a flat map, 3 for a rotatable cloud.")
+
+
+class PanelConfig(BaseModel):
+    """A panel: `type` names a registered panel; other keys are that panel's options."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+    def options(self) -> dict[str, Any]:
+        """Return the panel's own options (every key but `type`)."""
+        return dict(self.model_extra or {})
+
+
+def _default_panels() -> list[PanelConfig]:
+    return [PanelConfig(type="controls"), PanelConfig(type="scatter")]
+
+
+class DashboardConfig(_Strict):
+    """The whole dashboard, as written in one YAML file."""
+
+    title: str = Field("Embedding projector", description="Shown in the page header and tab.")
+    tables: dict[str, TableConfig] = Field(min_length=1, description="Tables by name.")
+    projection: ProjectionConfig = Field(default_factory=ProjectionConfig)
+    panels: list[PanelConfig] = Field(default_factory=_default_panels)
+    disable_plugins: list[str] = Field(default_factory=list)
+    cache_dir: Path | None = Field(
+        None, description=f"Projection cache; default `${CACHE_ENV}` or the user cache dir."
+    )
+    source: str = Field("<config>", exclude=True, description="Where the config came from.")
+
+    @field_validator("tables")
+    @classmethod
+    def _names_are_simple(cls, tables: dict[str, TableConfig]) -> dict[str, TableConfig]:
+        for name in tables:
+            if not name or name.strip() != name:
+                raise ValueError(f"table name {name!r} must be non-empty, without outer spaces")
+        return tables
+
+    def resolved_cache_dir(self) -> Path:
+        """Return the cache directory: config key, then environment, then the user cache."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        if os.environ.get(CACHE_ENV):
+            return Path(os.environ[CACHE_ENV])
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "embedding-dashboard"
+
+    def error(self, key: str, message: str, remedy: str) -> ConfigError:
+        """Build a :class:`ConfigError` naming this config's file and ``key``."""
+        return ConfigError(f"{self.source}: `{key}`: {message}\n{remedy}")
+
+
+def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
+    """Read and validate a YAML config file.
+
+    Relative table paths and `cache_dir` resolve against the file's directory.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or does not fit the models;
+        the message names the file, the key path and the allowed values.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {str(file)!r}: {exc.strerror or exc}\n"
+            "pass an existing YAML file with `--config`"
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{file}: invalid YAML{where}: {problem}\nfix the syntax; keys and values as in "
+            "configs/demo.yaml"
+        ) from exc
+    return parse_config(data, source=str(file), base_dir=file.parent)
+
+
+def parse_config(
+    data: Any, *, source: str = "<config>", base_dir: str | os.PathLike[str] | None = None
+) -> DashboardConfig:
+    """Validate an already-parsed mapping (e.g. from YAML) into a :class:`DashboardConfig`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{source}: the config must be a mapping of keys, got {type(data).__name__}\n"
+            f"allowed keys: {quote_list(DashboardConfig.model_fields.keys() - {'source'})}"
+        )
+    if "source" in data:
+        raise ConfigError(
+            f"{source}: `source`: unknown key\n"
+            f"allowed keys: {quote_list(DashboardConfig.model_fields.keys() - {'source'})}"
+        )
+    try:
+        config = DashboardConfig.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, DashboardConfig, source)) from None
+    if base_dir is not None:
+        base = Path(base_dir)
+        for table in config.tables.values():
+            if "://" not in table.path and not Path(table.path).is_absolute():
+                table.path = str(base / table.path)
+        if config.cache_dir is not None and not config.cache_dir.is_absolute():
+            config.cache_dir = base / config.cache_dir
+    return config
+
+
+def key_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """Render a pydantic error location as a YAML key path, e.g. ``panels[1].color``."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(
+    exc: ValidationError, model: type[BaseModel], source: str, prefix: str = ""
+) -> str:
+    """Turn a pydantic error into our message shape: where, what, then the allowed values."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        # Union members add their type name to the location; it means nothing in YAML.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and _is_type_tag(p)))
+        where = key_path(loc, prefix)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            allowed = sorted(parent.model_fields.keys() - {"source"}) if parent else []
+            lines.append(
+                f"{source}: `{where}`: unknown key\nallowed keys: {quote_list(allowed)}"
+            )
+        elif err["type"] == "missing":
+            lines.append(f"{source}: `{where}`: required key is missing\nadd `{loc[-1]}:`")
+        else:
+            msg = err["msg"][0].lower() + err["msg"][1:]
+            value = err.get("input")
+            got = f", got {value!r}" if not isinstance(value, (dict, list)) else ""
+            lines.append(f"{source}: `{where}`: {msg}{got}\n{_allowed_hint(model, loc)}")
+    return "\n".join(lines)
+
+
+def _is_type_tag(part: str) -> bool:
+    return part in {"str", "int", "float", "bool", "list[str]", "literal[2,3]"} or part.startswith(
+        ("literal[", "list[", "function-")
+    )
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """Walk a model's field annotations along ``loc``; return the model found there, if any."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int) or (
+            typing.get_origin(current) in (dict, list) and not _is_model(current)
+        ):
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+            continue
+        if not _is_model(current) or part not in current.model_fields:
+            return None
+        current = current.model_fields[part].annotation
+    current = _unwrap(current)
+    return current if _is_model(current) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _allowed_hint(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    parent = _model_at(model, loc[:-1])
+    if parent is None or not isinstance(loc[-1], str) or loc[-1] not in parent.model_fields:
+        return "see the config reference in README.md"
+    field = parent.model_fields[loc[-1]]
+    schema = field.description or ""
+    literal = _literal_values(field.annotation)
+    if literal:
+        return f"allowed values: {', '.join(repr(v) for v in literal)}"
+    return f"expected: {schema}" if schema else "see the config reference in README.md"
+
+
+def _literal_values(tp: Any) -> list[Any]:
+    if typing.get_origin(tp) is Literal:
+        return list(typing.get_args(tp))
+    for arg in typing.get_args(tp):
+        found = _literal_values(arg)
+        if found:
+            return found
+    return []

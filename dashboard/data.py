@@ -1,0 +1,319 @@
+"""Open tables with Polars, resolve their embedding columns, and build float32 matrices."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from dashboard.config import TableConfig
+from dashboard.errors import DataError, quote_list
+
+SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
+    "parquet": pl.scan_parquet,
+    "csv": pl.scan_csv,
+    "ndjson": pl.scan_ndjson,
+    "ipc": pl.scan_ipc,
+}
+EXTENSIONS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".ipc": "ipc",
+    ".arrow": "ipc",
+    ".feather": "ipc",
+}
+ROLES = ("label", "text", "image", "id")
+
+
+def is_vector_dtype(dtype: pl.DataType) -> bool:
+    """True for List/Array columns of numbers: one embedding per cell."""
+    return isinstance(dtype, (pl.List, pl.Array)) and dtype.inner.is_numeric()
+
+
+def resolve_files(path: str, fmt: str | None, *, where: str) -> tuple[list[Path], str]:
+    """Expand a file, glob or directory into files of one format.
+
+    Raises
+    ------
+    DataError
+        If nothing matches, or the format is unknown or mixed.
+    """
+    if glob.has_magic(path):
+        files = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
+    elif Path(path).is_dir():
+        files = sorted(p for p in Path(path).iterdir() if p.is_file() and p.suffix in EXTENSIONS)
+    elif Path(path).is_file():
+        files = [Path(path)]
+    else:
+        raise DataError(
+            f"{where}: file not found: {path!r}\n"
+            "give an existing file, glob or directory (relative paths start at the config file)"
+        )
+    if not files:
+        raise DataError(
+            f"{where}: no table files match {path!r}\n"
+            f"allowed extensions: {quote_list(EXTENSIONS)}"
+        )
+    if fmt is None:
+        formats = {EXTENSIONS.get(f.suffix.lower()) for f in files}
+        if None in formats:
+            odd = next(f for f in files if f.suffix.lower() not in EXTENSIONS)
+            raise DataError(
+                f"{where}: cannot tell the format of {str(odd)!r} from its extension\n"
+                f"set `format:` to one of {quote_list(SCANNERS)}"
+            )
+        if len(formats) > 1:
+            raise DataError(
+                f"{where}: {path!r} mixes formats {quote_list(formats)}\n"
+                "point `path:` at files of one format, or set `format:`"
+            )
+        fmt = formats.pop()
+    return files, fmt  # type: ignore[return-value]
+
+
+class Dataset:
+    """One configured table: its lazy frame, roles, embedding columns and matrix.
+
+    Parameters
+    ----------
+    name
+        The table's name in the config.
+    config
+        Its `tables.<name>` entry.
+    frame
+        The lazy frame to read from.
+    files
+        The local files behind ``frame`` (for a cheap fingerprint), or None.
+    where
+        Config file name, for messages.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: TableConfig,
+        frame: pl.LazyFrame,
+        *,
+        files: list[Path] | None = None,
+        where: str = "<config>",
+    ):
+        self.name = name
+        self.config = config
+        self.frame = frame
+        self.files = files
+        self.where = where
+        try:
+            self.schema = frame.collect_schema()
+        except Exception as exc:  # polars raises many kinds for unreadable files
+            raise DataError(
+                f"{where}: `tables.{name}.path`: cannot read {config.path!r}: {exc}\n"
+                "check that the file is a valid table of the given `format:`"
+            ) from exc
+        self._check_roles()
+        self.embedding_columns = self._resolve_embedding()
+        self._metadata: pl.DataFrame | None = None
+        self._matrix: np.ndarray | None = None
+
+    # -- columns -----------------------------------------------------------------------------
+
+    def _error(self, key: str, message: str, remedy: str) -> DataError:
+        return DataError(f"{self.where}: `tables.{self.name}.{key}`: {message}\n{remedy}")
+
+    def _missing(self, key: str, column: str) -> DataError:
+        return self._error(
+            key,
+            f"column {column!r} not found in table {self.name!r}",
+            f"available columns: {quote_list(self.schema.names())}",
+        )
+
+    def _check_roles(self) -> None:
+        for role in ROLES:
+            column = getattr(self.config, role)
+            if column is not None and column not in self.schema:
+                raise self._missing(role, column)
+
+    def _resolve_embedding(self) -> list[str]:
+        spec = self.config.embedding
+        names = self.schema.names()
+        if spec is None:
+            vectors = [c for c in names if is_vector_dtype(self.schema[c])]
+            if len(vectors) == 1:
+                return vectors
+            if len(vectors) > 1:
+                raise self._error(
+                    "embedding",
+                    f"table {self.name!r} has several vector columns",
+                    f"set `embedding:` to one of {quote_list(vectors)}",
+                )
+            roles = {getattr(self.config, r) for r in ROLES}
+            numeric = [c for c in names if self.schema[c].is_numeric() and c not in roles]
+            if not numeric:
+                raise self._error(
+                    "embedding",
+                    f"table {self.name!r} has no vector column and no numeric columns",
+                    f"set `embedding:` to columns of numbers; columns: {quote_list(names)}",
+                )
+            return numeric
+        if isinstance(spec, str) and glob.has_magic(spec):
+            matched = [c for c in names if fnmatch.fnmatchcase(c, spec)]
+            if not matched:
+                raise self._error(
+                    "embedding",
+                    f"pattern {spec!r} matches no column of table {self.name!r}",
+                    f"available columns: {quote_list(names)}",
+                )
+            columns = matched
+        else:
+            columns = [spec] if isinstance(spec, str) else list(spec)
+        for column in columns:
+            if column not in self.schema:
+                raise self._missing("embedding", column)
+        if len(columns) == 1 and is_vector_dtype(self.schema[columns[0]]):
+            return columns
+        bad = [c for c in columns if not self.schema[c].is_numeric()]
+        if bad:
+            kinds = ", ".join(f"{c!r} is {self.schema[c]}" for c in bad)
+            raise self._error(
+                "embedding",
+                f"embedding columns must be numbers (or one list/array column): {kinds}",
+                "pick numeric columns, or one column holding a vector per row",
+            )
+        if len(set(columns)) != len(columns):
+            raise self._error(
+                "embedding", "embedding columns repeat", "list each column once"
+            )
+        return columns
+
+    @property
+    def is_vector_column(self) -> bool:
+        """True when the embedding is one list/array column."""
+        return len(self.embedding_columns) == 1 and is_vector_dtype(
+            self.schema[self.embedding_columns[0]]
+        )
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        """Columns usable for colour, hover and filters: all but the embedding and images."""
+        skip = set(self.embedding_columns) | {self.config.image}
+        return [
+            c
+            for c in self.schema.names()
+            if c not in skip and not isinstance(self.schema[c], (pl.Binary, pl.List, pl.Array))
+        ]
+
+    # -- data --------------------------------------------------------------------------------
+
+    def metadata(self) -> pl.DataFrame:
+        """Return the metadata columns, read once per process."""
+        if self._metadata is None:
+            self._metadata = self._collect(self.metadata_columns)
+        return self._metadata
+
+    def _collect(self, columns: list[str]) -> pl.DataFrame:
+        try:
+            return self.frame.select(columns).collect()
+        except Exception as exc:  # polars raises many kinds for broken files
+            raise DataError(
+                f"{self.where}: `tables.{self.name}.path`: cannot read {self.config.path!r}: "
+                f"{exc}\ncheck the file"
+            ) from exc
+
+    def matrix(self) -> np.ndarray:
+        """Return the embedding as a C-contiguous float32 (rows x dims) array.
+
+        Built with vectorised Polars operations, never a Python loop over rows.
+
+        Raises
+        ------
+        DataError
+            On null or ragged vectors, naming the first offending rows.
+        """
+        if self._matrix is None:
+            self._matrix = self._build_matrix()
+        return self._matrix
+
+    def _build_matrix(self) -> np.ndarray:
+        df = self._collect(self.embedding_columns)
+        if self.is_vector_column:
+            column = self.embedding_columns[0]
+            series = df.get_column(column)
+            if series.null_count():
+                rows = np.flatnonzero(series.is_null().to_numpy())[:5].tolist()
+                raise self._error(
+                    "embedding",
+                    f"column {column!r} has {series.null_count()} empty (null) vectors, "
+                    f"first rows: {rows}",
+                    "drop those rows or fill them before logging",
+                )
+            if isinstance(series.dtype, pl.Array):
+                out = series.to_numpy()
+            else:
+                lengths = series.list.len().to_numpy()
+                if lengths.size and (lengths != lengths[0]).any():
+                    odd = np.flatnonzero(lengths != lengths[0])[:5].tolist()
+                    raise self._error(
+                        "embedding",
+                        f"column {column!r} holds vectors of different lengths "
+                        f"(row 0 has {lengths[0]}, rows {odd} have "
+                        f"{lengths[odd].tolist()})",
+                        "every row needs a vector of the same length",
+                    )
+                width = int(lengths[0]) if lengths.size else 0
+                out = series.explode().to_numpy().reshape(len(series), width)
+        else:
+            out = df.select(pl.all().cast(pl.Float32)).to_numpy()
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.metadata().height if self.metadata_columns else self.matrix().shape[0]
+
+    def fingerprint(self) -> str:
+        """Return a content key: file identities when known (cheap), else the matrix bytes."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(json.dumps([self.embedding_columns, self.config.format]).encode())
+        if self.files:
+            for f in self.files:
+                st = f.stat()
+                h.update(json.dumps([str(f.resolve()), st.st_size, st.st_mtime_ns]).encode())
+        else:
+            m = self.matrix()
+            h.update(str(m.shape).encode())
+            h.update(m.tobytes())
+        return h.hexdigest()
+
+
+def open_dataset(
+    name: str, config: TableConfig, *, scan_hook: Any, cache_dir: Path, where: str
+) -> Dataset:
+    """Open table ``name``: a plugin source first, else the built-in file readers.
+
+    Parameters
+    ----------
+    scan_hook
+        ``pm.hook.dashboard_scan_table`` of the app's plugin manager.
+    """
+    frame = scan_hook(source=config.path, cache_dir=cache_dir)
+    if frame is not None:
+        if isinstance(frame, pl.DataFrame):
+            frame = frame.lazy()
+        return Dataset(name, config, frame, where=where)
+    if "://" in config.path:
+        raise DataError(
+            f"{where}: `tables.{name}.path`: no plugin reads {config.path!r}\n"
+            "use a local file, glob or directory, or install a plugin for that source"
+        )
+    files, fmt = resolve_files(config.path, config.format, where=f"{where}: `tables.{name}.path`")
+    frame = SCANNERS[fmt]([str(f) for f in files]) if len(files) > 1 else SCANNERS[fmt](files[0])
+    return Dataset(name, config, frame, files=files, where=where)

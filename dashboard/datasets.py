@@ -1,0 +1,118 @@
+"""Built-in table source ``sklearn://<name>``: scikit-learn's bundled data sets, no download.
+
+The first use writes the data set to parquet in the cache directory; later uses scan that file.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from dashboard.errors import DataError, quote_list
+from dashboard.hookspecs import hookimpl
+
+PREFIX = "sklearn://"
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode a 2-D uint8 grey image as PNG (no imaging library needed).
+
+    Examples
+    --------
+    >>> png_bytes(np.zeros((2, 2), np.uint8))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = image.shape
+    # Each scanline starts with filter type 0 (none).
+    raw = b"".join(b"\x00" + image[row].tobytes() for row in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + tag
+            + data
+            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _digits() -> pl.DataFrame:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0 * 255).round().astype(np.uint8)
+    # Upscale 8x8 -> 32x32 so the thumbnail is legible.
+    big = images.repeat(4, axis=1).repeat(4, axis=2)
+    n = len(bunch.target)
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "pixels": bunch.data.astype(np.float32),
+            "target": bunch.target.astype(np.int64),
+            "label": [f"digit {t}" for t in bunch.target],
+            "ink": bunch.data.sum(axis=1).astype(np.float32),
+            "image": [png_bytes(im) for im in big],
+        }
+    ).with_columns(pl.col("pixels").cast(pl.Array(pl.Float32, 64)))
+
+
+def _iris() -> pl.DataFrame:
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris()
+    columns = {
+        name.replace(" (cm)", "").replace(" ", "_"): bunch.data[:, i]
+        for i, name in enumerate(bunch.feature_names)
+    }
+    return pl.DataFrame(
+        {"id": np.arange(len(bunch.target)), **columns}
+    ).with_columns(species=pl.Series([bunch.target_names[t] for t in bunch.target]))
+
+
+BUILDERS = {"digits": _digits, "iris": _iris}
+
+
+def materialise(name: str, cache_dir: Path) -> Path:
+    """Write data set ``name`` to parquet under ``cache_dir`` once; return the file."""
+    target = Path(cache_dir) / "datasets" / f"{name}.parquet"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame = BUILDERS[name]()
+    # Temp file + rename: a concurrent reader never sees half a file.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".parquet.tmp")
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+@hookimpl
+def dashboard_scan_table(source: str, cache_dir: Path) -> pl.LazyFrame | None:
+    if not source.startswith(PREFIX):
+        return None
+    name = source[len(PREFIX) :]
+    if name not in BUILDERS:
+        raise DataError(
+            f"unknown scikit-learn data set {name!r} in {source!r}\n"
+            f"allowed values: {quote_list(PREFIX + b for b in BUILDERS)}"
+        )
+    return pl.scan_parquet(materialise(name, cache_dir))

@@ -1,0 +1,42 @@
+"""One exception hierarchy for everything the dashboard reports to its users.
+
+Messages follow one shape: lowercase, backticked names, ``!r`` values, and the
+remedy on its own line, e.g.::
+
+    configs/team.yaml: `projection.reducer`: unknown reducer 'umapp'
+    allowed values: 'pca', 'tsne', 'umap'
+"""
+
+from __future__ import annotations
+
+
+class DashboardError(Exception):
+    """Base class of every error the dashboard raises on bad input."""
+
+
+class ConfigError(DashboardError):
+    """The YAML config, or a value in it, is invalid."""
+
+
+class DataError(DashboardError):
+    """A table cannot be read, or its columns do not fit the config."""
+
+
+class PluginError(DashboardError):
+    """A plugin is missing, clashes with another, or broke its contract."""
+
+
+class ReducerError(DashboardError):
+    """A reducer got input it cannot reduce, or produced invalid output."""
+
+
+def quote_list(values: object) -> str:
+    """Render ``values`` as a sorted, comma-separated list of ``repr`` strings.
+
+    Examples
+    --------
+    >>> quote_list(["umap", "pca"])
+    "'pca', 'umap'"
+    """
+    items = sorted(str(v) for v in values)  # type: ignore[attr-defined]
+    return ", ".join(repr(v) for v in items) if items else "(none)"

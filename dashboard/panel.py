@@ -1,0 +1,95 @@
+"""The panel contract: a named class with pydantic ``Options`` that renders a layout and callbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.errors import ConfigError, quote_list
+
+if TYPE_CHECKING:
+    from dash import Dash
+
+    from dashboard.config import DashboardConfig
+    from dashboard.data import Dataset
+    from dashboard.plugin_manager import Registry
+    from dashboard.projection import ProjectionRequest, ProjectionStore
+
+#: ``dcc.Store`` holding the requested projection (table, reducer, params, dims).
+REQUEST_STORE = "dashboard-request"
+#: ``dcc.Store`` holding the computed projection's summary (its cache key, table, sizes).
+PROJECTION_STORE = "dashboard-projection"
+
+
+class PanelOptions(BaseModel):
+    """Options every panel accepts; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(12, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
+    title: str | None = Field(None, description="Heading shown above the panel.")
+
+
+@dataclass
+class PanelContext:
+    """What a panel may use: the config, tables, registry and projection cache of its app."""
+
+    config: DashboardConfig
+    datasets: dict[str, Dataset]
+    registry: Registry
+    store: ProjectionStore
+    initial_request: ProjectionRequest
+
+
+class Panel:
+    """Base class of panels. Subclasses set :attr:`name` (the YAML `type:`) and :attr:`Options`.
+
+    Parameters
+    ----------
+    options
+        Validated options from the panel's YAML entry.
+    context
+        The app's shared objects.
+    index
+        Position in `panels:`; makes component ids unique when a type appears twice.
+    """
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[PanelOptions]] = PanelOptions
+
+    def __init__(self, options: PanelOptions, context: PanelContext, index: int):
+        self.options = options
+        self.context = context
+        self.index = index
+
+    def id(self, part: str) -> str:
+        """Return a page-unique component id for ``part`` of this panel."""
+        return f"{self.name}-{self.index}-{part}"
+
+    def error(self, key: str, message: str, remedy: str) -> ConfigError:
+        """Build a :class:`ConfigError` that points at this panel's `key` in the config."""
+        return ConfigError(
+            f"{self.context.config.source}: `panels[{self.index}].{key}`: {message}\n{remedy}"
+        )
+
+    def check_table(self, table: str | None) -> str:
+        """Return ``table`` (default: the initial projection's) after checking it exists."""
+        name = table or self.context.initial_request.table
+        if name not in self.context.datasets:
+            raise self.error(
+                "table",
+                f"unknown table {name!r}",
+                f"allowed values: {quote_list(self.context.datasets)}",
+            )
+        return name
+
+    def validate(self) -> None:
+        """Check options against the data (columns exist, ...); raise :meth:`error` if not."""
+
+    def layout(self) -> Any:
+        """Return the panel's Dash component tree."""
+        raise NotImplementedError(f"panel {self.name!r} does not implement `layout`")
+
+    def register_callbacks(self, app: Dash) -> None:
+        """Attach callbacks with ``app.callback`` (never the process-global ``dash.callback``)."""

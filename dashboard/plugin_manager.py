@@ -1,0 +1,146 @@
+"""Build one plugin manager per app, and the registry of reducers and panels it provides."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from dashboard import hookspecs
+from dashboard.errors import ConfigError, PluginError, quote_list
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "embedding_dashboard"
+
+#: Built-in plugins, registered through the same hooks as third-party ones: (name, module).
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("pca", "reducers.pca"),
+    ("umap", "reducers.umap"),
+    ("tsne", "reducers.tsne"),
+    ("controls", "plugins.controls"),
+    ("scatter", "plugins.scatter"),
+    ("sklearn-datasets", "dashboard.datasets"),
+)
+
+
+def get_plugin_manager(
+    disable: Iterable[str] = (), *, load_entry_points: bool = True
+) -> pluggy.PluginManager:
+    """Return a fresh plugin manager with the built-ins and installed plugins registered.
+
+    Parameters
+    ----------
+    disable
+        Plugin names to block (built-in names as in :data:`DEFAULT_PLUGINS`, or
+        entry-point names of installed plugins).
+    load_entry_points
+        Load third-party plugins from the ``embedding_dashboard`` entry-point group.
+        A plugin that fails to import is warned about and skipped.
+
+    Raises
+    ------
+    ConfigError
+        If ``disable`` names a plugin that does not exist.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    disabled = set(disable)
+    eps = list(entry_points(group=ENTRY_POINT_GROUP)) if load_entry_points else []
+    known = {name for name, _ in DEFAULT_PLUGINS} | {ep.name for ep in eps}
+    unknown = disabled - known
+    if unknown:
+        raise ConfigError(
+            f"`disable_plugins`: unknown plugin {quote_list(unknown)}\n"
+            f"allowed values: {quote_list(known)}"
+        )
+    for name in disabled:
+        pm.set_blocked(name)
+    for name, module in DEFAULT_PLUGINS:
+        if not pm.is_blocked(name):
+            pm.register(importlib.import_module(module), name=name)
+    for ep in eps:
+        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not take the app down
+            warnings.warn(
+                f"skipping plugin {ep.name!r} ({ep.value}): import failed: {exc!r}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        pm.register(plugin, name=ep.name)
+    pm.check_pending()
+    return pm
+
+
+@dataclass
+class Registry:
+    """Reducer and panel classes by name, with the plugin that provided each."""
+
+    reducers: dict[str, Any] = field(default_factory=dict)
+    panels: dict[str, Any] = field(default_factory=dict)
+    providers: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def reducer(self, name: str, *, key: str = "projection.reducer") -> Any:
+        """Return the reducer class called ``name``; the error lists the allowed names."""
+        try:
+            return self.reducers[name]
+        except KeyError:
+            raise PluginError(
+                f"`{key}`: unknown reducer {name!r}\nallowed values: {quote_list(self.reducers)}"
+            ) from None
+
+    def panel(self, name: str, *, key: str = "panels[].type") -> Any:
+        """Return the panel class called ``name``; the error lists the allowed names."""
+        try:
+            return self.panels[name]
+        except KeyError:
+            raise PluginError(
+                f"`{key}`: unknown panel type {name!r}\nallowed values: {quote_list(self.panels)}"
+            ) from None
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Collect reducers and panels from every plugin; duplicate names fail naming both providers.
+
+    Raises
+    ------
+    PluginError
+        If two plugins provide the same name, or a hook returns something that is not a
+        class with a ``name``.
+    """
+    registry = Registry()
+    kinds = (
+        ("reducer", pm.hook.dashboard_reducers, registry.reducers),
+        ("panel", pm.hook.dashboard_panels, registry.panels),
+    )
+    for kind, hook, target in kinds:
+        # Call each implementation alone (not the whole hook) to know who provided what.
+        for impl in reversed(hook.get_hookimpls()):
+            for cls in impl.function() or ():
+                name = getattr(cls, "name", None)
+                if not isinstance(cls, type) or not isinstance(name, str) or not name:
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r} returned {cls!r} from "
+                        f"`{hook.name}`, which is not a {kind} class with a `name`\n"
+                        f"return classes that subclass `dashboard.{kind.capitalize()}`"
+                    )
+                if name in target:
+                    other = registry.providers[(kind, name)]
+                    raise PluginError(
+                        f"{kind} name {name!r} is provided by both {other!r} and "
+                        f"{impl.plugin_name!r}\n"
+                        "uninstall or disable one of them with `disable_plugins:`"
+                    )
+                target[name] = cls
+                registry.providers[(kind, name)] = impl.plugin_name
+    return registry

@@ -1,0 +1,151 @@
+"""Run projections and cache their coordinates on disk under a content hash.
+
+A projection is (table contents, embedding columns, reducer, params, dims) -> float32
+coordinates. The cache is plain ``.npy`` files, written atomically, so a reopen is instant and
+separate processes (background callbacks, several workers) share results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dashboard.data import Dataset
+from dashboard.errors import DataError, quote_list
+from dashboard.plugin_manager import Registry
+from dashboard.reducer import Progress
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the meaning of cached coordinates changes.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ProjectionRequest:
+    """What the user asked to see."""
+
+    table: str
+    reducer: str
+    dims: int = 2
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (what the browser stores)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProjectionRequest:
+        """Build from :meth:`to_dict` output."""
+        return cls(
+            table=str(data["table"]),
+            reducer=str(data["reducer"]),
+            dims=int(data.get("dims", 2)),
+            params=dict(data.get("params") or {}),
+        )
+
+
+class ProjectionStore:
+    """Coordinates on disk, one ``<key>.npy`` file per projection."""
+
+    def __init__(self, cache_dir: str | os.PathLike[str]):
+        self.root = Path(cache_dir) / "projections"
+
+    @staticmethod
+    def key(fingerprint: str, reducer: str, params: Mapping[str, Any], dims: int) -> str:
+        """Return the cache key of a projection."""
+        blob = json.dumps(
+            [CACHE_VERSION, fingerprint, reducer, dict(params), dims], sort_keys=True, default=str
+        )
+        return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Return the file that holds projection ``key``."""
+        if not key.isalnum():  # keys come back from the browser: never a path
+            raise ValueError(f"invalid projection key {key!r}")
+        return self.root / f"{key}.npy"
+
+    def load(self, key: str) -> np.ndarray | None:
+        """Return cached coordinates, or None when absent or unreadable."""
+        try:
+            return np.load(self.path(key), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+    def save(self, key: str, coords: np.ndarray) -> None:
+        """Write coordinates atomically (temp file + rename)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".npy.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, np.asarray(coords, dtype=np.float32), allow_pickle=False)
+            os.replace(tmp, self.path(key))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def run_projection(
+    request: ProjectionRequest,
+    datasets: Mapping[str, Dataset],
+    registry: Registry,
+    store: ProjectionStore,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Return the projection's summary, computing and caching its coordinates if needed.
+
+    Returns
+    -------
+    dict
+        ``key`` (load coordinates with :meth:`ProjectionStore.load`), ``table``,
+        ``reducer``, ``dims``, ``params``, ``n``, ``seconds``, ``cached``.
+
+    Raises
+    ------
+    DashboardError
+        Unknown table or reducer, bad params, or data the reducer cannot use.
+    """
+    if request.table not in datasets:
+        raise DataError(
+            f"unknown table {request.table!r}\nallowed values: {quote_list(datasets)}"
+        )
+    dataset = datasets[request.table]
+    reducer_cls = registry.reducer(request.reducer)
+    params = reducer_cls.validate_params(request.params)
+    params_json = params.model_dump(mode="json")
+    key = store.key(dataset.fingerprint(), request.reducer, params_json, request.dims)
+    summary = {
+        "key": key,
+        "table": request.table,
+        "reducer": request.reducer,
+        "dims": request.dims,
+        "params": params_json,
+    }
+    start = time.perf_counter()
+    coords = store.load(key)
+    cached = coords is not None
+    if coords is None:
+        reducer = reducer_cls(params, n_components=request.dims)
+        coords = reducer.fit_transform(dataset.matrix(), progress=progress)
+        store.save(key, coords)
+    seconds = time.perf_counter() - start
+    logger.info(
+        "%s %dD of %r: %d points in %.2f s%s",
+        request.reducer,
+        request.dims,
+        request.table,
+        coords.shape[0],
+        seconds,
+        " (cached)" if cached else "",
+    )
+    return {**summary, "n": int(coords.shape[0]), "seconds": seconds, "cached": cached}

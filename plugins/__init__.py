@@ -1,0 +1,1 @@
+"""Built-in panel plugins: controls and scatter, registered like third-party panels."""

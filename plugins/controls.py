@@ -1,0 +1,154 @@
+"""Controls panel: choose table, reducer, its parameters (generated from ``Params``) and dims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from pydantic import Field
+
+from dashboard.errors import DashboardError
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import REQUEST_STORE, Panel, PanelOptions
+from dashboard.projection import ProjectionRequest
+from plugins.param_widgets import PARAM_TYPE, clean_value, field_specs, param_widget
+
+GROUP_TYPE = "controls-params"
+
+
+class ControlsOptions(PanelOptions):
+    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
+
+
+class ControlsPanel(Panel):
+    """Pick what to project; every change re-runs (or re-loads from cache) the projection."""
+
+    name = "controls"
+    Options = ControlsOptions
+
+    def layout(self) -> Any:
+        ctx = self.context
+        initial = ctx.initial_request
+        reducers = ctx.registry.reducers
+        groups = []
+        for name, cls in sorted(reducers.items()):
+            values = initial.params if name == initial.reducer else {}
+            widgets = [
+                param_widget(name, spec, values.get(spec["name"], spec["default"]))
+                for spec in field_specs(cls.Params)
+            ]
+            groups.append(
+                html.Div(
+                    widgets or [html.Small("No parameters.", className="text-body-secondary")],
+                    id={"type": GROUP_TYPE, "reducer": name},
+                    style=None if name == initial.reducer else {"display": "none"},
+                )
+            )
+        body = [
+            dbc.Label("Table", html_for=self.id("table"), className="mb-0 small fw-semibold"),
+            dcc.Dropdown(
+                id=self.id("table"),
+                options=[{"label": t, "value": t} for t in ctx.datasets],
+                value=initial.table,
+                clearable=False,
+                className="mb-2",
+            ),
+            dbc.Label("Reducer", html_for=self.id("reducer"), className="mb-0 small fw-semibold"),
+            dcc.Dropdown(
+                id=self.id("reducer"),
+                options=[
+                    {"label": cls.title or name, "value": name}
+                    for name, cls in sorted(reducers.items())
+                ],
+                value=initial.reducer,
+                clearable=False,
+                className="mb-2",
+            ),
+            dbc.Label("Dimensions", className="mb-0 small fw-semibold d-block"),
+            dbc.RadioItems(
+                id=self.id("dims"),
+                options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
+                value=initial.dims,
+                inline=True,
+                className="mb-2",
+            ),
+            html.Hr(className="my-2"),
+            html.Div(groups, id=self.id("params")),
+            html.Div(id=self.id("message"), role="status"),
+        ]
+        return dbc.Card(
+            [dbc.CardHeader(self.options.title or "Projection"), dbc.CardBody(body)],
+            className="shadow-sm",
+        )
+
+    def register_callbacks(self, app: Dash) -> None:
+        registry = self.context.registry
+
+        @app.callback(
+            Output({"type": GROUP_TYPE, "reducer": ALL}, "style"),
+            Input(self.id("reducer"), "value"),
+            State({"type": GROUP_TYPE, "reducer": ALL}, "id"),
+        )
+        def show_params(reducer: str, ids: list[dict[str, str]]) -> list[Any]:
+            return [None if i["reducer"] == reducer else {"display": "none"} for i in ids]
+
+        @app.callback(
+            Output(REQUEST_STORE, "data"),
+            Output(self.id("message"), "children"),
+            Input(self.id("table"), "value"),
+            Input(self.id("reducer"), "value"),
+            Input(self.id("dims"), "value"),
+            Input({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
+            State({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "id"),
+            State(REQUEST_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def request(
+            table: str,
+            reducer: str,
+            dims: int,
+            values: list[Any],
+            ids: list[dict[str, str]],
+            current: dict[str, Any] | None,
+        ) -> tuple[Any, Any]:
+            return build_request(registry, table, reducer, dims, values, ids, current)
+
+
+def build_request(
+    registry: Any,
+    table: str,
+    reducer: str,
+    dims: int,
+    values: list[Any],
+    ids: list[dict[str, str]],
+    current: dict[str, Any] | None,
+) -> tuple[Any, Any]:
+    """Turn the controls' values into a projection request, or explain what is wrong.
+
+    Returns ``(request dict or no_update, message)``; an unchanged request is not resent.
+    """
+    params = {
+        i["param"]: clean_value(v)
+        for i, v in zip(ids, values, strict=True)
+        if i["reducer"] == reducer
+    }
+    try:
+        cls = registry.reducer(reducer)
+        validated = cls.validate_params(params)
+    except DashboardError as exc:
+        return no_update, dbc.Alert(
+            str(exc), color="warning", className="py-1 px-2 small mt-2",
+            style={"whiteSpace": "pre-wrap"},
+        )
+    request = ProjectionRequest(
+        table, reducer, int(dims), validated.model_dump(mode="json")
+    ).to_dict()
+    if request == current:
+        return no_update, None
+    return request, None
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [ControlsPanel]

@@ -1,0 +1,99 @@
+"""Form controls generated from a reducer's pydantic ``Params`` (its JSON schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from pydantic import BaseModel
+
+PARAM_TYPE = "controls-param"
+
+
+def param_id(reducer: str, param: str) -> dict[str, str]:
+    """Pattern-matching id of one parameter widget."""
+    return {"type": PARAM_TYPE, "reducer": reducer, "param": param}
+
+
+def field_specs(params: type[BaseModel]) -> list[dict[str, Any]]:
+    """Flatten the JSON schema of ``params`` into one spec per field.
+
+    Each spec has ``name``, ``kind`` (``bool``, ``choice``, ``int``, ``float`` or ``text``),
+    ``default``, ``nullable``, ``description``, and for numbers ``min``/``max``, for
+    choices ``options``.
+    """
+    schema = params.model_json_schema()
+    specs = []
+    for name, prop in schema.get("properties", {}).items():
+        variants = prop.get("anyOf", [prop])
+        nullable = any(v.get("type") == "null" for v in variants)
+        main = next((v for v in variants if v.get("type") != "null"), prop)
+        if "$ref" in main:  # an Enum/Literal moved to $defs
+            main = schema.get("$defs", {}).get(main["$ref"].rsplit("/", 1)[-1], main)
+        spec: dict[str, Any] = {
+            "name": name,
+            "label": prop.get("title", name),
+            "default": prop.get("default"),
+            "nullable": nullable,
+            "description": prop.get("description", ""),
+        }
+        if "enum" in main:
+            spec.update(kind="choice", options=list(main["enum"]))
+        elif "const" in main:
+            spec.update(kind="choice", options=[main["const"]])
+        elif main.get("type") == "boolean":
+            spec["kind"] = "bool"
+        elif main.get("type") in ("integer", "number"):
+            spec["kind"] = "int" if main["type"] == "integer" else "float"
+            spec["min"] = main.get("minimum", main.get("exclusiveMinimum"))
+            spec["max"] = main.get("maximum", main.get("exclusiveMaximum"))
+        else:
+            spec["kind"] = "text"
+        specs.append(spec)
+    return specs
+
+
+def param_widget(reducer: str, spec: dict[str, Any], value: Any) -> Any:
+    """Return a labelled form control for one parameter spec."""
+    wid = param_id(reducer, spec["name"])
+    kind = spec["kind"]
+    if kind == "bool":
+        control = dbc.Switch(id=wid, value=bool(value), label=spec["label"])
+        return html.Div([control, dbc.FormText(spec["description"])], className="mb-2")
+    if kind == "choice":
+        control = dcc.Dropdown(
+            id=wid,
+            options=[{"label": str(o), "value": o} for o in spec["options"]],
+            value=value,
+            clearable=spec["nullable"],
+        )
+    elif kind in ("int", "float"):
+        control = dbc.Input(
+            id=wid,
+            type="number",
+            value=value,
+            min=spec.get("min"),
+            max=spec.get("max"),
+            step=1 if kind == "int" else "any",
+            placeholder="auto" if spec["nullable"] else None,
+            debounce=True,
+            size="sm",
+        )
+    else:
+        control = dbc.Input(id=wid, type="text", value=value, debounce=True, size="sm")
+    return html.Div(
+        [
+            dbc.Label(spec["label"], html_for=str(wid), className="mb-0 small fw-semibold"),
+            control,
+            dbc.FormText(spec["description"]),
+        ],
+        className="mb-2",
+    )
+
+
+def clean_value(value: Any) -> Any:
+    """Map what a widget sends to what pydantic expects: empty inputs mean None."""
+    if value == "" or value == []:
+        return None
+    return value

@@ -1,0 +1,150 @@
+"""Scatter panel: the projected map, coloured by any column, with label and text on hover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, dcc, html, no_update
+from pydantic import Field
+
+from dashboard.errors import DashboardError, quote_list
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import PROJECTION_STORE, Panel, PanelOptions
+from plugins.scatter_figure import build_figure, message_figure
+
+NO_COLOUR = "__none__"
+
+
+class ScatterOptions(PanelOptions):
+    width: int = Field(9, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
+    table: str | None = Field(None, description="Table the panel opens on; default: the first.")
+    color: str | None = Field(
+        None, description="Column to colour by; default: the table's `label` column."
+    )
+    height: int = Field(640, ge=200, le=4000, description="Height of the map in pixels.")
+
+
+class ScatterPanel(Panel):
+    """The map itself: Scattergl in 2D, Scatter3d in 3D."""
+
+    name = "scatter"
+    Options = ScatterOptions
+    options: ScatterOptions
+
+    def validate(self) -> None:
+        table = self.check_table(self.options.table)
+        column = self.options.color
+        columns = self.context.datasets[table].metadata_columns
+        if column is not None and column not in columns:
+            raise self.error(
+                "color",
+                f"column {column!r} not found in table {table!r}",
+                f"allowed values: {quote_list(columns)}",
+            )
+
+    def default_color(self, table: str) -> str | None:
+        """The colour column for ``table``: the option if the table has it, else its label."""
+        dataset = self.context.datasets[table]
+        if self.options.color in dataset.metadata_columns:
+            return self.options.color
+        return dataset.config.label
+
+    def colour_options(self, table: str) -> list[dict[str, str]]:
+        """Dropdown entries: "none" and every metadata column of ``table``."""
+        columns = self.context.datasets[table].metadata_columns
+        return [{"label": "(none)", "value": NO_COLOUR}] + [
+            {"label": c, "value": c} for c in columns
+        ]
+
+    def layout(self) -> Any:
+        table = self.check_table(self.options.table)
+        colour = self.default_color(table)
+        header = dbc.CardHeader(
+            dbc.Row(
+                [
+                    dbc.Col(html.Span(self.options.title or "Map", className="fw-semibold")),
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.InputGroupText("Colour by"),
+                                dbc.Select(
+                                    id=self.id("color"),
+                                    options=self.colour_options(table),
+                                    value=colour or NO_COLOUR,
+                                ),
+                            ],
+                            size="sm",
+                        ),
+                        width="auto",
+                    ),
+                ],
+                align="center",
+                justify="between",
+            )
+        )
+        graph = dcc.Loading(
+            dcc.Graph(
+                id=self.id("graph"),
+                figure=message_figure("Computing the map…"),
+                config={"displaylogo": False, "scrollZoom": True},
+                style={"height": f"{self.options.height}px"},
+            ),
+            delay_show=300,
+        )
+        return dbc.Card(
+            [header, dbc.CardBody([html.Div(id=self.id("message")), graph], className="p-1")],
+            className="shadow-sm",
+        )
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(
+            Output(self.id("graph"), "figure"),
+            Output(self.id("color"), "options"),
+            Output(self.id("color"), "value"),
+            Output(self.id("message"), "children"),
+            Input(PROJECTION_STORE, "data"),
+            Input(self.id("color"), "value"),
+        )
+        def render(projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, ...]:
+            return self.render(projection, colour)
+
+    def render(self, projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, ...]:
+        """Return (figure, colour options, colour value, message) for a projection summary."""
+        if not projection:
+            return no_update, no_update, no_update, None
+        table = projection["table"]
+        try:
+            dataset = self.context.datasets[table]
+            options = self.colour_options(table)
+            valid = {o["value"] for o in options}
+            if colour not in valid:
+                colour = self.default_color(table) or NO_COLOUR
+            coords = self.context.store.load(projection["key"])
+            if coords is None:
+                raise DashboardError(
+                    "the projection is no longer in the cache\nchange a control to recompute it"
+                )
+            figure = build_figure(
+                coords,
+                dataset.metadata(),
+                color=None if colour == NO_COLOUR else colour,
+                label=dataset.config.label,
+                text=dataset.config.text,
+                uirevision=projection["key"],
+            )
+        except (DashboardError, KeyError) as exc:
+            message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
+            return (
+                message_figure(message.splitlines()[0]),
+                no_update,
+                no_update,
+                dbc.Alert(message, color="danger", className="small py-1",
+                          style={"whiteSpace": "pre-wrap"}),
+            )
+        return figure, options, colour, None
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [ScatterPanel]

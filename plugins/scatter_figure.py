@@ -1,0 +1,184 @@
+"""Build the scatter figure: Scattergl (2D) or Scatter3d (3D), coloured by any column."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+from plotly.colors import qualitative
+
+#: Integer columns with at most this many distinct values colour as categories.
+MAX_INT_CATEGORIES = 24
+#: Categories beyond this many (by frequency) are grouped as "(other)".
+MAX_CATEGORIES = 30
+OTHER = "(other)"
+MISSING = "(missing)"
+HOVER_TEXT_CHARS = 240
+
+
+def is_categorical(series: pl.Series) -> bool:
+    """True for strings, categoricals, booleans and integers with few distinct values."""
+    dtype = series.dtype
+    if isinstance(dtype, (pl.String, pl.Categorical, pl.Enum, pl.Boolean)):
+        return True
+    return bool(dtype.is_integer() and series.n_unique() <= MAX_INT_CATEGORIES)
+
+
+def palette(n: int) -> list[str]:
+    """Return ``n`` distinct colours: Plotly's 10, then Dark24, then Alphabet, cycling."""
+    base = qualitative.Plotly if n <= 10 else qualitative.Dark24 if n <= 24 else qualitative.Alphabet
+    return [base[i % len(base)] for i in range(n)]
+
+
+def categories(series: pl.Series) -> tuple[list[str], np.ndarray]:
+    """Return category names (natural order, rare ones folded into "(other)") and row codes."""
+    counts = series.value_counts(sort=True)
+    values = counts.get_column(series.name)
+    keep = values.head(MAX_CATEGORIES - 1) if len(values) > MAX_CATEGORIES else values
+    kept = keep.drop_nulls()
+    kept = kept.sort() if kept.dtype.is_numeric() else kept.cast(pl.String).sort()
+    names = [str(v) for v in kept.to_list()]
+    lookup = {str(v): i for i, v in enumerate(kept.to_list())}
+    codes = _codes(series.cast(pl.String), lookup)
+    extra = []
+    if (codes == -1).any():
+        extra.append(OTHER)
+        codes = np.where(codes == -1, len(names) + len(extra) - 1, codes)
+    if (codes == -2).any():
+        extra.append(MISSING)
+        codes = np.where(codes == -2, len(names) + len(extra) - 1, codes)
+    return names + extra, codes
+
+
+def _codes(as_text: pl.Series, lookup: dict[str, int]) -> np.ndarray:
+    # Vectorised: map through a join-like replace, nulls -> -2, unknown -> -1.
+    mapped = as_text.replace_strict(lookup, default=-1, return_dtype=pl.Int32)
+    return mapped.fill_null(-2).to_numpy().astype(np.int32)
+
+
+def hover_texts(meta: pl.DataFrame, label: str | None, text: str | None, color: str | None) -> list[str]:
+    """Return one HTML-escaped hover string per row: label in bold, then colour value and text."""
+    parts: list[pl.Expr] = []
+    if label:
+        parts.append(pl.lit("<b>") + _escaped(label) + pl.lit("</b>"))
+    else:
+        parts.append(pl.lit("<b>row ") + pl.int_range(pl.len()).cast(pl.String) + pl.lit("</b>"))
+    if color and color not in (label, text):
+        parts.append(pl.lit(f"<br>{html.escape(color)}: ") + _escaped(color))
+    if text:
+        parts.append(pl.lit("<br>") + _escaped(text, HOVER_TEXT_CHARS))
+    return meta.select(pl.concat_str(parts).alias("hover")).get_column("hover").to_list()
+
+
+def _escaped(column: str, limit: int | None = None) -> pl.Expr:
+    expr = pl.col(column).cast(pl.String).fill_null("")
+    if limit:
+        expr = pl.when(expr.str.len_chars() > limit).then(
+            expr.str.slice(0, limit) + pl.lit("…")
+        ).otherwise(expr)
+    # Labels are data, never markup: escape what plotly's hover would render.
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        expr = expr.str.replace_all(raw, safe, literal=True)
+    return expr
+
+
+def marker_size(n: int) -> float:
+    """Smaller points for bigger maps, so clusters stay readable."""
+    return 7.0 if n < 2_000 else 5.0 if n < 20_000 else 3.0 if n < 200_000 else 2.0
+
+
+def build_figure(
+    coords: np.ndarray,
+    meta: pl.DataFrame,
+    *,
+    color: str | None,
+    label: str | None,
+    text: str | None,
+    uirevision: str,
+    title: str | None = None,
+) -> go.Figure:
+    """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category."""
+    n, dims = coords.shape
+    hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
+    size = marker_size(n)
+    traces: list[go.BaseTraceType] = []
+    series = meta.get_column(color) if color else None
+
+    def trace(rows: np.ndarray | slice, name: str, marker: dict[str, Any], show: bool) -> Any:
+        xyz = coords[rows]
+        common = dict(
+            mode="markers",
+            name=name,
+            hovertext=hover[rows].tolist(),
+            hovertemplate="%{hovertext}<extra></extra>",
+            showlegend=show,
+            marker={"size": size if dims == 2 else size * 0.5, "opacity": 0.85, **marker},
+        )
+        if dims == 3:
+            return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
+        return go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
+
+    if series is None:
+        traces.append(trace(slice(None), "points", {"color": qualitative.Plotly[0]}, False))
+    elif is_categorical(series):
+        names, codes = categories(series)
+        colours = palette(len(names))
+        for code, name in enumerate(names):
+            rows = np.flatnonzero(codes == code)
+            if rows.size:
+                traces.append(trace(rows, name, {"color": colours[code]}, True))
+    else:
+        values = series.cast(pl.Float64).to_numpy().astype(np.float32)
+        traces.append(
+            trace(
+                slice(None),
+                color,
+                {
+                    "color": values,
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": {"text": color}, "thickness": 12},
+                },
+                False,
+            )
+        )
+    fig = go.Figure(traces)
+    axis = {"showticklabels": False, "title": None, "zeroline": False, "showgrid": True}
+    fig.update_layout(
+        template="plotly_white",
+        uirevision=uirevision,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        title={"text": title} if title else None,
+        legend={"title": {"text": color or ""}, "itemsizing": "constant"},
+        hovermode="closest",
+        dragmode="pan" if dims == 2 else "orbit",
+    )
+    if dims == 2:
+        fig.update_xaxes(**axis)
+        fig.update_yaxes(**axis, scaleanchor="x", scaleratio=1)
+    else:
+        fig.update_scenes(
+            xaxis={**axis, "title": {"text": ""}},
+            yaxis={**axis, "title": {"text": ""}},
+            zaxis={**axis, "title": {"text": ""}},
+            aspectmode="data",
+        )
+    return fig
+
+
+def message_figure(message: str) -> go.Figure:
+    """An empty figure that says why there is no map."""
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white",
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {"text": html.escape(message), "showarrow": False, "font": {"size": 14},
+             "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
+        ],
+    )
+    return fig

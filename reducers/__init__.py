@@ -1,0 +1,1 @@
+"""Built-in reducer plugins: PCA, UMAP and t-SNE, each one plugin module."""
