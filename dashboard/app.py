@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
 from dashboard.data import Dataset, open_dataset
 from dashboard.errors import ConfigError, DashboardError
-from dashboard.jobs import JobCancelled, ThreadJobManager
+from dashboard.jobs import JobCancelledError, ThreadJobManager
 from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelContext
 from dashboard.plugin_manager import Registry, build_registry, get_plugin_manager
 from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
@@ -62,6 +63,51 @@ def create_app(
     >>> create_app("configs/demo.yaml", server=flask_app, url_base_pathname="/projector/")
     ... # doctest: +SKIP
     """
+    dashboard = prepare(config, plugin_manager=plugin_manager)
+    context, panels = dashboard.context, dashboard.panels
+    cache_dir = dashboard.cache_dir
+    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks"))
+    if not url_base_pathname.endswith("/"):
+        url_base_pathname += "/"
+    app = Dash(
+        "dashboard",
+        server=server,
+        url_base_pathname=url_base_pathname,
+        title=context.config.title,
+        external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
+        background_callback_manager=manager,
+        update_title=None,
+    )
+    _add_static_route(app, url_base_pathname)
+    app.layout = _layout(context.config, panels, context.initial_request)
+    _register_projection_callback(app, context, manager)
+    for panel in panels:
+        panel.register_callbacks(app)
+    return app
+
+
+@dataclass
+class Dashboard:
+    """Everything a config resolves to before any Dash object exists (testable on its own)."""
+
+    context: PanelContext
+    panels: list[Panel]
+    plugin_manager: pluggy.PluginManager
+    cache_dir: Path
+
+
+def prepare(
+    config: DashboardConfig | Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> Dashboard:
+    """Validate ``config`` against plugins and data; build the panels.
+
+    Raises
+    ------
+    DashboardError
+        As :func:`create_app`.
+    """
     if isinstance(config, (str, os.PathLike)):
         config = load_config(config)
     elif not isinstance(config, DashboardConfig):
@@ -81,25 +127,7 @@ def create_app(
     initial = _initial_request(config, datasets, registry)
     context = PanelContext(config, datasets, registry, ProjectionStore(cache_dir), initial)
     panels = _build_panels(config, registry, context)
-
-    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks"))
-    if not url_base_pathname.endswith("/"):
-        url_base_pathname += "/"
-    app = Dash(
-        "dashboard",
-        server=server,
-        url_base_pathname=url_base_pathname,
-        title=config.title,
-        external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
-        background_callback_manager=manager,
-        update_title=None,
-    )
-    _add_static_route(app, url_base_pathname)
-    app.layout = _layout(config, panels, initial)
-    _register_projection_callback(app, context, manager)
-    for panel in panels:
-        panel.register_callbacks(app)
-    return app
+    return Dashboard(context, panels, plugin_manager, cache_dir)
 
 
 def _open_datasets(
@@ -251,42 +279,47 @@ def _register_projection_callback(
         ],
     )
     def project(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, Any]:
-        if not request:
-            return no_update, no_update
-
         def progress(fraction: float, message: str) -> None:
             manager.raise_if_cancelled()  # a newer request replaced this one
             set_progress((round(100 * fraction), message))
 
         try:
-            result = run_projection(
-                ProjectionRequest.from_dict(request),
-                context.datasets,
-                context.registry,
-                context.store,
-                progress,
-            )
-        except JobCancelled:
+            return compute_projection(request, context, progress)
+        except JobCancelledError:
             raise PreventUpdate from None
-        except DashboardError as exc:
-            logger.warning("projection failed: %s", exc)
-            return no_update, dbc.Alert(
-                str(exc), color="danger", className="py-1 px-2 mb-0 small",
-                style={"whiteSpace": "pre-wrap"}, id="dashboard-error",
-            )
-        return result, status_text(result, context)
+
+
+def compute_projection(
+    request: Mapping[str, Any] | None, context: PanelContext, progress: Any = None
+) -> tuple[Any, Any]:
+    """The projection callback's body: (summary for the store, status line or error alert)."""
+    if not request:
+        return no_update, no_update
+    try:
+        result = run_projection(
+            ProjectionRequest.from_dict(request),
+            context.datasets,
+            context.registry,
+            context.store,
+            progress,
+        )
+    except DashboardError as exc:
+        logger.warning("projection failed: %s", exc)
+        return no_update, dbc.Alert(
+            str(exc),
+            color="danger",
+            className="py-1 px-2 mb-0 small",
+            style={"whiteSpace": "pre-wrap"},
+            id="dashboard-error",
+        )
+    return result, status_text(result, context)
 
 
 def status_text(result: Mapping[str, Any], context: PanelContext) -> str:
-    """One line saying what the map shows, e.g. ``UMAP 2D · digits · 1,797 points · 3.1 s``."""
+    """One line saying what the map shows, e.g. ``UMAP 2D · digits · 1,797 points x 64 dims``."""
     reducer = context.registry.reducers.get(result["reducer"])
     title = getattr(reducer, "title", "") or result["reducer"]
-    dataset = context.datasets[result["table"]]
-    dims = len(dataset.embedding_columns)
-    if dataset.is_vector_column:
-        dims = dataset.schema[dataset.embedding_columns[0]].shape[0] if hasattr(
-            dataset.schema[dataset.embedding_columns[0]], "shape"
-        ) else None
+    dims = context.datasets[result["table"]].n_dims
     when = "from cache" if result["cached"] else f"{result['seconds']:.1f} s"
-    size = f"{result['n']:,} points" + (f" x {dims} dims" if dims else "")
+    size = f"{result['n']:,} points" + (f" x {dims:,} dims" if dims else "")
     return f"{title} {result['dims']}D · {result['table']} · {size} · {when}"

@@ -179,11 +179,15 @@ def format_validation_error(
 ) -> str:
     """Turn a pydantic error into our message shape: where, what, then the allowed values."""
     lines = []
+    seen = set()
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         # Union members add their type name to the location; it means nothing in YAML.
         loc = tuple(p for p in loc if not (isinstance(p, str) and _is_type_tag(p)))
         where = key_path(loc, prefix)
+        if where in seen:  # one message per key, not one per member of a union
+            continue
+        seen.add(where)
         if err["type"] == "extra_forbidden":
             parent = _model_at(model, loc[:-1])
             allowed = sorted(parent.model_fields.keys() - {"source"}) if parent else []

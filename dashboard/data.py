@@ -275,9 +275,12 @@ class Dataset:
         return np.ascontiguousarray(out, dtype=np.float32)
 
     @property
-    def n_rows(self) -> int:
-        """Number of rows."""
-        return self.metadata().height if self.metadata_columns else self.matrix().shape[0]
+    def n_dims(self) -> int | None:
+        """Embedding dimensions known from the schema alone (None for a List column)."""
+        if not self.is_vector_column:
+            return len(self.embedding_columns)
+        dtype = self.schema[self.embedding_columns[0]]
+        return int(dtype.size) if isinstance(dtype, pl.Array) else None
 
     def fingerprint(self) -> str:
         """Return a content key: file identities when known (cheap), else the matrix bytes."""

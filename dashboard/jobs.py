@@ -20,7 +20,7 @@ from dash import DiskcacheManager
 _current = threading.local()
 
 
-class JobCancelled(Exception):
+class JobCancelledError(Exception):
     """Raised inside a job whose result nobody wants any more."""
 
 
@@ -80,8 +80,8 @@ class ThreadJobManager(DiskcacheManager):
         return False
 
     def raise_if_cancelled(self) -> None:
-        """Called from inside a job: raise :class:`JobCancelled` if it was terminated."""
+        """Called from inside a job: raise :class:`JobCancelledError` if it was terminated."""
         job = getattr(_current, "job", None)
         with self._lock:
             if job is not None and job in self._cancelled:
-                raise JobCancelled(f"job {job} was cancelled")
+                raise JobCancelledError(f"job {job} was cancelled")

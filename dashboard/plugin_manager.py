@@ -124,8 +124,9 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         ("panel", pm.hook.dashboard_panels, registry.panels),
     )
     for kind, hook, target in kinds:
-        # Call each implementation alone (not the whole hook) to know who provided what.
-        for impl in reversed(hook.get_hookimpls()):
+        # Call each implementation alone (not the whole hook) to know who provided what;
+        # registration order, so a built-in is named first in a clash.
+        for impl in hook.get_hookimpls():
             for cls in impl.function() or ():
                 name = getattr(cls, "name", None)
                 if not isinstance(cls, type) or not isinstance(name, str) or not name:

@@ -54,9 +54,9 @@ def categories(series: pl.Series) -> tuple[list[str], np.ndarray]:
 
 
 def _codes(as_text: pl.Series, lookup: dict[str, int]) -> np.ndarray:
-    # Vectorised: map through a join-like replace, nulls -> -2, unknown -> -1.
-    mapped = as_text.replace_strict(lookup, default=-1, return_dtype=pl.Int32)
-    return mapped.fill_null(-2).to_numpy().astype(np.int32)
+    # Vectorised: unknown values -> -1, nulls -> -2.
+    mapped = as_text.replace_strict(lookup, default=-1, return_dtype=pl.Int32).to_numpy()
+    return np.where(as_text.is_null().to_numpy(), -2, mapped).astype(np.int32)
 
 
 def hover_texts(meta: pl.DataFrame, label: str | None, text: str | None, color: str | None) -> list[str]:

@@ -41,7 +41,7 @@ class UMAP(Reducer):
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")
-        import umap  # noqa: PLC0415  (lazy: keeps app start-up fast)
+        import umap
 
         p: UMAPParams = self.params  # type: ignore[assignment]
         n_neighbors = min(p.n_neighbors, X.shape[0] - 1)

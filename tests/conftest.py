@@ -1,0 +1,88 @@
+"""Shared fixtures: a per-session cache with the digits table, config writers, small tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+# JIT-compiled umap/pynndescent code is cached per machine, as the app does in its cache dir.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "embedding-dashboard" / "numba")
+)
+
+from dashboard.datasets import materialise
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def digits_path(session_cache: Path) -> Path:
+    """sklearn's digits written as parquet (1797 rows, `pixels` Array(Float32, 64))."""
+    return materialise("digits", session_cache)
+
+
+@pytest.fixture(scope="session")
+def digits(digits_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    df = pl.read_parquet(digits_path)
+    return df["pixels"].to_numpy().astype(np.float32), df["target"].to_numpy()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    """Write a config mapping as YAML in ``tmp_path``; return its path."""
+
+    def write(data: dict[str, Any], name: str = "team.yaml") -> Path:
+        data = {"cache_dir": str(tmp_path / "cache"), **data}
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def demo_config(write_config, digits_path: Path) -> Path:
+    """The demo config pointed at the session's digits parquet."""
+    return write_config(
+        {
+            "title": "Digits test",
+            "tables": {
+                "digits": {
+                    "path": str(digits_path),
+                    "embedding": "pixels",
+                    "label": "label",
+                    "image": "image",
+                    "id": "id",
+                }
+            },
+            "projection": {"reducer": "pca", "dims": 2},
+            "panels": [{"type": "controls"}, {"type": "scatter", "color": "target"}],
+        }
+    )
+
+
+def blobs(n: int = 60, d: int = 5, seed: int = 0) -> pl.DataFrame:
+    """A small table: 3 planted clusters, a vector column, numeric dims, label and text."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (3, d))
+    group = np.arange(n) % 3
+    X = (centres[group] + rng.normal(0, 1, (n, d))).astype(np.float32)
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "vec": X,
+            **{f"dim_{i}": X[:, i] for i in range(d)},
+            "cluster": [f"c{g}" for g in group],
+            "score": rng.random(n),
+            "text": [f"item {i}" for i in range(n)],
+        }
+    )

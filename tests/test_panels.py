@@ -1,0 +1,247 @@
+"""Panels and the projection callback, called as plain functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+from dash import no_update
+
+from dashboard.app import compute_projection, prepare
+from dashboard.errors import ConfigError
+from plugins.controls import build_request
+from plugins.param_widgets import field_specs, param_widget
+from plugins.scatter import NO_COLOUR
+from plugins.scatter_figure import build_figure, categories, hover_texts, is_categorical
+from reducers.tsne import TSNEParams
+from reducers.umap import UMAPParams
+
+
+@pytest.fixture
+def dashboard(demo_config):
+    return prepare(demo_config)
+
+
+def scatter_of(dashboard):
+    return next(p for p in dashboard.panels if p.name == "scatter")
+
+
+def projected(dashboard, reducer="pca", dims=2, params=None):
+    request = {"table": "digits", "reducer": reducer, "dims": dims, "params": params or {}}
+    result, status = compute_projection(request, dashboard.context)
+    return result, status
+
+
+def points(figure: go.Figure) -> int:
+    return sum(len(trace.x) for trace in figure.data)
+
+
+def test_projection_callback_reports_status(dashboard):
+    result, status = projected(dashboard)
+    assert result["n"] == 1797
+    assert status.startswith("PCA 2D · digits · 1,797 points x 64 dims · ")
+    again, status = projected(dashboard)
+    assert status.endswith("from cache")
+    assert again["key"] == result["key"]
+
+
+def test_projection_callback_shows_errors_in_an_alert(dashboard):
+    result, alert = projected(dashboard, reducer="nope")
+    assert result is no_update
+    assert "unknown reducer 'nope'" in alert.children
+    assert alert.color == "danger"
+
+
+def test_scatter_has_one_point_per_row_coloured_by_category(dashboard):
+    result, _ = projected(dashboard)
+    figure, options, colour, message = scatter_of(dashboard).render(result, "target")
+    assert points(figure) == 1797
+    assert [t.name for t in figure.data] == [str(d) for d in range(10)]
+    assert all(isinstance(t, go.Scattergl) for t in figure.data)
+    assert colour == "target"
+    assert {"label": "ink", "value": "ink"} in options
+    assert message is None
+    assert figure.layout.uirevision == result["key"]
+
+
+def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
+    result, _ = projected(dashboard)
+    figure, *_ = scatter_of(dashboard).render(result, "ink")
+    assert len(figure.data) == 1
+    assert figure.data[0].marker.showscale is True
+    assert figure.data[0].marker.colorbar.title.text == "ink"
+
+
+def test_scatter_3d_uses_scatter3d(dashboard):
+    result, _ = projected(dashboard, dims=3)
+    figure, *_ = scatter_of(dashboard).render(result, "target")
+    assert all(isinstance(t, go.Scatter3d) for t in figure.data)
+    assert sum(len(t.z) for t in figure.data) == 1797
+
+
+def test_scatter_falls_back_when_the_colour_column_is_unknown(dashboard):
+    result, _ = projected(dashboard)
+    figure, _, colour, _ = scatter_of(dashboard).render(result, "no-such-column")
+    assert colour == "target"
+    _, _, colour, _ = scatter_of(dashboard).render(result, NO_COLOUR)
+    assert colour == NO_COLOUR
+
+
+def test_scatter_reports_a_missing_projection(dashboard):
+    figure, _, _, message = scatter_of(dashboard).render(
+        {"table": "digits", "key": "0" * 32}, "target"
+    )
+    assert "no longer in the cache" in message.children
+    assert figure.layout.annotations[0].text.startswith("the projection is no longer")
+
+
+def test_hover_shows_label_then_colour_and_escapes_html():
+    meta = pl.DataFrame({"label": ["<script>x</script>", "b"], "n": [1, 2], "t": ["long", None]})
+    texts = hover_texts(meta, "label", "t", "n")
+    assert texts[0] == "<b>&lt;script&gt;x&lt;/script&gt;</b><br>n: 1<br>long"
+    assert texts[1] == "<b>b</b><br>n: 2<br>"
+
+
+def test_hover_without_label_names_the_row():
+    meta = pl.DataFrame({"n": [1, 2]})
+    assert hover_texts(meta, None, None, None) == ["<b>row 0</b>", "<b>row 1</b>"]
+
+
+def test_categorical_rules():
+    assert is_categorical(pl.Series(["a", "b"]))
+    assert is_categorical(pl.Series([True, False]))
+    assert is_categorical(pl.Series(np.arange(100) % 10))
+    assert not is_categorical(pl.Series(np.arange(100)))
+    assert not is_categorical(pl.Series([0.5, 1.5]))
+
+
+def test_many_categories_fold_into_other_and_missing():
+    values = [f"c{i:02d}" for i in range(40)] * 2 + [None]
+    names, codes = categories(pl.Series("c", values))
+    assert len(names) == 31
+    assert names[-2:] == ["(other)", "(missing)"]
+    assert codes[-1] == 30
+    assert (codes >= 0).all()
+
+
+def test_figure_payload_is_float32():
+    coords = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    fig = build_figure(
+        coords, pl.DataFrame({"c": ["a"] * 50}), color="c", label=None, text=None, uirevision="k"
+    )
+    # Serialised as a base64 float32 typed array (4 bytes a value), not a list of numbers.
+    payload = fig.to_plotly_json()["data"][0]["x"]
+    assert payload["dtype"] == "f4"
+    assert isinstance(payload["bdata"], str)
+
+
+def test_param_specs_come_from_the_schema():
+    specs = {s["name"]: s for s in field_specs(UMAPParams)}
+    n_neighbors = specs["n_neighbors"]
+    assert (n_neighbors["kind"], n_neighbors["min"], n_neighbors["max"]) == ("int", 2, 200)
+    assert n_neighbors["default"] == 15
+    assert specs["min_dist"]["kind"] == "float"
+    assert specs["metric"]["kind"] == "choice"
+    assert "cosine" in specs["metric"]["options"]
+    assert specs["random_state"]["nullable"] is True
+    widget = param_widget("umap", specs["n_neighbors"], 15)
+    control = widget.children[1]
+    assert (control.min, control.max, control.step, control.value) == (2, 200, 1, 15)
+
+
+def test_controls_build_a_request():
+    from dashboard.plugin_manager import build_registry, get_plugin_manager
+
+    registry = build_registry(get_plugin_manager(load_entry_points=False))
+    ids = [
+        {"type": "controls-param", "reducer": "tsne", "param": s["name"]}
+        for s in field_specs(TSNEParams)
+    ] + [{"type": "controls-param", "reducer": "pca", "param": "whiten"}]
+    values = [5, 12.0, 500, "cosine", 1, True]
+    request, message = build_request(registry, "digits", "tsne", 3, values, ids, None)
+    assert request == {
+        "table": "digits",
+        "reducer": "tsne",
+        "dims": 3,
+        "params": {
+            "perplexity": 5.0,
+            "early_exaggeration": 12.0,
+            "max_iter": 500,
+            "metric": "cosine",
+            "random_state": 1,
+        },
+    }
+    assert message is None
+    same, _ = build_request(registry, "digits", "tsne", 3, values, ids, request)
+    assert same is no_update
+    bad, alert = build_request(registry, "digits", "tsne", 3, [500, *values[1:]], ids, None)
+    assert bad is no_update
+    assert "`perplexity`: input should be less than or equal to 100, got 500" in alert.children
+
+
+def test_empty_number_input_means_default_none():
+    from dashboard.plugin_manager import build_registry, get_plugin_manager
+
+    registry = build_registry(get_plugin_manager(load_entry_points=False))
+    ids = [{"type": "controls-param", "reducer": "umap", "param": "random_state"}]
+    request, _ = build_request(registry, "digits", "umap", 2, [""], ids, None)
+    assert request["params"]["random_state"] is None
+
+
+def test_scatter_colour_option_is_checked(write_config, digits_path):
+    path = write_config(
+        {
+            "tables": {"digits": {"path": str(digits_path), "embedding": "pixels"}},
+            "panels": [{"type": "scatter", "color": "colour"}],
+        }
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"team\.yaml: `panels\[0\]\.color`: column 'colour' not found in table 'digits'\n"
+        r"allowed values: .*'target'",
+    ):
+        prepare(path)
+
+
+def test_unknown_panel_type_lists_types(write_config, digits_path):
+    path = write_config(
+        {"tables": {"d": {"path": str(digits_path)}}, "panels": [{"type": "scater"}]}
+    )
+    with pytest.raises(
+        ConfigError, match=r"`panels\[0\]\.type`: unknown panel type 'scater'\nallowed values: "
+    ):
+        prepare(path)
+
+
+def test_unknown_panel_option_lists_options(write_config, digits_path):
+    path = write_config(
+        {"tables": {"d": {"path": str(digits_path)}}, "panels": [{"type": "scatter", "hight": 3}]}
+    )
+    with pytest.raises(
+        ConfigError, match=r"`panels\[0\]\.hight`: unknown key\nallowed keys: .*'height'"
+    ):
+        prepare(path)
+
+
+def test_unknown_reducer_and_bad_params_in_config(write_config, digits_path):
+    tables = {"d": {"path": str(digits_path)}}
+    path = write_config({"tables": tables, "projection": {"reducer": "umpa"}})
+    with pytest.raises(
+        ConfigError, match=r"`projection\.reducer`: unknown reducer 'umpa'\nallowed values: .*'umap'"
+    ):
+        prepare(path)
+    path = write_config(
+        {"tables": tables, "projection": {"reducer": "umap", "params": {"n_neighbors": 1}}}
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"`projection\.params\.n_neighbors`: input should be greater than or equal to 2",
+    ):
+        prepare(path)
+
+
+def test_unknown_projection_table(write_config, digits_path):
+    path = write_config({"tables": {"d": {"path": str(digits_path)}}, "projection": {"table": "x"}})
+    with pytest.raises(ConfigError, match=r"`projection\.table`: unknown table 'x'"):
+        prepare(path)

@@ -1,0 +1,96 @@
+"""Projection runs and the on-disk coordinate cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.config import TableConfig
+from dashboard.data import open_dataset
+from dashboard.errors import DataError, PluginError, ReducerError
+from dashboard.plugin_manager import build_registry, get_plugin_manager
+from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
+from tests.conftest import blobs
+
+
+@pytest.fixture
+def setup(tmp_path):
+    blobs(90).write_parquet(tmp_path / "t.parquet")
+    pm = get_plugin_manager(load_entry_points=False)
+    ds = open_dataset(
+        "t",
+        TableConfig(path=str(tmp_path / "t.parquet"), label="cluster"),
+        scan_hook=pm.hook.dashboard_scan_table,
+        cache_dir=tmp_path,
+        where="team.yaml",
+    )
+    return {"t": ds}, build_registry(pm), ProjectionStore(tmp_path / "cache")
+
+
+def test_second_run_comes_from_the_cache(setup):
+    datasets, registry, store = setup
+    request = ProjectionRequest("t", "pca", 2, {})
+    first = run_projection(request, datasets, registry, store)
+    assert first["cached"] is False
+    assert first["n"] == 90
+    assert first["params"] == {"whiten": False, "svd_solver": "auto", "random_state": 0}
+    second = run_projection(request, datasets, registry, store)
+    assert second["cached"] is True
+    assert second["key"] == first["key"]
+    coords = store.load(first["key"])
+    assert coords.shape == (90, 2)
+    assert coords.dtype == np.float32
+
+
+def test_key_depends_on_params_and_dims(setup):
+    datasets, registry, store = setup
+    base = run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store)
+    whiten = run_projection(
+        ProjectionRequest("t", "pca", 2, {"whiten": True}), datasets, registry, store
+    )
+    three = run_projection(ProjectionRequest("t", "pca", 3, {}), datasets, registry, store)
+    assert len({base["key"], whiten["key"], three["key"]}) == 3
+    assert store.load(three["key"]).shape == (90, 3)
+
+
+def test_progress_is_reported(setup):
+    datasets, registry, store = setup
+    seen = []
+    run_projection(
+        ProjectionRequest("t", "tsne", 2, {"max_iter": 250}),
+        datasets,
+        registry,
+        store,
+        progress=lambda f, m: seen.append((f, m)),
+    )
+    assert seen[0][0] == 0.0
+    assert seen[-1] == (1.0, "t-SNE: done")
+
+
+def test_unknown_table_reducer_and_param(setup):
+    datasets, registry, store = setup
+    with pytest.raises(DataError, match=r"unknown table 'x'\nallowed values: 't'"):
+        run_projection(ProjectionRequest("x", "pca"), datasets, registry, store)
+    with pytest.raises(PluginError, match=r"unknown reducer 'pcb'\nallowed values: 'pca'"):
+        run_projection(ProjectionRequest("t", "pcb"), datasets, registry, store)
+    with pytest.raises(ReducerError, match=r"unknown parameter `whitening`"):
+        run_projection(ProjectionRequest("t", "pca", 2, {"whitening": 1}), datasets, registry, store)
+
+
+def test_store_refuses_keys_that_are_not_hashes(tmp_path):
+    store = ProjectionStore(tmp_path)
+    with pytest.raises(ValueError, match=r"invalid projection key '\.\./etc/passwd'"):
+        store.path("../etc/passwd")
+    assert store.load("0123abcd") is None
+
+
+def test_store_writes_atomically(tmp_path):
+    store = ProjectionStore(tmp_path)
+    store.save("abc", np.ones((4, 2)))
+    assert [p.name for p in store.root.iterdir()] == ["abc.npy"]
+    assert store.load("abc").dtype == np.float32
+
+
+def test_request_round_trips_through_json():
+    request = ProjectionRequest("t", "umap", 3, {"n_neighbors": 5})
+    assert ProjectionRequest.from_dict(request.to_dict()) == request

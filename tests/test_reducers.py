@@ -1,0 +1,153 @@
+"""Reducers: quality on digits (thresholds, not exact coordinates), contract checks, params."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.manifold import trustworthiness
+from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from dashboard.errors import ReducerError
+from dashboard.reducer import Params, Reducer
+from plugins.param_widgets import field_specs
+from reducers.pca import PCA
+from reducers.tsne import TSNE
+from reducers.umap import UMAP
+
+BUILTINS = [PCA, UMAP, TSNE]
+
+
+def knn_accuracy(Y: np.ndarray, labels: np.ndarray) -> float:
+    """10-NN label accuracy in the map (5-fold), how well classes stay together."""
+    return cross_val_score(KNeighborsClassifier(10), Y, labels, cv=5).mean()
+
+
+@pytest.mark.parametrize(
+    ("cls", "min_trust", "min_knn"),
+    [(UMAP, 0.97, 0.95), (TSNE, 0.97, 0.95), (PCA, 0.80, 0.55)],
+)
+def test_quality_on_digits(digits, cls, min_trust, min_knn):
+    X, y = digits
+    calls = []
+    Y = cls(n_components=2).fit_transform(X, progress=lambda f, m: calls.append(f))
+    assert Y.shape == (len(X), 2)
+    assert Y.dtype == np.float32
+    assert trustworthiness(X, Y, n_neighbors=10) >= min_trust
+    assert knn_accuracy(Y, y) >= min_knn
+    assert calls[0] == 0.0
+    assert calls[-1] == 1.0
+
+
+@pytest.mark.parametrize("cls", BUILTINS)
+def test_three_components(cls):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 8)).astype(np.float32)
+    Y = cls(n_components=3).fit_transform(X)
+    assert Y.shape == (120, 3)
+    assert np.isfinite(Y).all()
+
+
+@pytest.mark.parametrize("cls", BUILTINS)
+def test_non_finite_input_is_refused_naming_rows(cls):
+    X = np.ones((20, 4), np.float32)
+    X[3, 1] = np.nan
+    X[7, 0] = np.inf
+    with pytest.raises(ReducerError, match=r"NaN or infinite values in 2 of 20 rows \(first rows: \[3, 7\]\)"):
+        cls().fit_transform(X)
+
+
+def test_input_must_be_two_dimensional():
+    with pytest.raises(ReducerError, match=r"pca: input must be a 2-D matrix .*got shape \(10,\)"):
+        PCA().fit_transform(np.arange(10.0))
+
+
+def test_input_must_be_numeric():
+    with pytest.raises(ReducerError, match=r"input must be real numbers, got dtype <U1"):
+        PCA().fit_transform(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_too_few_dims_for_the_map():
+    with pytest.raises(ReducerError, match=r"a 3D map needs at least 3 embedding dimensions, got 2"):
+        PCA(n_components=3).fit_transform(np.ones((10, 2)))
+
+
+def test_too_few_rows():
+    with pytest.raises(ReducerError, match=r"umap: needs at least 5 rows, got 3"):
+        UMAP().fit_transform(np.ones((3, 4)))
+
+
+def test_small_tables_clamp_neighbourhoods(caplog):
+    X = np.random.default_rng(0).normal(size=(12, 4))
+    assert UMAP({"n_neighbors": 50}).fit_transform(X).shape == (12, 2)
+    assert TSNE({"perplexity": 50}).fit_transform(X).shape == (12, 2)
+    assert "using 11" in caplog.text
+
+
+def test_n_components_must_be_2_or_3():
+    with pytest.raises(ReducerError, match=r"`n_components` must be 2 or 3, got 4"):
+        PCA(n_components=4)
+
+
+def test_unknown_param_lists_allowed():
+    with pytest.raises(
+        ReducerError, match=r"umap: unknown parameter `n_neigbors`\nallowed parameters: 'n_neighbors'"
+    ):
+        UMAP({"n_neigbors": 10})
+
+
+def test_out_of_bounds_param_says_what_is_allowed():
+    with pytest.raises(ReducerError, match=r"umap: `n_neighbors`: input should be less than or equal to 200, got 500"):
+        UMAP({"n_neighbors": 500})
+
+
+def test_wrong_output_shape_is_caught():
+    class Broken(Reducer):
+        name = "broken"
+
+        def _fit_transform(self, X, progress):
+            return X[:, :1]
+
+    with pytest.raises(ReducerError, match=r"reducer 'broken' returned shape \(10, 1\), expected \(10, 2\)"):
+        Broken().fit_transform(np.ones((10, 4)))
+
+
+def test_nan_output_is_caught():
+    class Nan(Reducer):
+        name = "nan"
+
+        def _fit_transform(self, X, progress):
+            return np.full((len(X), 2), np.nan)
+
+    with pytest.raises(ReducerError, match=r"reducer 'nan' returned NaN or infinite coordinates"):
+        Nan().fit_transform(np.ones((10, 4)))
+
+
+def test_missing_implementation_is_named():
+    class Empty(Reducer):
+        name = "empty"
+
+    with pytest.raises(NotImplementedError, match=r"reducer 'empty' does not implement"):
+        Empty().fit_transform(np.ones((10, 4)))
+
+
+def test_params_forbid_extra_keys():
+    assert Params.model_config["extra"] == "forbid"
+
+
+@pytest.mark.parametrize("cls", BUILTINS)
+def test_params_describe_every_field_and_bound_numbers(cls):
+    for spec in field_specs(cls.Params):
+        assert spec["description"], f"{cls.name}.{spec['name']} has no description"
+        if spec["kind"] in ("int", "float"):
+            assert spec["min"] is not None, f"{cls.name}.{spec['name']} has no lower bound"
+            assert spec["max"] is not None, f"{cls.name}.{spec['name']} has no upper bound"
+
+
+def test_pca_transform_places_new_rows(digits):
+    X, _ = digits
+    reducer = PCA()
+    Y = reducer.fit_transform(X[:1000])
+    new = reducer.transform(X[1000:1010])
+    assert new.shape == (10, 2)
+    assert Y.dtype == new.dtype == np.float32
