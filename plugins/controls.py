@@ -135,10 +135,19 @@ def build_request(
     }
     try:
         cls = registry.reducer(reducer)
+        for spec in field_specs(cls.Params):
+            # The browser sends None for a number outside the input's min/max.
+            if params.get(spec["name"], 0) is None and not spec["nullable"]:
+                bounds = f" from {spec['min']} to {spec['max']}" if "min" in spec else ""
+                raise DashboardError(
+                    f"{reducer}: `{spec['name']}`: enter a value{bounds}\n{spec['description']}"
+                )
         validated = cls.validate_params(params)
     except DashboardError as exc:
         return no_update, dbc.Alert(
-            str(exc), color="warning", className="py-1 px-2 small mt-2",
+            str(exc),
+            color="warning",
+            className="py-1 px-2 small mt-2",
             style={"whiteSpace": "pre-wrap"},
         )
     request = ProjectionRequest(

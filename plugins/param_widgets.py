@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -14,6 +15,11 @@ PARAM_TYPE = "controls-param"
 def param_id(reducer: str, param: str) -> dict[str, str]:
     """Pattern-matching id of one parameter widget."""
     return {"type": PARAM_TYPE, "reducer": reducer, "param": param}
+
+
+def dom_id(component_id: dict[str, str]) -> str:
+    """The DOM id Dash gives a dict id (sorted keys, no spaces), for ``<label for=...>``."""
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def field_specs(params: type[BaseModel]) -> list[dict[str, Any]]:
@@ -84,7 +90,7 @@ def param_widget(reducer: str, spec: dict[str, Any], value: Any) -> Any:
         control = dbc.Input(id=wid, type="text", value=value, debounce=True, size="sm")
     return html.Div(
         [
-            dbc.Label(spec["label"], html_for=str(wid), className="mb-0 small fw-semibold"),
+            dbc.Label(spec["label"], html_for=dom_id(wid), className="mb-0 small fw-semibold"),
             control,
             dbc.FormText(spec["description"]),
         ],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError, quote_list
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import PROJECTION_STORE, Panel, PanelOptions
+from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelOptions
 from plugins.scatter_figure import build_figure, message_figure
 
 NO_COLOUR = "__none__"
@@ -98,28 +98,57 @@ class ScatterPanel(Panel):
         )
 
     def register_callbacks(self, app: Dash) -> None:
+        # Dash holds back a callback while one of its inputs is an output of a running (or
+        # waiting) callback. So nothing that feeds the colour picker waits on the background
+        # projection: its options follow the *requested* table, and the projection is a
+        # mere State of the recolouring callback. Recolouring works while a projection runs.
         @app.callback(
-            Output(self.id("graph"), "figure"),
             Output(self.id("color"), "options"),
             Output(self.id("color"), "value"),
+            Input(REQUEST_STORE, "data"),
+            State(self.id("color"), "value"),
+        )
+        def on_table(request: dict[str, Any] | None, colour: str | None) -> tuple[Any, Any]:
+            if not request or request.get("table") not in self.context.datasets:
+                return no_update, no_update
+            options, value = self.colour_choice(request["table"], colour)
+            # Re-sending an unchanged value would fire `on_colour` for nothing.
+            return options, no_update if value == colour else value
+
+        @app.callback(
+            Output(self.id("graph"), "figure"),
             Output(self.id("message"), "children"),
             Input(PROJECTION_STORE, "data"),
-            Input(self.id("color"), "value"),
+            State(self.id("color"), "value"),
         )
-        def render(projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, ...]:
+        def on_projection(projection: dict[str, Any] | None, colour: str | None) -> tuple:
             return self.render(projection, colour)
 
-    def render(self, projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, ...]:
-        """Return (figure, colour options, colour value, message) for a projection summary."""
+        @app.callback(
+            Output(self.id("graph"), "figure", allow_duplicate=True),
+            Output(self.id("message"), "children", allow_duplicate=True),
+            Input(self.id("color"), "value"),
+            State(PROJECTION_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def on_colour(colour: str | None, projection: dict[str, Any] | None) -> tuple:
+            return self.render(projection, colour)
+
+    def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
+        """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""
+        options = self.colour_options(table)
+        if colour not in {o["value"] for o in options}:
+            colour = self.default_color(table) or NO_COLOUR
+        return options, colour
+
+    def render(self, projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, Any]:
+        """Return (figure, message) for a projection summary, coloured by ``colour``."""
         if not projection:
-            return no_update, no_update, no_update, None
+            return no_update, None
         table = projection["table"]
         try:
             dataset = self.context.datasets[table]
-            options = self.colour_options(table)
-            valid = {o["value"] for o in options}
-            if colour not in valid:
-                colour = self.default_color(table) or NO_COLOUR
+            _, colour = self.colour_choice(table, colour)
             coords = self.context.store.load(projection["key"])
             if coords is None:
                 raise DashboardError(
@@ -135,14 +164,11 @@ class ScatterPanel(Panel):
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
-            return (
-                message_figure(message.splitlines()[0]),
-                no_update,
-                no_update,
-                dbc.Alert(message, color="danger", className="small py-1",
-                          style={"whiteSpace": "pre-wrap"}),
+            alert = dbc.Alert(
+                message, color="danger", className="small py-1", style={"whiteSpace": "pre-wrap"}
             )
-        return figure, options, colour, None
+            return message_figure(message.splitlines()[0]), alert
+        return figure, None
 
 
 @hookimpl

@@ -55,19 +55,17 @@ def test_projection_callback_shows_errors_in_an_alert(dashboard):
 
 def test_scatter_has_one_point_per_row_coloured_by_category(dashboard):
     result, _ = projected(dashboard)
-    figure, options, colour, message = scatter_of(dashboard).render(result, "target")
+    figure, message = scatter_of(dashboard).render(result, "target")
     assert points(figure) == 1797
     assert [t.name for t in figure.data] == [str(d) for d in range(10)]
     assert all(isinstance(t, go.Scattergl) for t in figure.data)
-    assert colour == "target"
-    assert {"label": "ink", "value": "ink"} in options
     assert message is None
     assert figure.layout.uirevision == result["key"]
 
 
 def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
     result, _ = projected(dashboard)
-    figure, *_ = scatter_of(dashboard).render(result, "ink")
+    figure, _ = scatter_of(dashboard).render(result, "ink")
     assert len(figure.data) == 1
     assert figure.data[0].marker.showscale is True
     assert figure.data[0].marker.colorbar.title.text == "ink"
@@ -75,21 +73,25 @@ def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
 
 def test_scatter_3d_uses_scatter3d(dashboard):
     result, _ = projected(dashboard, dims=3)
-    figure, *_ = scatter_of(dashboard).render(result, "target")
+    figure, _ = scatter_of(dashboard).render(result, "target")
     assert all(isinstance(t, go.Scatter3d) for t in figure.data)
     assert sum(len(t.z) for t in figure.data) == 1797
 
 
-def test_scatter_falls_back_when_the_colour_column_is_unknown(dashboard):
-    result, _ = projected(dashboard)
-    figure, _, colour, _ = scatter_of(dashboard).render(result, "no-such-column")
+def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
+    scatter = scatter_of(dashboard)
+    options, colour = scatter.colour_choice("digits", "no-such-column")
     assert colour == "target"
-    _, _, colour, _ = scatter_of(dashboard).render(result, NO_COLOUR)
-    assert colour == NO_COLOUR
+    assert {"label": "ink", "value": "ink"} in options
+    assert {"label": "pixels", "value": "pixels"} not in options  # the embedding itself
+    assert scatter.colour_choice("digits", NO_COLOUR)[1] == NO_COLOUR
+    result, _ = projected(dashboard)
+    figure, _ = scatter.render(result, "no-such-column")
+    assert [t.name for t in figure.data][:2] == ["0", "1"]
 
 
 def test_scatter_reports_a_missing_projection(dashboard):
-    figure, _, _, message = scatter_of(dashboard).render(
+    figure, message = scatter_of(dashboard).render(
         {"table": "digits", "key": "0" * 32}, "target"
     )
     assert "no longer in the cache" in message.children
@@ -178,6 +180,9 @@ def test_controls_build_a_request():
     bad, alert = build_request(registry, "digits", "tsne", 3, [500, *values[1:]], ids, None)
     assert bad is no_update
     assert "`perplexity`: input should be less than or equal to 100, got 500" in alert.children
+    cleared, alert = build_request(registry, "digits", "tsne", 3, [None, *values[1:]], ids, None)
+    assert cleared is no_update
+    assert alert.children.startswith("tsne: `perplexity`: enter a value from 2.0 to 100.0\n")
 
 
 def test_empty_number_input_means_default_none():

@@ -1,0 +1,126 @@
+"""Browser fixtures: Debian's chromium driven by playwright, a served dashboard, a clean console."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.servers import serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+GRAPH = "#scatter-1-graph .js-plotly-plot"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in item.nodeid.split("::")[0]:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: `make test` installs it"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; the test fails if the console logged an error or the page threw."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert problems == [], f"browser console errors: {problems}"
+
+
+def write_demo_config(folder: Path, digits_path: Path) -> Path:
+    config = {
+        "title": "Digits browser test",
+        "cache_dir": str(folder / "cache"),
+        "tables": {
+            "digits": {
+                "path": str(digits_path),
+                "embedding": "pixels",
+                "label": "label",
+                "image": "image",
+                "id": "id",
+            }
+        },
+        "panels": [{"type": "controls"}, {"type": "scatter", "color": "target"}],
+    }
+    path = folder / "demo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("browser")
+    config = write_demo_config(folder, digits_path)
+    with serve([sys.executable, "-m", "dashboard", "--config", str(config)]) as url:
+        yield url
+
+
+def point_count(page: Page) -> int:
+    """Points plotly has drawn (decoded typed arrays in ``_fullData``)."""
+    return page.evaluate(
+        f"""() => {{
+            const gd = document.querySelector('{GRAPH}');
+            return gd && gd._fullData ? gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
+        }}"""
+    )
+
+
+def trace_types(page: Page) -> list[str]:
+    return page.evaluate(f"() => document.querySelector('{GRAPH}')._fullData.map(t => t.type)")
+
+
+def wait_for_status(page: Page, text: str, timeout: float = 120_000) -> str:
+    page.locator("#dashboard-status", has_text=text).wait_for(timeout=timeout)
+    return page.locator("#dashboard-status").inner_text()
+
+
+def wait_for_points(page: Page, n: int, timeout: float = 30_000) -> None:
+    page.wait_for_function(
+        f"""() => {{
+            const gd = document.querySelector('{GRAPH}');
+            return gd && gd._fullData && gd._fullData.reduce((s, t) => s + (t.x ? t.x.length : 0), 0) === {n};
+        }}""",
+        timeout=timeout,
+    )
+
+
+def point_position(page: Page, trace: int = 0, index: int = 0) -> tuple[float, float]:
+    """Screen position of one point of a 2D map, as a person would aim the mouse."""
+    return tuple(
+        page.evaluate(
+            f"""() => {{
+                const gd = document.querySelector('{GRAPH}');
+                const fl = gd._fullLayout, t = gd._fullData[{trace}];
+                const box = gd.getBoundingClientRect();
+                return [box.left + fl._size.l + fl.xaxis.l2p(t.x[{index}]),
+                        box.top + fl._size.t + fl.yaxis.l2p(t.y[{index}])];
+            }}"""
+        )
+    )

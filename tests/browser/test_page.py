@@ -1,0 +1,122 @@
+"""The demo page in headless chromium: what a person sees, hovers and switches."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import (
+    GRAPH,
+    point_count,
+    point_position,
+    trace_types,
+    wait_for_points,
+    wait_for_status,
+    write_demo_config,
+)
+from tests.servers import serve
+
+N = 1797
+
+
+def open_demo(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_for_status(page, "PCA 2D")
+    wait_for_points(page, N)
+
+
+def test_page_loads_with_one_point_per_row(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    expect(page).to_have_title("Digits browser test")
+    expect(page.get_by_role("heading", name="Digits browser test")).to_be_visible()
+    status = page.locator("#dashboard-status").inner_text()
+    assert status.startswith("PCA 2D · digits · 1,797 points x 64 dims")
+    assert point_count(page) == N
+    legend = page.locator(f"{GRAPH} .legend .traces").all_text_contents()
+    assert legend == [str(d) for d in range(10)]
+    # Bootstrap came from our own server, so the card is styled.
+    radius = page.locator(".card").first.evaluate("e => getComputedStyle(e).borderRadius")
+    assert radius not in ("", "0px")
+
+
+def test_hover_shows_the_label(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    x, y = point_position(page, trace=3, index=0)
+    page.mouse.move(x, y)
+    hover = page.locator(f"{GRAPH} .hoverlayer .hovertext")
+    expect(hover).to_contain_text("digit 3")
+    expect(hover).to_contain_text("target: 3")
+
+
+def test_switching_reducer_rerenders_with_its_parameters(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    expect(page.get_by_label("Whiten")).to_be_visible()
+    page.locator("#controls-0-reducer").click()
+    page.get_by_role("option", name="t-SNE").click()
+    expect(page.get_by_label("Perplexity")).to_be_visible()
+    expect(page.get_by_label("Whiten")).to_be_hidden()
+    status = wait_for_status(page, "t-SNE 2D")
+    assert "1,797 points" in status
+    wait_for_points(page, N)
+    assert set(trace_types(page)) == {"scattergl"}
+
+
+def test_switching_to_3d_draws_a_3d_cloud(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    page.get_by_text("3D", exact=True).click()
+    wait_for_status(page, "PCA 3D")
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData[0].type === 'scatter3d'"
+    )
+    wait_for_points(page, N)
+    assert set(trace_types(page)) == {"scatter3d"}
+    expect(page.locator(f"{GRAPH} .gl-container canvas").first).to_be_visible()
+
+
+def test_recolouring_keeps_the_projection(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    status = page.locator("#dashboard-status").inner_text()
+    page.locator("#scatter-1-color").select_option("ink")
+    expect(page.locator(f"{GRAPH} .colorbar")).to_have_count(1)
+    expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("ink")
+    assert point_count(page) == N
+    assert page.locator("#dashboard-status").inner_text() == status  # no recomputation
+
+
+def test_bad_parameter_is_explained_in_the_panel(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    page.locator("#controls-0-reducer").click()
+    page.get_by_role("option", name="t-SNE").click()
+    wait_for_status(page, "t-SNE 2D")
+    field = page.get_by_label("Perplexity")
+    field.fill("500")
+    field.press("Enter")
+    expect(page.locator("#controls-0-message")).to_contain_text(
+        "tsne: `perplexity`: enter a value from 2.0 to 100.0"
+    )
+    assert point_count(page) == N  # the last good map stays
+
+
+def test_page_stays_responsive_while_projecting(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    page.locator("#controls-0-reducer").click()
+    page.get_by_role("option", name="UMAP").click()
+    expect(page.locator("#dashboard-progress-wrap")).to_be_visible()
+    # While UMAP runs in the background, recolouring the current map still works.
+    page.locator("#scatter-1-color").select_option("ink")
+    expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("ink")
+    wait_for_status(page, "UMAP 2D", timeout=180_000)
+    expect(page.locator("#dashboard-progress-wrap")).to_be_hidden()
+    wait_for_points(page, N)
+
+
+def test_mounted_in_a_flask_app(page: Page, tmp_path, digits_path):
+    config = write_demo_config(tmp_path, digits_path)
+    host = [sys.executable, "-m", "tests.browser.flask_host", str(config)]
+    with serve(host, path="/projector/") as url:
+        with urllib.request.urlopen(url.replace("/projector/", "/")) as response:
+            assert response.read() == b"host application"
+        open_demo(page, url)
+        assert point_count(page) == N

@@ -1,0 +1,55 @@
+"""Start a dashboard server on a free loopback port for a test, and always stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(command: list[str], *, path: str = "/", timeout: float = 90) -> Iterator[str]:
+    """Run ``command --port N`` and yield its URL once it answers; terminate it after."""
+    port = free_port()
+    # A file, not a pipe: a server that logs every request would fill a pipe and block.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}{path}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited with {proc.returncode}: {log.read()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not answer on {url}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

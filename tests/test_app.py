@@ -1,0 +1,147 @@
+"""The app through Flask's test client: pages, static CSS, callbacks over HTTP, mounting."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import flask
+import pytest
+
+from dashboard import create_app
+
+REQUEST = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+
+
+def callback_body(output: str, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, Any]]):
+    return {
+        "output": output,
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "state": [],
+    }
+
+
+def project_over_http(client, prefix: str = "/", request: dict | None = None) -> dict:
+    """Drive the background projection callback as the browser does: start, then poll."""
+    body = callback_body(
+        "..dashboard-projection.data...dashboard-status.children..",
+        [("dashboard-projection", "data"), ("dashboard-status", "children")],
+        [("dashboard-request", "data", request or REQUEST)],
+    )
+    url = f"{prefix}_dash-update-component"
+    started = client.post(url, json=body)
+    assert started.status_code == 200
+    job = started.json
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        polled = client.post(f"{url}?cacheKey={job['cacheKey']}&job={job['job']}", json=body)
+        assert polled.status_code == 200
+        if "response" in polled.json:
+            return polled.json["response"]
+        time.sleep(0.1)
+    raise AssertionError("the projection did not finish in 60 s")
+
+
+def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -> dict:
+    body = callback_body(
+        "..scatter-1-graph.figure...scatter-1-message.children..",
+        [("scatter-1-graph", "figure"), ("scatter-1-message", "children")],
+        [("dashboard-projection", "data", projection)],
+    )
+    body["state"] = [{"id": "scatter-1-color", "property": "value", "value": colour}]
+    response = client.post(f"{prefix}_dash-update-component", json=body)
+    assert response.status_code == 200
+    return response.json["response"]
+
+
+@pytest.fixture
+def app(demo_config):
+    return create_app(demo_config)
+
+
+def test_page_and_layout_are_served(app):
+    client = app.server.test_client()
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"<title>Digits test</title>" in page.data
+    assert b"/_dashboard/static/css/bootstrap.min.css" in page.data
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    for component in ("controls-0-reducer", "scatter-1-graph", "dashboard-request"):
+        assert component in layout
+
+
+def test_bootstrap_css_is_served_locally(app):
+    client = app.server.test_client()
+    css = client.get("/_dashboard/static/css/bootstrap.min.css")
+    assert css.status_code == 200
+    assert css.mimetype == "text/css"
+    assert b"Bootstrap" in css.data[:200]
+    assert "max-age=86400" in css.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["js/bootstrap.min.js", "../../../../etc/passwd", "css/../../../../../../etc/hosts.css"],
+)
+def test_static_route_serves_only_css_inside_the_package(app, path):
+    assert app.server.test_client().get(f"/_dashboard/static/{path}").status_code == 404
+
+
+def test_background_projection_then_scatter_over_http(app):
+    client = app.server.test_client()
+    response = project_over_http(client)
+    projection = response["dashboard-projection"]["data"]
+    assert projection["n"] == 1797
+    assert response["dashboard-status"]["children"].startswith("PCA 2D · digits · 1,797 points")
+    rendered = render_over_http(client, projection, "target")
+    traces = rendered["scatter-1-graph"]["figure"]["data"]
+    assert len(traces) == 10
+    assert {t["type"] for t in traces} == {"scattergl"}
+    assert traces[0]["x"]["dtype"] == "f4"  # a typed array, not a JSON list
+    assert rendered["scatter-1-message"]["children"] is None
+
+
+def test_projection_error_is_shown_not_raised(app):
+    client = app.server.test_client()
+    response = project_over_http(client, request={**REQUEST, "params": {"whiten": "maybe"}})
+    alert = response["dashboard-status"]["children"]
+    assert alert["type"] == "Alert"
+    assert "`whiten`" in alert["props"]["children"]
+    assert client.get("/").status_code == 200  # still serving
+
+
+def test_mounts_in_an_existing_flask_app(demo_config):
+    server = flask.Flask("host")
+
+    @server.route("/")
+    def home():
+        return "host home"
+
+    create_app(demo_config, server=server, url_base_pathname="/projector/")
+    client = server.test_client()
+    assert client.get("/").get_data(as_text=True) == "host home"
+    page = client.get("/projector/")
+    assert page.status_code == 200
+    assert b"/projector/_dashboard/static/css/bootstrap.min.css" in page.data
+    assert client.get("/projector/_dashboard/static/css/bootstrap.min.css").status_code == 200
+    response = project_over_http(client, "/projector/")
+    assert response["dashboard-projection"]["data"]["n"] == 1797
+
+
+def test_two_dashboards_in_one_flask_app(demo_config, write_config, digits_path):
+    other = write_config(
+        {"title": "Iris", "tables": {"iris": {"path": "sklearn://iris", "label": "species"}}},
+        name="iris.yaml",
+    )
+    server = flask.Flask("host")
+    create_app(demo_config, server=server, url_base_pathname="/digits/")
+    create_app(other, server=server, url_base_pathname="/iris")
+    client = server.test_client()
+    assert b"<title>Digits test</title>" in client.get("/digits/").data
+    assert b"<title>Iris</title>" in client.get("/iris/").data
+    iris = project_over_http(
+        client, "/iris/", {"table": "iris", "reducer": "pca", "dims": 2, "params": {}}
+    )
+    assert iris["dashboard-projection"]["data"]["n"] == 150
