@@ -137,7 +137,10 @@ def _open_datasets(
     for name, table in config.tables.items():
         try:
             datasets[name] = open_dataset(
-                name, table, scan_hook=pm.hook.dashboard_scan_table, cache_dir=cache_dir,
+                name,
+                table,
+                scan_hook=pm.hook.dashboard_scan_table,
+                cache_dir=cache_dir,
                 where=config.source,
             )
         except DashboardError as exc:
@@ -272,7 +275,10 @@ def _register_projection_callback(
         Output("dashboard-status", "children"),
         Input(REQUEST_STORE, "data"),
         background=True,
-        progress=[Output("dashboard-progress", "value"), Output("dashboard-progress-text", "children")],
+        progress=[
+            Output("dashboard-progress", "value"),
+            Output("dashboard-progress-text", "children"),
+        ],
         progress_default=[0, ""],
         running=[
             (Output("dashboard-progress-wrap", "style"), {"display": "flex"}, {"display": "none"})

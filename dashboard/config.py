@@ -1,4 +1,4 @@
-"""Pydantic models of the YAML config, and a loader whose errors name file, key and allowed values."""
+"""Pydantic models of the YAML config; a loader whose errors name file, key and allowed values."""
 
 from __future__ import annotations
 
@@ -191,9 +191,7 @@ def format_validation_error(
         if err["type"] == "extra_forbidden":
             parent = _model_at(model, loc[:-1])
             allowed = sorted(parent.model_fields.keys() - {"source"}) if parent else []
-            lines.append(
-                f"{source}: `{where}`: unknown key\nallowed keys: {quote_list(allowed)}"
-            )
+            lines.append(f"{source}: `{where}`: unknown key\nallowed keys: {quote_list(allowed)}")
         elif err["type"] == "missing":
             lines.append(f"{source}: `{where}`: required key is missing\nadd `{loc[-1]}:`")
         else:

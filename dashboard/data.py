@@ -61,8 +61,7 @@ def resolve_files(path: str, fmt: str | None, *, where: str) -> tuple[list[Path]
         )
     if not files:
         raise DataError(
-            f"{where}: no table files match {path!r}\n"
-            f"allowed extensions: {quote_list(EXTENSIONS)}"
+            f"{where}: no table files match {path!r}\nallowed extensions: {quote_list(EXTENSIONS)}"
         )
     if fmt is None:
         formats = {EXTENSIONS.get(f.suffix.lower()) for f in files}
@@ -189,9 +188,7 @@ class Dataset:
                 "pick numeric columns, or one column holding a vector per row",
             )
         if len(set(columns)) != len(columns):
-            raise self._error(
-                "embedding", "embedding columns repeat", "list each column once"
-            )
+            raise self._error("embedding", "embedding columns repeat", "list each column once")
         return columns
 
     @property

@@ -64,6 +64,10 @@ def _digits() -> pl.DataFrame:
             "pixels": bunch.data.astype(np.float32),
             "target": bunch.target.astype(np.int64),
             "label": [f"digit {t}" for t in bunch.target],
+            "text": [
+                f"Handwritten {t}, scan {i} of {n} (UCI ML digits, 8x8 at 17 grey levels)"
+                for i, t in enumerate(bunch.target)
+            ],
             "ink": bunch.data.sum(axis=1).astype(np.float32),
             "image": [png_bytes(im) for im in big],
         }
@@ -78,17 +82,19 @@ def _iris() -> pl.DataFrame:
         name.replace(" (cm)", "").replace(" ", "_"): bunch.data[:, i]
         for i, name in enumerate(bunch.feature_names)
     }
-    return pl.DataFrame(
-        {"id": np.arange(len(bunch.target)), **columns}
-    ).with_columns(species=pl.Series([bunch.target_names[t] for t in bunch.target]))
+    return pl.DataFrame({"id": np.arange(len(bunch.target)), **columns}).with_columns(
+        species=pl.Series([bunch.target_names[t] for t in bunch.target])
+    )
 
 
 BUILDERS = {"digits": _digits, "iris": _iris}
+#: Part of the file name: bump when a builder's columns change, so old caches are not reused.
+FORMAT_VERSION = 2
 
 
 def materialise(name: str, cache_dir: Path) -> Path:
     """Write data set ``name`` to parquet under ``cache_dir`` once; return the file."""
-    target = Path(cache_dir) / "datasets" / f"{name}.parquet"
+    target = Path(cache_dir) / "datasets" / f"{name}-v{FORMAT_VERSION}.parquet"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

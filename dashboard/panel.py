@@ -1,4 +1,4 @@
-"""The panel contract: a named class with pydantic ``Options`` that renders a layout and callbacks."""
+"""The panel contract: a named class with pydantic ``Options``, a layout and its callbacks."""
 
 from __future__ import annotations
 

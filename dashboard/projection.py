@@ -116,9 +116,7 @@ def run_projection(
         Unknown table or reducer, bad params, or data the reducer cannot use.
     """
     if request.table not in datasets:
-        raise DataError(
-            f"unknown table {request.table!r}\nallowed values: {quote_list(datasets)}"
-        )
+        raise DataError(f"unknown table {request.table!r}\nallowed values: {quote_list(datasets)}")
     dataset = datasets[request.table]
     reducer_cls = registry.reducer(request.reducer)
     params = reducer_cls.validate_params(request.params)

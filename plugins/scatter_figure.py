@@ -29,7 +29,9 @@ def is_categorical(series: pl.Series) -> bool:
 
 def palette(n: int) -> list[str]:
     """Return ``n`` distinct colours: Plotly's 10, then Dark24, then Alphabet, cycling."""
-    base = qualitative.Plotly if n <= 10 else qualitative.Dark24 if n <= 24 else qualitative.Alphabet
+    base = (
+        qualitative.Plotly if n <= 10 else qualitative.Dark24 if n <= 24 else qualitative.Alphabet
+    )
     return [base[i % len(base)] for i in range(n)]
 
 
@@ -59,7 +61,9 @@ def _codes(as_text: pl.Series, lookup: dict[str, int]) -> np.ndarray:
     return np.where(as_text.is_null().to_numpy(), -2, mapped).astype(np.int32)
 
 
-def hover_texts(meta: pl.DataFrame, label: str | None, text: str | None, color: str | None) -> list[str]:
+def hover_texts(
+    meta: pl.DataFrame, label: str | None, text: str | None, color: str | None
+) -> list[str]:
     """Return one HTML-escaped hover string per row: label in bold, then colour value and text."""
     parts: list[pl.Expr] = []
     if label:
@@ -76,9 +80,11 @@ def hover_texts(meta: pl.DataFrame, label: str | None, text: str | None, color: 
 def _escaped(column: str, limit: int | None = None) -> pl.Expr:
     expr = pl.col(column).cast(pl.String).fill_null("")
     if limit:
-        expr = pl.when(expr.str.len_chars() > limit).then(
-            expr.str.slice(0, limit) + pl.lit("…")
-        ).otherwise(expr)
+        expr = (
+            pl.when(expr.str.len_chars() > limit)
+            .then(expr.str.slice(0, limit) + pl.lit("…"))
+            .otherwise(expr)
+        )
     # Labels are data, never markup: escape what plotly's hover would render.
     for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
         expr = expr.str.replace_all(raw, safe, literal=True)
@@ -177,8 +183,15 @@ def message_figure(message: str) -> go.Figure:
         xaxis={"visible": False},
         yaxis={"visible": False},
         annotations=[
-            {"text": html.escape(message), "showarrow": False, "font": {"size": 14},
-             "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
+            {
+                "text": html.escape(message),
+                "showarrow": False,
+                "font": {"size": 14},
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+            }
         ],
     )
     return fig

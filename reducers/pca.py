@@ -14,9 +14,13 @@ from dashboard.reducer import Params, Progress, Reducer
 class PCAParams(Params):
     whiten: bool = Field(False, description="Scale components to unit variance.")
     svd_solver: Literal["auto", "full", "randomized"] = Field(
-        "auto", description="SVD algorithm; `randomized` is fastest on large, wide tables."
+        "auto",
+        title="SVD solver",
+        description="SVD algorithm; `randomized` is fastest on large, wide tables.",
     )
-    random_state: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the randomized solver.")
+    random_state: int = Field(
+        0, title="Seed", ge=0, le=2**31 - 1, description="Seed of the randomized solver."
+    )
 
 
 class PCA(Reducer):

@@ -19,13 +19,21 @@ class TSNEParams(Params):
         30.0, ge=2.0, le=100.0, description="Effective number of neighbours each point keeps."
     )
     early_exaggeration: float = Field(
-        12.0, ge=1.0, le=100.0, description="How far apart clusters start; larger = more space."
+        12.0,
+        title="Early exaggeration",
+        ge=1.0,
+        le=100.0,
+        description="How far apart clusters start; larger = more space.",
     )
-    max_iter: int = Field(1000, ge=250, le=5000, description="Optimisation steps.")
+    max_iter: int = Field(
+        1000, title="Iterations", ge=250, le=5000, description="Optimisation steps."
+    )
     metric: Literal["euclidean", "cosine"] = Field(
         "euclidean", description="Distance in the original embedding space."
     )
-    random_state: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the layout.")
+    random_state: int = Field(
+        0, title="Seed", ge=0, le=2**31 - 1, description="Seed of the layout."
+    )
 
 
 class TSNE(Reducer):

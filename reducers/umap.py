@@ -16,17 +16,28 @@ logger = logging.getLogger(__name__)
 
 class UMAPParams(Params):
     n_neighbors: int = Field(
-        15, ge=2, le=200, description="Neighbourhood size: small keeps local detail, large "
-        "keeps global structure."
+        15,
+        title="Neighbours",
+        ge=2,
+        le=200,
+        description="Neighbourhood size: small keeps local detail, large keeps global structure.",
     )
     min_dist: float = Field(
-        0.1, ge=0.0, le=1.0, description="How tightly points may pack in the map."
+        0.1,
+        title="Minimum distance",
+        ge=0.0,
+        le=1.0,
+        description="How tightly points may pack in the map.",
     )
     metric: Literal["euclidean", "cosine", "manhattan", "correlation"] = Field(
         "euclidean", description="Distance in the original embedding space."
     )
     random_state: int | None = Field(
-        None, ge=0, le=2**31 - 1, description="Seed for a reproducible map (runs single-threaded)."
+        None,
+        title="Seed",
+        ge=0,
+        le=2**31 - 1,
+        description="Seed for a reproducible map (runs single-threaded).",
     )
 
 

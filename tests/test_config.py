@@ -63,13 +63,17 @@ def test_top_level_must_be_a_mapping(tmp_path):
 
 def test_unknown_key_lists_allowed_keys(write_config):
     path = write_config({"titel": "x", "tables": {"t": {"path": "x.parquet"}}})
-    with pytest.raises(ConfigError, match=r"team\.yaml: `titel`: unknown key\nallowed keys: .*'title'"):
+    with pytest.raises(
+        ConfigError, match=r"team\.yaml: `titel`: unknown key\nallowed keys: .*'title'"
+    ):
         load_config(path)
 
 
 def test_unknown_table_key_names_its_path(write_config):
     path = write_config({"tables": {"t": {"path": "x.parquet", "lable": "y"}}})
-    with pytest.raises(ConfigError, match=r"`tables\.t\.lable`: unknown key\nallowed keys: .*'label'"):
+    with pytest.raises(
+        ConfigError, match=r"`tables\.t\.lable`: unknown key\nallowed keys: .*'label'"
+    ):
         load_config(path)
 
 

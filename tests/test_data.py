@@ -108,7 +108,9 @@ def test_default_embedding_is_all_numeric_columns_but_roles(tmp_path, frame):
 
 def test_several_vector_columns_need_a_choice(tmp_path, frame):
     frame.with_columns(other=pl.col("vec")).write_parquet(tmp_path / "t.parquet")
-    with pytest.raises(DataError, match=r"several vector columns\nset `embedding:` to one of 'other', 'vec'"):
+    with pytest.raises(
+        DataError, match=r"several vector columns\nset `embedding:` to one of 'other', 'vec'"
+    ):
         open_table(tmp_path / "t.parquet", tmp_path)
 
 
@@ -122,7 +124,8 @@ def test_unknown_embedding_column_lists_columns(tmp_path, frame):
     frame.write_parquet(tmp_path / "t.parquet")
     with pytest.raises(
         DataError,
-        match=r"`tables\.t\.embedding`: column 'vek' not found in table 't'\navailable columns: .*'vec'",
+        match=r"`tables\.t\.embedding`: column 'vek' not found in table 't'\n"
+        r"available columns: .*'vec'",
     ):
         open_table(tmp_path / "t.parquet", tmp_path, embedding="vek")
 
@@ -148,7 +151,9 @@ def test_strings_in_embedding_columns(tmp_path, frame):
 def test_ragged_vectors_name_the_rows(tmp_path):
     pl.DataFrame({"v": [[1.0, 2.0], [3.0, 4.0], [5.0]]}).write_parquet(tmp_path / "t.parquet")
     ds = open_table(tmp_path / "t.parquet", tmp_path)
-    with pytest.raises(DataError, match=r"different lengths \(row 0 has 2, rows \[2\] have \[1\]\)"):
+    with pytest.raises(
+        DataError, match=r"different lengths \(row 0 has 2, rows \[2\] have \[1\]\)"
+    ):
         ds.matrix()
 
 
@@ -187,14 +192,18 @@ def test_fingerprint_follows_the_file(tmp_path, frame):
 def test_sklearn_digits_source(tmp_path):
     ds = open_table("sklearn://digits", tmp_path, label="label", image="image")
     assert ds.matrix().shape == (1797, 64)
-    assert (tmp_path / "datasets" / "digits.parquet").exists()
+    files = list((tmp_path / "datasets").glob("digits-v*.parquet"))
+    assert len(files) == 1
     assert ds.metadata().get_column("label")[0] == "digit 0"
-    image = pl.read_parquet(tmp_path / "datasets" / "digits.parquet")["image"][0]
+    image = pl.read_parquet(files[0])["image"][0]
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_unknown_plugin_source(tmp_path):
-    with pytest.raises(DataError, match=r"unknown scikit-learn data set 'mnist'.*\nallowed values: 'sklearn://digits'"):
+    with pytest.raises(
+        DataError,
+        match=r"unknown scikit-learn data set 'mnist'.*\nallowed values: 'sklearn://digits'",
+    ):
         open_table("sklearn://mnist", tmp_path)
     with pytest.raises(DataError, match=r"no plugin reads 's3://bucket/t\.parquet'"):
         open_table("s3://bucket/t.parquet", tmp_path)

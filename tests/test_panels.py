@@ -91,9 +91,7 @@ def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
 
 
 def test_scatter_reports_a_missing_projection(dashboard):
-    figure, message = scatter_of(dashboard).render(
-        {"table": "digits", "key": "0" * 32}, "target"
-    )
+    figure, message = scatter_of(dashboard).render({"table": "digits", "key": "0" * 32}, "target")
     assert "no longer in the cache" in message.children
     assert figure.layout.annotations[0].text.startswith("the projection is no longer")
 
@@ -233,7 +231,8 @@ def test_unknown_reducer_and_bad_params_in_config(write_config, digits_path):
     tables = {"d": {"path": str(digits_path)}}
     path = write_config({"tables": tables, "projection": {"reducer": "umpa"}})
     with pytest.raises(
-        ConfigError, match=r"`projection\.reducer`: unknown reducer 'umpa'\nallowed values: .*'umap'"
+        ConfigError,
+        match=r"`projection\.reducer`: unknown reducer 'umpa'\nallowed values: .*'umap'",
     ):
         prepare(path)
     path = write_config(

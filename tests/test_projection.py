@@ -74,7 +74,9 @@ def test_unknown_table_reducer_and_param(setup):
     with pytest.raises(PluginError, match=r"unknown reducer 'pcb'\nallowed values: 'pca'"):
         run_projection(ProjectionRequest("t", "pcb"), datasets, registry, store)
     with pytest.raises(ReducerError, match=r"unknown parameter `whitening`"):
-        run_projection(ProjectionRequest("t", "pca", 2, {"whitening": 1}), datasets, registry, store)
+        run_projection(
+            ProjectionRequest("t", "pca", 2, {"whitening": 1}), datasets, registry, store
+        )
 
 
 def test_store_refuses_keys_that_are_not_hashes(tmp_path):

@@ -53,7 +53,9 @@ def test_non_finite_input_is_refused_naming_rows(cls):
     X = np.ones((20, 4), np.float32)
     X[3, 1] = np.nan
     X[7, 0] = np.inf
-    with pytest.raises(ReducerError, match=r"NaN or infinite values in 2 of 20 rows \(first rows: \[3, 7\]\)"):
+    with pytest.raises(
+        ReducerError, match=r"NaN or infinite values in 2 of 20 rows \(first rows: \[3, 7\]\)"
+    ):
         cls().fit_transform(X)
 
 
@@ -68,7 +70,9 @@ def test_input_must_be_numeric():
 
 
 def test_too_few_dims_for_the_map():
-    with pytest.raises(ReducerError, match=r"a 3D map needs at least 3 embedding dimensions, got 2"):
+    with pytest.raises(
+        ReducerError, match=r"a 3D map needs at least 3 embedding dimensions, got 2"
+    ):
         PCA(n_components=3).fit_transform(np.ones((10, 2)))
 
 
@@ -91,13 +95,17 @@ def test_n_components_must_be_2_or_3():
 
 def test_unknown_param_lists_allowed():
     with pytest.raises(
-        ReducerError, match=r"umap: unknown parameter `n_neigbors`\nallowed parameters: 'n_neighbors'"
+        ReducerError,
+        match=r"umap: unknown parameter `n_neigbors`\nallowed parameters: 'n_neighbors'",
     ):
         UMAP({"n_neigbors": 10})
 
 
 def test_out_of_bounds_param_says_what_is_allowed():
-    with pytest.raises(ReducerError, match=r"umap: `n_neighbors`: input should be less than or equal to 200, got 500"):
+    with pytest.raises(
+        ReducerError,
+        match=r"umap: `n_neighbors`: input should be less than or equal to 200, got 500",
+    ):
         UMAP({"n_neighbors": 500})
 
 
@@ -108,7 +116,9 @@ def test_wrong_output_shape_is_caught():
         def _fit_transform(self, X, progress):
             return X[:, :1]
 
-    with pytest.raises(ReducerError, match=r"reducer 'broken' returned shape \(10, 1\), expected \(10, 2\)"):
+    with pytest.raises(
+        ReducerError, match=r"reducer 'broken' returned shape \(10, 1\), expected \(10, 2\)"
+    ):
         Broken().fit_transform(np.ones((10, 4)))
 
 

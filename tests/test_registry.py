@@ -59,13 +59,14 @@ def test_each_call_builds_a_fresh_manager():
     )
 
 
-def test_app_start_does_not_import_umap():
+def test_app_start_does_not_import_umap(demo_config):
     import subprocess
     import sys
 
     code = (
-        "import sys, dashboard; from dashboard.plugin_manager import *; "
-        "build_registry(get_plugin_manager()); print('umap' in sys.modules, 'numba' in sys.modules)"
+        "import sys; from dashboard import create_app; "
+        f"create_app({str(demo_config)!r}); "
+        "print('umap' in sys.modules, 'numba' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"

@@ -63,6 +63,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
                 "path": str(digits_path),
                 "embedding": "pixels",
                 "label": "label",
+                "text": "text",
                 "image": "image",
                 "id": "id",
             }
@@ -82,14 +83,16 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path) -> Ite
         yield url
 
 
+# Points plotly has drawn: the decoded typed arrays in ``_fullData``.
+COUNT_POINTS = f"""() => {{
+    const gd = document.querySelector('{GRAPH}');
+    if (!gd || !gd._fullData) return 0;
+    return gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+}}"""
+
+
 def point_count(page: Page) -> int:
-    """Points plotly has drawn (decoded typed arrays in ``_fullData``)."""
-    return page.evaluate(
-        f"""() => {{
-            const gd = document.querySelector('{GRAPH}');
-            return gd && gd._fullData ? gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
-        }}"""
-    )
+    return page.evaluate(COUNT_POINTS)
 
 
 def trace_types(page: Page) -> list[str]:
@@ -102,13 +105,7 @@ def wait_for_status(page: Page, text: str, timeout: float = 120_000) -> str:
 
 
 def wait_for_points(page: Page, n: int, timeout: float = 30_000) -> None:
-    page.wait_for_function(
-        f"""() => {{
-            const gd = document.querySelector('{GRAPH}');
-            return gd && gd._fullData && gd._fullData.reduce((s, t) => s + (t.x ? t.x.length : 0), 0) === {n};
-        }}""",
-        timeout=timeout,
-    )
+    page.wait_for_function(f"() => ({COUNT_POINTS})() === {n}", timeout=timeout)
 
 
 def point_position(page: Page, trace: int = 0, index: int = 0) -> tuple[float, float]:

@@ -48,6 +48,7 @@ def test_hover_shows_the_label(page: Page, demo_url: str):
     hover = page.locator(f"{GRAPH} .hoverlayer .hovertext")
     expect(hover).to_contain_text("digit 3")
     expect(hover).to_contain_text("target: 3")
+    expect(hover).to_contain_text("Handwritten 3, scan")
 
 
 def test_switching_reducer_rerenders_with_its_parameters(page: Page, demo_url: str):
