@@ -18,17 +18,21 @@ from dash.exceptions import PreventUpdate
 from pydantic import ValidationError
 
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
-from dashboard.data import Dataset, open_dataset
-from dashboard.errors import ConfigError, DashboardError
+from dashboard.data import Dataset, open_datasets
+from dashboard.errors import ConfigError, DashboardError, quote_list
 from dashboard.jobs import JobCancelledError, ThreadJobManager
-from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelContext
+from dashboard.panel import (
+    PROJECTION_STORE,
+    REQUEST_STORE,
+    Panel,
+    PanelContext,
+    resolve_table,
+)
 from dashboard.plugin_manager import Registry, build_registry, get_plugin_manager
 from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
+from dashboard.routes import BOOTSTRAP_CSS, STATIC_ROUTE, add_image_route, add_static_route
 
 logger = logging.getLogger(__name__)
-
-STATIC_ROUTE = "_dashboard/static/"
-BOOTSTRAP_CSS = "css/bootstrap.min.css"
 
 
 def create_app(
@@ -78,7 +82,8 @@ def create_app(
         background_callback_manager=manager,
         update_title=None,
     )
-    _add_static_route(app, url_base_pathname)
+    add_static_route(app)
+    add_image_route(app, context.datasets)
     app.layout = _layout(context.config, panels, context.initial_request)
     _register_projection_callback(app, context, manager)
     for panel in panels:
@@ -136,12 +141,14 @@ def _open_datasets(
     datasets = {}
     for name, table in config.tables.items():
         try:
-            datasets[name] = open_dataset(
-                name,
-                table,
-                scan_hook=pm.hook.dashboard_scan_table,
-                cache_dir=cache_dir,
-                where=config.source,
+            datasets.update(
+                open_datasets(
+                    name,
+                    table,
+                    scan_hook=pm.hook.dashboard_scan_table,
+                    cache_dir=cache_dir,
+                    where=config.source,
+                )
             )
         except DashboardError as exc:
             if str(exc).startswith(config.source):
@@ -158,9 +165,13 @@ def _initial_request(
         (p.options().get("table") for p in config.panels if p.options().get("table")),
         next(iter(config.tables)),
     )
-    if table not in datasets:
+    resolved = resolve_table(datasets, table)
+    if resolved is None:
         key = "projection.table" if proj.table else "panels[].table"
-        raise config.error(key, f"unknown table {table!r}", f"allowed values: {list(datasets)}")
+        raise config.error(
+            key, f"unknown table {table!r}", f"allowed values: {quote_list(datasets)}"
+        )
+    table = resolved
     try:
         reducer = registry.reducer(proj.reducer)
     except DashboardError as exc:
@@ -193,26 +204,6 @@ def _build_panels(
         panel.validate()
         panels.append(panel)
     return panels
-
-
-def _add_static_route(app: Dash, url_base_pathname: str) -> None:
-    """Serve Bootstrap's CSS from the xstatic package: the dbc theme URLs need a CDN."""
-    import xstatic.pkg.bootstrap as xs_bootstrap
-
-    root = Path(xs_bootstrap.BASE_DIR)
-    prefix = app.config.routes_pathname_prefix
-
-    def static(filename: str) -> flask.Response:
-        if not filename.endswith((".css", ".css.map")):
-            flask.abort(404)
-        response = flask.send_from_directory(root, filename, max_age=86400)
-        return response
-
-    app.server.add_url_rule(
-        f"{prefix}{STATIC_ROUTE}<path:filename>",
-        endpoint=f"dashboard_static_{prefix.strip('/').replace('/', '_') or 'root'}",
-        view_func=static,
-    )
 
 
 def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionRequest) -> Any:

@@ -15,6 +15,7 @@ import polars as pl
 
 from dashboard.config import TableConfig
 from dashboard.errors import DataError, quote_list
+from dashboard.runs import find_logged_tables
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
     "parquet": pl.scan_parquet,
@@ -105,8 +106,11 @@ class Dataset:
         *,
         files: list[Path] | None = None,
         where: str = "<config>",
+        key: str | None = None,
     ):
         self.name = name
+        #: The config table this dataset came from (for error messages).
+        self.key = key or name
         self.config = config
         self.frame = frame
         self.files = files
@@ -115,18 +119,19 @@ class Dataset:
             self.schema = frame.collect_schema()
         except Exception as exc:  # polars raises many kinds for unreadable files
             raise DataError(
-                f"{where}: `tables.{name}.path`: cannot read {config.path!r}: {exc}\n"
+                f"{where}: `tables.{key or name}.path`: cannot read {config.path!r}: {exc}\n"
                 "check that the file is a valid table of the given `format:`"
             ) from exc
         self._check_roles()
         self.embedding_columns = self._resolve_embedding()
         self._metadata: pl.DataFrame | None = None
         self._matrix: np.ndarray | None = None
+        self._images: pl.Series | None = None
 
     # -- columns -----------------------------------------------------------------------------
 
     def _error(self, key: str, message: str, remedy: str) -> DataError:
-        return DataError(f"{self.where}: `tables.{self.name}.{key}`: {message}\n{remedy}")
+        return DataError(f"{self.where}: `tables.{self.key}.{key}`: {message}\n{remedy}")
 
     def _missing(self, key: str, column: str) -> DataError:
         return self._error(
@@ -221,7 +226,7 @@ class Dataset:
             return self.frame.select(columns).collect()
         except Exception as exc:  # polars raises many kinds for broken files
             raise DataError(
-                f"{self.where}: `tables.{self.name}.path`: cannot read {self.config.path!r}: "
+                f"{self.where}: `tables.{self.key}.path`: cannot read {self.config.path!r}: "
                 f"{exc}\ncheck the file"
             ) from exc
 
@@ -271,6 +276,36 @@ class Dataset:
             out = df.select(pl.all().cast(pl.Float32)).to_numpy()
         return np.ascontiguousarray(out, dtype=np.float32)
 
+    def image(self, row: int) -> bytes | Path | str | None:
+        """Return row ``row``'s image: PNG bytes, a local file inside the table's directory,
+        or an http(s) URL; None when there is none (or the path leaves the table's folder).
+
+        The image column is read once, then served from memory.
+        """
+        column = self.config.image
+        if column is None:
+            return None
+        if self._images is None:
+            self._images = self._collect([column]).get_column(column)
+        if not 0 <= row < len(self._images):
+            return None
+        value = self._images[row]
+        if value is None or isinstance(value, bytes):
+            return value
+        text = str(value)
+        if text.startswith(("http://", "https://")):
+            return text
+        return self._local_image(text)
+
+    def _local_image(self, text: str) -> Path | None:
+        # Only files below the table's own folder(s): a crafted cell must not reach /etc.
+        roots = [f.parent.resolve() for f in self.files or []]
+        for root in roots:
+            candidate = (root / text).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return candidate
+        return None
+
     @property
     def n_dims(self) -> int | None:
         """Embedding dimensions known from the schema alone (None for a List column)."""
@@ -292,6 +327,34 @@ class Dataset:
             h.update(str(m.shape).encode())
             h.update(m.tobytes())
         return h.hexdigest()
+
+
+def open_datasets(
+    name: str, config: TableConfig, *, scan_hook: Any, cache_dir: Path, where: str
+) -> dict[str, Dataset]:
+    """Open config table ``name``: one dataset, or one per table logged in a run directory.
+
+    A run directory's tables are named ``<name> / <group> / <title> · step <k>`` (just
+    ``<name>`` when the run logged a single table), in group, title and step order. Roles
+    set in the config override the roles the writer recorded.
+    """
+    logged = find_logged_tables(config.path) if "://" not in config.path else []
+    if not logged:
+        return {
+            name: open_dataset(name, config, scan_hook=scan_hook, cache_dir=cache_dir, where=where)
+        }
+    with_run = len({t.run for t in logged}) > 1
+    datasets = {}
+    for table in logged:
+        title = name if len(logged) == 1 else f"{name} / {table.title(with_run=with_run)}"
+        roles = {k: v for k, v in table.roles.items() if k in (*ROLES, "embedding") and v}
+        explicit = config.model_dump(exclude_none=True, exclude={"path", "format"})
+        entry = config.model_copy(
+            update={**roles, **explicit, "path": str(table.path), "format": "parquet"}
+        )
+        frame = pl.scan_parquet(table.path)
+        datasets[title] = Dataset(title, entry, frame, files=[table.path], where=where, key=name)
+    return datasets
 
 
 def open_dataset(

@@ -6,9 +6,7 @@ The first use writes the data set to parquet in the cache directory; later uses 
 from __future__ import annotations
 
 import os
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,38 +14,9 @@ import polars as pl
 
 from dashboard.errors import DataError, quote_list
 from dashboard.hookspecs import hookimpl
+from dashboard.image import encode_png
 
 PREFIX = "sklearn://"
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """Encode a 2-D uint8 grey image as PNG (no imaging library needed).
-
-    Examples
-    --------
-    >>> png_bytes(np.zeros((2, 2), np.uint8))[:8]
-    b'\\x89PNG\\r\\n\\x1a\\n'
-    """
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    height, width = image.shape
-    # Each scanline starts with filter type 0 (none).
-    raw = b"".join(b"\x00" + image[row].tobytes() for row in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + tag
-            + data
-            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _digits() -> pl.DataFrame:
@@ -69,7 +38,7 @@ def _digits() -> pl.DataFrame:
                 for i, t in enumerate(bunch.target)
             ],
             "ink": bunch.data.sum(axis=1).astype(np.float32),
-            "image": [png_bytes(im) for im in big],
+            "image": [encode_png(im) for im in big],
         }
     ).with_columns(pl.col("pixels").cast(pl.Array(pl.Float32, 64)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
 REQUEST_STORE = "dashboard-request"
 #: ``dcc.Store`` holding the computed projection's summary (its cache key, table, sizes).
 PROJECTION_STORE = "dashboard-projection"
+
+
+def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:
+    """Return the dataset called ``name``, or the first one a config table ``name`` opened
+    (a run directory opens one per logged table); None if there is neither."""
+    if name in datasets:
+        return name
+    return next((key for key, ds in datasets.items() if ds.key == name), None)
 
 
 class PanelOptions(BaseModel):
@@ -76,13 +85,13 @@ class Panel:
     def check_table(self, table: str | None) -> str:
         """Return ``table`` (default: the initial projection's) after checking it exists."""
         name = table or self.context.initial_request.table
-        if name not in self.context.datasets:
+        resolved = resolve_table(self.context.datasets, name)
+        if resolved is None:
+            allowed = {ds.key for ds in self.context.datasets.values()} | set(self.context.datasets)
             raise self.error(
-                "table",
-                f"unknown table {name!r}",
-                f"allowed values: {quote_list(self.context.datasets)}",
+                "table", f"unknown table {name!r}", f"allowed values: {quote_list(allowed)}"
             )
-        return name
+        return resolved
 
     def validate(self) -> None:
         """Check options against the data (columns exist, ...); raise :meth:`error` if not."""

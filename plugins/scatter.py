@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
@@ -11,7 +11,11 @@ from pydantic import Field
 from dashboard.errors import DashboardError, quote_list
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelOptions
-from plugins.scatter_figure import build_figure, message_figure
+from dashboard.routes import image_url
+from plugins.scatter_figure import build_figure, message_figure, trace_groups
+
+if TYPE_CHECKING:
+    from dashboard.data import Dataset
 
 NO_COLOUR = "__none__"
 
@@ -92,8 +96,13 @@ class ScatterPanel(Panel):
             ),
             delay_show=300,
         )
+        # Images show in a tooltip left of the point; plotly's own label shows the text.
+        tooltip = dcc.Tooltip(id=self.id("tooltip"), direction="left", loading_text="")
         return dbc.Card(
-            [header, dbc.CardBody([html.Div(id=self.id("message")), graph], className="p-1")],
+            [
+                header,
+                dbc.CardBody([html.Div(id=self.id("message")), graph, tooltip], className="p-1"),
+            ],
             className="shadow-sm",
         )
 
@@ -133,6 +142,62 @@ class ScatterPanel(Panel):
         )
         def on_colour(colour: str | None, projection: dict[str, Any] | None) -> tuple:
             return self.render(projection, colour)
+
+        self.register_hover_image(app)
+
+    def register_hover_image(self, app: Dash) -> None:
+        """Show the hovered row's image next to the point, when the table has images."""
+
+        @app.callback(
+            Output(self.id("tooltip"), "show"),
+            Output(self.id("tooltip"), "bbox"),
+            Output(self.id("tooltip"), "children"),
+            Input(self.id("graph"), "hoverData"),
+            State(PROJECTION_STORE, "data"),
+            State(self.id("color"), "value"),
+        )
+        def on_hover(
+            hover: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
+        ) -> tuple[Any, Any, Any]:
+            found = self.hovered_row(hover, projection, colour)
+            if found is None:
+                return False, no_update, no_update
+            dataset, row, bbox = found
+            if dataset.config.image is None:
+                return False, no_update, no_update
+            label = dataset.config.label
+            caption = str(dataset.metadata().get_column(label)[row]) if label else f"row {row}"
+            image = html.Img(
+                src=image_url(app, dataset, row),
+                alt=caption,
+                className="dashboard-hover-image",
+                style={"width": "96px", "imageRendering": "pixelated", "display": "block"},
+            )
+            return (
+                True,
+                bbox,
+                html.Figure(
+                    [image, html.Figcaption(caption, className="small")],
+                    className="m-0 text-center",
+                ),
+            )
+
+    def hovered_row(
+        self, hover: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
+    ) -> tuple[Dataset, int, dict[str, Any]] | None:
+        """Map plotly's (trace, point) of a hover back to (dataset, table row, bbox)."""
+        if not hover or not hover.get("points") or not projection:
+            return None
+        point = hover["points"][0]
+        dataset = self.context.datasets.get(projection.get("table", ""))
+        if dataset is None or "bbox" not in point:
+            return None
+        _, colour = self.colour_choice(dataset.name, colour)
+        groups = trace_groups(dataset.metadata(), None if colour == NO_COLOUR else colour)
+        curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
+        if not 0 <= curve < len(groups) or not 0 <= index < len(groups[curve][1]):
+            return None
+        return dataset, int(groups[curve][1][index]), point["bbox"]
 
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""

@@ -96,6 +96,20 @@ def marker_size(n: int) -> float:
     return 7.0 if n < 2_000 else 5.0 if n < 20_000 else 3.0 if n < 200_000 else 2.0
 
 
+def trace_groups(meta: pl.DataFrame, color: str | None) -> list[tuple[str, np.ndarray]]:
+    """The figure's traces as (name, row indices): one per category, else one for all rows.
+
+    The same grouping maps a hovered or selected (trace, point) back to its table row.
+    """
+    n = meta.height
+    series = meta.get_column(color) if color else None
+    if series is None or not is_categorical(series):
+        return [(color or "points", np.arange(n))]
+    names, codes = categories(series)
+    groups = [(name, np.flatnonzero(codes == code)) for code, name in enumerate(names)]
+    return [(name, rows) for name, rows in groups if rows.size]
+
+
 def build_figure(
     coords: np.ndarray,
     meta: pl.DataFrame,
@@ -110,17 +124,19 @@ def build_figure(
     n, dims = coords.shape
     hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
     size = marker_size(n)
-    traces: list[go.BaseTraceType] = []
     series = meta.get_column(color) if color else None
+    groups = trace_groups(meta, color)
+    categorical = series is not None and is_categorical(series)
+    colours = palette(len(groups))
 
-    def trace(rows: np.ndarray | slice, name: str, marker: dict[str, Any], show: bool) -> Any:
+    def trace(rows: np.ndarray, name: str, marker: dict[str, Any]) -> Any:
         xyz = coords[rows]
         common = dict(
             mode="markers",
             name=name,
             hovertext=hover[rows].tolist(),
             hovertemplate="%{hovertext}<extra></extra>",
-            showlegend=show,
+            showlegend=categorical,
             marker={"size": size if dims == 2 else size * 0.5, "opacity": 0.85, **marker},
         )
         if dims == 3:
@@ -128,29 +144,18 @@ def build_figure(
         return go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
 
     if series is None:
-        traces.append(trace(slice(None), "points", {"color": qualitative.Plotly[0]}, False))
-    elif is_categorical(series):
-        names, codes = categories(series)
-        colours = palette(len(names))
-        for code, name in enumerate(names):
-            rows = np.flatnonzero(codes == code)
-            if rows.size:
-                traces.append(trace(rows, name, {"color": colours[code]}, True))
+        traces = [trace(groups[0][1], "points", {"color": qualitative.Plotly[0]})]
+    elif categorical:
+        traces = [trace(rows, name, {"color": colours[i]}) for i, (name, rows) in enumerate(groups)]
     else:
         values = series.cast(pl.Float64).to_numpy().astype(np.float32)
-        traces.append(
-            trace(
-                slice(None),
-                color,
-                {
-                    "color": values,
-                    "colorscale": "Viridis",
-                    "showscale": True,
-                    "colorbar": {"title": {"text": color}, "thickness": 12},
-                },
-                False,
-            )
-        )
+        marker = {
+            "color": values,
+            "colorscale": "Viridis",
+            "showscale": True,
+            "colorbar": {"title": {"text": color}, "thickness": 12},
+        }
+        traces = [trace(groups[0][1], str(color), marker)]
     fig = go.Figure(traces)
     axis = {"showticklabels": False, "title": None, "zeroline": False, "showgrid": True}
     fig.update_layout(

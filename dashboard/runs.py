@@ -1,0 +1,79 @@
+"""Find the tables a run (or a project of runs) logged, in the order the dashboard lists them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dashboard.log import METADATA_KEY, TABLES_DIR
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoggedTable:
+    """One parquet file written by :mod:`dashboard.log`, with what was logged about it."""
+
+    path: Path
+    name: str
+    group: str | None = None
+    step: int | None = None
+    run: str = ""
+    roles: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Runs, then groups, then names, then steps (unstepped first)."""
+        return (self.run, self.group or "", self.name, -1 if self.step is None else self.step)
+
+    def title(self, *, with_run: bool) -> str:
+        """Display name, e.g. ``hidden-layer-1 / epoch-3`` or ``digits · step 2``."""
+        parts = [self.run] if with_run else []
+        parts += [p for p in (self.group, self.name) if p]
+        text = " / ".join(parts)
+        return text if self.step is None else f"{text} · step {self.step}"
+
+
+def read_logged_info(path: Path) -> dict[str, Any] | None:
+    """Return the writer's metadata of a parquet file, or None if it has none."""
+    try:
+        raw = pl.read_parquet_metadata(path).get(METADATA_KEY)
+    except Exception as exc:  # an unreadable file is reported when it is opened
+        logger.warning("cannot read parquet metadata of %s: %s", path, exc)
+        return None
+    try:
+        return json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return None
+
+
+def find_logged_tables(root: str | Path) -> list[LoggedTable]:
+    """All tables logged under ``root`` (a run directory, or a project holding runs), sorted.
+
+    Files being written (hidden temporary files) are skipped.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.rglob(f"{TABLES_DIR}/*.parquet")):
+        if path.name.startswith("."):
+            continue
+        info = read_logged_info(path)
+        if info is None:
+            continue
+        found.append(
+            LoggedTable(
+                path=path,
+                name=str(info.get("name") or path.stem),
+                group=info.get("group"),
+                step=info.get("step"),
+                run=str(info.get("run") or path.parent.parent.name),
+                roles=dict(info.get("roles") or {}),
+            )
+        )
+    return sorted(found, key=LoggedTable.sort_key)
