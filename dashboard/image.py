@@ -35,6 +35,14 @@ def array_to_uint8(array: Any) -> np.ndarray:
         For another shape, a non-numeric dtype, or values out of range.
     """
     arr = np.asarray(array)
+    if arr.dtype == object:  # e.g. a pandas row's `.values`: numbers stored as objects
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                "an image array must hold numbers, got objects that are not numbers\n"
+                "select only the pixel values"
+            ) from None
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))) or 0 in arr.shape:

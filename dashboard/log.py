@@ -169,7 +169,10 @@ image_background_color_function
                 image_background_color_function=image_background_color_function,
             )
             table.add_col("image", thumbnails)
-        self._write_table(title, table, step=step, group=group)
+        roles = {"embedding": "embedding", "label": columns[0]}
+        if image_data is not None:
+            roles["image"] = "image"
+        self._write_table(title, table, step=step, group=group, roles=roles)
         return table
 
     def finish(self) -> None:
@@ -187,7 +190,15 @@ image_background_color_function
                 f"run {self.name!r} is finished\nstart a new one with dashboard.init(...)"
             )
 
-    def _write_table(self, name: str, table: Table, *, step: int | None, group: str | None) -> Path:
+    def _write_table(
+        self,
+        name: str,
+        table: Table,
+        *,
+        step: int | None,
+        group: str | None,
+        roles: Mapping[str, str] | None = None,
+    ) -> Path:
         frame = table.to_polars()
         if frame.height == 0:
             raise DataError(f"table {name!r} has no rows\nadd rows before logging it")
@@ -195,7 +206,7 @@ image_background_color_function
             "name": name,
             "group": group,
             "step": None if step is None else int(step),
-            "roles": infer_roles(frame.schema),
+            "roles": {**infer_roles(frame.schema), **(roles or {})},
             "rows": frame.height,
             "logged": _now(),
             "run": self.name,

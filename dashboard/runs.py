@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ class LoggedTable:
     roles: dict[str, Any] = field(default_factory=dict)
 
     def sort_key(self) -> tuple[Any, ...]:
-        """Runs, then groups, then names, then steps (unstepped first)."""
-        return (self.run, self.group or "", self.name, -1 if self.step is None else self.step)
+        """Runs, then groups, then names (``epoch-2`` before ``epoch-10``), then steps."""
+        step = -1 if self.step is None else self.step
+        return (natural(self.run), natural(self.group or ""), natural(self.name), step)
 
     def title(self, *, with_run: bool) -> str:
         """Display name, e.g. ``hidden-layer-1 / epoch-3`` or ``digits · step 2``."""
@@ -36,6 +38,11 @@ class LoggedTable:
         parts += [p for p in (self.group, self.name) if p]
         text = " / ".join(parts)
         return text if self.step is None else f"{text} · step {self.step}"
+
+
+def natural(text: str) -> tuple[Any, ...]:
+    """Sort key that orders embedded numbers by value: ``epoch-2`` < ``epoch-10``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 def read_logged_info(path: Path) -> dict[str, Any] | None:
