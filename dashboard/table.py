@@ -146,7 +146,7 @@ class Table:
         results = [fn(self._row(ndx), ndx) for ndx in range(len(self))]
         if not results:
             return
-        keys = list(results[0])
+        keys = list(results[0]) if isinstance(results[0], Mapping) else []
         for ndx, result in enumerate(results):
             if not isinstance(result, Mapping):
                 raise DataError(

@@ -29,7 +29,7 @@ for epoch in range(epochs):
         labels,
         image_data=x_test,
         image_size=(8, 8),
-        title="epoch-%s" % epoch,
+        title="epoch-%s" % epoch,  # noqa: UP031 (as Comet's docs write it)
         group="hidden-layer-1",
     )
 experiment.finish()

@@ -49,6 +49,9 @@ def test_hover_shows_the_label(page: Page, demo_url: str):
     expect(hover).to_contain_text("digit 3")
     expect(hover).to_contain_text("target: 3")
     expect(hover).to_contain_text("Handwritten 3, scan")
+    image = page.locator(".dashboard-hover-image")  # the tooltip beside the point
+    expect(image).to_be_visible()
+    expect(image).to_have_attribute("alt", "digit 3")
 
 
 def test_switching_reducer_rerenders_with_its_parameters(page: Page, demo_url: str):

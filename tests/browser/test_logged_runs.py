@@ -1,0 +1,62 @@
+"""Tables logged by the W&B and Comet examples, explored in the browser with hover images."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import point_position, wait_for_points, wait_for_status
+from tests.servers import serve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def runs_url(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("runs")
+    for example in ("wandb_digits.py", "comet_epochs.py"):
+        subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "writer" / example)],
+            cwd=folder,
+            check=True,
+            timeout=120,
+        )
+    config = yaml.safe_load((ROOT / "configs" / "runs.yaml").read_text())
+    config["cache_dir"] = str(folder / "cache")
+    (folder / "configs").mkdir()
+    path = folder / "configs" / "runs.yaml"  # `../runs` then points at the examples' output
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    with serve([sys.executable, "-m", "dashboard", "--config", str(path)]) as url:
+        yield url
+
+
+def test_hovering_a_logged_digit_shows_its_image(page: Page, runs_url: str):
+    page.goto(runs_url)
+    wait_for_status(page, "PCA 2D · wandb · 1,797 points x 64 dims")
+    wait_for_points(page, 1797)
+    x, y = point_position(page, trace=3, index=0)  # the target "3" trace
+    page.mouse.move(x, y)
+    image = page.locator(".dashboard-hover-image")
+    expect(image).to_be_visible()
+    expect(page.locator("figcaption")).to_have_text("3")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.dashboard-hover-image');"
+        " return i && i.complete && i.naturalWidth === 8; }"
+    )
+
+
+def test_comet_epochs_are_listed_in_order_and_selectable(page: Page, runs_url: str):
+    page.goto(runs_url)
+    wait_for_status(page, "PCA 2D · wandb")
+    page.locator("#controls-0-table").click()
+    options = page.get_by_role("listbox").get_by_role("option").all_inner_texts()
+    assert options == ["wandb", *(f"comet / hidden-layer-1 / epoch-{i}" for i in range(5))]
+    page.get_by_role("option", name="comet / hidden-layer-1 / epoch-4").click()
+    status = wait_for_status(page, "comet / hidden-layer-1 / epoch-4")
+    assert "300 points x 32 dims" in status
+    wait_for_points(page, 300)
