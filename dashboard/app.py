@@ -24,6 +24,7 @@ from dashboard.jobs import JobCancelledError, ThreadJobManager
 from dashboard.panel import (
     PROJECTION_STORE,
     REQUEST_STORE,
+    SELECTION_STORE,
     Panel,
     PanelContext,
     resolve_table,
@@ -252,6 +253,7 @@ def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionReq
             dbc.Container(dbc.Row(columns), fluid=True),
             dcc.Store(id=REQUEST_STORE, data=initial.to_dict()),
             dcc.Store(id=PROJECTION_STORE),
+            dcc.Store(id=SELECTION_STORE, data={"table": None, "rows": []}),
         ]
     )
 

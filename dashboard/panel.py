@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 REQUEST_STORE = "dashboard-request"
 #: ``dcc.Store`` holding the computed projection's summary (its cache key, table, sizes).
 PROJECTION_STORE = "dashboard-projection"
+#: ``dcc.Store`` holding the selected rows: ``{"table": name, "rows": [row, ...]}``.
+SELECTION_STORE = "dashboard-selection"
 
 
 def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:

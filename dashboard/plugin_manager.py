@@ -26,6 +26,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("tsne", "reducers.tsne"),
     ("controls", "plugins.controls"),
     ("scatter", "plugins.scatter"),
+    ("gallery", "plugins.gallery"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError, quote_list
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import PROJECTION_STORE, REQUEST_STORE, Panel, PanelOptions
+from dashboard.panel import (
+    PROJECTION_STORE,
+    REQUEST_STORE,
+    SELECTION_STORE,
+    Panel,
+    PanelOptions,
+)
 from dashboard.routes import image_url
 from plugins.scatter_figure import build_figure, message_figure, trace_groups
 
@@ -145,6 +151,20 @@ class ScatterPanel(Panel):
 
         self.register_hover_image(app)
 
+        @app.callback(
+            Output(SELECTION_STORE, "data", allow_duplicate=True),
+            Input(self.id("graph"), "selectedData"),
+            Input(self.id("graph"), "clickData"),
+            State(PROJECTION_STORE, "data"),
+            State(self.id("color"), "value"),
+            prevent_initial_call=True,
+        )
+        def on_select(selected: Any, clicked: Any, projection: Any, colour: Any) -> Any:
+            # Box/lasso (2D) replaces the selection; a click (2D or 3D) selects one point.
+            box_or_lasso = f"{self.id('graph')}.selectedData" in ctx.triggered_prop_ids
+            source = selected if box_or_lasso else clicked
+            return self.selection(source, projection, colour)
+
     def register_hover_image(self, app: Dash) -> None:
         """Show the hovered row's image next to the point, when the table has images."""
 
@@ -186,18 +206,45 @@ class ScatterPanel(Panel):
         self, hover: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
     ) -> tuple[Dataset, int, dict[str, Any]] | None:
         """Map plotly's (trace, point) of a hover back to (dataset, table row, bbox)."""
-        if not hover or not hover.get("points") or not projection:
+        points = (hover or {}).get("points") or []
+        if not points or "bbox" not in points[0]:
             return None
-        point = hover["points"][0]
+        found = self.rows_of(points[:1], projection, colour)
+        if found is None or not found[1]:
+            return None
+        return found[0], found[1][0], points[0]["bbox"]
+
+    def rows_of(
+        self, points: list[dict[str, Any]], projection: dict[str, Any] | None, colour: str | None
+    ) -> tuple[Dataset, list[int]] | None:
+        """Map plotly's points (trace number, point number) back to table rows.
+
+        The traces are the colour's categories, rebuilt the same way the figure was; points
+        that fit no trace are dropped.
+        """
+        if not projection:
+            return None
         dataset = self.context.datasets.get(projection.get("table", ""))
-        if dataset is None or "bbox" not in point:
+        if dataset is None:
             return None
         _, colour = self.colour_choice(dataset.name, colour)
         groups = trace_groups(dataset.metadata(), None if colour == NO_COLOUR else colour)
-        curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
-        if not 0 <= curve < len(groups) or not 0 <= index < len(groups[curve][1]):
-            return None
-        return dataset, int(groups[curve][1][index]), point["bbox"]
+        rows = []
+        for point in points:
+            curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
+            if 0 <= curve < len(groups) and 0 <= index < len(groups[curve][1]):
+                rows.append(int(groups[curve][1][index]))
+        return dataset, rows
+
+    def selection(
+        self, event: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
+    ) -> dict[str, Any]:
+        """The selection store's value for a plotly selection or click event."""
+        found = self.rows_of((event or {}).get("points") or [], projection, colour)
+        if found is None:
+            return {"table": None, "rows": []}
+        dataset, rows = found
+        return {"table": dataset.name, "rows": sorted(set(rows))}
 
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""

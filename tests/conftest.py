@@ -65,7 +65,11 @@ def demo_config(write_config, digits_path: Path) -> Path:
                 }
             },
             "projection": {"reducer": "pca", "dims": 2},
-            "panels": [{"type": "controls"}, {"type": "scatter", "color": "target"}],
+            "panels": [
+                {"type": "controls"},
+                {"type": "scatter", "color": "target"},
+                {"type": "gallery", "limit": 5},
+            ],
         }
     )
 

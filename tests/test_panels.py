@@ -249,3 +249,26 @@ def test_unknown_projection_table(write_config, digits_path):
     path = write_config({"tables": {"d": {"path": str(digits_path)}}, "projection": {"table": "x"}})
     with pytest.raises(ConfigError, match=r"`projection\.table`: unknown table 'x'"):
         prepare(path)
+
+
+def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
+    from dash import Dash
+
+    result, _ = projected(dashboard)
+    scatter = scatter_of(dashboard)
+    gallery = next(p for p in dashboard.panels if p.name == "gallery")
+    points = [{"curveNumber": 3, "pointNumber": i} for i in range(8)]
+    points.append({"curveNumber": 42, "pointNumber": 0})  # fits no trace: dropped
+    selection = scatter.selection({"points": points}, result, "target")
+    assert selection["table"] == "digits"
+    assert len(selection["rows"]) == 8
+    meta = dashboard.context.datasets["digits"].metadata()
+    assert set(meta["target"].gather(selection["rows"]).to_list()) == {3}
+    count, grid = gallery.render(Dash("t"), selection)
+    assert count.children == "8 selected, showing the first 5"  # limit: 5 in the config
+    assert len(grid.children) == 5
+    image, caption = grid.children[0].children
+    assert image.src.startswith(f"/_dashboard/image/{selection['rows'][0]}?table=digits&v=")
+    assert caption.children == "digit 3"
+    assert gallery.render(Dash("t"), {"table": None, "rows": []}).startswith("Select points")
+    assert scatter.selection(None, result, "target") == {"table": "digits", "rows": []}

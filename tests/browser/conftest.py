@@ -68,7 +68,11 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
                 "id": "id",
             }
         },
-        "panels": [{"type": "controls"}, {"type": "scatter", "color": "target"}],
+        "panels": [
+            {"type": "controls"},
+            {"type": "scatter", "color": "target"},
+            {"type": "gallery", "width": 12},
+        ],
     }
     path = folder / "demo.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -124,3 +124,26 @@ def test_mounted_in_a_flask_app(page: Page, tmp_path, digits_path):
             assert response.read() == b"host application"
         open_demo(page, url)
         assert point_count(page) == N
+
+
+def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    graph = page.locator(GRAPH)
+    graph.hover()
+    page.locator(f"{GRAPH} .modebar-btn[data-val='select']").click()
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 40, cy - 40)
+    page.mouse.down()
+    page.mouse.move(cx + 40, cy + 40, steps=8)
+    page.mouse.up()
+    count = page.locator(".dashboard-gallery-count")
+    expect(count).to_contain_text("selected")
+    selected = int(count.inner_text().split()[0].replace(",", ""))
+    assert selected > 0
+    items = page.locator(".dashboard-gallery-item img")
+    expect(items).to_have_count(min(selected, 200))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dashboard-gallery-item img')]"
+        ".slice(0, 5).every(i => i.complete && i.naturalWidth === 32)"
+    )

@@ -1,0 +1,90 @@
+"""Gallery panel: the images (or labels) of the rows selected on the map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, html
+from pydantic import Field
+
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import SELECTION_STORE, Panel, PanelOptions
+from dashboard.routes import image_url
+
+HINT = "Select points with the box or lasso tool, or click one, to see them here."
+
+
+class GalleryOptions(PanelOptions):
+    limit: int = Field(
+        200, ge=1, le=2000, description="Most thumbnails shown; the count says how many more."
+    )
+    size: int = Field(64, ge=16, le=512, description="Thumbnail width in pixels.")
+
+
+class GalleryPanel(Panel):
+    """Thumbnails of the selection, each captioned with its label."""
+
+    name = "gallery"
+    Options = GalleryOptions
+    options: GalleryOptions
+
+    def layout(self) -> Any:
+        return dbc.Card(
+            [
+                dbc.CardHeader(self.options.title or "Selection"),
+                dbc.CardBody(
+                    html.Div(HINT, id=self.id("items"), className="text-body-secondary small")
+                ),
+            ],
+            className="shadow-sm",
+        )
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(Output(self.id("items"), "children"), Input(SELECTION_STORE, "data"))
+        def show(selection: dict[str, Any] | None) -> Any:
+            return self.render(app, selection)
+
+    def render(self, app: Dash, selection: dict[str, Any] | None) -> Any:
+        """The gallery's content for a selection store value."""
+        selection = selection or {}
+        dataset = self.context.datasets.get(selection.get("table") or "")
+        rows = [int(r) for r in selection.get("rows") or []]
+        if dataset is None or not rows:
+            return HINT
+        label = dataset.config.label
+        labels = dataset.metadata().get_column(label) if label else None
+        shown = rows[: self.options.limit]
+        items = []
+        for row in shown:
+            caption = str(labels[row]) if labels is not None else f"row {row}"
+            content: list[Any] = [html.Figcaption(caption, className="small text-truncate")]
+            if dataset.config.image:
+                content.insert(
+                    0,
+                    html.Img(
+                        src=image_url(app, dataset, row),
+                        alt=caption,
+                        style={"width": f"{self.options.size}px", "imageRendering": "pixelated"},
+                    ),
+                )
+            items.append(
+                html.Figure(
+                    content,
+                    className="dashboard-gallery-item m-0 text-center",
+                    style={"width": f"{self.options.size + 8}px"},
+                    title=caption,
+                )
+            )
+        count = f"{len(rows):,} selected" + (
+            f", showing the first {len(shown):,}" if len(shown) < len(rows) else ""
+        )
+        return [
+            html.Div(count, className="small text-body-secondary mb-2 dashboard-gallery-count"),
+            html.Div(items, className="d-flex flex-wrap gap-2"),
+        ]
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [GalleryPanel]
