@@ -171,18 +171,47 @@ def create_embedding_image(
     sprite, thumbnails
         The sprite as an RGBA PIL image (ceil(sqrt(n)) columns), and one PNG per row.
     """
+    tiles = thumbnail_tiles(
+        image_data,
+        image_size,
+        image_preprocess_function,
+        image_transparent_color,
+        image_background_color_function,
+    )
+    width, height = (int(v) for v in image_size)
+    columns = max(1, math.ceil(math.sqrt(len(tiles))))
+    rows = max(1, math.ceil(len(tiles) / columns))
+    sprite = _pil().new("RGBA", (columns * width, rows * height), (0, 0, 0, 0))
+    for index, tile in enumerate(tiles):
+        sprite.paste(tile, ((index % columns) * width, (index // columns) * height))
+    return sprite, [tile_png(tile) for tile in tiles]
+
+
+def tile_png(tile: Any) -> bytes:
+    """PNG bytes of a PIL image."""
+    buffer = io.BytesIO()
+    tile.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def thumbnail_tiles(
+    image_data: Sequence[Any] | np.ndarray,
+    image_size: tuple[int, int],
+    image_preprocess_function: Callable[[np.ndarray], Any] | None = None,
+    image_transparent_color: RGB | None = None,
+    image_background_color_function: Callable[[int], RGB] | None = None,
+) -> list[Any]:
+    """One RGBA PIL image per row; the arguments are those of :func:`create_embedding_image`."""
     width, height = (int(v) for v in image_size)
     if width <= 0 or height <= 0:
         raise DataError(f"`image_size` must be two positive numbers, got {tuple(image_size)!r}")
     pil = _pil()
-    thumbnails: list[bytes] = []
     tiles = []
     for index, raw in enumerate(image_data):
         array = np.asarray(raw)
         if image_preprocess_function is not None:
             array = np.asarray(image_preprocess_function(array))
-        pixels = _shape_image(array, width, height, index)
-        tile = pil.fromarray(pixels).convert("RGBA")
+        tile = pil.fromarray(_shape_image(array, width, height, index)).convert("RGBA")
         if image_transparent_color is not None:
             rgba = np.asarray(tile).copy()
             match = (rgba[:, :, :3] == np.asarray(image_transparent_color[:3])).all(axis=2)
@@ -192,16 +221,8 @@ def create_embedding_image(
             colour = tuple(int(c) for c in image_background_color_function(index))[:3]
             background = pil.new("RGBA", (width, height), (*colour, 255))
             tile = pil.alpha_composite(background, tile)
-        buffer = io.BytesIO()
-        tile.save(buffer, format="PNG")
-        thumbnails.append(buffer.getvalue())
         tiles.append(tile)
-    columns = max(1, math.ceil(math.sqrt(len(tiles))))
-    rows = max(1, math.ceil(len(tiles) / columns))
-    sprite = pil.new("RGBA", (columns * width, rows * height), (0, 0, 0, 0))
-    for index, tile in enumerate(tiles):
-        sprite.paste(tile, ((index % columns) * width, (index // columns) * height))
-    return sprite, thumbnails
+    return tiles
 
 
 def _shape_image(array: np.ndarray, width: int, height: int, index: int) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.errors import DashboardError, DataError
-from dashboard.image import RGB, create_embedding_image
+from dashboard.image import RGB, thumbnail_tiles, tile_png
 from dashboard.table import Table, infer_roles
 
 METADATA_KEY = "embedding_dashboard"
@@ -161,14 +161,15 @@ image_background_color_function
                 raise DataError("`image_data` needs `image_size` (width, height)")
             if len(image_data) != n:
                 raise DataError(f"`image_data` has {len(image_data)} images for {n} vectors")
-            _, thumbnails = create_embedding_image(
+            # Per-row thumbnails only: a sprite of 100k rows would cost gigabytes for nothing.
+            tiles = thumbnail_tiles(
                 image_data,
                 image_size,
-                image_preprocess_function=image_preprocess_function,
-                image_transparent_color=image_transparent_color,
-                image_background_color_function=image_background_color_function,
+                image_preprocess_function,
+                image_transparent_color,
+                image_background_color_function,
             )
-            table.add_col("image", thumbnails)
+            table.add_col("image", [tile_png(tile) for tile in tiles])
         roles = {"embedding": "embedding", "label": columns[0]}
         if image_data is not None:
             roles["image"] = "image"

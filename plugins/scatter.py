@@ -42,6 +42,10 @@ class ScatterPanel(Panel):
     Options = ScatterOptions
     options: ScatterOptions
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._groups: dict[tuple[str, str | None], list[tuple[str, Any]]] = {}
+
     def validate(self) -> None:
         table = self.check_table(self.options.table)
         column = self.options.color
@@ -214,6 +218,17 @@ class ScatterPanel(Panel):
             return None
         return found[0], found[1][0], points[0]["bbox"]
 
+    def groups(self, dataset: Dataset, colour: str | None) -> list[tuple[str, Any]]:
+        """The traces' row indices for ``colour``, memoised: every hover needs them."""
+        _, colour = self.colour_choice(dataset.name, colour)
+        key = (dataset.name, colour)
+        if key not in self._groups:
+            if len(self._groups) >= 16:
+                self._groups.pop(next(iter(self._groups)))
+            column = None if colour == NO_COLOUR else colour
+            self._groups[key] = trace_groups(dataset.metadata(), column)
+        return self._groups[key]
+
     def rows_of(
         self, points: list[dict[str, Any]], projection: dict[str, Any] | None, colour: str | None
     ) -> tuple[Dataset, list[int]] | None:
@@ -227,8 +242,7 @@ class ScatterPanel(Panel):
         dataset = self.context.datasets.get(projection.get("table", ""))
         if dataset is None:
             return None
-        _, colour = self.colour_choice(dataset.name, colour)
-        groups = trace_groups(dataset.metadata(), None if colour == NO_COLOUR else colour)
+        groups = self.groups(dataset, colour)
         rows = []
         for point in points:
             curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
