@@ -85,6 +85,22 @@ class Reducer:
         report(1.0, f"{self.title or self.name}: done")
         return out
 
+    def transform(self, X: Any) -> np.ndarray:
+        """Place new rows on the fitted map (reducers with ``supports_transform``).
+
+        The default calls ``self.model_.transform``: a reducer that wraps an estimator keeps
+        it in ``model_`` during :meth:`_fit_transform`.
+        """
+        model = getattr(self, "model_", None)
+        if not self.supports_transform or model is None:
+            raise ReducerError(
+                f"{self.name}: cannot place new rows"
+                + (" before `fit_transform`" if self.supports_transform else "")
+                + "\nfit the rows together, or use a reducer that supports `transform`"
+            )
+        X = self._check_input(X)
+        return self._check_output(model.transform(X), X.shape[0])
+
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         raise NotImplementedError(f"reducer {self.name!r} does not implement `_fit_transform`")
 

@@ -44,10 +44,6 @@ class PCA(Reducer):
         )
         return self.model_.fit_transform(X)
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Place new rows on the fitted map."""
-        return self.model_.transform(self._check_input(X)).astype(np.float32)
-
 
 @hookimpl
 def dashboard_reducers() -> list[type[Reducer]]:

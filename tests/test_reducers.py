@@ -161,3 +161,10 @@ def test_pca_transform_places_new_rows(digits):
     new = reducer.transform(X[1000:1010])
     assert new.shape == (10, 2)
     assert Y.dtype == new.dtype == np.float32
+
+
+def test_transform_needs_a_fit_and_support():
+    with pytest.raises(ReducerError, match=r"pca: cannot place new rows before `fit_transform`"):
+        PCA().transform(np.ones((3, 4)))
+    with pytest.raises(ReducerError, match=r"tsne: cannot place new rows\nfit the rows together"):
+        TSNE().transform(np.ones((3, 4)))
