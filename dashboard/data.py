@@ -15,6 +15,7 @@ import polars as pl
 
 from dashboard.config import TableConfig
 from dashboard.errors import DataError, quote_list
+from dashboard.neighbors import NeighborIndex
 from dashboard.runs import find_logged_tables
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
@@ -127,6 +128,7 @@ class Dataset:
         self._metadata: pl.DataFrame | None = None
         self._matrix: np.ndarray | None = None
         self._images: pl.Series | None = None
+        self._neighbors: NeighborIndex | None = None
 
     # -- columns -----------------------------------------------------------------------------
 
@@ -305,6 +307,12 @@ class Dataset:
             if candidate.is_relative_to(root) and candidate.is_file():
                 return candidate
         return None
+
+    def neighbors(self) -> NeighborIndex:
+        """The exact k-NN index over the embedding, built once per process."""
+        if self._neighbors is None:
+            self._neighbors = NeighborIndex(self.matrix())
+        return self._neighbors
 
     @property
     def n_dims(self) -> int | None:

@@ -24,6 +24,8 @@ REQUEST_STORE = "dashboard-request"
 PROJECTION_STORE = "dashboard-projection"
 #: ``dcc.Store`` holding the selected rows: ``{"table": name, "rows": [row, ...]}``.
 SELECTION_STORE = "dashboard-selection"
+#: ``dcc.Store`` of rows to ring on the map: ``{"table", "rows", "label"}`` (search, neighbours).
+HIGHLIGHT_STORE = "dashboard-highlight"
 
 
 def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:

@@ -27,6 +27,8 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("controls", "plugins.controls"),
     ("scatter", "plugins.scatter"),
     ("gallery", "plugins.gallery"),
+    ("neighbors", "plugins.neighbors"),
+    ("search", "plugins.search"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
+import numpy as np
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError, quote_list
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import (
+    HIGHLIGHT_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
     SELECTION_STORE,
@@ -139,19 +141,21 @@ class ScatterPanel(Panel):
             Output(self.id("message"), "children"),
             Input(PROJECTION_STORE, "data"),
             State(self.id("color"), "value"),
+            State(HIGHLIGHT_STORE, "data"),
         )
-        def on_projection(projection: dict[str, Any] | None, colour: str | None) -> tuple:
-            return self.render(projection, colour)
+        def on_projection(projection: Any, colour: Any, highlight: Any) -> tuple:
+            return self.render(projection, colour, highlight)
 
         @app.callback(
             Output(self.id("graph"), "figure", allow_duplicate=True),
             Output(self.id("message"), "children", allow_duplicate=True),
             Input(self.id("color"), "value"),
+            Input(HIGHLIGHT_STORE, "data"),
             State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def on_colour(colour: str | None, projection: dict[str, Any] | None) -> tuple:
-            return self.render(projection, colour)
+        def on_view(colour: Any, highlight: Any, projection: Any) -> tuple:
+            return self.render(projection, colour, highlight)
 
         self.register_hover_image(app)
 
@@ -260,6 +264,14 @@ class ScatterPanel(Panel):
         dataset, rows = found
         return {"table": dataset.name, "rows": sorted(set(rows))}
 
+    @staticmethod
+    def highlight_of(highlight: dict[str, Any] | None, table: str, n: int) -> dict[str, Any]:
+        """``build_figure`` arguments for the highlight store, if it is about ``table``."""
+        if not highlight or highlight.get("table") != table or not highlight.get("rows"):
+            return {}
+        rows = np.asarray([r for r in highlight["rows"] if 0 <= int(r) < n], dtype=np.int64)
+        return {"highlight": rows, "highlight_name": str(highlight.get("label") or "highlighted")}
+
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""
         options = self.colour_options(table)
@@ -267,8 +279,14 @@ class ScatterPanel(Panel):
             colour = self.default_color(table) or NO_COLOUR
         return options, colour
 
-    def render(self, projection: dict[str, Any] | None, colour: str | None) -> tuple[Any, Any]:
-        """Return (figure, message) for a projection summary, coloured by ``colour``."""
+    def render(
+        self,
+        projection: dict[str, Any] | None,
+        colour: str | None,
+        highlight: dict[str, Any] | None = None,
+    ) -> tuple[Any, Any]:
+        """Return (figure, message) for a projection summary, coloured by ``colour``, with
+        ``highlight`` rows ringed when they belong to the projected table."""
         if not projection:
             return no_update, None
         table = projection["table"]
@@ -287,6 +305,7 @@ class ScatterPanel(Panel):
                 label=dataset.config.label,
                 text=dataset.config.text,
                 uirevision=projection["key"],
+                **self.highlight_of(highlight, table, len(coords)),
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"

@@ -119,8 +119,14 @@ def build_figure(
     text: str | None,
     uirevision: str,
     title: str | None = None,
+    highlight: np.ndarray | None = None,
+    highlight_name: str = "highlighted",
 ) -> go.Figure:
-    """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category."""
+    """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
+
+    ``highlight`` rows (search matches, neighbours) get rings drawn over them, in a last
+    trace that takes no hover, so hovered trace numbers still map to rows.
+    """
     n, dims = coords.shape
     hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
     size = marker_size(n)
@@ -156,6 +162,22 @@ def build_figure(
             "colorbar": {"title": {"text": color}, "thickness": 12},
         }
         traces = [trace(groups[0][1], str(color), marker)]
+    if highlight is not None and len(highlight):
+        rows = np.asarray(highlight, dtype=np.int64)
+        xyz = coords[rows]
+        # An open symbol draws its ring in `color`, `line.width` thick.
+        ring = {
+            "size": size * 2.2 if dims == 2 else size * 1.2,
+            "color": "#111",
+            "line": {"width": 2},
+            "symbol": "circle-open",
+        }
+        common = dict(mode="markers", name=highlight_name, hoverinfo="skip", marker=ring)
+        traces.append(
+            go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
+            if dims == 3
+            else go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
+        )
     fig = go.Figure(traces)
     axis = {"showticklabels": False, "title": None, "zeroline": False, "showgrid": True}
     fig.update_layout(

@@ -69,6 +69,8 @@ def demo_config(write_config, digits_path: Path) -> Path:
                 {"type": "controls"},
                 {"type": "scatter", "color": "target"},
                 {"type": "gallery", "limit": 5},
+                {"type": "search"},
+                {"type": "neighbors", "k": 5, "metric": "euclidean"},
             ],
         }
     )

@@ -50,7 +50,10 @@ def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -
         [("scatter-1-graph", "figure"), ("scatter-1-message", "children")],
         [("dashboard-projection", "data", projection)],
     )
-    body["state"] = [{"id": "scatter-1-color", "property": "value", "value": colour}]
+    body["state"] = [
+        {"id": "scatter-1-color", "property": "value", "value": colour},
+        {"id": "dashboard-highlight", "property": "data", "value": {"table": None, "rows": []}},
+    ]
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200
     return response.json["response"]

@@ -18,7 +18,13 @@ def test_demo_config_loads_with_defaults():
     assert config.tables["digits"].embedding == "pixels"
     assert config.projection.reducer == "pca"
     assert config.projection.dims == 2
-    assert [p.type for p in config.panels] == ["controls", "scatter", "gallery"]
+    assert [p.type for p in config.panels] == [
+        "controls",
+        "scatter",
+        "search",
+        "neighbors",
+        "gallery",
+    ]
     assert config.panels[1].options() == {"table": "digits", "color": "target"}
 
 

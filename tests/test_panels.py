@@ -272,3 +272,79 @@ def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
     assert caption.children == "digit 3"
     assert gallery.render(Dash("t"), {"table": None, "rows": []}).startswith("Select points")
     assert scatter.selection(None, result, "target") == {"table": "digits", "rows": []}
+
+
+def panel_of(dashboard, name):
+    return next(p for p in dashboard.panels if p.name == name)
+
+
+def test_highlight_rings_rows_in_a_last_trace_without_hover(dashboard):
+    result, _ = projected(dashboard)
+    highlight = {"table": "digits", "rows": [0, 5, 9999], "label": "matches for 'x'"}
+    figure, _ = scatter_of(dashboard).render(result, "target", highlight)
+    ring = figure.data[-1]
+    assert ring.name == "matches for 'x'"
+    assert len(ring.x) == 2  # the row past the end is dropped
+    assert ring.hoverinfo == "skip"
+    assert points(figure) == 1797 + 2
+    other = {"table": "other", "rows": [0], "label": "x"}
+    assert len(scatter_of(dashboard).render(result, "target", other)[0].data) == 10
+
+
+def test_neighbours_panel_lists_and_highlights(dashboard):
+    from dash import Dash
+
+    panel = panel_of(dashboard, "neighbors")
+    listing, highlight = panel.render(Dash("t"), {"table": "digits", "rows": [3]}, 5, "euclidean")
+    title, table = listing
+    assert title.children.startswith("5 nearest to 'digit 3' by euclidean distance")
+    assert "original 64-dim space" in title.children
+    body = table.children[1].children
+    assert len(body) == 5
+    assert highlight["rows"][0] == 3
+    assert len(highlight["rows"]) == 6
+    meta = dashboard.context.datasets["digits"].metadata()
+    assert (meta["target"].gather(highlight["rows"][1:]) == 3).sum() >= 4  # 3s sit by 3s
+
+
+def test_neighbours_panel_hints_and_bad_k(dashboard):
+    from dash import Dash
+
+    panel = panel_of(dashboard, "neighbors")
+    hint, highlight = panel.render(Dash("t"), {"table": "digits", "rows": [1, 2]}, 5, "cosine")
+    assert hint.startswith("Click a point")
+    assert highlight is no_update
+    alert, _ = panel.render(Dash("t"), {"table": "digits", "rows": [1]}, None, "cosine")
+    assert "`k`: enter a whole number from 1 to 1000" in alert.children
+    alert, _ = panel.render(Dash("t"), {"table": "digits", "rows": [1]}, 5, "hamming")
+    assert "`metric` must be one of" in alert.children
+
+
+def test_search_panel_substring_regex_and_errors(dashboard):
+    panel = panel_of(dashboard, "search")
+    projection = {"table": "digits"}
+    count, highlight = panel.render("DIGIT 7", False, projection)
+    assert count.children == "179 of 1,797 rows match in `label`"
+    assert len(highlight["rows"]) == 179
+    assert highlight["label"] == "matches for 'DIGIT 7'"
+    count, highlight = panel.render(r"^digit [05]$", True, projection)
+    assert len(highlight["rows"]) == 178 + 182
+    alert, highlight = panel.render("digit (", True, projection)
+    assert alert.children.startswith("invalid regular expression 'digit (':")
+    assert highlight is no_update
+    assert panel.render("digit (", False, projection)[1]["rows"] == []  # literal: no match
+    cleared = panel.render("", False, projection)
+    assert cleared == (None, {"table": "digits", "rows": []})
+
+
+def test_search_columns_are_checked(write_config, digits_path):
+    path = write_config(
+        {
+            "tables": {"d": {"path": str(digits_path)}},
+            "panels": [{"type": "search", "columns": ["label", "nope"]}],
+        }
+    )
+    with pytest.raises(
+        ConfigError, match=r"`panels\[0\]\.columns`: column 'nope' not found in table 'd'"
+    ):
+        prepare(path)

@@ -71,6 +71,8 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
         "panels": [
             {"type": "controls"},
             {"type": "scatter", "color": "target"},
+            {"type": "search"},
+            {"type": "neighbors", "k": 8},
             {"type": "gallery", "width": 12},
         ],
     }

@@ -147,3 +147,40 @@ def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
         "() => [...document.querySelectorAll('.dashboard-gallery-item img')]"
         ".slice(0, 5).every(i => i.complete && i.naturalWidth === 32)"
     )
+
+
+def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    x, y = point_position(page, trace=3, index=0)
+    page.mouse.click(x, y)
+    title = page.locator(".dashboard-neighbors-title")
+    expect(title).to_contain_text("8 nearest to 'digit 3' by cosine distance")
+    expect(page.locator(".dashboard-neighbor")).to_have_count(8)
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData.some("
+        "t => t.name === 'neighbours of digit 3' && t.x.length === 9)"
+    )
+    # Changing k re-queries at once.
+    k = page.locator("#neighbors-3-k")
+    k.fill("20")
+    k.press("Enter")
+    expect(page.locator(".dashboard-neighbor")).to_have_count(20)
+
+
+def test_search_rings_matches_and_explains_bad_patterns(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    query = page.locator("#search-2-query")
+    query.fill("digit 7")
+    query.press("Enter")
+    expect(page.locator(".dashboard-search-count")).to_have_text(
+        "179 of 1,797 rows match in `label` and `text`"
+    )
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData.some("
+        "t => t.name === \"matches for 'digit 7'\" && t.x.length === 179)"
+    )
+    page.get_by_text("regex").click()
+    query.fill("digit (")
+    query.press("Enter")
+    expect(page.locator("#search-2-count")).to_contain_text("invalid regular expression")
+    assert point_count(page) >= N  # the map is still there

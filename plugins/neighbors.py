@@ -1,0 +1,149 @@
+"""Neighbours panel: the clicked point's nearest rows in the ORIGINAL embedding space."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, html, no_update
+from pydantic import Field
+
+from dashboard.errors import DashboardError
+from dashboard.hookspecs import hookimpl
+from dashboard.neighbors import METRICS
+from dashboard.panel import HIGHLIGHT_STORE, SELECTION_STORE, Panel, PanelOptions
+from dashboard.routes import image_url
+
+HINT = "Click a point on the map to list its nearest neighbours in the original space."
+
+
+class NeighborsOptions(PanelOptions):
+    k: int = Field(10, ge=1, le=1000, description="How many neighbours to list (1-1000).")
+    metric: Literal["cosine", "euclidean"] = Field(
+        "cosine", description="Distance in the original embedding space."
+    )
+    width: int = Field(6, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
+
+
+class NeighborsPanel(Panel):
+    """Lists the k nearest rows with distances (and images), and rings them on the map."""
+
+    name = "neighbors"
+    Options = NeighborsOptions
+    options: NeighborsOptions
+
+    def layout(self) -> Any:
+        controls = dbc.InputGroup(
+            [
+                dbc.InputGroupText("k"),
+                dbc.Input(
+                    id=self.id("k"),
+                    type="number",
+                    min=1,
+                    max=1000,
+                    step=1,
+                    value=self.options.k,
+                    debounce=True,
+                    style={"maxWidth": "6rem"},
+                ),
+                dbc.Select(
+                    id=self.id("metric"),
+                    options=[{"label": m, "value": m} for m in METRICS],
+                    value=self.options.metric,
+                    style={"maxWidth": "9rem"},
+                ),
+            ],
+            size="sm",
+            className="w-auto",
+        )
+        header = dbc.CardHeader(
+            html.Div(
+                [html.Span(self.options.title or "Nearest neighbours"), controls],
+                className="d-flex justify-content-between align-items-center gap-2",
+            )
+        )
+        body = dbc.CardBody(
+            html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+            style={"maxHeight": "32rem", "overflowY": "auto"},
+        )
+        return dbc.Card([header, body], className="shadow-sm")
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(
+            Output(self.id("list"), "children"),
+            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
+            Input(SELECTION_STORE, "data"),
+            Input(self.id("k"), "value"),
+            Input(self.id("metric"), "value"),
+            prevent_initial_call=True,
+        )
+        def show(selection: Any, k: Any, metric: Any) -> tuple[Any, Any]:
+            return self.render(app, selection, k, metric)
+
+    def render(self, app: Dash, selection: Any, k: Any, metric: Any) -> tuple[Any, Any]:
+        """(list, highlight) for a one-row selection; a hint (and no highlight) otherwise."""
+        selection = selection or {}
+        dataset = self.context.datasets.get(selection.get("table") or "")
+        rows = selection.get("rows") or []
+        if dataset is None or len(rows) != 1:
+            return HINT, no_update
+        if not isinstance(k, int) or not 1 <= k <= 1000:
+            return _warning("`k`: enter a whole number from 1 to 1000"), no_update
+        query = int(rows[0])
+        try:
+            found, distances = dataset.neighbors().query(query, k, metric)
+        except DashboardError as exc:
+            return _warning(str(exc)), no_update
+        label = dataset.config.label
+        labels = dataset.metadata().get_column(label) if label else None
+
+        def name(row: int) -> str:
+            return str(labels[row]) if labels is not None else f"row {row}"
+
+        def thumb(row: int) -> Any:
+            if not dataset.config.image:
+                return None
+            return html.Img(
+                src=image_url(app, dataset, row),
+                alt=name(row),
+                style={"width": "32px", "imageRendering": "pixelated"},
+            )
+
+        lines = [
+            html.Tr(
+                [html.Td(rank), html.Td(thumb(row)), html.Td(name(row)), html.Td(f"{d:.4f}")],
+                className="dashboard-neighbor",
+            )
+            for rank, (row, d) in enumerate(zip(found.tolist(), distances.tolist(), strict=True), 1)
+        ]
+        dims = dataset.n_dims or dataset.matrix().shape[1]
+        title = (
+            f"{len(found)} nearest to {name(query)!r} by {metric} distance "
+            f"in the original {dims}-dim space"
+        )
+        table = dbc.Table(
+            [
+                html.Thead(html.Tr([html.Th("#"), html.Th(""), html.Th("row"), html.Th(metric)])),
+                html.Tbody(lines),
+            ],
+            size="sm",
+            hover=True,
+            className="mb-0",
+        )
+        highlight = {
+            "table": dataset.name,
+            "rows": [query, *found.tolist()],
+            "label": f"neighbours of {name(query)}",
+        }
+        return [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table], highlight
+
+
+def _warning(message: str) -> Any:
+    return dbc.Alert(
+        message, color="warning", className="py-1 px-2 small mb-0", style={"whiteSpace": "pre-wrap"}
+    )
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [NeighborsPanel]

@@ -1,0 +1,56 @@
+"""Exact k-NN in the original space, checked against scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+from dashboard.errors import DataError
+from dashboard.neighbors import NeighborIndex
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_matches_scikit_learn(metric):
+    X = np.random.default_rng(0).normal(size=(500, 24)).astype(np.float32)
+    index = NeighborIndex(X)
+    truth = NearestNeighbors(n_neighbors=11, metric=metric, algorithm="brute").fit(X)
+    dist, idx = truth.kneighbors(X[[7, 123]])
+    for i, row in enumerate((7, 123)):
+        rows, distances = index.query(row, 10, metric)
+        assert rows.tolist() == idx[i, 1:].tolist()
+        np.testing.assert_allclose(distances, dist[i, 1:], rtol=1e-4, atol=1e-4)
+        assert (np.diff(distances) >= 0).all()
+
+
+def test_planted_clusters_find_their_own():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 20, (4, 8))
+    labels = np.repeat(np.arange(4), 50)
+    X = centres[labels] + rng.normal(size=(200, 8))
+    rows, _ = NeighborIndex(X).query(0, 49, "euclidean")
+    assert set(labels[rows]) == {0}
+
+
+def test_k_is_capped_and_self_excluded():
+    X = np.eye(5, dtype=np.float32)
+    rows, distances = NeighborIndex(X).query(2, 1000, "cosine")
+    assert sorted(rows.tolist()) == [0, 1, 3, 4]
+    np.testing.assert_allclose(distances, 1.0)
+
+
+def test_zero_vectors_do_not_break_cosine():
+    X = np.array([[0, 0], [1, 0], [0, 1]], dtype=np.float32)
+    rows, distances = NeighborIndex(X).query(0, 2, "cosine")
+    assert np.isfinite(distances).all()
+    assert sorted(rows.tolist()) == [1, 2]
+
+
+def test_bad_queries():
+    index = NeighborIndex(np.ones((3, 2)))
+    with pytest.raises(DataError, match=r"`metric` must be one of .*'euclidean'\), got 'l1'"):
+        index.query(0, 1, "l1")
+    with pytest.raises(DataError, match=r"row 3 is out of range: the table has 3 rows"):
+        index.query(3, 1)
+    with pytest.raises(DataError, match=r"`k` must be at least 1, got 0"):
+        index.query(0, 0)
