@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("gallery", "plugins.gallery"),
     ("neighbors", "plugins.neighbors"),
     ("search", "plugins.search"),
+    ("table", "plugins.table"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -71,6 +71,7 @@ def demo_config(write_config, digits_path: Path) -> Path:
                 {"type": "gallery", "limit": 5},
                 {"type": "search"},
                 {"type": "neighbors", "k": 5, "metric": "euclidean"},
+                {"type": "table", "limit": 3},
             ],
         }
     )

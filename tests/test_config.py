@@ -24,6 +24,7 @@ def test_demo_config_loads_with_defaults():
         "search",
         "neighbors",
         "gallery",
+        "table",
     ]
     assert config.panels[1].options() == {"table": "digits", "color": "target"}
 

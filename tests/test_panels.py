@@ -14,6 +14,7 @@ from plugins.controls import build_request
 from plugins.param_widgets import field_specs, param_widget
 from plugins.scatter import NO_COLOUR
 from plugins.scatter_figure import build_figure, categories, hover_texts, is_categorical
+from plugins.table import HINT as HINT_TABLE
 from reducers.tsne import TSNEParams
 from reducers.umap import UMAPParams
 
@@ -348,3 +349,49 @@ def test_search_columns_are_checked(write_config, digits_path):
         ConfigError, match=r"`panels\[0\]\.columns`: column 'nope' not found in table 'd'"
     ):
         prepare(path)
+
+
+def test_table_panel_lists_the_selection_with_coordinates(dashboard):
+    from dash import Dash
+
+    result, _ = projected(dashboard)
+    table = panel_of(dashboard, "table")
+    selection = {"table": "digits", "rows": [5, 3, 8, 9999]}  # a row past the end is dropped
+    records, columns, info = table.render(Dash("t"), selection, result)
+    assert info == "3 selected rows of digits"
+    assert [r["row"] for r in records] == [5, 3, 8]
+    assert records[1]["label"] == "digit 3"
+    assert records[0]["image"].startswith("![digit 5](/_dashboard/image/5?table=digits")
+    fields = [c["field"] for c in columns]
+    assert fields[:2] == ["row", "image"]
+    assert {"x", "y", "target", "ink"} <= set(fields)
+    coords = dashboard.context.store.load(result["key"])
+    assert records[2]["x"] == pytest.approx(float(coords[8, 0]))
+    assert table.render(Dash("t"), {"table": None, "rows": []}, result) == ([], [], HINT_TABLE)
+
+
+def test_table_panel_limits_the_grid_not_the_export(dashboard):
+    import base64
+    import io
+
+    from dash import Dash
+
+    result, _ = projected(dashboard)
+    table = panel_of(dashboard, "table")  # limit: 3 in the test config
+    selection = {"table": "digits", "rows": list(range(10))}
+    records, _, info = table.render(Dash("t"), selection, result)
+    assert len(records) == 3
+    assert info == "10 selected rows of digits (grid shows the first 3; exports have all)"
+    download, _ = table.export("parquet", selection, result)
+    assert download["filename"] == "digits-selection.parquet"
+    frame = pl.read_parquet(io.BytesIO(base64.b64decode(download["content"])))
+    assert frame.height == 10
+    assert frame.columns[:2] == ["row", "id"]
+    assert {"x", "y"} <= set(frame.columns)
+    csv, _ = table.export("csv", selection, result)
+    text = base64.b64decode(csv["content"]).decode()
+    assert text.splitlines()[0].startswith("row,id,target,label")
+    assert len(text.splitlines()) == 11
+    nothing, message = table.export("csv", {"table": None, "rows": []}, result)
+    assert nothing is no_update
+    assert message.startswith("Select points first")

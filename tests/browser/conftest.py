@@ -74,6 +74,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
             {"type": "search"},
             {"type": "neighbors", "k": 8},
             {"type": "gallery", "width": 12},
+            {"type": "table"},
         ],
     }
     path = folder / "demo.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -128,15 +129,7 @@ def test_mounted_in_a_flask_app(page: Page, tmp_path, digits_path):
 
 def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    graph = page.locator(GRAPH)
-    graph.hover()
-    page.locator(f"{GRAPH} .modebar-btn[data-val='select']").click()
-    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 40, cy - 40)
-    page.mouse.down()
-    page.mouse.move(cx + 40, cy + 40, steps=8)
-    page.mouse.up()
+    box_select(page)
     count = page.locator(".dashboard-gallery-count")
     expect(count).to_contain_text("selected")
     selected = int(count.inner_text().split()[0].replace(",", ""))
@@ -184,3 +177,34 @@ def test_search_rings_matches_and_explains_bad_patterns(page: Page, demo_url: st
     query.press("Enter")
     expect(page.locator("#search-2-count")).to_contain_text("invalid regular expression")
     assert point_count(page) >= N  # the map is still there
+
+
+def box_select(page: Page, size: float = 40) -> None:
+    """Drag a box in the middle of the 2D map with plotly's box-select tool."""
+    page.locator(GRAPH).hover()
+    page.locator(f"{GRAPH} .modebar-btn[data-val='select']").click()
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - size, cy - size)
+    page.mouse.down()
+    page.mouse.move(cx + size, cy + size, steps=8)
+    page.mouse.up()
+
+
+def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    box_select(page)
+    info = page.locator("#table-5-info")
+    expect(info).to_contain_text("selected rows of digits")
+    selected = int(info.inner_text().split()[0].replace(",", ""))
+    assert selected > 0
+    expect(page.locator("#table-5-grid .ag-header-cell-text").first).to_have_text("row")
+    rows = page.locator("#table-5-grid .ag-center-cols-container .ag-row")
+    expect(rows.first).to_be_visible()
+    with page.expect_download() as download_info:
+        page.locator("#table-5-csv").click()
+    download = download_info.value
+    assert download.suggested_filename == "digits-selection.csv"
+    lines = Path(download.path()).read_text().splitlines()
+    assert lines[0].startswith("row,id,target,label,text,ink,x,y")
+    assert len(lines) == selected + 1

@@ -1,0 +1,179 @@
+"""Table panel: the selected rows with their metadata, thumbnails and map coordinates;
+export as CSV or parquet."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import numpy as np
+import polars as pl
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from pydantic import Field
+
+from dashboard.data import Dataset
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import PROJECTION_STORE, SELECTION_STORE, Panel, PanelOptions
+from dashboard.projection import ProjectionStore
+from dashboard.routes import image_url
+
+HINT = "Select points on the map to list them here."
+AXES = ("x", "y", "z")
+
+
+class TableOptions(PanelOptions):
+    limit: int = Field(
+        5000, ge=1, le=100_000, description="Most rows shown in the grid (exports have all)."
+    )
+    height: int = Field(360, ge=120, le=2000, description="Grid height in pixels.")
+
+
+def selection_frame(
+    dataset: Dataset, rows: list[int], store: ProjectionStore, projection: dict[str, Any] | None
+) -> pl.DataFrame:
+    """The selected rows: `row`, the metadata columns, and the map coordinates when the
+    projection is of this table."""
+    index = np.asarray(rows, dtype=np.int64)
+    frame = dataset.metadata()[index] if dataset.metadata_columns else pl.DataFrame()
+    frame = frame.with_columns(pl.Series("row", index)).select("row", pl.exclude("row"))
+    coords = None
+    if projection and projection.get("table") == dataset.name:
+        coords = store.load(projection.get("key", ""))
+    if coords is not None:
+        frame = frame.with_columns(
+            pl.Series(AXES[i], coords[index, i]) for i in range(coords.shape[1])
+        )
+    return frame
+
+
+class TablePanel(Panel):
+    """An AG Grid of the selection (sortable, filterable) with export buttons."""
+
+    name = "table"
+    Options = TableOptions
+    options: TableOptions
+
+    def layout(self) -> Any:
+        buttons = html.Div(
+            [
+                dbc.Button("CSV", id=self.id("csv"), size="sm", outline=True, color="secondary"),
+                dbc.Button(
+                    "Parquet", id=self.id("parquet"), size="sm", outline=True, color="secondary"
+                ),
+                dcc.Download(id=self.id("download")),
+            ],
+            className="d-flex gap-2",
+        )
+        header = dbc.CardHeader(
+            html.Div(
+                [html.Span(self.options.title or "Selected rows"), buttons],
+                className="d-flex justify-content-between align-items-center",
+            )
+        )
+        grid = dag.AgGrid(
+            id=self.id("grid"),
+            rowData=[],
+            columnDefs=[],
+            defaultColDef={"sortable": True, "filter": True, "resizable": True},
+            dashGridOptions={"rowHeight": 40, "animateRows": False},
+            style={"height": f"{self.options.height}px"},
+            className="ag-theme-alpine",
+        )
+        body = dbc.CardBody(
+            [html.Div(HINT, id=self.id("info"), className="small text-body-secondary mb-2"), grid]
+        )
+        return dbc.Card([header, body], className="shadow-sm")
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(
+            Output(self.id("grid"), "rowData"),
+            Output(self.id("grid"), "columnDefs"),
+            Output(self.id("info"), "children"),
+            Input(SELECTION_STORE, "data"),
+            State(PROJECTION_STORE, "data"),
+        )
+        def show(selection: Any, projection: Any) -> tuple[Any, Any, Any]:
+            return self.render(app, selection, projection)
+
+        @app.callback(
+            Output(self.id("download"), "data"),
+            Output(self.id("info"), "children", allow_duplicate=True),
+            Input(self.id("csv"), "n_clicks"),
+            Input(self.id("parquet"), "n_clicks"),
+            State(SELECTION_STORE, "data"),
+            State(PROJECTION_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def export(csv: Any, parquet: Any, selection: Any, projection: Any) -> tuple[Any, Any]:
+            from dash import ctx
+
+            kind = "parquet" if ctx.triggered_id == self.id("parquet") else "csv"
+            return self.export(kind, selection, projection)
+
+    def _selected(self, selection: Any) -> tuple[Dataset | None, list[int]]:
+        selection = selection or {}
+        dataset = self.context.datasets.get(selection.get("table") or "")
+        rows = [int(r) for r in selection.get("rows") or []]
+        if dataset is None:
+            return None, []
+        n = dataset.metadata().height if dataset.metadata_columns else dataset.matrix().shape[0]
+        return dataset, [r for r in rows if 0 <= r < n]
+
+    def render(self, app: Dash, selection: Any, projection: Any) -> tuple[Any, Any, Any]:
+        """(rowData, columnDefs, info line) of the grid for a selection."""
+        dataset, rows = self._selected(selection)
+        if dataset is None or not rows:
+            return [], [], HINT
+        shown = rows[: self.options.limit]
+        frame = selection_frame(dataset, shown, self.context.store, projection)
+        records = frame.to_dicts()
+        # headerName as is: AG Grid would title-case `target` into "Target".
+        columns: list[dict[str, Any]] = [{"field": c, "headerName": c} for c in frame.columns]
+        for axis in AXES:
+            if axis in frame.columns:
+                columns[frame.columns.index(axis)]["valueFormatter"] = {
+                    "function": "d3.format('.4~f')(params.value)"
+                }
+        if dataset.config.image:
+            for record in records:
+                caption = str(record.get(dataset.config.label or "row", record["row"]))
+                alt = caption.replace("[", "(").replace("]", ")")
+                record["image"] = f"![{alt}]({image_url(app, dataset, record['row'])})"
+            columns.insert(
+                1,
+                {
+                    "field": "image",
+                    "cellRenderer": "markdown",
+                    "width": 70,
+                    "sortable": False,
+                    "filter": False,
+                },
+            )
+        info = f"{len(rows):,} selected rows of {dataset.name}" + (
+            f" (grid shows the first {len(shown):,}; exports have all)"
+            if len(shown) < len(rows)
+            else ""
+        )
+        return records, columns, info
+
+    def export(self, kind: str, selection: Any, projection: Any) -> tuple[Any, Any]:
+        """A download of the selection as CSV or parquet, or a message why not."""
+        dataset, rows = self._selected(selection)
+        if dataset is None or not rows:
+            return no_update, "Select points first: the export holds the selected rows."
+        frame = selection_frame(dataset, rows, self.context.store, projection)
+        stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset.name)
+        buffer = io.BytesIO()
+        if kind == "parquet":
+            frame.write_parquet(buffer)
+        else:
+            frame.write_csv(buffer)
+        filename = f"{stem}-selection.{kind}"
+        return dcc.send_bytes(buffer.getvalue(), filename), no_update
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [TablePanel]
