@@ -35,6 +35,8 @@ EXTENSIONS = {
     ".feather": "ipc",
 }
 ROLES = ("label", "text", "image", "id")
+#: The row-number column of :meth:`Dataset.metadata`.
+ROW = "__row__"
 
 
 def is_vector_dtype(dtype: pl.DataType) -> bool:
@@ -218,10 +220,25 @@ class Dataset:
     # -- data --------------------------------------------------------------------------------
 
     def metadata(self) -> pl.DataFrame:
-        """Return the metadata columns, read once per process."""
+        """Return the row number (column :data:`ROW`) and the metadata columns, read once.
+
+        The row number is there so the frame has the table's height even when the table
+        holds nothing but its embedding.
+        """
         if self._metadata is None:
-            self._metadata = self._collect(self.metadata_columns)
+            try:
+                frame = self.frame.with_row_index(ROW).select(ROW, *self.metadata_columns)
+                self._metadata = frame.collect()
+            except Exception as exc:  # polars raises many kinds for broken files
+                raise self._error(
+                    "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
+                ) from exc
         return self._metadata
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.metadata().height
 
     def _collect(self, columns: list[str]) -> pl.DataFrame:
         try:

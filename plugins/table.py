@@ -13,7 +13,7 @@ import polars as pl
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.data import Dataset
+from dashboard.data import ROW, Dataset
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import PROJECTION_STORE, SELECTION_STORE, Panel, PanelOptions
 from dashboard.projection import ProjectionStore
@@ -36,7 +36,7 @@ def selection_frame(
     """The selected rows: `row`, the metadata columns, and the map coordinates when the
     projection is of this table."""
     index = np.asarray(rows, dtype=np.int64)
-    frame = dataset.metadata()[index] if dataset.metadata_columns else pl.DataFrame()
+    frame = dataset.metadata()[index].drop(ROW)
     frame = frame.with_columns(pl.Series("row", index)).select("row", pl.exclude("row"))
     coords = None
     if projection and projection.get("table") == dataset.name:
@@ -118,8 +118,7 @@ class TablePanel(Panel):
         rows = [int(r) for r in selection.get("rows") or []]
         if dataset is None:
             return None, []
-        n = dataset.metadata().height if dataset.metadata_columns else dataset.matrix().shape[0]
-        return dataset, [r for r in rows if 0 <= r < n]
+        return dataset, [r for r in rows if 0 <= r < dataset.n_rows]
 
     def render(self, app: Dash, selection: Any, projection: Any) -> tuple[Any, Any, Any]:
         """(rowData, columnDefs, info line) of the grid for a selection."""

@@ -395,3 +395,17 @@ def test_table_panel_limits_the_grid_not_the_export(dashboard):
     nothing, message = table.export("csv", {"table": None, "rows": []}, result)
     assert nothing is no_update
     assert message.startswith("Select points first")
+
+
+def test_a_table_with_only_an_embedding_still_draws_every_row(write_config, tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+    pl.DataFrame({"vec": X}).write_parquet(tmp_path / "only.parquet")
+    path = write_config({"tables": {"t": {"path": str(tmp_path / "only.parquet")}}})
+    dashboard = prepare(path)
+    result, status = compute_projection(
+        {"table": "t", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    )
+    assert status.startswith("PCA 2D · t · 40 points x 5 dims")
+    figure, _ = scatter_of(dashboard).render(result, None)
+    assert points(figure) == 40
+    assert figure.data[0].hovertext[7] == "<b>row 7</b>"
