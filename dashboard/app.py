@@ -22,6 +22,7 @@ from dashboard.data import Dataset, open_datasets
 from dashboard.errors import ConfigError, DashboardError, quote_list
 from dashboard.jobs import JobCancelledError, ThreadJobManager
 from dashboard.panel import (
+    FILTER_STORE,
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
@@ -256,6 +257,7 @@ def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionReq
             dcc.Store(id=PROJECTION_STORE),
             dcc.Store(id=SELECTION_STORE, data={"table": None, "rows": []}),
             dcc.Store(id=HIGHLIGHT_STORE, data={"table": None, "rows": []}),
+            dcc.Store(id=FILTER_STORE, data={"table": None, "filters": {}}),
         ]
     )
 

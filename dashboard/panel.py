@@ -26,6 +26,8 @@ PROJECTION_STORE = "dashboard-projection"
 SELECTION_STORE = "dashboard-selection"
 #: ``dcc.Store`` of rows to ring on the map: ``{"table", "rows", "label"}`` (search, neighbours).
 HIGHLIGHT_STORE = "dashboard-highlight"
+#: ``dcc.Store`` of metadata filters: ``{"table", "filters": {column: spec}}``.
+FILTER_STORE = "dashboard-filter"
 
 
 def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:

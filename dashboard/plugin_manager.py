@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("neighbors", "plugins.neighbors"),
     ("search", "plugins.search"),
     ("table", "plugins.table"),
+    ("filter", "plugins.filter"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

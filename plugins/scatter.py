@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
@@ -10,8 +11,10 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError, quote_list
+from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import (
+    FILTER_STORE,
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
@@ -20,7 +23,7 @@ from dashboard.panel import (
     PanelOptions,
 )
 from dashboard.routes import image_url
-from plugins.scatter_figure import build_figure, message_figure, trace_groups
+from plugins.scatter_figure import Group, build_figure, message_figure, trace_groups
 
 if TYPE_CHECKING:
     from dashboard.data import Dataset
@@ -46,7 +49,7 @@ class ScatterPanel(Panel):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._groups: dict[tuple[str, str | None], list[tuple[str, Any]]] = {}
+        self._views: dict[str, View] = {}
 
     def validate(self) -> None:
         table = self.check_table(self.options.table)
@@ -142,20 +145,22 @@ class ScatterPanel(Panel):
             Input(PROJECTION_STORE, "data"),
             State(self.id("color"), "value"),
             State(HIGHLIGHT_STORE, "data"),
+            State(FILTER_STORE, "data"),
         )
-        def on_projection(projection: Any, colour: Any, highlight: Any) -> tuple:
-            return self.render(projection, colour, highlight)
+        def on_projection(projection: Any, colour: Any, highlight: Any, filters: Any) -> tuple:
+            return self.render(projection, colour, highlight, filters)
 
         @app.callback(
             Output(self.id("graph"), "figure", allow_duplicate=True),
             Output(self.id("message"), "children", allow_duplicate=True),
             Input(self.id("color"), "value"),
             Input(HIGHLIGHT_STORE, "data"),
+            Input(FILTER_STORE, "data"),
             State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def on_view(colour: Any, highlight: Any, projection: Any) -> tuple:
-            return self.render(projection, colour, highlight)
+        def on_view(colour: Any, highlight: Any, filters: Any, projection: Any) -> tuple:
+            return self.render(projection, colour, highlight, filters)
 
         self.register_hover_image(app)
 
@@ -165,13 +170,16 @@ class ScatterPanel(Panel):
             Input(self.id("graph"), "clickData"),
             State(PROJECTION_STORE, "data"),
             State(self.id("color"), "value"),
+            State(FILTER_STORE, "data"),
             prevent_initial_call=True,
         )
-        def on_select(selected: Any, clicked: Any, projection: Any, colour: Any) -> Any:
+        def on_select(
+            selected: Any, clicked: Any, projection: Any, colour: Any, filters: Any
+        ) -> Any:
             # Box/lasso (2D) replaces the selection; a click (2D or 3D) selects one point.
             box_or_lasso = f"{self.id('graph')}.selectedData" in ctx.triggered_prop_ids
             source = selected if box_or_lasso else clicked
-            return self.selection(source, projection, colour)
+            return self.selection(source, projection, colour, filters)
 
     def register_hover_image(self, app: Dash) -> None:
         """Show the hovered row's image next to the point, when the table has images."""
@@ -183,11 +191,10 @@ class ScatterPanel(Panel):
             Input(self.id("graph"), "hoverData"),
             State(PROJECTION_STORE, "data"),
             State(self.id("color"), "value"),
+            State(FILTER_STORE, "data"),
         )
-        def on_hover(
-            hover: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
-        ) -> tuple[Any, Any, Any]:
-            found = self.hovered_row(hover, projection, colour)
+        def on_hover(hover: Any, projection: Any, colour: Any, filters: Any) -> tuple:
+            found = self.hovered_row(hover, projection, colour, filters)
             if found is None:
                 return False, no_update, no_update
             dataset, row, bbox = found
@@ -211,54 +218,92 @@ class ScatterPanel(Panel):
             )
 
     def hovered_row(
-        self, hover: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
+        self,
+        hover: dict[str, Any] | None,
+        projection: dict[str, Any] | None,
+        colour: str | None,
+        filters: dict[str, Any] | None = None,
     ) -> tuple[Dataset, int, dict[str, Any]] | None:
         """Map plotly's (trace, point) of a hover back to (dataset, table row, bbox)."""
         points = (hover or {}).get("points") or []
         if not points or "bbox" not in points[0]:
             return None
-        found = self.rows_of(points[:1], projection, colour)
+        found = self.rows_of(points[:1], projection, colour, filters)
         if found is None or not found[1]:
             return None
         return found[0], found[1][0], points[0]["bbox"]
 
-    def groups(self, dataset: Dataset, colour: str | None) -> list[tuple[str, Any]]:
-        """The traces' row indices for ``colour``, memoised: every hover needs them."""
-        _, colour = self.colour_choice(dataset.name, colour)
-        key = (dataset.name, colour)
-        if key not in self._groups:
-            if len(self._groups) >= 16:
-                self._groups.pop(next(iter(self._groups)))
+    def view(
+        self,
+        projection: dict[str, Any],
+        colour: str | None,
+        filters: dict[str, Any] | None = None,
+    ) -> View:
+        """What the map shows for a projection, colour and filters, memoised: every hover
+        and selection maps trace and point numbers back to rows through it.
+
+        Raises
+        ------
+        DashboardError
+            When the projection left the cache, or a filter is invalid.
+        """
+        table = projection["table"]
+        dataset = self.context.datasets[table]
+        _, colour = self.colour_choice(table, colour)
+        if not filters or filters.get("table") != table:
+            filters = {}
+        key = json.dumps([projection["key"], colour, filters.get("filters")], sort_keys=True)
+        if key not in self._views:
+            coords = self.context.store.load(projection["key"])
+            if coords is None:
+                raise DashboardError(
+                    "the projection is no longer in the cache\nchange a control to recompute it"
+                )
+            # Rows without coordinates (outside an isolated subset) and filtered rows go.
+            keep = np.isfinite(coords).all(axis=1)
+            keep &= filter_mask(dataset.metadata(), filters.get("filters"))
+            visible = None if keep.all() else np.flatnonzero(keep)
             column = None if colour == NO_COLOUR else colour
-            self._groups[key] = trace_groups(dataset.metadata(), column)
-        return self._groups[key]
+            groups = trace_groups(dataset.metadata(), column, visible)
+            if len(self._views) >= 16:
+                self._views.pop(next(iter(self._views)))
+            self._views[key] = View(dataset, coords, column, visible, groups)
+        return self._views[key]
 
     def rows_of(
-        self, points: list[dict[str, Any]], projection: dict[str, Any] | None, colour: str | None
+        self,
+        points: list[dict[str, Any]],
+        projection: dict[str, Any] | None,
+        colour: str | None,
+        filters: dict[str, Any] | None = None,
     ) -> tuple[Dataset, list[int]] | None:
         """Map plotly's points (trace number, point number) back to table rows.
 
-        The traces are the colour's categories, rebuilt the same way the figure was; points
-        that fit no trace are dropped.
+        The traces are rebuilt the same way the figure was; points that fit no trace (the
+        highlight rings, or a stale event) are dropped.
         """
-        if not projection:
+        if not projection or projection.get("table") not in self.context.datasets:
             return None
-        dataset = self.context.datasets.get(projection.get("table", ""))
-        if dataset is None:
+        try:
+            view = self.view(projection, colour, filters)
+        except DashboardError:
             return None
-        groups = self.groups(dataset, colour)
         rows = []
         for point in points:
             curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
-            if 0 <= curve < len(groups) and 0 <= index < len(groups[curve][1]):
-                rows.append(int(groups[curve][1][index]))
-        return dataset, rows
+            if 0 <= curve < len(view.groups) and 0 <= index < len(view.groups[curve].rows):
+                rows.append(int(view.groups[curve].rows[index]))
+        return view.dataset, rows
 
     def selection(
-        self, event: dict[str, Any] | None, projection: dict[str, Any] | None, colour: str | None
+        self,
+        event: dict[str, Any] | None,
+        projection: dict[str, Any] | None,
+        colour: str | None,
+        filters: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The selection store's value for a plotly selection or click event."""
-        found = self.rows_of((event or {}).get("points") or [], projection, colour)
+        found = self.rows_of((event or {}).get("points") or [], projection, colour, filters)
         if found is None:
             return {"table": None, "rows": []}
         dataset, rows = found
@@ -284,28 +329,24 @@ class ScatterPanel(Panel):
         projection: dict[str, Any] | None,
         colour: str | None,
         highlight: dict[str, Any] | None = None,
+        filters: dict[str, Any] | None = None,
     ) -> tuple[Any, Any]:
         """Return (figure, message) for a projection summary, coloured by ``colour``, with
-        ``highlight`` rows ringed when they belong to the projected table."""
+        ``highlight`` rows ringed and ``filters`` applied when they are about its table."""
         if not projection:
             return no_update, None
-        table = projection["table"]
         try:
-            dataset = self.context.datasets[table]
-            _, colour = self.colour_choice(table, colour)
-            coords = self.context.store.load(projection["key"])
-            if coords is None:
-                raise DashboardError(
-                    "the projection is no longer in the cache\nchange a control to recompute it"
-                )
+            view = self.view(projection, colour, filters)
+            dataset = view.dataset
             figure = build_figure(
-                coords,
+                view.coords,
                 dataset.metadata(),
-                color=None if colour == NO_COLOUR else colour,
+                color=view.colour,
                 label=dataset.config.label,
                 text=dataset.config.text,
                 uirevision=projection["key"],
-                **self.highlight_of(highlight, table, len(coords)),
+                visible=view.visible,
+                **self.highlight_of(highlight, dataset.name, len(view.coords)),
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
@@ -313,7 +354,20 @@ class ScatterPanel(Panel):
                 message, color="danger", className="small py-1", style={"whiteSpace": "pre-wrap"}
             )
             return message_figure(message.splitlines()[0]), alert
-        return figure, None
+        if view.visible is None:
+            return figure, None
+        shown = f"showing {len(view.visible):,} of {len(view.coords):,} rows"
+        return figure, html.Div(shown, className="small text-body-secondary px-2 dashboard-shown")
+
+
+class View(NamedTuple):
+    """What a scatter draws: coordinates, colour column, visible rows and their traces."""
+
+    dataset: Dataset
+    coords: np.ndarray
+    colour: str | None
+    visible: np.ndarray | None
+    groups: list[Group]
 
 
 @hookimpl

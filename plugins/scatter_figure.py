@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -96,18 +96,32 @@ def marker_size(n: int) -> float:
     return 7.0 if n < 2_000 else 5.0 if n < 20_000 else 3.0 if n < 200_000 else 2.0
 
 
-def trace_groups(meta: pl.DataFrame, color: str | None) -> list[tuple[str, np.ndarray]]:
-    """The figure's traces as (name, row indices): one per category, else one for all rows.
+class Group(NamedTuple):
+    """One trace: its name, its table rows, and its colour (None when not by category)."""
+
+    name: str
+    rows: np.ndarray
+    colour: str | None
+
+
+def trace_groups(
+    meta: pl.DataFrame, color: str | None, visible: np.ndarray | None = None
+) -> list[Group]:
+    """The figure's traces: one per category, else one for all rows.
 
     The same grouping maps a hovered or selected (trace, point) back to its table row.
+    ``visible`` (sorted row numbers) keeps only those rows; categories and their colours
+    come from the whole column, so filtering never recolours what stays.
     """
-    n = meta.height
+    rows = np.arange(meta.height) if visible is None else np.asarray(visible, dtype=np.int64)
     series = meta.get_column(color) if color else None
     if series is None or not is_categorical(series):
-        return [(color or "points", np.arange(n))]
+        return [Group(color or "points", rows, None)]
     names, codes = categories(series)
-    groups = [(name, np.flatnonzero(codes == code)) for code, name in enumerate(names)]
-    return [(name, rows) for name, rows in groups if rows.size]
+    shown = codes[rows]
+    colours = palette(len(names))
+    groups = [Group(name, rows[shown == code], colours[code]) for code, name in enumerate(names)]
+    return [g for g in groups if g.rows.size]
 
 
 def build_figure(
@@ -121,19 +135,20 @@ def build_figure(
     title: str | None = None,
     highlight: np.ndarray | None = None,
     highlight_name: str = "highlighted",
+    visible: np.ndarray | None = None,
 ) -> go.Figure:
     """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
 
     ``highlight`` rows (search matches, neighbours) get rings drawn over them, in a last
-    trace that takes no hover, so hovered trace numbers still map to rows.
+    trace that takes no hover, so hovered trace numbers still map to rows. ``visible``
+    limits the map to those rows (filters, an isolated subset).
     """
     n, dims = coords.shape
     hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
     size = marker_size(n)
     series = meta.get_column(color) if color else None
-    groups = trace_groups(meta, color)
+    groups = trace_groups(meta, color, visible)
     categorical = series is not None and is_categorical(series)
-    colours = palette(len(groups))
 
     def trace(rows: np.ndarray, name: str, marker: dict[str, Any]) -> Any:
         xyz = coords[rows]
@@ -150,20 +165,22 @@ def build_figure(
         return go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
 
     if series is None:
-        traces = [trace(groups[0][1], "points", {"color": qualitative.Plotly[0]})]
+        traces = [trace(groups[0].rows, "points", {"color": qualitative.Plotly[0]})]
     elif categorical:
-        traces = [trace(rows, name, {"color": colours[i]}) for i, (name, rows) in enumerate(groups)]
+        traces = [trace(g.rows, g.name, {"color": g.colour}) for g in groups]
     else:
         values = series.cast(pl.Float64).to_numpy().astype(np.float32)
         marker = {
-            "color": values,
+            "color": values[groups[0].rows],
             "colorscale": "Viridis",
             "showscale": True,
             "colorbar": {"title": {"text": color}, "thickness": 12},
         }
-        traces = [trace(groups[0][1], str(color), marker)]
+        traces = [trace(groups[0].rows, str(color), marker)]
     if highlight is not None and len(highlight):
         rows = np.asarray(highlight, dtype=np.int64)
+        if visible is not None:
+            rows = rows[np.isin(rows, visible)]
         xyz = coords[rows]
         # An open symbol draws its ring in `color`, `line.width` thick.
         ring = {

@@ -72,6 +72,7 @@ def demo_config(write_config, digits_path: Path) -> Path:
                 {"type": "search"},
                 {"type": "neighbors", "k": 5, "metric": "euclidean"},
                 {"type": "table", "limit": 3},
+                {"type": "filter"},
             ],
         }
     )

@@ -53,6 +53,7 @@ def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -
     body["state"] = [
         {"id": "scatter-1-color", "property": "value", "value": colour},
         {"id": "dashboard-highlight", "property": "data", "value": {"table": None, "rows": []}},
+        {"id": "dashboard-filter", "property": "data", "value": {"table": None, "filters": {}}},
     ]
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200

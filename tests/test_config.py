@@ -22,6 +22,7 @@ def test_demo_config_loads_with_defaults():
         "controls",
         "scatter",
         "search",
+        "filter",
         "neighbors",
         "gallery",
         "table",

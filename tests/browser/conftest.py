@@ -75,6 +75,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
             {"type": "neighbors", "k": 8},
             {"type": "gallery", "width": 12},
             {"type": "table"},
+            {"type": "filter", "columns": ["target", "ink"]},
         ],
     }
     path = folder / "demo.yaml"

@@ -208,3 +208,18 @@ def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
     lines = Path(download.path()).read_text().splitlines()
     assert lines[0].startswith("row,id,target,label,text,ink,x,y")
     assert len(lines) == selected + 1
+
+
+def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    page.locator('button[id*="filter-in"][id*="target"]').click()
+    page.get_by_role("option", name="3", exact=True).click()
+    page.get_by_role("option", name="8", exact=True).click()
+    page.keyboard.press("Escape")
+    expect(page.locator(".dashboard-shown")).to_have_text("showing 357 of 1,797 rows")
+    wait_for_points(page, 357)
+    legend = page.locator(f"{GRAPH} .legend .traces").all_text_contents()
+    assert legend == ["3", "8"]
+    page.locator("#filter-6-clear").click()
+    wait_for_points(page, N)
+    expect(page.locator(".dashboard-shown")).to_have_count(0)

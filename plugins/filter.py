@@ -1,0 +1,162 @@
+"""Filter panel: keep rows by category (multi-select) or numeric range (slider)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import polars as pl
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from pydantic import Field
+
+from dashboard.data import Dataset
+from dashboard.errors import quote_list
+from dashboard.filtering import MISSING
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import FILTER_STORE, REQUEST_STORE, Panel, PanelOptions
+from plugins.scatter_figure import is_categorical
+
+IN_TYPE = "filter-in"
+RANGE_TYPE = "filter-range"
+
+
+class FilterOptions(PanelOptions):
+    columns: list[str] | None = Field(
+        None,
+        description="Columns to filter by; default: every category column (at most "
+        "`max_categories` values) and every numeric column, except `id` and `text`.",
+    )
+    max_categories: int = Field(
+        100, ge=2, le=10_000, description="Category columns with more values are left out."
+    )
+    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
+
+
+class FilterPanel(Panel):
+    """One control per column; the map shows only the rows that pass them all."""
+
+    name = "filter"
+    Options = FilterOptions
+    options: FilterOptions
+
+    def validate(self) -> None:
+        table = self.check_table(None)
+        available = self.context.datasets[table].metadata_columns
+        for column in self.options.columns or []:
+            if column not in available:
+                raise self.error(
+                    "columns",
+                    f"column {column!r} not found in table {table!r}",
+                    f"allowed values: {quote_list(available)}",
+                )
+
+    def controls(self, dataset: Dataset) -> list[Any]:
+        """The filter widgets for ``dataset``'s columns (all set to keep every row)."""
+        meta = dataset.metadata()
+        skip = {dataset.config.id, dataset.config.text}
+        names = self.options.columns or [c for c in dataset.metadata_columns if c not in skip]
+        widgets = []
+        for column in names:
+            if column not in meta.columns:
+                continue
+            series = meta.get_column(column)
+            label = dbc.Label(column, className="mb-0 small fw-semibold")
+            if is_categorical(series) or not series.dtype.is_numeric():
+                values = series.drop_nulls().unique()
+                if values.len() > self.options.max_categories:
+                    continue
+                values = values.sort() if values.dtype.is_numeric() else values.cast(pl.String)
+                options = [str(v) for v in values.sort().to_list()]
+                if series.null_count():
+                    options.append(MISSING)
+                control = dcc.Dropdown(
+                    id={"type": IN_TYPE, "panel": self.index, "column": column},
+                    options=options,
+                    value=[],
+                    multi=True,
+                    placeholder="all",
+                )
+            else:
+                low, high = series.min(), series.max()
+                if low is None or high is None or not math.isfinite(float(high - low)):
+                    continue
+                low, high = float(low), float(high)
+                integer = series.dtype.is_integer()
+                step = 1 if integer else (high - low) / 100 or 1
+                control = dcc.RangeSlider(
+                    id={"type": RANGE_TYPE, "panel": self.index, "column": column},
+                    min=low,
+                    max=high,
+                    step=step,
+                    value=[low, high],
+                    marks=None,
+                    tooltip={"placement": "bottom"},
+                    allowCross=False,
+                )
+            widgets.append(html.Div([label, control], className="mb-2"))
+        return widgets or [html.Small("No column to filter by.", className="text-body-secondary")]
+
+    def layout(self) -> Any:
+        dataset = self.context.datasets[self.context.initial_request.table]
+        header = dbc.CardHeader(
+            html.Div(
+                [
+                    html.Span(self.options.title or "Filter"),
+                    dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
+                ],
+                className="d-flex justify-content-between align-items-center",
+            )
+        )
+        body = dbc.CardBody(html.Div(self.controls(dataset), id=self.id("controls")))
+        return dbc.Card([header, body], className="shadow-sm")
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(
+            Output(self.id("controls"), "children"),
+            Input(REQUEST_STORE, "data"),
+            Input(self.id("clear"), "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def rebuild(request: Any, clear: Any) -> Any:
+            dataset = self.context.datasets.get((request or {}).get("table") or "")
+            return no_update if dataset is None else self.controls(dataset)
+
+        @app.callback(
+            Output(FILTER_STORE, "data"),
+            Input({"type": IN_TYPE, "panel": self.index, "column": ALL}, "value"),
+            Input({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "value"),
+            State({"type": IN_TYPE, "panel": self.index, "column": ALL}, "id"),
+            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "id"),
+            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "min"),
+            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "max"),
+            State(REQUEST_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def store(*args: Any) -> Any:
+            return self.filters(*args)
+
+    def filters(
+        self,
+        picked: list[Any],
+        ranges: list[Any],
+        picked_ids: list[dict[str, Any]],
+        range_ids: list[dict[str, Any]],
+        lows: list[float],
+        highs: list[float],
+        request: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The filter store's value: only the controls that leave something out."""
+        filters: dict[str, Any] = {}
+        for wid, values in zip(picked_ids, picked, strict=True):
+            if values:
+                filters[wid["column"]] = {"in": list(values)}
+        for wid, value, low, high in zip(range_ids, ranges, lows, highs, strict=True):
+            if value and (value[0] > low or value[1] < high):
+                filters[wid["column"]] = {"range": [value[0], value[1]]}
+        return {"table": (request or {}).get("table"), "filters": filters}
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [FilterPanel]
