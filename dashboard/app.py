@@ -324,5 +324,8 @@ def status_text(result: Mapping[str, Any], context: PanelContext) -> str:
     title = getattr(reducer, "title", "") or result["reducer"]
     dims = context.datasets[result["table"]].n_dims
     when = "from cache" if result["cached"] else f"{result['seconds']:.1f} s"
-    size = f"{result['n']:,} points" + (f" x {dims:,} dims" if dims else "")
+    points = f"{result['n']:,} points"
+    if result.get("isolated") is not None:
+        points = f"{result['isolated']:,} of {points} (isolated)"
+    size = points + (f" x {dims:,} dims" if dims else "")
     return f"{title} {result['dims']}D · {result['table']} · {size} · {when}"

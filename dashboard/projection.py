@@ -39,10 +39,14 @@ class ProjectionRequest:
     reducer: str
     dims: int = 2
     params: dict[str, Any] = field(default_factory=dict)
+    #: Project only these rows ("isolate"); the others get no coordinates (NaN).
+    rows: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (what the browser stores)."""
-        return asdict(self)
+        data = asdict(self)
+        data["rows"] = None if self.rows is None else list(self.rows)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProjectionRequest:
@@ -52,6 +56,7 @@ class ProjectionRequest:
             reducer=str(data["reducer"]),
             dims=int(data.get("dims", 2)),
             params=dict(data.get("params") or {}),
+            rows=None if data.get("rows") is None else tuple(int(r) for r in data["rows"]),
         )
 
 
@@ -62,10 +67,22 @@ class ProjectionStore:
         self.root = Path(cache_dir) / "projections"
 
     @staticmethod
-    def key(fingerprint: str, reducer: str, params: Mapping[str, Any], dims: int) -> str:
-        """Return the cache key of a projection."""
+    def key(
+        fingerprint: str,
+        reducer: str,
+        params: Mapping[str, Any],
+        dims: int,
+        rows: tuple[int, ...] | None = None,
+    ) -> str:
+        """Return the cache key of a projection (of ``rows`` only, when given)."""
+        subset = None
+        if rows is not None:
+            subset = hashlib.blake2b(np.asarray(rows, np.int64).tobytes(), digest_size=16)
         blob = json.dumps(
-            [CACHE_VERSION, fingerprint, reducer, dict(params), dims], sort_keys=True, default=str
+            [CACHE_VERSION, fingerprint, reducer, dict(params), dims]
+            + ([subset.hexdigest()] if subset else []),
+            sort_keys=True,
+            default=str,
         )
         return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
@@ -95,6 +112,18 @@ class ProjectionStore:
                 os.unlink(tmp)
 
 
+def _check_rows(rows: tuple[int, ...] | None, n: int) -> tuple[int, ...] | None:
+    if rows is None:
+        return None
+    unique = tuple(sorted(set(rows)))
+    if not unique or unique[0] < 0 or unique[-1] >= n:
+        raise DataError(
+            f"cannot isolate rows {list(unique[:5])}...: the table has rows 0 to {n - 1}\n"
+            "select points on the current map, then isolate them"
+        )
+    return unique
+
+
 def run_projection(
     request: ProjectionRequest,
     datasets: Mapping[str, Dataset],
@@ -121,20 +150,28 @@ def run_projection(
     reducer_cls = registry.reducer(request.reducer)
     params = reducer_cls.validate_params(request.params)
     params_json = params.model_dump(mode="json")
-    key = store.key(dataset.fingerprint(), request.reducer, params_json, request.dims)
+    rows = _check_rows(request.rows, dataset.n_rows)
+    key = store.key(dataset.fingerprint(), request.reducer, params_json, request.dims, rows)
     summary = {
         "key": key,
         "table": request.table,
         "reducer": request.reducer,
         "dims": request.dims,
         "params": params_json,
+        "isolated": None if rows is None else len(rows),
     }
     start = time.perf_counter()
     coords = store.load(key)
     cached = coords is not None
     if coords is None:
         reducer = reducer_cls(params, n_components=request.dims)
-        coords = reducer.fit_transform(dataset.matrix(), progress=progress)
+        if rows is None:
+            coords = reducer.fit_transform(dataset.matrix(), progress=progress)
+        else:
+            # Rows left out of an isolated projection have no place on its map: NaN.
+            coords = np.full((dataset.n_rows, request.dims), np.nan, dtype=np.float32)
+            subset = np.asarray(rows, dtype=np.int64)
+            coords[subset] = reducer.fit_transform(dataset.matrix()[subset], progress=progress)
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(

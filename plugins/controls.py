@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import REQUEST_STORE, Panel, PanelOptions
+from dashboard.panel import REQUEST_STORE, SELECTION_STORE, Panel, PanelOptions
 from dashboard.projection import ProjectionRequest
 from plugins.param_widgets import PARAM_TYPE, clean_value, field_specs, param_widget
 
 GROUP_TYPE = "controls-params"
+#: Fewest selected points "Isolate selection" re-projects.
+MIN_ISOLATE = 5
 
 
 class ControlsOptions(PanelOptions):
@@ -73,6 +75,22 @@ class ControlsPanel(Panel):
                 inline=True,
                 className="mb-2",
             ),
+            html.Div(
+                [
+                    dbc.Button(
+                        "Isolate selection",
+                        id=self.id("isolate"),
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        title="Re-project only the selected points",
+                    ),
+                    dbc.Button(
+                        "Show all", id=self.id("all"), size="sm", color="secondary", outline=True
+                    ),
+                ],
+                className="d-flex gap-2 mb-2",
+            ),
             html.Hr(className="my-2"),
             html.Div(groups, id=self.id("params")),
             html.Div(id=self.id("message"), role="status"),
@@ -100,8 +118,11 @@ class ControlsPanel(Panel):
             Input(self.id("reducer"), "value"),
             Input(self.id("dims"), "value"),
             Input({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
+            Input(self.id("isolate"), "n_clicks"),
+            Input(self.id("all"), "n_clicks"),
             State({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "id"),
             State(REQUEST_STORE, "data"),
+            State(SELECTION_STORE, "data"),
             prevent_initial_call=True,
         )
         def request(
@@ -109,10 +130,44 @@ class ControlsPanel(Panel):
             reducer: str,
             dims: int,
             values: list[Any],
+            isolate: Any,
+            show_all: Any,
             ids: list[dict[str, str]],
             current: dict[str, Any] | None,
+            selection: dict[str, Any] | None,
         ) -> tuple[Any, Any]:
-            return build_request(registry, table, reducer, dims, values, ids, current)
+            trigger = ctx.triggered_id
+            rows = subset_rows(
+                trigger == self.id("isolate"), trigger == self.id("all"), table, current, selection
+            )
+            if isinstance(rows, str):
+                return no_update, _warning(rows)
+            return build_request(registry, table, reducer, dims, values, ids, current, rows)
+
+
+def subset_rows(
+    isolate: bool,
+    show_all: bool,
+    table: str,
+    current: dict[str, Any] | None,
+    selection: dict[str, Any] | None,
+) -> list[int] | str | None:
+    """Rows the next projection covers: the selection when isolating, all rows after
+    "Show all" or a table change, else the current subset. A string explains a refusal."""
+    if show_all:
+        return None
+    if isolate:
+        selection = selection or {}
+        rows = selection.get("rows") or []
+        if selection.get("table") != table or len(rows) < MIN_ISOLATE:
+            return (
+                f"select at least {MIN_ISOLATE} points of {table!r} on the map to isolate them\n"
+                "use the box or lasso tool"
+            )
+        return sorted(int(r) for r in rows)
+    if current and current.get("table") == table:
+        return current.get("rows")
+    return None
 
 
 def build_request(
@@ -123,6 +178,7 @@ def build_request(
     values: list[Any],
     ids: list[dict[str, str]],
     current: dict[str, Any] | None,
+    rows: list[int] | None = None,
 ) -> tuple[Any, Any]:
     """Turn the controls' values into a projection request, or explain what is wrong.
 
@@ -144,18 +200,20 @@ def build_request(
                 )
         validated = cls.validate_params(params)
     except DashboardError as exc:
-        return no_update, dbc.Alert(
-            str(exc),
-            color="warning",
-            className="py-1 px-2 small mt-2",
-            style={"whiteSpace": "pre-wrap"},
-        )
+        return no_update, _warning(str(exc))
+    subset = None if rows is None else tuple(rows)
     request = ProjectionRequest(
-        table, reducer, int(dims), validated.model_dump(mode="json")
+        table, reducer, int(dims), validated.model_dump(mode="json"), subset
     ).to_dict()
     if request == current:
         return no_update, None
     return request, None
+
+
+def _warning(message: str) -> Any:
+    return dbc.Alert(
+        message, color="warning", className="py-1 px-2 small mt-2", style={"whiteSpace": "pre-wrap"}
+    )
 
 
 @hookimpl

@@ -172,6 +172,7 @@ def test_controls_build_a_request():
             "metric": "cosine",
             "random_state": 1,
         },
+        "rows": None,
     }
     assert message is None
     same, _ = build_request(registry, "digits", "tsne", 3, values, ids, request)
@@ -409,3 +410,31 @@ def test_a_table_with_only_an_embedding_still_draws_every_row(write_config, tmp_
     figure, _ = scatter_of(dashboard).render(result, None)
     assert points(figure) == 40
     assert figure.data[0].hovertext[7] == "<b>row 7</b>"
+
+
+def test_isolate_uses_the_selection_and_show_all_resets():
+    from plugins.controls import subset_rows
+
+    selection = {"table": "digits", "rows": [9, 3, 4, 5, 6, 7]}
+    assert subset_rows(True, False, "digits", None, selection) == [3, 4, 5, 6, 7, 9]
+    refused = subset_rows(True, False, "digits", None, {"table": "digits", "rows": [1, 2]})
+    assert refused.startswith("select at least 5 points of 'digits'")
+    current = {"table": "digits", "rows": [1, 2, 3]}
+    assert subset_rows(False, False, "digits", current, selection) == [1, 2, 3]  # kept
+    assert subset_rows(False, False, "other", current, selection) is None  # new table
+    assert subset_rows(False, True, "digits", current, selection) is None
+
+
+def test_an_isolated_map_shows_only_its_rows(dashboard):
+    request = {
+        "table": "digits",
+        "reducer": "pca",
+        "dims": 2,
+        "params": {},
+        "rows": list(range(50)),
+    }
+    result, status = compute_projection(request, dashboard.context)
+    assert "· 50 of 1,797 points (isolated) x 64 dims ·" in status
+    figure, message = scatter_of(dashboard).render(result, "target")
+    assert points(figure) == 50
+    assert message.children == "showing 50 of 1,797 rows"

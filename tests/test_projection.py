@@ -96,3 +96,36 @@ def test_store_writes_atomically(tmp_path):
 def test_request_round_trips_through_json():
     request = ProjectionRequest("t", "umap", 3, {"n_neighbors": 5})
     assert ProjectionRequest.from_dict(request.to_dict()) == request
+
+
+def test_isolated_rows_are_projected_alone(setup):
+    datasets, registry, store = setup
+    rows = (2, 5, 8, 11, 14, 17, 20)
+    full = run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store)
+    isolated = run_projection(
+        ProjectionRequest("t", "pca", 2, {}, rows=rows), datasets, registry, store
+    )
+    assert isolated["isolated"] == 7
+    assert isolated["key"] != full["key"]
+    coords = store.load(isolated["key"])
+    assert coords.shape == (90, 2)
+    assert np.isfinite(coords[list(rows)]).all()
+    assert np.isnan(np.delete(coords, rows, axis=0)).all()
+    # The subset's own PCA: same as fitting those rows directly.
+    from sklearn.decomposition import PCA
+
+    X = datasets["t"].matrix()[list(rows)]
+    expected = PCA(2).fit_transform(X)
+    np.testing.assert_allclose(np.abs(coords[list(rows)]), np.abs(expected), atol=1e-4)
+    again = run_projection(
+        ProjectionRequest("t", "pca", 2, {}, rows=rows[::-1]), datasets, registry, store
+    )
+    assert again["cached"] is True  # order does not matter
+
+
+def test_isolating_bad_rows_is_refused(setup):
+    datasets, registry, store = setup
+    with pytest.raises(DataError, match=r"cannot isolate rows .*the table has rows 0 to 89"):
+        run_projection(ProjectionRequest("t", "pca", rows=(1, 500)), datasets, registry, store)
+    with pytest.raises(ReducerError, match=r"umap: needs at least 5 rows, got 2"):
+        run_projection(ProjectionRequest("t", "umap", rows=(1, 2)), datasets, registry, store)

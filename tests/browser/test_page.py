@@ -223,3 +223,19 @@ def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
     page.locator("#filter-6-clear").click()
     wait_for_points(page, N)
     expect(page.locator(".dashboard-shown")).to_have_count(0)
+
+
+def test_isolating_the_selection_reprojects_only_it(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    box_select(page, size=60)
+    info = page.locator("#table-5-info")
+    expect(info).to_contain_text("selected rows of digits")
+    selected = int(info.inner_text().split()[0].replace(",", ""))
+    page.locator("#controls-0-isolate").click()
+    status = wait_for_status(page, f"{selected:,} of 1,797 points (isolated)")
+    assert status.startswith("PCA 2D · digits")
+    wait_for_points(page, selected)
+    expect(page.locator(".dashboard-shown")).to_have_text(f"showing {selected:,} of 1,797 rows")
+    page.locator("#controls-0-all").click()
+    wait_for_status(page, "PCA 2D · digits · 1,797 points x 64 dims")
+    wait_for_points(page, N)
