@@ -76,6 +76,14 @@ class ScatterPanel(Panel):
             {"label": c, "value": c} for c in columns
         ]
 
+    def size_options(self, table: str) -> list[dict[str, str]]:
+        """Size dropdown entries: "none" and the numeric metadata columns of ``table``."""
+        dataset = self.context.datasets[table]
+        numeric = [c for c in dataset.metadata_columns if dataset.schema[c].is_numeric()]
+        return [{"label": "(none)", "value": NO_COLOUR}] + [
+            {"label": c, "value": c} for c in numeric
+        ]
+
     def layout(self) -> Any:
         table = self.check_table(self.options.table)
         colour = self.default_color(table)
@@ -91,6 +99,25 @@ class ScatterPanel(Panel):
                                     id=self.id("color"),
                                     options=self.colour_options(table),
                                     value=colour or NO_COLOUR,
+                                    style={"minWidth": "8rem"},
+                                ),
+                                dbc.InputGroupText("Size by"),
+                                dbc.Select(
+                                    id=self.id("size"),
+                                    options=self.size_options(table),
+                                    value=NO_COLOUR,
+                                    style={"minWidth": "7rem"},
+                                ),
+                                dbc.InputGroupText("Opacity"),
+                                dbc.Input(
+                                    id=self.id("opacity"),
+                                    type="range",
+                                    min=0.1,
+                                    max=1,
+                                    step=0.05,
+                                    value=0.85,
+                                    style={"width": "6rem"},
+                                    className="form-range px-2 border",
                                 ),
                             ],
                             size="sm",
@@ -129,15 +156,25 @@ class ScatterPanel(Panel):
         @app.callback(
             Output(self.id("color"), "options"),
             Output(self.id("color"), "value"),
+            Output(self.id("size"), "options"),
+            Output(self.id("size"), "value"),
             Input(REQUEST_STORE, "data"),
             State(self.id("color"), "value"),
+            State(self.id("size"), "value"),
         )
-        def on_table(request: dict[str, Any] | None, colour: str | None) -> tuple[Any, Any]:
+        def on_table(request: Any, colour: Any, size: Any) -> tuple[Any, Any, Any, Any]:
             if not request or request.get("table") not in self.context.datasets:
-                return no_update, no_update
+                return no_update, no_update, no_update, no_update
             options, value = self.colour_choice(request["table"], colour)
-            # Re-sending an unchanged value would fire `on_colour` for nothing.
-            return options, no_update if value == colour else value
+            sizes = self.size_options(request["table"])
+            size_value = size if size in {o["value"] for o in sizes} else NO_COLOUR
+            # Re-sending an unchanged value would fire `on_view` for nothing.
+            return (
+                options,
+                no_update if value == colour else value,
+                sizes,
+                no_update if size_value == size else size_value,
+            )
 
         @app.callback(
             Output(self.id("graph"), "figure"),
@@ -146,9 +183,11 @@ class ScatterPanel(Panel):
             State(self.id("color"), "value"),
             State(HIGHLIGHT_STORE, "data"),
             State(FILTER_STORE, "data"),
+            State(self.id("size"), "value"),
+            State(self.id("opacity"), "value"),
         )
-        def on_projection(projection: Any, colour: Any, highlight: Any, filters: Any) -> tuple:
-            return self.render(projection, colour, highlight, filters)
+        def on_projection(projection: Any, colour: Any, *view: Any) -> tuple:
+            return self.render(projection, colour, *view)
 
         @app.callback(
             Output(self.id("graph"), "figure", allow_duplicate=True),
@@ -156,11 +195,14 @@ class ScatterPanel(Panel):
             Input(self.id("color"), "value"),
             Input(HIGHLIGHT_STORE, "data"),
             Input(FILTER_STORE, "data"),
+            Input(self.id("size"), "value"),
+            Input(self.id("opacity"), "value"),
             State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def on_view(colour: Any, highlight: Any, filters: Any, projection: Any) -> tuple:
-            return self.render(projection, colour, highlight, filters)
+        def on_view(colour: Any, *view_and_projection: Any) -> tuple:
+            *view, projection = view_and_projection
+            return self.render(projection, colour, *view)
 
         self.register_hover_image(app)
 
@@ -330,9 +372,12 @@ class ScatterPanel(Panel):
         colour: str | None,
         highlight: dict[str, Any] | None = None,
         filters: dict[str, Any] | None = None,
+        size: str | None = None,
+        opacity: Any = 0.85,
     ) -> tuple[Any, Any]:
         """Return (figure, message) for a projection summary, coloured by ``colour``, with
-        ``highlight`` rows ringed and ``filters`` applied when they are about its table."""
+        ``highlight`` rows ringed and ``filters`` applied when they are about its table,
+        points sized by the numeric column ``size`` and drawn at ``opacity``."""
         if not projection:
             return no_update, None
         try:
@@ -346,6 +391,8 @@ class ScatterPanel(Panel):
                 text=dataset.config.text,
                 uirevision=projection["key"],
                 visible=view.visible,
+                size_by=size if size in dataset.metadata_columns else None,
+                opacity=_opacity(opacity),
                 **self.highlight_of(highlight, dataset.name, len(view.coords)),
             )
         except (DashboardError, KeyError) as exc:
@@ -358,6 +405,14 @@ class ScatterPanel(Panel):
             return figure, None
         shown = f"showing {len(view.visible):,} of {len(view.coords):,} rows"
         return figure, html.Div(shown, className="small text-body-secondary px-2 dashboard-shown")
+
+
+def _opacity(value: Any) -> float:
+    """A slider's value as an opacity in [0.1, 1]; anything unreadable means the default."""
+    try:
+        return min(1.0, max(0.1, float(value)))
+    except (TypeError, ValueError):
+        return 0.85
 
 
 class View(NamedTuple):

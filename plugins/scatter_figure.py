@@ -136,16 +136,26 @@ def build_figure(
     highlight: np.ndarray | None = None,
     highlight_name: str = "highlighted",
     visible: np.ndarray | None = None,
+    size_by: str | None = None,
+    opacity: float = 0.85,
 ) -> go.Figure:
     """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
 
     ``highlight`` rows (search matches, neighbours) get rings drawn over them, in a last
     trace that takes no hover, so hovered trace numbers still map to rows. ``visible``
-    limits the map to those rows (filters, an isolated subset).
+    limits the map to those rows (filters, an isolated subset). ``size_by`` names a numeric
+    column that scales the points (smallest value 0.5x, largest 2.5x the usual size).
     """
     n, dims = coords.shape
     hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
-    size = marker_size(n)
+    size = marker_size(n) if dims == 2 else marker_size(n) * 0.5
+    sizes = None
+    if size_by:
+        values = meta.get_column(size_by).cast(pl.Float64).to_numpy()
+        finite = np.isfinite(values)
+        low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0, 0)
+        scaled = (values - low) / (high - low) if high > low else np.full(n, 0.5)
+        sizes = (size * (0.5 + 2.0 * np.nan_to_num(scaled, nan=0.0))).astype(np.float32)
     series = meta.get_column(color) if color else None
     groups = trace_groups(meta, color, visible)
     categorical = series is not None and is_categorical(series)
@@ -158,7 +168,11 @@ def build_figure(
             hovertext=hover[rows].tolist(),
             hovertemplate="%{hovertext}<extra></extra>",
             showlegend=categorical,
-            marker={"size": size if dims == 2 else size * 0.5, "opacity": 0.85, **marker},
+            marker={
+                "size": size if sizes is None else sizes[rows],
+                "opacity": opacity,
+                **marker,
+            },
         )
         if dims == 3:
             return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)

@@ -54,6 +54,8 @@ def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -
         {"id": "scatter-1-color", "property": "value", "value": colour},
         {"id": "dashboard-highlight", "property": "data", "value": {"table": None, "rows": []}},
         {"id": "dashboard-filter", "property": "data", "value": {"table": None, "filters": {}}},
+        {"id": "scatter-1-size", "property": "value", "value": "__none__"},
+        {"id": "scatter-1-opacity", "property": "value", "value": 0.85},
     ]
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200

@@ -438,3 +438,21 @@ def test_an_isolated_map_shows_only_its_rows(dashboard):
     figure, message = scatter_of(dashboard).render(result, "target")
     assert points(figure) == 50
     assert message.children == "showing 50 of 1,797 rows"
+
+
+def test_size_by_and_opacity(dashboard):
+    result, _ = projected(dashboard)
+    scatter = scatter_of(dashboard)
+    figure, _ = scatter.render(result, "target", None, None, "ink", "0.4")
+    sizes = np.concatenate([np.asarray(t.marker.size) for t in figure.data])
+    ink = dashboard.context.datasets["digits"].metadata()["ink"].to_numpy()
+    rows = np.concatenate([np.asarray(g.rows) for g in scatter.view(result, "target").groups])
+    assert sizes.min() == pytest.approx(3.5)  # 0.5x the 7 px of a small map
+    assert sizes.max() == pytest.approx(17.5)  # 2.5x
+    assert sizes[np.argmax(ink[rows])] == pytest.approx(17.5)
+    assert {t.marker.opacity for t in figure.data} == {0.4}
+    plain, _ = scatter.render(result, "target", None, None, "__none__", "not a number")
+    assert {t.marker.size for t in plain.data} == {7.0}
+    assert {t.marker.opacity for t in plain.data} == {0.85}
+    options = [o["value"] for o in scatter.size_options("digits")]
+    assert options == ["__none__", "id", "target", "ink"]

@@ -239,3 +239,17 @@ def test_isolating_the_selection_reprojects_only_it(page: Page, demo_url: str):
     page.locator("#controls-0-all").click()
     wait_for_status(page, "PCA 2D · digits · 1,797 points x 64 dims")
     wait_for_points(page, N)
+
+
+def test_size_by_a_column_and_opacity(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    page.locator("#scatter-1-size").select_option("ink")
+    page.wait_for_function(
+        f"() => Array.isArray(document.querySelector('{GRAPH}')._fullData[0].marker.size)"
+        f" || ArrayBuffer.isView(document.querySelector('{GRAPH}')._fullData[0].marker.size)"
+    )
+    page.locator("#scatter-1-opacity").fill("0.3")
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData[0].marker.opacity === 0.3"
+    )
+    assert point_count(page) == N
