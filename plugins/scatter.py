@@ -10,6 +10,7 @@ import numpy as np
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
+from dashboard.app import compute_projection
 from dashboard.errors import DashboardError, quote_list
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
@@ -23,11 +24,13 @@ from dashboard.panel import (
     PanelOptions,
 )
 from dashboard.routes import image_url
-from plugins.scatter_figure import Group, build_figure, message_figure, trace_groups
+from plugins.scatter_figure import Group, Ring, build_figure, message_figure, trace_groups
 
 if TYPE_CHECKING:
     from dashboard.data import Dataset
 
+#: Colour of the rings that show a selection made on another (linked) map.
+LINKED_COLOUR = "#d62728"
 NO_COLOUR = "__none__"
 
 
@@ -38,6 +41,11 @@ class ScatterOptions(PanelOptions):
         None, description="Column to colour by; default: the table's `label` column."
     )
     height: int = Field(640, ge=200, le=4000, description="Height of the map in pixels.")
+    pinned: bool = Field(
+        False,
+        description="Always show `table`, projected with the current reducer, params and "
+        "dims (for side-by-side maps); otherwise follow the controls' table.",
+    )
 
 
 class ScatterPanel(Panel):
@@ -51,7 +59,14 @@ class ScatterPanel(Panel):
         super().__init__(*args, **kwargs)
         self._views: dict[str, View] = {}
 
+    @property
+    def projection_store(self) -> str:
+        """The store this map draws: its own when pinned, else the app's projection."""
+        return self.id("projection") if self.options.pinned else PROJECTION_STORE
+
     def validate(self) -> None:
+        if self.options.pinned and not self.options.table:
+            raise self.error("pinned", "a pinned map needs a table", "add `table:` to this panel")
         table = self.check_table(self.options.table)
         column = self.options.color
         columns = self.context.datasets[table].metadata_columns
@@ -143,7 +158,16 @@ class ScatterPanel(Panel):
         return dbc.Card(
             [
                 header,
-                dbc.CardBody([html.Div(id=self.id("message")), graph, tooltip], className="p-1"),
+                dbc.CardBody(
+                    [
+                        html.Div(id=self.id("status"), className="small text-body-secondary px-2"),
+                        html.Div(id=self.id("message")),
+                        graph,
+                        tooltip,
+                        dcc.Store(id=self.id("projection")),
+                    ],
+                    className="p-1",
+                ),
             ],
             className="shadow-sm",
         )
@@ -163,10 +187,11 @@ class ScatterPanel(Panel):
             State(self.id("size"), "value"),
         )
         def on_table(request: Any, colour: Any, size: Any) -> tuple[Any, Any, Any, Any]:
-            if not request or request.get("table") not in self.context.datasets:
+            table = self.own_request(request).get("table")
+            if table not in self.context.datasets:
                 return no_update, no_update, no_update, no_update
-            options, value = self.colour_choice(request["table"], colour)
-            sizes = self.size_options(request["table"])
+            options, value = self.colour_choice(table, colour)
+            sizes = self.size_options(table)
             size_value = size if size in {o["value"] for o in sizes} else NO_COLOUR
             # Re-sending an unchanged value would fire `on_view` for nothing.
             return (
@@ -179,12 +204,13 @@ class ScatterPanel(Panel):
         @app.callback(
             Output(self.id("graph"), "figure"),
             Output(self.id("message"), "children"),
-            Input(PROJECTION_STORE, "data"),
+            Input(self.projection_store, "data"),
             State(self.id("color"), "value"),
             State(HIGHLIGHT_STORE, "data"),
             State(FILTER_STORE, "data"),
             State(self.id("size"), "value"),
             State(self.id("opacity"), "value"),
+            State(SELECTION_STORE, "data"),
         )
         def on_projection(projection: Any, colour: Any, *view: Any) -> tuple:
             return self.render(projection, colour, *view)
@@ -197,20 +223,29 @@ class ScatterPanel(Panel):
             Input(FILTER_STORE, "data"),
             Input(self.id("size"), "value"),
             Input(self.id("opacity"), "value"),
-            State(PROJECTION_STORE, "data"),
+            Input(SELECTION_STORE, "data"),
+            State(self.projection_store, "data"),
             prevent_initial_call=True,
         )
         def on_view(colour: Any, *view_and_projection: Any) -> tuple:
-            *view, projection = view_and_projection
-            return self.render(projection, colour, *view)
+            *view, selection, projection = view_and_projection
+            if ctx.triggered_id == SELECTION_STORE and (
+                not projection or (selection or {}).get("table") == projection.get("table")
+            ):
+                # A selection on this very map: plotly already shows it; redrawing would
+                # only clear the box or lasso outline.
+                return no_update, no_update
+            return self.render(projection, colour, *view, selection)
 
         self.register_hover_image(app)
+        if self.options.pinned:
+            self.register_own_projection(app)
 
         @app.callback(
             Output(SELECTION_STORE, "data", allow_duplicate=True),
             Input(self.id("graph"), "selectedData"),
             Input(self.id("graph"), "clickData"),
-            State(PROJECTION_STORE, "data"),
+            State(self.projection_store, "data"),
             State(self.id("color"), "value"),
             State(FILTER_STORE, "data"),
             prevent_initial_call=True,
@@ -223,6 +258,30 @@ class ScatterPanel(Panel):
             source = selected if box_or_lasso else clicked
             return self.selection(source, projection, colour, filters)
 
+    def own_request(self, request: dict[str, Any] | None) -> dict[str, Any]:
+        """The request this map projects: a pinned map swaps in its table (all rows)."""
+        request = dict(request or {})
+        if self.options.pinned and request:
+            request.update(table=self.check_table(self.options.table), rows=None)
+        return request
+
+    def register_own_projection(self, app: Dash) -> None:
+        """A pinned map computes its own projection in the background, as the app does."""
+
+        @app.callback(
+            Output(self.id("projection"), "data"),
+            Output(self.id("status"), "children"),
+            Input(REQUEST_STORE, "data"),
+            # Dash keys background results by the function's code and arguments: this
+            # panel's own id keeps two pinned maps from receiving each other's result.
+            State(self.id("status"), "id"),
+            background=True,
+            running=[(Output(self.id("status"), "children"), "computing…", "")],
+        )
+        def project(request: Any, panel_id: str) -> tuple[Any, Any]:
+            result, status = compute_projection(self.own_request(request), self.context)
+            return result, status
+
     def register_hover_image(self, app: Dash) -> None:
         """Show the hovered row's image next to the point, when the table has images."""
 
@@ -231,7 +290,7 @@ class ScatterPanel(Panel):
             Output(self.id("tooltip"), "bbox"),
             Output(self.id("tooltip"), "children"),
             Input(self.id("graph"), "hoverData"),
-            State(PROJECTION_STORE, "data"),
+            State(self.projection_store, "data"),
             State(self.id("color"), "value"),
             State(FILTER_STORE, "data"),
         )
@@ -351,13 +410,32 @@ class ScatterPanel(Panel):
         dataset, rows = found
         return {"table": dataset.name, "rows": sorted(set(rows))}
 
-    @staticmethod
-    def highlight_of(highlight: dict[str, Any] | None, table: str, n: int) -> dict[str, Any]:
-        """``build_figure`` arguments for the highlight store, if it is about ``table``."""
-        if not highlight or highlight.get("table") != table or not highlight.get("rows"):
-            return {}
-        rows = np.asarray([r for r in highlight["rows"] if 0 <= int(r) < n], dtype=np.int64)
-        return {"highlight": rows, "highlight_name": str(highlight.get("label") or "highlighted")}
+    def rings(
+        self, dataset: Dataset, highlight: dict[str, Any] | None, selection: dict[str, Any] | None
+    ) -> list[Ring]:
+        """Rings for ``dataset``'s map: the highlight store's rows (search, neighbours) when
+        about this table, and a selection made on ANOTHER table, matched by the `id` column."""
+        rings = []
+        if highlight and highlight.get("table") == dataset.name and highlight.get("rows"):
+            rings.append(Ring(highlight["rows"], str(highlight.get("label") or "highlighted")))
+        linked = self.linked_rows(dataset, selection)
+        if linked is not None:
+            rings.append(Ring(linked, f"selected in {selection['table']}", LINKED_COLOUR))
+        return rings
+
+    def linked_rows(self, dataset: Dataset, selection: dict[str, Any] | None) -> Any:
+        """Rows of ``dataset`` whose `id` matches the rows selected in another table."""
+        selection = selection or {}
+        source = self.context.datasets.get(selection.get("table") or "")
+        rows = selection.get("rows") or []
+        if source is None or source is dataset or not rows:
+            return None
+        if not source.config.id or not dataset.config.id:
+            return None
+        ids = source.metadata().get_column(source.config.id).gather(rows)
+        mine = dataset.metadata().get_column(dataset.config.id)
+        wanted = ids.cast(mine.dtype, strict=False).drop_nulls().to_list()
+        return np.flatnonzero(mine.is_in(wanted).to_numpy())
 
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""
@@ -374,10 +452,12 @@ class ScatterPanel(Panel):
         filters: dict[str, Any] | None = None,
         size: str | None = None,
         opacity: Any = 0.85,
+        selection: dict[str, Any] | None = None,
     ) -> tuple[Any, Any]:
         """Return (figure, message) for a projection summary, coloured by ``colour``, with
         ``highlight`` rows ringed and ``filters`` applied when they are about its table,
-        points sized by the numeric column ``size`` and drawn at ``opacity``."""
+        points sized by the numeric column ``size`` and drawn at ``opacity``, and the rows
+        selected on another table's map ringed in red when the tables share ids."""
         if not projection:
             return no_update, None
         try:
@@ -393,7 +473,7 @@ class ScatterPanel(Panel):
                 visible=view.visible,
                 size_by=size if size in dataset.metadata_columns else None,
                 opacity=_opacity(opacity),
-                **self.highlight_of(highlight, dataset.name, len(view.coords)),
+                rings=self.rings(dataset, highlight, selection),
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"

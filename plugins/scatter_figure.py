@@ -96,6 +96,14 @@ def marker_size(n: int) -> float:
     return 7.0 if n < 2_000 else 5.0 if n < 20_000 else 3.0 if n < 200_000 else 2.0
 
 
+class Ring(NamedTuple):
+    """Rows to ring on the map, with the ring trace's legend name and colour."""
+
+    rows: Any
+    name: str
+    colour: str = "#111"
+
+
 class Group(NamedTuple):
     """One trace: its name, its table rows, and its colour (None when not by category)."""
 
@@ -133,16 +141,16 @@ def build_figure(
     text: str | None,
     uirevision: str,
     title: str | None = None,
-    highlight: np.ndarray | None = None,
-    highlight_name: str = "highlighted",
+    rings: list[Ring] | None = None,
     visible: np.ndarray | None = None,
     size_by: str | None = None,
     opacity: float = 0.85,
 ) -> go.Figure:
     """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
 
-    ``highlight`` rows (search matches, neighbours) get rings drawn over them, in a last
-    trace that takes no hover, so hovered trace numbers still map to rows. ``visible``
+    ``rings`` (search matches, neighbours, a linked selection) are drawn over their rows,
+    each as a trace after the points that takes no hover, so hovered trace numbers still
+    map to rows. ``visible``
     limits the map to those rows (filters, an isolated subset). ``size_by`` names a numeric
     column that scales the points (smallest value 0.5x, largest 2.5x the usual size).
     """
@@ -191,19 +199,22 @@ def build_figure(
             "colorbar": {"title": {"text": color}, "thickness": 12},
         }
         traces = [trace(groups[0].rows, str(color), marker)]
-    if highlight is not None and len(highlight):
-        rows = np.asarray(highlight, dtype=np.int64)
+    for ring in rings or []:
+        rows = np.asarray(ring.rows, dtype=np.int64)
+        rows = rows[(rows >= 0) & (rows < n)]
         if visible is not None:
             rows = rows[np.isin(rows, visible)]
+        if not rows.size:
+            continue
         xyz = coords[rows]
         # An open symbol draws its ring in `color`, `line.width` thick.
-        ring = {
-            "size": size * 2.2 if dims == 2 else size * 1.2,
-            "color": "#111",
+        marker = {
+            "size": size * 2.2 if dims == 2 else size * 2.4,
+            "color": ring.colour,
             "line": {"width": 2},
             "symbol": "circle-open",
         }
-        common = dict(mode="markers", name=highlight_name, hoverinfo="skip", marker=ring)
+        common = dict(mode="markers", name=ring.name, hoverinfo="skip", marker=marker)
         traces.append(
             go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
             if dims == 3

@@ -56,6 +56,7 @@ def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -
         {"id": "dashboard-filter", "property": "data", "value": {"table": None, "filters": {}}},
         {"id": "scatter-1-size", "property": "value", "value": "__none__"},
         {"id": "scatter-1-opacity", "property": "value", "value": 0.85},
+        {"id": "dashboard-selection", "property": "data", "value": {"table": None, "rows": []}},
     ]
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200

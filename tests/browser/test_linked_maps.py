@@ -1,0 +1,70 @@
+"""Two maps side by side in the browser: a box selection on one rings the same ids on the
+other."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from playwright.sync_api import Page, expect
+
+from tests.servers import serve
+from tests.test_linked import write_pair
+
+LEFT = "#scatter-0-graph .js-plotly-plot"
+RIGHT = "#scatter-1-graph .js-plotly-plot"
+
+
+@pytest.fixture(scope="module")
+def pair_url(tmp_path_factory: pytest.TempPathFactory, digits_path):
+    folder = tmp_path_factory.mktemp("pair")
+    config = {
+        "title": "Two maps",
+        "cache_dir": str(folder / "cache"),
+        "tables": write_pair(folder, digits_path),
+        "panels": [
+            {"type": "scatter", "table": "a", "pinned": True, "width": 6, "height": 420},
+            {"type": "scatter", "table": "b", "pinned": True, "width": 6, "height": 420},
+            {"type": "controls", "width": 12},
+        ],
+    }
+    path = folder / "pair.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    with serve([sys.executable, "-m", "dashboard", "--config", str(path)]) as url:
+        yield url
+
+
+# Points drawn in a map (by CSS selector).
+DRAWN = (
+    "(sel) => { const g = document.querySelector(sel);"
+    " return g && g._fullData ? g._fullData.reduce((n, t) => n + t.x.length, 0) : 0; }"
+)
+
+
+def test_selecting_on_one_map_rings_the_same_items_on_the_other(page: Page, pair_url: str):
+    page.goto(pair_url)
+    expect(page.locator("#scatter-0-status")).to_contain_text("PCA 2D · a · 1,797 points")
+    expect(page.locator("#scatter-1-status")).to_contain_text("PCA 2D · b · 1,797 points")
+    page.wait_for_function(f"() => ({DRAWN})('{LEFT}') === 1797")
+    page.locator(LEFT).hover()
+    page.locator(f"{LEFT} .modebar-btn[data-val='select']").click()
+    box = page.locator(f"{LEFT} .nsewdrag").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 50, cy - 50)
+    page.mouse.down()
+    page.mouse.move(cx + 50, cy + 50, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => document.querySelector('{RIGHT}')._fullData.some("
+        "t => t.name === 'selected in a' && t.x.length > 0)"
+    )
+    ringed = page.evaluate(
+        f"() => document.querySelector('{RIGHT}')._fullData"
+        ".find(t => t.name === 'selected in a').x.length"
+    )
+    selected = page.evaluate(
+        f"() => document.querySelector('{LEFT}')._fullData"
+        ".reduce((n, t) => n + (t.selectedpoints ? t.selectedpoints.length : 0), 0)"
+    )
+    assert ringed == selected > 0
