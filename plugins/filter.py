@@ -7,7 +7,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.data import Dataset
@@ -108,19 +108,30 @@ class FilterPanel(Panel):
                 className="d-flex justify-content-between align-items-center",
             )
         )
-        body = dbc.CardBody(html.Div(self.controls(dataset), id=self.id("controls")))
+        body = dbc.CardBody(
+            [
+                html.Div(self.controls(dataset), id=self.id("controls")),
+                # Which table the controls are for: a new reducer must not reset them.
+                dcc.Store(id=self.id("built-for"), data=dataset.name),
+            ]
+        )
         return dbc.Card([header, body], className="shadow-sm")
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("controls"), "children"),
+            Output(self.id("built-for"), "data"),
             Input(REQUEST_STORE, "data"),
             Input(self.id("clear"), "n_clicks"),
+            State(self.id("built-for"), "data"),
             prevent_initial_call=True,
         )
-        def rebuild(request: Any, clear: Any) -> Any:
+        def rebuild(request: Any, clear: Any, built_for: Any) -> tuple[Any, Any]:
             dataset = self.context.datasets.get((request or {}).get("table") or "")
-            return no_update if dataset is None else self.controls(dataset)
+            cleared = ctx.triggered_id == self.id("clear")
+            if dataset is None or (dataset.name == built_for and not cleared):
+                return no_update, no_update
+            return self.controls(dataset), dataset.name
 
         @app.callback(
             Output(FILTER_STORE, "data"),

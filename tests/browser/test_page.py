@@ -220,6 +220,12 @@ def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
     wait_for_points(page, 357)
     legend = page.locator(f"{GRAPH} .legend .traces").all_text_contents()
     assert legend == ["3", "8"]
+    page.get_by_text("3D", exact=True).click()  # a new projection keeps the filter
+    wait_for_status(page, "PCA 3D")
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData[0].type === 'scatter3d'"
+    )
+    wait_for_points(page, 357)
     page.locator("#filter-6-clear").click()
     wait_for_points(page, N)
     expect(page.locator(".dashboard-shown")).to_have_count(0)
