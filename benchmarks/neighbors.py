@@ -41,7 +41,7 @@ def main() -> None:
         ours = []
         for row in queries:
             start = time.perf_counter()
-            rows, _ = index.query(int(row), args.k, metric)
+            index.query(int(row), args.k, metric)
             ours.append(time.perf_counter() - start)
 
         start = time.perf_counter()

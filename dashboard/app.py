@@ -17,6 +17,7 @@ from dash import Dash, Input, Output, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from pydantic import ValidationError
 
+from dashboard import url_state
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
 from dashboard.data import Dataset, open_datasets
 from dashboard.errors import ConfigError, DashboardError, quote_list
@@ -91,6 +92,7 @@ def create_app(
     _register_projection_callback(app, context, manager)
     for panel in panels:
         panel.register_callbacks(app)
+    app.layout.children.extend(url_state.register(app, panels))
     return app
 
 

@@ -106,5 +106,10 @@ class Panel:
         """Return the panel's Dash component tree."""
         raise NotImplementedError(f"panel {self.name!r} does not implement `layout`")
 
+    def url_state(self) -> dict[str, tuple[Any, str]]:
+        """The component properties this panel keeps in the shareable link, by name:
+        ``{"color": (component id, "value")}``. Pattern ids (with ``ALL``) keep a list."""
+        return {}
+
     def register_callbacks(self, app: Dash) -> None:
         """Attach callbacks with ``app.callback`` (never the process-global ``dash.callback``)."""

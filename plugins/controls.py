@@ -100,6 +100,14 @@ class ControlsPanel(Panel):
             className="shadow-sm",
         )
 
+    def url_state(self) -> dict[str, tuple[Any, str]]:
+        return {
+            "table": (self.id("table"), "value"),
+            "reducer": (self.id("reducer"), "value"),
+            "dims": (self.id("dims"), "value"),
+            "params": ({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
+        }
+
     def register_callbacks(self, app: Dash) -> None:
         registry = self.context.registry
 

@@ -117,6 +117,13 @@ class FilterPanel(Panel):
         )
         return dbc.Card([header, body], className="shadow-sm")
 
+    def url_state(self) -> dict[str, tuple[Any, str]]:
+        # Kept for the table the page opens on; another table rebuilds these controls.
+        return {
+            "in": ({"type": IN_TYPE, "panel": self.index, "column": ALL}, "value"),
+            "range": ({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "value"),
+        }
+
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("controls"), "children"),

@@ -172,6 +172,13 @@ class ScatterPanel(Panel):
             className="shadow-sm",
         )
 
+    def url_state(self) -> dict[str, tuple[Any, str]]:
+        return {
+            "color": (self.id("color"), "value"),
+            "size": (self.id("size"), "value"),
+            "opacity": (self.id("opacity"), "value"),
+        }
+
     def register_callbacks(self, app: Dash) -> None:
         # Dash holds back a callback while one of its inputs is an output of a running (or
         # waiting) callback. So nothing that feeds the colour picker waits on the background

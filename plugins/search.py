@@ -96,6 +96,9 @@ class SearchPanel(Panel):
             className="shadow-sm",
         )
 
+    def url_state(self) -> dict[str, tuple[Any, str]]:
+        return {"query": (self.id("query"), "value"), "regex": (self.id("regex"), "value")}
+
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("count"), "children"),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from dashboard.url_state import from_search
 from tests.browser.conftest import (
     GRAPH,
     point_count,
@@ -259,3 +262,38 @@ def test_size_by_a_column_and_opacity(page: Page, demo_url: str):
         f"() => document.querySelector('{GRAPH}')._fullData[0].marker.opacity === 0.3"
     )
     assert point_count(page) == N
+
+
+def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
+    open_demo(page, demo_url)
+    page.get_by_text("3D", exact=True).click()
+    wait_for_status(page, "PCA 3D")
+    page.locator("#scatter-1-color").select_option("ink")
+    query = page.locator("#search-2-query")
+    query.fill("digit 7")
+    query.press("Enter")
+    expect(page.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
+    # page.url misses history.replaceState; the document's own location does not.
+    deadline = time.monotonic() + 20
+    while True:
+        link = page.evaluate("location.href")
+        view = from_search(urllib.parse.urlparse(link).query)
+        if view.get("2.query") == "digit 7" and view.get("1.color") == "ink":
+            break
+        assert time.monotonic() < deadline, f"the link never caught up: {view}"
+        page.wait_for_timeout(100)
+    other = browser.new_page()
+    errors: list[str] = []
+    other.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        other.goto(link)
+        wait_for_status(other, "PCA 3D · digits · 1,797 points")
+        expect(other.locator("#scatter-1-color")).to_have_value("ink")
+        expect(other.locator("#search-2-query")).to_have_value("digit 7")
+        expect(other.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
+        other.wait_for_function(
+            f"() => document.querySelector('{GRAPH}')._fullData[0].type === 'scatter3d'"
+        )
+    finally:
+        other.close()
+    assert errors == []
