@@ -273,12 +273,18 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
     query.fill("digit 7")
     query.press("Enter")
     expect(page.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
+    page.locator('button[id*="filter-in"][id*="target"]').click()
+    page.get_by_role("option", name="7", exact=True).click()
+    page.get_by_role("option", name="1", exact=True).click()
+    page.keyboard.press("Escape")
+    expect(page.locator(".dashboard-shown")).to_have_text("showing 361 of 1,797 rows")
     # page.url misses history.replaceState; the document's own location does not.
     deadline = time.monotonic() + 20
     while True:
         link = page.evaluate("location.href")
         view = from_search(urllib.parse.urlparse(link).query)
-        if view.get("2.query") == "digit 7" and view.get("1.color") == "ink":
+        filtered = view.get("6.in", [[]])[0]  # the filter panel is the 7th
+        if view.get("2.query") == "digit 7" and sorted(filtered or []) == ["1", "7"]:
             break
         assert time.monotonic() < deadline, f"the link never caught up: {view}"
         page.wait_for_timeout(100)
@@ -291,6 +297,7 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
         expect(other.locator("#scatter-1-color")).to_have_value("ink")
         expect(other.locator("#search-2-query")).to_have_value("digit 7")
         expect(other.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
+        expect(other.locator(".dashboard-shown")).to_have_text("showing 361 of 1,797 rows")
         other.wait_for_function(
             f"() => document.querySelector('{GRAPH}')._fullData[0].type === 'scatter3d'"
         )
