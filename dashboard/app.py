@@ -30,6 +30,7 @@ from dashboard.panel import (
     SELECTION_STORE,
     Panel,
     PanelContext,
+    alert,
     resolve_table,
 )
 from dashboard.plugin_manager import Registry, build_registry, get_plugin_manager
@@ -310,13 +311,7 @@ def compute_projection(
         )
     except DashboardError as exc:
         logger.warning("projection failed: %s", exc)
-        return no_update, dbc.Alert(
-            str(exc),
-            color="danger",
-            className="py-1 px-2 mb-0 small",
-            style={"whiteSpace": "pre-wrap"},
-            id="dashboard-error",
-        )
+        return no_update, alert(str(exc), color="danger", id="dashboard-error")
     return result, status_text(result, context)
 
 

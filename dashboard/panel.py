@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,6 +36,19 @@ def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:
     if name in datasets:
         return name
     return next((key for key, ds in datasets.items() if ds.key == name), None)
+
+
+def alert(message: str, *, color: str = "warning", **kwargs: Any) -> Any:
+    """A compact Bootstrap alert that keeps a message's line breaks (the remedy line)."""
+    import dash_bootstrap_components as dbc
+
+    return dbc.Alert(
+        message,
+        color=color,
+        className="py-1 px-2 mb-0 small",
+        style={"whiteSpace": "pre-wrap"},
+        **kwargs,
+    )
 
 
 class PanelOptions(BaseModel):
@@ -98,6 +111,18 @@ class Panel:
                 "table", f"unknown table {name!r}", f"allowed values: {quote_list(allowed)}"
             )
         return resolved
+
+    def check_columns(self, key: str, columns: Iterable[str], table: str) -> None:
+        """Raise :meth:`error` at option ``key`` for the first of ``columns`` that ``table``
+        lacks among its metadata columns, listing the ones it has."""
+        available = self.context.datasets[table].metadata_columns
+        for column in columns:
+            if column not in available:
+                raise self.error(
+                    key,
+                    f"column {column!r} not found in table {table!r}",
+                    f"allowed values: {quote_list(available)}",
+                )
 
     def validate(self) -> None:
         """Check options against the data (columns exist, ...); raise :meth:`error` if not."""

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from dashboard.errors import DashboardError
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import REQUEST_STORE, SELECTION_STORE, Panel, PanelOptions
+from dashboard.panel import REQUEST_STORE, SELECTION_STORE, Panel, PanelOptions, alert
 from dashboard.projection import ProjectionRequest
 from plugins.param_widgets import PARAM_TYPE, clean_value, field_specs, param_widget
 
@@ -149,7 +149,7 @@ class ControlsPanel(Panel):
                 trigger == self.id("isolate"), trigger == self.id("all"), table, current, selection
             )
             if isinstance(rows, str):
-                return no_update, _warning(rows)
+                return no_update, alert(rows)
             return build_request(registry, table, reducer, dims, values, ids, current, rows)
 
 
@@ -208,7 +208,7 @@ def build_request(
                 )
         validated = cls.validate_params(params)
     except DashboardError as exc:
-        return no_update, _warning(str(exc))
+        return no_update, alert(str(exc))
     subset = None if rows is None else tuple(rows)
     request = ProjectionRequest(
         table, reducer, int(dims), validated.model_dump(mode="json"), subset
@@ -216,12 +216,6 @@ def build_request(
     if request == current:
         return no_update, None
     return request, None
-
-
-def _warning(message: str) -> Any:
-    return dbc.Alert(
-        message, color="warning", className="py-1 px-2 small mt-2", style={"whiteSpace": "pre-wrap"}
-    )
 
 
 @hookimpl

@@ -11,7 +11,6 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.data import Dataset
-from dashboard.errors import quote_list
 from dashboard.filtering import MISSING
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import FILTER_STORE, REQUEST_STORE, Panel, PanelOptions
@@ -41,15 +40,7 @@ class FilterPanel(Panel):
     options: FilterOptions
 
     def validate(self) -> None:
-        table = self.check_table(None)
-        available = self.context.datasets[table].metadata_columns
-        for column in self.options.columns or []:
-            if column not in available:
-                raise self.error(
-                    "columns",
-                    f"column {column!r} not found in table {table!r}",
-                    f"allowed values: {quote_list(available)}",
-                )
+        self.check_columns("columns", self.options.columns or [], self.check_table(None))
 
     def controls(self, dataset: Dataset) -> list[Any]:
         """The filter widgets for ``dataset``'s columns (all set to keep every row)."""

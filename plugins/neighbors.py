@@ -11,7 +11,7 @@ from pydantic import Field
 from dashboard.errors import DashboardError
 from dashboard.hookspecs import hookimpl
 from dashboard.neighbors import METRICS
-from dashboard.panel import HIGHLIGHT_STORE, SELECTION_STORE, Panel, PanelOptions
+from dashboard.panel import HIGHLIGHT_STORE, SELECTION_STORE, Panel, PanelOptions, alert
 from dashboard.routes import image_url
 
 HINT = "Click a point on the map to list its nearest neighbours in the original space."
@@ -88,12 +88,12 @@ class NeighborsPanel(Panel):
         if dataset is None or len(rows) != 1:
             return HINT, no_update
         if not isinstance(k, int) or not 1 <= k <= 1000:
-            return _warning("`k`: enter a whole number from 1 to 1000"), no_update
+            return alert("`k`: enter a whole number from 1 to 1000"), no_update
         query = int(rows[0])
         try:
             found, distances = dataset.neighbors().query(query, k, metric)
         except DashboardError as exc:
-            return _warning(str(exc)), no_update
+            return alert(str(exc)), no_update
         label = dataset.config.label
         labels = dataset.metadata().get_column(label) if label else None
 
@@ -136,12 +136,6 @@ class NeighborsPanel(Panel):
             "label": f"neighbours of {name(query)}",
         }
         return [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table], highlight
-
-
-def _warning(message: str) -> Any:
-    return dbc.Alert(
-        message, color="warning", className="py-1 px-2 small mb-0", style={"whiteSpace": "pre-wrap"}
-    )
 
 
 @hookimpl

@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.app import compute_projection
-from dashboard.errors import DashboardError, quote_list
+from dashboard.errors import DashboardError
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import (
@@ -22,6 +22,7 @@ from dashboard.panel import (
     SELECTION_STORE,
     Panel,
     PanelOptions,
+    alert,
 )
 from dashboard.routes import image_url
 from plugins.scatter_figure import Group, Ring, build_figure, message_figure, trace_groups
@@ -68,14 +69,7 @@ class ScatterPanel(Panel):
         if self.options.pinned and not self.options.table:
             raise self.error("pinned", "a pinned map needs a table", "add `table:` to this panel")
         table = self.check_table(self.options.table)
-        column = self.options.color
-        columns = self.context.datasets[table].metadata_columns
-        if column is not None and column not in columns:
-            raise self.error(
-                "color",
-                f"column {column!r} not found in table {table!r}",
-                f"allowed values: {quote_list(columns)}",
-            )
+        self.check_columns("color", [self.options.color] if self.options.color else [], table)
 
     def default_color(self, table: str) -> str | None:
         """The colour column for ``table``: the option if the table has it, else its label."""
@@ -484,10 +478,7 @@ class ScatterPanel(Panel):
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
-            alert = dbc.Alert(
-                message, color="danger", className="small py-1", style={"whiteSpace": "pre-wrap"}
-            )
-            return message_figure(message.splitlines()[0]), alert
+            return message_figure(message.splitlines()[0]), alert(message, color="danger")
         if view.visible is None:
             return figure, None
         shown = f"showing {len(view.visible):,} of {len(view.coords):,} rows"

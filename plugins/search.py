@@ -11,9 +11,9 @@ import polars as pl
 from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
-from dashboard.errors import DataError, quote_list
+from dashboard.errors import DataError
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import HIGHLIGHT_STORE, PROJECTION_STORE, Panel, PanelOptions
+from dashboard.panel import HIGHLIGHT_STORE, PROJECTION_STORE, Panel, PanelOptions, alert
 
 
 class SearchOptions(PanelOptions):
@@ -65,15 +65,7 @@ class SearchPanel(Panel):
         return [c for c in (dataset.config.label, dataset.config.text) if c]
 
     def validate(self) -> None:
-        table = self.check_table(None)
-        available = self.context.datasets[table].metadata_columns
-        for column in self.options.columns or []:
-            if column not in available:
-                raise self.error(
-                    "columns",
-                    f"column {column!r} not found in table {table!r}",
-                    f"allowed values: {quote_list(available)}",
-                )
+        self.check_columns("columns", self.options.columns or [], self.check_table(None))
 
     def layout(self) -> Any:
         row = dbc.InputGroup(
@@ -123,13 +115,7 @@ class SearchPanel(Panel):
         try:
             rows = search_rows(dataset.metadata(), columns, query, regex=regex)
         except DataError as exc:
-            alert = dbc.Alert(
-                str(exc),
-                color="warning",
-                className="py-1 px-2 mb-0",
-                style={"whiteSpace": "pre-wrap"},
-            )
-            return alert, no_update
+            return alert(str(exc)), no_update
         where = " and ".join(f"`{c}`" for c in columns) or "no text column"
         count = f"{rows.size:,} of {dataset.metadata().height:,} rows match in {where}"
         label = f"matches for {query!r}"
