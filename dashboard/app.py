@@ -75,9 +75,12 @@ def create_app(
     dashboard = prepare(config, plugin_manager=plugin_manager)
     context, panels = dashboard.context, dashboard.panels
     cache_dir = dashboard.cache_dir
-    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks"))
     if not url_base_pathname.endswith("/"):
         url_base_pathname += "/"
+    # Dash keys background results by callback code and arguments, which two dashboards
+    # in one process share: each mount point gets its own result store.
+    mount = url_base_pathname.strip("/").replace("/", "_") or "root"
+    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks" / mount))
     app = Dash(
         "dashboard",
         server=server,
