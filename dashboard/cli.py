@@ -1,4 +1,8 @@
-"""Command line: ``python -m dashboard --config team.yaml [--host] [--port] [--debug]``."""
+"""Command line.
+
+``python -m dashboard --config team.yaml [--host] [--port] [--debug]`` serves the dashboard;
+``python -m dashboard precompute --config team.yaml [...]`` fills the projection cache.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Serve an interactive embedding projector described by a YAML config: tables of "
             "embeddings are projected to 2D/3D with PCA, UMAP, t-SNE or plugin reducers."
         ),
-        epilog="Example: python -m dashboard --config configs/demo.yaml --port 8050",
+        epilog=(
+            "Example: python -m dashboard --config configs/demo.yaml --port 8050\n"
+            "Fill the projection cache first: python -m dashboard precompute --help"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config", required=True, metavar="FILE", help="YAML file describing the dashboard"
@@ -35,8 +43,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_precompute_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m dashboard precompute``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard precompute",
+        description=(
+            "Compute projections ahead of time into the cache directory, so opening the "
+            "dashboard (or a second worker) shows them at once. Default: the config's "
+            "reducer, params and dims for every table and logged set."
+        ),
+    )
+    parser.add_argument("--config", required=True, metavar="FILE", help="the dashboard's YAML")
+    parser.add_argument(
+        "--reducer",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="reducer to compute (repeatable; default: the config's)",
+    )
+    parser.add_argument(
+        "--dims",
+        type=int,
+        nargs="+",
+        choices=(2, 3),
+        default=[],
+        help="2 and/or 3 (default: the config's)",
+    )
+    parser.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this table or logged set (repeatable; default: all)",
+    )
+    return parser
+
+
+def run_precompute(argv: Sequence[str]) -> int:
+    """``precompute``: 0 when every projection is cached, 1 if one failed, 2 on bad input."""
+    args = build_precompute_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from dashboard.precompute import precompute, summary
+
+    try:
+        outcomes = precompute(args.config, reducers=args.reducer, dims=args.dims, tables=args.table)
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(summary(outcomes))
+    return 1 if any(o.error for o in outcomes) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 for a bad config, with the reason on stderr)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["precompute"]:
+        return run_precompute(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from dashboard.app import create_app  # after argparse: `--help` stays instant

@@ -58,3 +58,52 @@ def test_serves_the_dashboard(demo_config, host):
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
             assert b"Digits test" in response.read()
+
+
+def test_precompute_fills_the_cache_then_finds_it(demo_config, capsys):
+    argv = ["precompute", "--config", str(demo_config), "--reducer", "pca", "--dims", "2", "3"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert first[0].startswith("pca 2D digits: computed in ")
+    assert first[1].startswith("pca 3D digits: computed in ")
+    assert first[-1] == "2 of 2 projections in the cache"
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "pca 2D digits: already cached",
+        "pca 3D digits: already cached",
+    ]
+
+
+def test_precompute_reports_failures_and_bad_input(write_config, tmp_path, capsys):
+    import numpy as np
+    import polars as pl
+
+    tiny = np.random.default_rng(0).random((3, 4)).astype(np.float32)
+    pl.DataFrame({"v": tiny}).write_parquet(tmp_path / "tiny.parquet")
+    pl.DataFrame({"v": np.eye(8, dtype=np.float32)}).write_parquet(tmp_path / "ok.parquet")
+    path = write_config(
+        {
+            "tables": {
+                "tiny": {"path": str(tmp_path / "tiny.parquet")},
+                "ok": {"path": str(tmp_path / "ok.parquet")},
+            },
+            "projection": {"reducer": "umap"},
+        }
+    )
+    assert main(["precompute", "--config", str(path), "--reducer", "pca"]) == 0
+    capsys.readouterr()
+    assert main(["precompute", "--config", str(path), "--table", "tiny"]) == 1
+    out = capsys.readouterr().out
+    assert "umap 2D tiny: failed (umap: needs at least 5 rows, got 3)" in out
+    assert out.splitlines()[-1] == "0 of 1 projections in the cache"
+    assert main(["precompute", "--config", str(path), "--reducer", "umpa"]) == 2
+    assert "`--reducer`: unknown reducer 'umpa'" in capsys.readouterr().err
+    assert main(["precompute", "--config", str(path), "--table", "nope"]) == 2
+    assert "`--table`: unknown table 'nope'" in capsys.readouterr().err
+
+
+def test_precompute_help():
+    out = run_cli("precompute", "--help")
+    assert out.returncode == 0
+    for option in ("--config", "--reducer", "--dims", "--table"):
+        assert option in out.stdout
