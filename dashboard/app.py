@@ -311,6 +311,7 @@ def compute_projection(
             context.registry,
             context.store,
             progress,
+            pca_dims=context.config.projection.pca_dims,
         )
     except DashboardError as exc:
         logger.warning("projection failed: %s", exc)
@@ -328,4 +329,5 @@ def status_text(result: Mapping[str, Any], context: PanelContext) -> str:
     if result.get("isolated") is not None:
         points = f"{result['isolated']:,} of {points} (isolated)"
     size = points + (f" x {dims:,} dims" if dims else "")
-    return f"{title} {result['dims']}D · {result['table']} · {size} · {when}"
+    via = f" · PCA {result['pca_dims']} first" if result.get("pca_dims") else ""
+    return f"{title} {result['dims']}D · {result['table']} · {size}{via} · {when}"

@@ -49,6 +49,13 @@ class ProjectionConfig(_Strict):
         default_factory=dict, description="Reducer parameters, checked against its `Params`."
     )
     dims: Literal[2, 3] = Field(2, description="2 for a flat map, 3 for a rotatable cloud.")
+    pca_dims: int | None = Field(
+        50,
+        ge=2,
+        le=4096,
+        description="Before UMAP and t-SNE, reduce wider embeddings to this many PCA "
+        "dimensions (much faster, neighbourhoods kept); null to use the raw vectors.",
+    )
 
 
 class PanelConfig(BaseModel):

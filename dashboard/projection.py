@@ -124,12 +124,25 @@ def _check_rows(rows: tuple[int, ...] | None, n: int) -> tuple[int, ...] | None:
     return unique
 
 
+def pca_first(X: np.ndarray, dims: int, progress: Progress | None) -> np.ndarray:
+    """``X`` reduced to its first ``dims`` principal components (float32)."""
+    from sklearn.decomposition import PCA
+
+    if progress:
+        progress(0.02, f"PCA to {dims} dims first ({X.shape[1]:,} wide)")
+    solver = "randomized" if X.shape[0] * X.shape[1] > 5_000_000 else "full"
+    reduced = PCA(dims, svd_solver=solver, random_state=0).fit_transform(X)
+    return reduced.astype(np.float32)
+
+
 def run_projection(
     request: ProjectionRequest,
     datasets: Mapping[str, Dataset],
     registry: Registry,
     store: ProjectionStore,
     progress: Progress | None = None,
+    *,
+    pca_dims: int | None = None,
 ) -> dict[str, Any]:
     """Return the projection's summary, computing and caching its coordinates if needed.
 
@@ -137,7 +150,11 @@ def run_projection(
     -------
     dict
         ``key`` (load coordinates with :meth:`ProjectionStore.load`), ``table``,
-        ``reducer``, ``dims``, ``params``, ``n``, ``seconds``, ``cached``.
+        ``reducer``, ``dims``, ``params``, ``n``, ``seconds``, ``cached``, ``isolated``,
+        ``pca_dims`` (the PCA width used first, or None).
+
+    With ``pca_dims``, reducers marked ``pca_first`` get the embedding's first ``pca_dims``
+    principal components when it is wider.
 
     Raises
     ------
@@ -151,7 +168,10 @@ def run_projection(
     params = reducer_cls.validate_params(request.params)
     params_json = params.model_dump(mode="json")
     rows = _check_rows(request.rows, dataset.n_rows)
-    key = store.key(dataset.fingerprint(), request.reducer, params_json, request.dims, rows)
+    width = dataset.n_dims or dataset.matrix().shape[1]
+    first = pca_dims if reducer_cls.pca_first and pca_dims and width > pca_dims else None
+    key_params = {**params_json, "__pca_dims": first} if first else params_json
+    key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
     summary = {
         "key": key,
         "table": request.table,
@@ -159,19 +179,22 @@ def run_projection(
         "dims": request.dims,
         "params": params_json,
         "isolated": None if rows is None else len(rows),
+        "pca_dims": first,
     }
     start = time.perf_counter()
     coords = store.load(key)
     cached = coords is not None
     if coords is None:
         reducer = reducer_cls(params, n_components=request.dims)
+        X = dataset.matrix() if rows is None else dataset.matrix()[np.asarray(rows)]
+        if first:
+            X = pca_first(X, first, progress)
         if rows is None:
-            coords = reducer.fit_transform(dataset.matrix(), progress=progress)
+            coords = reducer.fit_transform(X, progress=progress)
         else:
             # Rows left out of an isolated projection have no place on its map: NaN.
             coords = np.full((dataset.n_rows, request.dims), np.nan, dtype=np.float32)
-            subset = np.asarray(rows, dtype=np.int64)
-            coords[subset] = reducer.fit_transform(dataset.matrix()[subset], progress=progress)
+            coords[np.asarray(rows)] = reducer.fit_transform(X, progress=progress)
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(

@@ -45,6 +45,9 @@ class Reducer:
     supports_transform: ClassVar[bool] = False
     #: Fewest rows the method can work with.
     min_rows: ClassVar[int] = 3
+    #: Neighbour-graph methods (UMAP, t-SNE) run faster, and as well, on a PCA of wide
+    #: embeddings: the app reduces to `projection.pca_dims` first when this is set.
+    pca_first: ClassVar[bool] = False
 
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, n_components: int = 2):
         if n_components not in (2, 3):

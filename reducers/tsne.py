@@ -43,6 +43,7 @@ class TSNE(Reducer):
     title = "t-SNE"
     Params = TSNEParams
     min_rows = 5
+    pca_first = True
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         from sklearn.manifold import TSNE as SkTSNE

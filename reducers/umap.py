@@ -49,6 +49,7 @@ class UMAP(Reducer):
     Params = UMAPParams
     supports_transform = True
     min_rows = 5
+    pca_first = True
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")

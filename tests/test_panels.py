@@ -456,3 +456,8 @@ def test_size_by_and_opacity(dashboard):
     assert {t.marker.opacity for t in plain.data} == {0.85}
     options = [o["value"] for o in scatter.size_options("digits")]
     assert options == ["__none__", "id", "target", "ink"]
+
+
+def test_status_says_when_pca_ran_first(dashboard):
+    _, status = projected(dashboard, reducer="tsne", params={"max_iter": 250})
+    assert "· 1,797 points x 64 dims · PCA 50 first ·" in status

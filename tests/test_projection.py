@@ -129,3 +129,59 @@ def test_isolating_bad_rows_is_refused(setup):
         run_projection(ProjectionRequest("t", "pca", rows=(1, 500)), datasets, registry, store)
     with pytest.raises(ReducerError, match=r"umap: needs at least 5 rows, got 2"):
         run_projection(ProjectionRequest("t", "umap", rows=(1, 2)), datasets, registry, store)
+
+
+def test_pca_first_only_for_wide_tables_and_neighbour_methods(setup, tmp_path):
+    datasets, registry, store = setup  # 5 dims
+    tsne = run_projection(
+        ProjectionRequest("t", "tsne", 2, {"max_iter": 250}),
+        datasets,
+        registry,
+        store,
+        pca_dims=3,
+    )
+    assert tsne["pca_dims"] == 3
+    plain = run_projection(
+        ProjectionRequest("t", "tsne", 2, {"max_iter": 250}), datasets, registry, store
+    )
+    assert plain["pca_dims"] is None
+    assert plain["key"] != tsne["key"]
+    narrow = run_projection(
+        ProjectionRequest("t", "tsne", 2, {"max_iter": 250}),
+        datasets,
+        registry,
+        store,
+        pca_dims=50,
+    )
+    assert narrow["pca_dims"] is None  # 5 dims is not wider than 50
+    assert narrow["key"] == plain["key"]
+    pca = run_projection(ProjectionRequest("t", "pca"), datasets, registry, store, pca_dims=3)
+    assert pca["pca_dims"] is None  # PCA needs no PCA first
+
+
+def test_pca_first_keeps_tsne_quality_on_digits(digits_path, tmp_path):
+    from sklearn.manifold import trustworthiness
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    pm = get_plugin_manager(load_entry_points=False)
+    digits = open_dataset(
+        "digits",
+        TableConfig(path=str(digits_path), embedding="pixels", label="label"),
+        scan_hook=pm.hook.dashboard_scan_table,
+        cache_dir=tmp_path,
+        where="team.yaml",
+    )
+    store = ProjectionStore(tmp_path)
+    result = run_projection(
+        ProjectionRequest("digits", "tsne"),
+        {"digits": digits},
+        build_registry(pm),
+        store,
+        pca_dims=30,
+    )
+    assert result["pca_dims"] == 30
+    X, y = digits.matrix(), digits.metadata()["target"].to_numpy()
+    Y = store.load(result["key"])
+    assert trustworthiness(X, Y, n_neighbors=10) >= 0.97  # measured against the raw 64 dims
+    assert cross_val_score(KNeighborsClassifier(10), Y, y, cv=5).mean() >= 0.95
