@@ -30,9 +30,16 @@ class GalleryPanel(Panel):
     options: GalleryOptions
 
     def layout(self) -> Any:
+        header = html.Div(
+            [
+                html.Span(self.options.title or "Selection"),
+                dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
+            ],
+            className="d-flex justify-content-between align-items-center",
+        )
         return dbc.Card(
             [
-                dbc.CardHeader(self.options.title or "Selection"),
+                dbc.CardHeader(header),
                 dbc.CardBody(
                     html.Div(HINT, id=self.id("items"), className="text-body-secondary small")
                 ),
@@ -44,6 +51,14 @@ class GalleryPanel(Panel):
         @app.callback(Output(self.id("items"), "children"), Input(SELECTION_STORE, "data"))
         def show(selection: dict[str, Any] | None) -> Any:
             return self.render(app, selection)
+
+        @app.callback(
+            Output(SELECTION_STORE, "data", allow_duplicate=True),
+            Input(self.id("clear"), "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def clear(n_clicks: Any) -> dict[str, Any]:
+            return {"table": None, "rows": []}
 
     def render(self, app: Dash, selection: dict[str, Any] | None) -> Any:
         """The gallery's content for a selection store value."""

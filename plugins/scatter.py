@@ -257,6 +257,10 @@ class ScatterPanel(Panel):
             # Box/lasso (2D) replaces the selection; a click (2D or 3D) selects one point.
             box_or_lasso = f"{self.id('graph')}.selectedData" in ctx.triggered_prop_ids
             source = selected if box_or_lasso else clicked
+            if is_dropped_selection(source):
+                # Plotly drops its selection whenever the figure is replaced (a new map, 2D
+                # to 3D): the rows stay selected; the gallery's "Clear" button clears them.
+                return no_update
             return self.selection(source, projection, colour, filters)
 
     def own_request(self, request: dict[str, Any] | None) -> dict[str, Any]:
@@ -424,6 +428,14 @@ class ScatterPanel(Panel):
             rings.append(Ring(linked, f"selected in {selection['table']}", LINKED_COLOUR))
         return rings
 
+    @staticmethod
+    def own_selection(dataset: Dataset, selection: dict[str, Any] | None) -> Any:
+        """The selected rows when the selection is of ``dataset`` itself, else None."""
+        selection = selection or {}
+        if selection.get("table") != dataset.name or not selection.get("rows"):
+            return None
+        return np.asarray(selection["rows"], dtype=np.int64)
+
     def linked_rows(self, dataset: Dataset, selection: dict[str, Any] | None) -> Any:
         """Rows of ``dataset`` whose `id` matches the rows selected in another table."""
         selection = selection or {}
@@ -475,6 +487,7 @@ class ScatterPanel(Panel):
                 size_by=size if size in dataset.metadata_columns else None,
                 opacity=_opacity(opacity),
                 rings=self.rings(dataset, highlight, selection),
+                selected=self.own_selection(dataset, selection),
             )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
@@ -501,6 +514,14 @@ class View(NamedTuple):
     colour: str | None
     visible: np.ndarray | None
     groups: list[Group]
+
+
+def is_dropped_selection(event: dict[str, Any] | None) -> bool:
+    """True for what plotly sends when a figure replacement drops its selection: nothing, or
+    no points and no box or lasso (an empty box the user drew has its `range`)."""
+    if event is None:
+        return True
+    return not event.get("points") and not ({"range", "lassoPoints"} & set(event))
 
 
 @hookimpl

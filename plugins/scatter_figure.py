@@ -145,6 +145,7 @@ def build_figure(
     visible: np.ndarray | None = None,
     size_by: str | None = None,
     opacity: float = 0.85,
+    selected: np.ndarray | None = None,
 ) -> go.Figure:
     """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
 
@@ -153,6 +154,8 @@ def build_figure(
     map to rows. ``visible``
     limits the map to those rows (filters, an isolated subset). ``size_by`` names a numeric
     column that scales the points (smallest value 0.5x, largest 2.5x the usual size).
+    ``selected`` rows are drawn (in 2D) as plotly draws a box selection (the rest dimmed), so
+    a selection restored from a link looks like one made by hand.
     """
     n, dims = coords.shape
     hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
@@ -186,6 +189,11 @@ def build_figure(
             return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
         return go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
 
+    if selected is not None and len(selected) and dims == 2:  # 3D traces have no selection
+        chosen = np.asarray(selected, dtype=np.int64)
+        picks = [np.flatnonzero(np.isin(g.rows, chosen)) for g in groups]
+    else:
+        picks = None
     if series is None:
         traces = [trace(groups[0].rows, "points", {"color": qualitative.Plotly[0]})]
     elif categorical:
@@ -199,6 +207,9 @@ def build_figure(
             "colorbar": {"title": {"text": color}, "thickness": 12},
         }
         traces = [trace(groups[0].rows, str(color), marker)]
+    if picks is not None:
+        for scatter_trace, pick in zip(traces, picks, strict=True):
+            scatter_trace.selectedpoints = pick.tolist()
     for ring in rings or []:
         rows = np.asarray(ring.rows, dtype=np.int64)
         rows = rows[(rows >= 0) & (rows < n)]

@@ -461,3 +461,34 @@ def test_size_by_and_opacity(dashboard):
 def test_status_says_when_pca_ran_first(dashboard):
     _, status = projected(dashboard, reducer="tsne", params={"max_iter": 250})
     assert "· 1,797 points x 64 dims · PCA 50 first ·" in status
+
+
+def test_a_selection_of_this_table_is_drawn_selected(dashboard):
+    result, _ = projected(dashboard)
+    scatter = scatter_of(dashboard)
+    meta = dashboard.context.datasets["digits"].metadata()
+    rows = np.flatnonzero(meta["target"].to_numpy() == 3)[:6].tolist()
+    figure, _ = scatter.render(
+        result, "target", None, None, None, 0.85, {"table": "digits", "rows": rows}
+    )
+    picked = [len(t.selectedpoints or []) for t in figure.data]
+    assert picked == [0, 0, 0, 6, 0, 0, 0, 0, 0, 0]
+    plain, _ = scatter.render(result, "target")
+    assert all(t.selectedpoints is None for t in plain.data)
+
+
+def test_a_selection_in_3d_draws_without_selection_marks(dashboard):
+    result, _ = projected(dashboard, dims=3)
+    selection = {"table": "digits", "rows": [1, 2, 3]}
+    figure, message = scatter_of(dashboard).render(result, "target", None, None, None, 1, selection)
+    assert message is None
+    assert points(figure) == 1797
+
+
+def test_a_replaced_figure_does_not_clear_the_selection():
+    from plugins.scatter import is_dropped_selection
+
+    assert is_dropped_selection(None)
+    assert is_dropped_selection({"points": []})
+    assert not is_dropped_selection({"points": [], "range": {"x": [0, 1], "y": [0, 1]}})
+    assert not is_dropped_selection({"points": [{"curveNumber": 0, "pointNumber": 1}]})

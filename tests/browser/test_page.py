@@ -143,6 +143,11 @@ def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
         "() => [...document.querySelectorAll('.dashboard-gallery-item img')]"
         ".slice(0, 5).every(i => i.complete && i.naturalWidth === 32)"
     )
+    page.get_by_text("3D", exact=True).click()  # a new map keeps the selected rows
+    wait_for_status(page, "PCA 3D")
+    expect(count).to_contain_text(f"{selected:,} selected")
+    page.locator("#gallery-4-clear").click()
+    expect(page.locator("#gallery-4-items")).to_contain_text("Select points with the box")
 
 
 def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_url: str):
@@ -266,6 +271,10 @@ def test_size_by_a_column_and_opacity(page: Page, demo_url: str):
 
 def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
     open_demo(page, demo_url)
+    box_select(page, size=50)
+    gallery = page.locator(".dashboard-gallery-count")
+    expect(gallery).to_contain_text("selected")
+    selected = gallery.inner_text()
     page.get_by_text("3D", exact=True).click()
     wait_for_status(page, "PCA 3D")
     page.locator("#scatter-1-color").select_option("ink")
@@ -298,6 +307,7 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
         expect(other.locator("#search-2-query")).to_have_value("digit 7")
         expect(other.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
         expect(other.locator(".dashboard-shown")).to_have_text("showing 361 of 1,797 rows")
+        expect(other.locator(".dashboard-gallery-count")).to_have_text(selected)
         other.wait_for_function(
             f"() => document.querySelector('{GRAPH}')._fullData[0].type === 'scatter3d'"
         )
