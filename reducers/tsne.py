@@ -1,4 +1,9 @@
-"""t-SNE reducer plugin (scikit-learn, Barnes-Hut): strong local clusters, slower than PCA."""
+"""t-SNE reducer plugin: strong local clusters, slower than PCA.
+
+Large 2D maps use openTSNE's FFT-accelerated gradients (much faster than Barnes-Hut at tens of
+thousands of points, and it reports progress per iteration); small maps and 3D use
+scikit-learn's Barnes-Hut.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from dashboard.errors import ReducerError
 from dashboard.hookspecs import hookimpl
 from dashboard.reducer import Params, Progress, Reducer
 
@@ -34,6 +40,15 @@ class TSNEParams(Params):
     random_state: int = Field(
         0, title="Seed", ge=0, le=2**31 - 1, description="Seed of the layout."
     )
+    method: Literal["auto", "opentsne", "sklearn"] = Field(
+        "auto",
+        title="Implementation",
+        description="`auto`: openTSNE (FFT) for 2D maps of 20,000+ rows, else scikit-learn.",
+    )
+
+
+#: From this many rows, `auto` picks openTSNE for 2D maps.
+OPENTSNE_ROWS = 20_000
 
 
 class TSNE(Reducer):
@@ -58,6 +73,11 @@ class TSNE(Reducer):
                 X.shape[0],
                 perplexity,
             )
+        use_opentsne = p.method == "opentsne" or (
+            p.method == "auto" and X.shape[0] >= OPENTSNE_ROWS and self.n_components == 2
+        )
+        if use_opentsne:
+            return self._opentsne(X, p, perplexity, progress)
         progress(0.1, f"t-SNE: fitting {X.shape[0]:,} points")
         self.model_ = SkTSNE(
             n_components=self.n_components,
@@ -69,6 +89,40 @@ class TSNE(Reducer):
             random_state=p.random_state,
         )
         return self.model_.fit_transform(X)
+
+    def _opentsne(
+        self, X: np.ndarray, p: TSNEParams, perplexity: float, progress: Progress
+    ) -> np.ndarray:
+        from openTSNE import TSNE as OpenTSNE  # lazy, like every heavy reducer library
+
+        if self.n_components != 2:
+            raise ReducerError(
+                "tsne: openTSNE draws 2D maps only\nuse `method: sklearn` (or `auto`) for 3D"
+            )
+        early = 250
+        total = max(p.max_iter, early + 1)
+        done = [0]
+
+        def report(iteration: int, error: float, embedding: np.ndarray) -> bool:
+            done[0] += 50  # called every 50 iterations, across both phases
+            progress(0.1 + 0.85 * min(done[0] / total, 1.0), f"t-SNE: iteration {done[0]}")
+            return False  # never stop early
+
+        progress(0.05, f"t-SNE (openTSNE, FFT): neighbours of {X.shape[0]:,} points")
+        self.model_ = OpenTSNE(
+            n_components=2,
+            perplexity=perplexity,
+            early_exaggeration=p.early_exaggeration,
+            early_exaggeration_iter=early,
+            n_iter=total - early,
+            metric=p.metric,
+            random_state=p.random_state,
+            n_jobs=-1,
+            negative_gradient_method="fft",
+            callbacks=report,
+            callbacks_every_iters=50,
+        )
+        return np.asarray(self.model_.fit(X))
 
 
 @hookimpl

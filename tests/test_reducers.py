@@ -168,3 +168,24 @@ def test_transform_needs_a_fit_and_support():
         PCA().transform(np.ones((3, 4)))
     with pytest.raises(ReducerError, match=r"tsne: cannot place new rows\nfit the rows together"):
         TSNE().transform(np.ones((3, 4)))
+
+
+def test_opentsne_path_keeps_quality_and_reports_progress(digits):
+    X, y = digits
+    X, y = X[:800], y[:800]
+    seen = []
+    reducer = TSNE({"method": "opentsne", "max_iter": 500})
+    Y = reducer.fit_transform(X, progress=lambda f, m: seen.append((f, m)))
+    assert type(reducer.model_).__module__.startswith("openTSNE")
+    assert trustworthiness(X, Y, n_neighbors=10) >= 0.97
+    # On 800 rows both implementations separate classes less well than on all 1797.
+    reference = TSNE({"method": "sklearn", "max_iter": 500}).fit_transform(X)
+    assert knn_accuracy(Y, y) >= knn_accuracy(reference, y) - 0.03
+    iterations = [m for _, m in seen if "iteration" in m]
+    assert iterations[0] == "t-SNE: iteration 50"
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)  # progress only moves forward
+
+
+def test_opentsne_refuses_3d():
+    with pytest.raises(ReducerError, match=r"openTSNE draws 2D maps only\nuse `method: sklearn`"):
+        TSNE({"method": "opentsne"}, n_components=3).fit_transform(np.ones((20, 4)) + np.eye(20, 4))
