@@ -369,11 +369,11 @@ def open_datasets(
             name: open_dataset(name, config, scan_hook=scan_hook, cache_dir=cache_dir, where=where)
         }
     with_run = len({t.run for t in logged}) > 1
+    explicit = config.model_dump(exclude_none=True, exclude={"path", "format"})
     datasets = {}
     for table in logged:
         title = name if len(logged) == 1 else f"{name} / {table.title(with_run=with_run)}"
         roles = {k: v for k, v in table.roles.items() if k in (*ROLES, "embedding") and v}
-        explicit = config.model_dump(exclude_none=True, exclude={"path", "format"})
         entry = config.model_copy(
             update={**roles, **explicit, "path": str(table.path), "format": "parquet"}
         )

@@ -78,6 +78,23 @@ def demo_config(write_config, digits_path: Path) -> Path:
     )
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_writer_examples(folder: Path) -> None:
+    """Run the W&B and Comet writer examples as a user would, writing `folder/runs`."""
+    import subprocess
+    import sys
+
+    for example in ("wandb_digits.py", "comet_epochs.py"):
+        subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "writer" / example)],
+            cwd=folder,
+            check=True,
+            timeout=120,
+        )
+
+
 def blobs(n: int = 60, d: int = 5, seed: int = 0) -> pl.DataFrame:
     """A small table: 3 planted clusters, a vector column, numeric dims, label and text."""
     rng = np.random.default_rng(seed)

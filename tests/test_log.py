@@ -18,6 +18,7 @@ from dashboard import Table
 from dashboard.errors import DashboardError, DataError
 from dashboard.log import METADATA_KEY, Run
 from dashboard.runs import find_logged_tables, read_logged_info
+from tests.conftest import run_writer_examples
 
 
 @pytest.fixture(autouse=True)
@@ -195,16 +196,7 @@ def test_a_killed_writer_leaves_the_earlier_table_readable(tmp_path):
 
 
 def test_examples_run_as_written(tmp_path):
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    for example in ("wandb_digits.py", "comet_epochs.py"):
-        subprocess.run(
-            [sys.executable, str(root / "examples" / "writer" / example)],
-            cwd=tmp_path,
-            check=True,
-            timeout=120,
-        )
+    run_writer_examples(tmp_path)
     (digits,) = find_logged_tables(tmp_path / "runs" / "embedding_tutorial")
     assert digits.roles == {"embedding": None, "image": "image", "label": "target"}
     assert pl.read_parquet(digits.path).height == 1797

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import yaml
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import point_position, wait_for_points, wait_for_status
+from tests.conftest import run_writer_examples
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def runs_url(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("runs")
-    for example in ("wandb_digits.py", "comet_epochs.py"):
-        subprocess.run(
-            [sys.executable, str(ROOT / "examples" / "writer" / example)],
-            cwd=folder,
-            check=True,
-            timeout=120,
-        )
+    run_writer_examples(folder)
     config = yaml.safe_load((ROOT / "configs" / "runs.yaml").read_text())
     config["cache_dir"] = str(folder / "cache")
     (folder / "configs").mkdir()
