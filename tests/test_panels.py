@@ -159,7 +159,7 @@ def test_controls_build_a_request():
         {"type": "controls-param", "reducer": "tsne", "param": s["name"]}
         for s in field_specs(TSNEParams)
     ] + [{"type": "controls-param", "reducer": "pca", "param": "whiten"}]
-    values = [5, 12.0, 500, "cosine", 1, True]
+    values = [5, 12.0, 500, "cosine", 1, "sklearn", True]
     request, message = build_request(registry, "digits", "tsne", 3, values, ids, None)
     assert request == {
         "table": "digits",
@@ -171,6 +171,7 @@ def test_controls_build_a_request():
             "max_iter": 500,
             "metric": "cosine",
             "random_state": 1,
+            "method": "sklearn",
         },
         "rows": None,
     }
