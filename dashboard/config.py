@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -235,7 +236,7 @@ def _model_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> type
 
 def _unwrap(tp: Any) -> Any:
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return args[0] if len(args) == 1 else tp
     return tp
 

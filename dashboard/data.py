@@ -131,6 +131,8 @@ class Dataset:
         self._matrix: np.ndarray | None = None
         self._images: pl.Series | None = None
         self._neighbors: NeighborIndex | None = None
+        self._fingerprint: str | None = None
+        self._list_width: int | None = None
 
     # -- columns -----------------------------------------------------------------------------
 
@@ -333,14 +335,35 @@ class Dataset:
 
     @property
     def n_dims(self) -> int | None:
-        """Embedding dimensions known from the schema alone (None for a List column)."""
+        """Embedding dimensions, from the schema, or for a List column from its first row
+        (read once); None for an empty table."""
         if not self.is_vector_column:
             return len(self.embedding_columns)
-        dtype = self.schema[self.embedding_columns[0]]
-        return int(dtype.size) if isinstance(dtype, pl.Array) else None
+        column = self.embedding_columns[0]
+        dtype = self.schema[column]
+        if isinstance(dtype, pl.Array):
+            return int(dtype.size)
+        if self._list_width is None:
+            first = self.frame.select(pl.col(column).first().list.len()).collect().item()
+            self._list_width = None if first is None else int(first)
+        return self._list_width
+
+    def caption(self, row: int) -> str:
+        """How a row is named in panels: its label, else ``row <n>``."""
+        label = self.config.label
+        return str(self.metadata().get_column(label)[row]) if label else f"row {row}"
 
     def fingerprint(self) -> str:
-        """Return a content key: file identities when known (cheap), else the matrix bytes."""
+        """Return a content key: file identities when known (cheap), else the matrix bytes.
+
+        Computed once: the dataset's matrix and metadata are read once too, so a later
+        change to the files must not relabel what this process already holds.
+        """
+        if self._fingerprint is None:
+            self._fingerprint = self._compute_fingerprint()
+        return self._fingerprint
+
+    def _compute_fingerprint(self) -> str:
         h = hashlib.blake2b(digest_size=16)
         h.update(json.dumps([self.embedding_columns, self.config.format]).encode())
         if self.files:

@@ -168,7 +168,7 @@ def run_projection(
     params = reducer_cls.validate_params(request.params)
     params_json = params.model_dump(mode="json")
     rows = _check_rows(request.rows, dataset.n_rows)
-    width = dataset.n_dims or dataset.matrix().shape[1]
+    width = dataset.n_dims or 0
     first = pca_dims if reducer_cls.pca_first and pca_dims and width > pca_dims else None
     key_params = {**params_json, "__pca_dims": first} if first else params_json
     key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)

@@ -67,12 +67,10 @@ class GalleryPanel(Panel):
         rows = [int(r) for r in selection.get("rows") or []]
         if dataset is None or not rows:
             return HINT
-        label = dataset.config.label
-        labels = dataset.metadata().get_column(label) if label else None
         shown = rows[: self.options.limit]
         items = []
         for row in shown:
-            caption = str(labels[row]) if labels is not None else f"row {row}"
+            caption = dataset.caption(row)
             content: list[Any] = [html.Figcaption(caption, className="small text-truncate")]
             if dataset.config.image:
                 content.insert(

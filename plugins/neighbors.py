@@ -94,11 +94,7 @@ class NeighborsPanel(Panel):
             found, distances = dataset.neighbors().query(query, k, metric)
         except DashboardError as exc:
             return alert(str(exc)), no_update
-        label = dataset.config.label
-        labels = dataset.metadata().get_column(label) if label else None
-
-        def name(row: int) -> str:
-            return str(labels[row]) if labels is not None else f"row {row}"
+        name = dataset.caption
 
         def thumb(row: int) -> Any:
             if not dataset.config.image:
@@ -116,7 +112,7 @@ class NeighborsPanel(Panel):
             )
             for rank, (row, d) in enumerate(zip(found.tolist(), distances.tolist(), strict=True), 1)
         ]
-        dims = dataset.n_dims or dataset.matrix().shape[1]
+        dims = dataset.n_dims
         title = (
             f"{len(found)} nearest to {name(query)!r} by {metric} distance "
             f"in the original {dims}-dim space"

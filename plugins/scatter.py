@@ -306,8 +306,7 @@ class ScatterPanel(Panel):
             dataset, row, bbox = found
             if dataset.config.image is None:
                 return False, no_update, no_update
-            label = dataset.config.label
-            caption = str(dataset.metadata().get_column(label)[row]) if label else f"row {row}"
+            caption = dataset.caption(row)
             image = html.Img(
                 src=image_url(app, dataset, row),
                 alt=caption,

@@ -207,3 +207,14 @@ def test_unknown_plugin_source(tmp_path):
         open_table("sklearn://mnist", tmp_path)
     with pytest.raises(DataError, match=r"no plugin reads 's3://bucket/t\.parquet'"):
         open_table("s3://bucket/t.parquet", tmp_path)
+
+
+def test_list_width_comes_from_the_first_row_not_the_matrix(tmp_path):
+    pl.DataFrame({"v": [[1, 2, 3], [4, 5, 6]], "label": ["a", "b"]}).write_parquet(
+        tmp_path / "t.parquet"
+    )
+    ds = open_table(tmp_path / "t.parquet", tmp_path, label="label")
+    assert ds.n_dims == 3
+    assert ds._matrix is None  # knowing the width read no vectors
+    assert ds.caption(1) == "b"
+    assert open_table(tmp_path / "t.parquet", tmp_path).caption(1) == "row 1"
