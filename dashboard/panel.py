@@ -51,6 +51,19 @@ def alert(message: str, *, color: str = "warning", **kwargs: Any) -> Any:
     )
 
 
+def card_header(title: str, controls: Any) -> Any:
+    """A card header with ``title`` on the left and ``controls`` on the right."""
+    import dash_bootstrap_components as dbc
+    from dash import html
+
+    return dbc.CardHeader(
+        html.Div(
+            [html.Span(title), controls],
+            className="d-flex justify-content-between align-items-center gap-2",
+        )
+    )
+
+
 class PanelOptions(BaseModel):
     """Options every panel accepts; subclasses add their own fields."""
 

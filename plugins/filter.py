@@ -13,7 +13,7 @@ from pydantic import Field
 from dashboard.data import Dataset
 from dashboard.filtering import MISSING
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import FILTER_STORE, REQUEST_STORE, Panel, PanelOptions
+from dashboard.panel import FILTER_STORE, REQUEST_STORE, Panel, PanelOptions, card_header
 from plugins.scatter_figure import is_categorical
 
 IN_TYPE = "filter-in"
@@ -90,14 +90,9 @@ class FilterPanel(Panel):
 
     def layout(self) -> Any:
         dataset = self.context.datasets[self.context.initial_request.table]
-        header = dbc.CardHeader(
-            html.Div(
-                [
-                    html.Span(self.options.title or "Filter"),
-                    dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
-                ],
-                className="d-flex justify-content-between align-items-center",
-            )
+        header = card_header(
+            self.options.title or "Filter",
+            dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
         )
         body = dbc.CardBody(
             [

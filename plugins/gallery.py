@@ -9,7 +9,7 @@ from dash import Dash, Input, Output, html
 from pydantic import Field
 
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import SELECTION_STORE, Panel, PanelOptions
+from dashboard.panel import SELECTION_STORE, Panel, PanelOptions, card_header
 from dashboard.routes import image_url
 
 HINT = "Select points with the box or lasso tool, or click one, to see them here."
@@ -30,16 +30,13 @@ class GalleryPanel(Panel):
     options: GalleryOptions
 
     def layout(self) -> Any:
-        header = html.Div(
-            [
-                html.Span(self.options.title or "Selection"),
-                dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
-            ],
-            className="d-flex justify-content-between align-items-center",
+        header = card_header(
+            self.options.title or "Selection",
+            dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
         )
         return dbc.Card(
             [
-                dbc.CardHeader(header),
+                header,
                 dbc.CardBody(
                     html.Div(HINT, id=self.id("items"), className="text-body-secondary small")
                 ),

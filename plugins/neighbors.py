@@ -11,7 +11,14 @@ from pydantic import Field
 from dashboard.errors import DashboardError
 from dashboard.hookspecs import hookimpl
 from dashboard.neighbors import METRICS
-from dashboard.panel import HIGHLIGHT_STORE, SELECTION_STORE, Panel, PanelOptions, alert
+from dashboard.panel import (
+    HIGHLIGHT_STORE,
+    SELECTION_STORE,
+    Panel,
+    PanelOptions,
+    alert,
+    card_header,
+)
 from dashboard.routes import image_url
 
 HINT = "Click a point on the map to list its nearest neighbours in the original space."
@@ -56,12 +63,7 @@ class NeighborsPanel(Panel):
             size="sm",
             className="w-auto",
         )
-        header = dbc.CardHeader(
-            html.Div(
-                [html.Span(self.options.title or "Nearest neighbours"), controls],
-                className="d-flex justify-content-between align-items-center gap-2",
-            )
-        )
+        header = card_header(self.options.title or "Nearest neighbours", controls)
         body = dbc.CardBody(
             html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
             style={"maxHeight": "32rem", "overflowY": "auto"},

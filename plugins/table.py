@@ -15,7 +15,7 @@ from pydantic import Field
 
 from dashboard.data import ROW, Dataset
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import PROJECTION_STORE, SELECTION_STORE, Panel, PanelOptions
+from dashboard.panel import PROJECTION_STORE, SELECTION_STORE, Panel, PanelOptions, card_header
 from dashboard.projection import ProjectionStore
 from dashboard.routes import image_url
 
@@ -66,12 +66,7 @@ class TablePanel(Panel):
             ],
             className="d-flex gap-2",
         )
-        header = dbc.CardHeader(
-            html.Div(
-                [html.Span(self.options.title or "Selected rows"), buttons],
-                className="d-flex justify-content-between align-items-center",
-            )
-        )
+        header = card_header(self.options.title or "Selected rows", buttons)
         grid = dag.AgGrid(
             id=self.id("grid"),
             rowData=[],
