@@ -46,6 +46,7 @@ def create_app(
     server: flask.Flask | bool = True,
     url_base_pathname: str = "/",
     plugin_manager: pluggy.PluginManager | None = None,
+    compress: bool = True,
 ) -> Dash:
     """Build the dashboard described by ``config``.
 
@@ -59,6 +60,9 @@ def create_app(
         Where the dashboard lives on ``server``, e.g. ``"/projector/"``.
     plugin_manager
         A prepared plugin manager (tests); default: built from the config.
+    compress
+        gzip responses (Flask-Compress). It applies to the whole ``server``: pass False
+        when the host app compresses already.
 
     Raises
     ------
@@ -89,6 +93,8 @@ def create_app(
         external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
         background_callback_manager=manager,
         update_title=None,
+        # gzip: coordinates are base64 float32, which gzip brings back to about 4 bytes.
+        compress=compress,
     )
     add_static_route(app)
     add_image_route(app, context.datasets)

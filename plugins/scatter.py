@@ -25,7 +25,14 @@ from dashboard.panel import (
     alert,
 )
 from dashboard.routes import image_url
-from plugins.scatter_figure import Group, Ring, build_figure, message_figure, trace_groups
+from plugins.scatter_figure import (
+    POINTS,
+    Ring,
+    build_figure,
+    message_figure,
+    restyle,
+)
+from plugins.scatter_html import legend_children, tooltip
 
 if TYPE_CHECKING:
     from dashboard.data import Dataset
@@ -156,9 +163,15 @@ class ScatterPanel(Panel):
                     [
                         html.Div(id=self.id("status"), className="small text-body-secondary px-2"),
                         html.Div(id=self.id("message")),
+                        html.Div(
+                            id=self.id("legend"),
+                            className="d-flex flex-wrap gap-2 small px-2 dashboard-legend",
+                        ),
                         graph,
                         tooltip,
                         dcc.Store(id=self.id("projection")),
+                        # The projection key the browser's figure shows: restyles patch it.
+                        dcc.Store(id=self.id("drawn")),
                     ],
                     className="p-1",
                 ),
@@ -202,9 +215,15 @@ class ScatterPanel(Panel):
                 no_update if size_value == size else size_value,
             )
 
+        targets = [
+            (self.id("graph"), "figure"),
+            (self.id("legend"), "children"),
+            (self.id("message"), "children"),
+            (self.id("drawn"), "data"),
+        ]
+
         @app.callback(
-            Output(self.id("graph"), "figure"),
-            Output(self.id("message"), "children"),
+            *[Output(*target) for target in targets],
             Input(self.projection_store, "data"),
             State(self.id("color"), "value"),
             State(HIGHLIGHT_STORE, "data"),
@@ -217,8 +236,7 @@ class ScatterPanel(Panel):
             return self.render(projection, colour, *view)
 
         @app.callback(
-            Output(self.id("graph"), "figure", allow_duplicate=True),
-            Output(self.id("message"), "children", allow_duplicate=True),
+            *[Output(*target, allow_duplicate=True) for target in targets],
             Input(self.id("color"), "value"),
             Input(HIGHLIGHT_STORE, "data"),
             Input(FILTER_STORE, "data"),
@@ -226,19 +244,22 @@ class ScatterPanel(Panel):
             Input(self.id("opacity"), "value"),
             Input(SELECTION_STORE, "data"),
             State(self.projection_store, "data"),
+            State(self.id("drawn"), "data"),
             prevent_initial_call=True,
         )
         def on_view(colour: Any, *view_and_projection: Any) -> tuple:
-            *view, selection, projection = view_and_projection
+            *view, selection, projection, drawn = view_and_projection
             if ctx.triggered_id == SELECTION_STORE and (
                 not projection or (selection or {}).get("table") == projection.get("table")
             ):
                 # A selection on this very map: plotly already shows it; redrawing would
                 # only clear the box or lasso outline.
-                return no_update, no_update
-            return self.render(projection, colour, *view, selection)
+                return no_update, no_update, no_update, no_update
+            # Patch the figure the browser has when it shows this very projection.
+            patch = bool(projection) and drawn == projection.get("key")
+            return self.render(projection, colour, *view, selection, patch=patch)
 
-        self.register_hover_image(app)
+        self.register_hover_tooltip(app)
         if self.options.pinned:
             self.register_own_projection(app)
 
@@ -287,8 +308,12 @@ class ScatterPanel(Panel):
             result, status = compute_projection(self.own_request(request), self.context)
             return result, status
 
-    def register_hover_image(self, app: Dash) -> None:
-        """Show the hovered row's image next to the point, when the table has images."""
+    def register_hover_tooltip(self, app: Dash) -> None:
+        """Show the hovered row beside the point: label, colour value, text and image.
+
+        2D points carry no hover text (it would triple the payload), so this tooltip is
+        the 2D hover label. 3D hovers have no position for it: plotly shows their text.
+        """
 
         @app.callback(
             Output(self.id("tooltip"), "show"),
@@ -304,23 +329,12 @@ class ScatterPanel(Panel):
             if found is None:
                 return False, no_update, no_update
             dataset, row, bbox = found
-            if dataset.config.image is None:
-                return False, no_update, no_update
-            caption = dataset.caption(row)
-            image = html.Img(
-                src=image_url(app, dataset, row),
-                alt=caption,
-                className="dashboard-hover-image",
-                style={"width": "96px", "imageRendering": "pixelated", "display": "block"},
-            )
-            return (
-                True,
-                bbox,
-                html.Figure(
-                    [image, html.Figcaption(caption, className="small")],
-                    className="m-0 text-center",
-                ),
-            )
+            return True, bbox, self.tooltip(app, dataset, row, colour)
+
+    def tooltip(self, app: Dash, dataset: Dataset, row: int, colour: str | None) -> Any:
+        """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
+        src = image_url(app, dataset, row) if dataset.config.image else None
+        return tooltip(dataset, row, colour, src)
 
     def hovered_row(
         self,
@@ -345,7 +359,7 @@ class ScatterPanel(Panel):
         filters: dict[str, Any] | None = None,
     ) -> View:
         """What the map shows for a projection, colour and filters, memoised: every hover
-        and selection maps trace and point numbers back to rows through it.
+        and selection checks its rows against it.
 
         Raises
         ------
@@ -365,14 +379,12 @@ class ScatterPanel(Panel):
                     "the projection is no longer in the cache\nchange a control to recompute it"
                 )
             # Rows without coordinates (outside an isolated subset) and filtered rows go.
-            keep = np.isfinite(coords).all(axis=1)
-            keep &= filter_mask(dataset.metadata(), filters.get("filters"))
-            visible = None if keep.all() else np.flatnonzero(keep)
+            shown = np.isfinite(coords).all(axis=1)
+            shown &= filter_mask(dataset.metadata(), filters.get("filters"))
             column = None if colour == NO_COLOUR else colour
-            groups = trace_groups(dataset.metadata(), column, visible)
             if len(self._views) >= 16:
                 self._views.pop(next(iter(self._views)))
-            self._views[key] = View(dataset, coords, column, visible, groups)
+            self._views[key] = View(dataset, coords, column, None if shown.all() else shown)
         return self._views[key]
 
     def rows_of(
@@ -382,22 +394,23 @@ class ScatterPanel(Panel):
         colour: str | None,
         filters: dict[str, Any] | None = None,
     ) -> tuple[Dataset, list[int]] | None:
-        """Map plotly's points (trace number, point number) back to table rows.
-
-        The traces are rebuilt the same way the figure was; points that fit no trace (the
-        highlight rings, or a stale event) are dropped.
-        """
+        """Map plotly's points back to table rows: a point number of the points trace is a
+        row number. Points of other traces (the rings), hidden rows (filtered out, kept in
+        the trace but transparent) and stale events are dropped."""
         if not projection or projection.get("table") not in self.context.datasets:
             return None
         try:
             view = self.view(projection, colour, filters)
         except DashboardError:
             return None
+        n = len(view.coords)
         rows = []
         for point in points:
-            curve, index = point.get("curveNumber", 0), point.get("pointNumber", -1)
-            if 0 <= curve < len(view.groups) and 0 <= index < len(view.groups[curve].rows):
-                rows.append(int(view.groups[curve].rows[index]))
+            row = point.get("pointNumber", -1)
+            if point.get("curveNumber", 0) != POINTS or not 0 <= row < n:
+                continue
+            if view.shown is None or view.shown[row]:
+                rows.append(int(row))
         return view.dataset, rows
 
     def selection(
@@ -416,16 +429,16 @@ class ScatterPanel(Panel):
 
     def rings(
         self, dataset: Dataset, highlight: dict[str, Any] | None, selection: dict[str, Any] | None
-    ) -> list[Ring]:
+    ) -> tuple[Ring | None, Ring | None]:
         """Rings for ``dataset``'s map: the highlight store's rows (search, neighbours) when
         about this table, and a selection made on ANOTHER table, matched by the `id` column."""
-        rings = []
+        ringed = None
         if highlight and highlight.get("table") == dataset.name and highlight.get("rows"):
-            rings.append(Ring(highlight["rows"], str(highlight.get("label") or "highlighted")))
+            ringed = Ring(highlight["rows"], str(highlight.get("label") or "highlighted"))
         linked = self.linked_rows(dataset, selection)
         if linked is not None:
-            rings.append(Ring(linked, f"selected in {selection['table']}", LINKED_COLOUR))
-        return rings
+            linked = Ring(linked, f"selected in {selection['table']}", LINKED_COLOUR)
+        return ringed, linked
 
     @staticmethod
     def own_selection(dataset: Dataset, selection: dict[str, Any] | None) -> Any:
@@ -465,36 +478,51 @@ class ScatterPanel(Panel):
         size: str | None = None,
         opacity: Any = 0.85,
         selection: dict[str, Any] | None = None,
-    ) -> tuple[Any, Any]:
-        """Return (figure, message) for a projection summary, coloured by ``colour``, with
-        ``highlight`` rows ringed and ``filters`` applied when they are about its table,
-        points sized by the numeric column ``size`` and drawn at ``opacity``, and the rows
-        selected on another table's map ringed in red when the tables share ids."""
+        *,
+        patch: bool = False,
+    ) -> tuple[Any, Any, Any, Any]:
+        """Return (figure, legend, message, drawn key) for a projection summary, coloured by
+        ``colour``, with ``highlight`` rows ringed and ``filters`` applied when they are about
+        its table, points sized by the numeric column ``size`` and drawn at ``opacity``, and
+        the rows selected on another table's map ringed in red when the tables share ids.
+
+        With ``patch`` (the browser shows this projection already), a 2D figure comes as a
+        :class:`dash.Patch` that restyles the points without resending their coordinates.
+        """
         if not projection:
-            return no_update, None
+            return no_update, no_update, None, no_update
         try:
             view = self.view(projection, colour, filters)
             dataset = view.dataset
-            figure = build_figure(
-                view.coords,
-                dataset.metadata(),
+            style = dict(
                 color=view.colour,
-                label=dataset.config.label,
-                text=dataset.config.text,
-                uirevision=projection["key"],
-                visible=view.visible,
+                keep=view.shown,
                 size_by=size if size in dataset.metadata_columns else None,
                 opacity=_opacity(opacity),
                 rings=self.rings(dataset, highlight, selection),
                 selected=self.own_selection(dataset, selection),
             )
+            if patch and view.coords.shape[1] == 2:
+                figure, legend = restyle(view.coords, dataset.metadata(), **style)
+            else:
+                figure, legend = build_figure(
+                    view.coords,
+                    dataset.metadata(),
+                    label=dataset.config.label,
+                    text=dataset.config.text,
+                    uirevision=projection["key"],
+                    **style,
+                )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
-            return message_figure(message.splitlines()[0]), alert(message, color="danger")
-        if view.visible is None:
-            return figure, None
-        shown = f"showing {len(view.visible):,} of {len(view.coords):,} rows"
-        return figure, html.Div(shown, className="small text-body-secondary px-2 dashboard-shown")
+            figure = message_figure(message.splitlines()[0])
+            return figure, None, alert(message, color="danger"), None
+        legend_items = legend_children(legend, view.colour)
+        if view.shown is None:
+            return figure, legend_items, None, projection["key"]
+        shown = f"showing {int(view.shown.sum()):,} of {len(view.coords):,} rows"
+        message = html.Div(shown, className="small text-body-secondary px-2 dashboard-shown")
+        return figure, legend_items, message, projection["key"]
 
 
 def _opacity(value: Any) -> float:
@@ -506,13 +534,12 @@ def _opacity(value: Any) -> float:
 
 
 class View(NamedTuple):
-    """What a scatter draws: coordinates, colour column, visible rows and their traces."""
+    """What a scatter draws: coordinates, colour column, and the rows shown (None: all)."""
 
     dataset: Dataset
     coords: np.ndarray
     colour: str | None
-    visible: np.ndarray | None
-    groups: list[Group]
+    shown: np.ndarray | None
 
 
 def is_dropped_selection(event: dict[str, Any] | None) -> bool:

@@ -1,13 +1,23 @@
-"""Build the scatter figure: Scattergl (2D) or Scatter3d (3D), coloured by any column."""
+"""Build the scatter figure as plain dicts of typed arrays, and patches that restyle it.
+
+The figure has fixed trace slots: the points (every table row in table order, so a point
+number is a row number), then the highlight ring and the linked-selection ring. Colour, size,
+opacity, filters and rings only change trace 0's marker and the ring traces, so in 2D they
+travel as a small :class:`dash.Patch`: coordinates are sent once per projection.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
+from dash import Patch
 from plotly.colors import qualitative
 
 #: Integer columns with at most this many distinct values colour as categories.
@@ -17,6 +27,8 @@ MAX_CATEGORIES = 30
 OTHER = "(other)"
 MISSING = "(missing)"
 HOVER_TEXT_CHARS = 240
+#: Trace slots of the figure.
+POINTS, HIGHLIGHT, LINKED = 0, 1, 2
 
 
 def is_categorical(series: pl.Series) -> bool:
@@ -104,32 +116,120 @@ class Ring(NamedTuple):
     colour: str = "#111"
 
 
-class Group(NamedTuple):
-    """One trace: its name, its table rows, and its colour (None when not by category)."""
+class LegendEntry(NamedTuple):
+    """One category of the colour column: its name, colour and visible row count."""
 
     name: str
-    rows: np.ndarray
-    colour: str | None
+    colour: str
+    count: int
 
 
-def trace_groups(
-    meta: pl.DataFrame, color: str | None, visible: np.ndarray | None = None
-) -> list[Group]:
-    """The figure's traces: one per category, else one for all rows.
+def typed(values: np.ndarray) -> dict[str, str] | list:
+    """``values`` as plotly.js's typed-array spec: base64 bytes, never a list of numbers."""
+    values = np.ascontiguousarray(values)
+    if not values.size:
+        return []
+    return {"dtype": _SHORT_TYPES[values.dtype.name], "bdata": base64.b64encode(values).decode()}
 
-    The same grouping maps a hovered or selected (trace, point) back to its table row.
-    ``visible`` (sorted row numbers) keeps only those rows; categories and their colours
-    come from the whole column, so filtering never recolours what stays.
+
+_SHORT_TYPES = {
+    "int8": "i1",
+    "uint8": "u1",
+    "int16": "i2",
+    "uint16": "u2",
+    "int32": "i4",
+    "uint32": "u4",
+    "float32": "f4",
+    "float64": "f8",
+}
+
+
+def colour_marker(meta: pl.DataFrame, color: str | None) -> tuple[dict[str, Any], list]:
+    """The points' marker colouring by ``color`` and its legend (categories only).
+
+    Categories travel as one byte per row with a stepped colour scale, numbers as float32
+    with Viridis: one trace holds every row, so a new colour never resends coordinates.
     """
-    rows = np.arange(meta.height) if visible is None else np.asarray(visible, dtype=np.int64)
     series = meta.get_column(color) if color else None
-    if series is None or not is_categorical(series):
-        return [Group(color or "points", rows, None)]
-    names, codes = categories(series)
-    shown = codes[rows]
-    colours = palette(len(names))
-    groups = [Group(name, rows[shown == code], colours[code]) for code, name in enumerate(names)]
-    return [g for g in groups if g.rows.size]
+    if series is None:
+        plain = {"color": qualitative.Plotly[0], "showscale": False, "colorscale": None}
+        return plain, []
+    if is_categorical(series):
+        names, codes = categories(series)
+        colours = palette(len(names))
+        steps = []
+        for i, colour in enumerate(colours):
+            steps += [[i / len(colours), colour], [(i + 1) / len(colours), colour]]
+        marker = {
+            "color": typed(codes.astype(np.uint8)),
+            "colorscale": steps,
+            "cmin": -0.5,
+            "cmax": len(names) - 0.5,
+            "showscale": False,
+        }
+        counts = np.bincount(codes, minlength=len(names))
+        legend = [LegendEntry(n, c, int(k)) for n, c, k in zip(names, colours, counts, strict=True)]
+        return marker, legend
+    values = series.cast(pl.Float64).to_numpy().astype(np.float32)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    marker = {
+        "color": typed(values),
+        "colorscale": "Viridis",
+        "cmin": low,
+        "cmax": high if high > low else low + 1,
+        "showscale": True,
+        "colorbar": {"title": {"text": color}, "thickness": 12},
+    }
+    return marker, []
+
+
+def size_marker(meta: pl.DataFrame, size_by: str | None, size: float) -> Any:
+    """Marker sizes: ``size`` for every point, or scaled by the numeric column ``size_by``
+    (smallest value 0.5x, largest 2.5x)."""
+    if not size_by:
+        return size
+    values = meta.get_column(size_by).cast(pl.Float64).to_numpy()
+    finite = np.isfinite(values)
+    low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0, 0)
+    scaled = (values - low) / (high - low) if high > low else np.full(len(values), 0.5)
+    return typed((size * (0.5 + 2.0 * np.nan_to_num(scaled, nan=0.0))).astype(np.float32))
+
+
+def opacity_marker(opacity: float, keep: np.ndarray | None) -> Any:
+    """``opacity`` for every point, or zero for the rows a filter hides (2D only: a hidden
+    point keeps its place in the trace, so point numbers stay row numbers)."""
+    if keep is None:
+        return opacity
+    return typed(np.where(keep, np.float32(opacity), np.float32(0)))
+
+
+def ring_trace(coords: np.ndarray, ring: Ring | None, keep: np.ndarray | None) -> dict:
+    """A trace of open circles around ``ring``'s rows (empty when there is no ring)."""
+    n, dims = coords.shape
+    rows = np.zeros(0, dtype=np.int64) if ring is None else np.asarray(ring.rows, dtype=np.int64)
+    rows = rows[(rows >= 0) & (rows < n)]
+    if keep is not None:
+        rows = rows[keep[rows]]
+    rows = rows[np.isfinite(coords[rows]).all(axis=1)]
+    size = marker_size(n) * (2.2 if dims == 2 else 1.2)
+    trace = {
+        "type": "scatter3d" if dims == 3 else "scattergl",
+        "mode": "markers",
+        "name": ring.name if ring else "",
+        "showlegend": bool(rows.size),
+        "hoverinfo": "skip",
+        # An open symbol draws its ring in `color`, `line.width` thick.
+        "marker": {
+            "size": size,
+            "color": ring.colour if ring else "#111",
+            "line": {"width": 2},
+            "symbol": "circle-open",
+        },
+    }
+    for axis, column in zip("xyz", coords[rows].T, strict=False):
+        trace[axis] = typed(column)
+    return trace
 
 
 def build_figure(
@@ -141,118 +241,117 @@ def build_figure(
     text: str | None,
     uirevision: str,
     title: str | None = None,
-    rings: list[Ring] | None = None,
-    visible: np.ndarray | None = None,
+    rings: tuple[Ring | None, Ring | None] = (None, None),
+    keep: np.ndarray | None = None,
     size_by: str | None = None,
     opacity: float = 0.85,
     selected: np.ndarray | None = None,
-) -> go.Figure:
-    """Return the scatter figure of ``coords`` (n x 2 or n x 3), one trace per category.
+) -> tuple[dict[str, Any], list[LegendEntry]]:
+    """Return the scatter figure of ``coords`` (n x 2 or n x 3) as a plotly dict, and the
+    colour legend.
 
-    ``rings`` (search matches, neighbours, a linked selection) are drawn over their rows,
-    each as a trace after the points that takes no hover, so hovered trace numbers still
-    map to rows. ``visible``
-    limits the map to those rows (filters, an isolated subset). ``size_by`` names a numeric
-    column that scales the points (smallest value 0.5x, largest 2.5x the usual size).
-    ``selected`` rows are drawn (in 2D) as plotly draws a box selection (the rest dimmed), so
-    a selection restored from a link looks like one made by hand.
+    Trace 0 holds every row in table order (a point number is a row number); rows without
+    coordinates (outside an isolated subset) are NaN, which plotly leaves out. Traces 1 and 2
+    ring ``rings`` = (highlight, linked selection): search matches, neighbours, rows
+    selected on another map. ``keep`` (a row mask) hides filtered rows: transparent in 2D
+    (see :func:`opacity_marker`), left out (NaN) in 3D. ``size_by`` names a numeric column
+    that scales the points. ``selected`` rows are drawn (in 2D) as plotly draws a box
+    selection, so a selection restored from a link looks like one made by hand.
+
+    2D points carry no hover text: the panel's tooltip fetches the row's label, text and
+    image, so the payload stays about 9 bytes a point. 3D (which has no tooltip position)
+    sends each point's label and text.
     """
     n, dims = coords.shape
-    hover = np.array(hover_texts(meta, label, text, color), dtype=object) if n else np.array([])
     size = marker_size(n) if dims == 2 else marker_size(n) * 0.5
-    sizes = None
-    if size_by:
-        values = meta.get_column(size_by).cast(pl.Float64).to_numpy()
-        finite = np.isfinite(values)
-        low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0, 0)
-        scaled = (values - low) / (high - low) if high > low else np.full(n, 0.5)
-        sizes = (size * (0.5 + 2.0 * np.nan_to_num(scaled, nan=0.0))).astype(np.float32)
-    series = meta.get_column(color) if color else None
-    groups = trace_groups(meta, color, visible)
-    categorical = series is not None and is_categorical(series)
-
-    def trace(rows: np.ndarray, name: str, marker: dict[str, Any]) -> Any:
-        xyz = coords[rows]
-        common = dict(
-            mode="markers",
-            name=name,
-            hovertext=hover[rows].tolist(),
-            hovertemplate="%{hovertext}<extra></extra>",
-            showlegend=categorical,
-            marker={
-                "size": size if sizes is None else sizes[rows],
-                "opacity": opacity,
-                **marker,
-            },
-        )
-        if dims == 3:
-            return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
-        return go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
-
-    if selected is not None and len(selected) and dims == 2:  # 3D traces have no selection
-        chosen = np.asarray(selected, dtype=np.int64)
-        picks = [np.flatnonzero(np.isin(g.rows, chosen)) for g in groups]
-    else:
-        picks = None
-    if series is None:
-        traces = [trace(groups[0].rows, "points", {"color": qualitative.Plotly[0]})]
-    elif categorical:
-        traces = [trace(g.rows, g.name, {"color": g.colour}) for g in groups]
-    else:
-        values = series.cast(pl.Float64).to_numpy().astype(np.float32)
-        marker = {
-            "color": values[groups[0].rows],
-            "colorscale": "Viridis",
-            "showscale": True,
-            "colorbar": {"title": {"text": color}, "thickness": 12},
-        }
-        traces = [trace(groups[0].rows, str(color), marker)]
-    if picks is not None:
-        for scatter_trace, pick in zip(traces, picks, strict=True):
-            scatter_trace.selectedpoints = pick.tolist()
-    for ring in rings or []:
-        rows = np.asarray(ring.rows, dtype=np.int64)
-        rows = rows[(rows >= 0) & (rows < n)]
-        if visible is not None:
-            rows = rows[np.isin(rows, visible)]
-        if not rows.size:
-            continue
-        xyz = coords[rows]
-        # An open symbol draws its ring in `color`, `line.width` thick.
-        marker = {
-            "size": size * 2.2 if dims == 2 else size * 2.4,
-            "color": ring.colour,
-            "line": {"width": 2},
-            "symbol": "circle-open",
-        }
-        common = dict(mode="markers", name=ring.name, hoverinfo="skip", marker=marker)
-        traces.append(
-            go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **common)
-            if dims == 3
-            else go.Scattergl(x=xyz[:, 0], y=xyz[:, 1], **common)
-        )
-    fig = go.Figure(traces)
-    axis = {"showticklabels": False, "title": None, "zeroline": False, "showgrid": True}
-    fig.update_layout(
-        template="plotly_white",
-        uirevision=uirevision,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        title={"text": title} if title else None,
-        legend={"title": {"text": color or ""}, "itemsizing": "constant"},
-        hovermode="closest",
-        dragmode="pan" if dims == 2 else "orbit",
-    )
+    colouring, legend = colour_marker(meta, color)
+    if keep is not None:
+        legend = _visible_counts(legend, meta, color, keep)
+    marker = {**colouring, "size": size_marker(meta, size_by, size)}
+    points: dict[str, Any] = {"type": "scattergl", "mode": "markers", "showlegend": False}
     if dims == 2:
-        fig.update_xaxes(**axis)
-        fig.update_yaxes(**axis, scaleanchor="x", scaleratio=1)
+        marker["opacity"] = opacity_marker(opacity, keep)
+        points.update(x=typed(coords[:, 0]), y=typed(coords[:, 1]), hoverinfo="none")
+        if selected is not None and len(selected):
+            points["selectedpoints"] = np.asarray(selected, dtype=np.int64).tolist()
     else:
-        fig.update_scenes(
-            xaxis={**axis, "title": {"text": ""}},
-            yaxis={**axis, "title": {"text": ""}},
-            zaxis={**axis, "title": {"text": ""}},
-            aspectmode="data",
+        marker["opacity"] = opacity
+        shown = coords if keep is None else np.where(keep[:, None], coords, np.nan)
+        hover = hover_texts(meta, label, text, None) if n else []
+        points.update(
+            type="scatter3d",
+            x=typed(shown[:, 0]),
+            y=typed(shown[:, 1]),
+            z=typed(shown[:, 2]),
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
         )
-    return fig
+    points["marker"] = marker
+    traces = [points] + [ring_trace(coords, ring, keep) for ring in rings]
+    axis = {"showticklabels": False, "title": None, "zeroline": False, "showgrid": True}
+    layout: dict[str, Any] = {
+        "template": _template(),
+        "uirevision": uirevision,
+        "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        "title": {"text": title} if title else None,
+        "legend": {"itemsizing": "constant", "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.7)"},
+        "showlegend": True,
+        "hovermode": "closest",
+        "dragmode": "pan" if dims == 2 else "orbit",
+    }
+    if dims == 2:
+        layout["xaxis"] = axis
+        layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
+    else:
+        blank = {**axis, "title": {"text": ""}}
+        layout["scene"] = {"xaxis": blank, "yaxis": blank, "zaxis": blank, "aspectmode": "data"}
+    return {"data": traces, "layout": layout}, legend
+
+
+def restyle(
+    coords: np.ndarray,
+    meta: pl.DataFrame,
+    *,
+    color: str | None,
+    rings: tuple[Ring | None, Ring | None] = (None, None),
+    keep: np.ndarray | None = None,
+    size_by: str | None = None,
+    opacity: float = 0.85,
+    selected: np.ndarray | None = None,
+) -> tuple[Patch, list[LegendEntry]]:
+    """A :class:`dash.Patch` that turns a 2D :func:`build_figure` figure of ``coords`` into
+    the one these arguments would build, without resending the points' coordinates."""
+    n = coords.shape[0]
+    colouring, legend = colour_marker(meta, color)
+    if keep is not None:
+        legend = _visible_counts(legend, meta, color, keep)
+    patch = Patch()
+    marker = patch["data"][POINTS]["marker"]
+    for key, value in colouring.items():
+        marker[key] = value
+    marker["size"] = size_marker(meta, size_by, marker_size(n))
+    marker["opacity"] = opacity_marker(opacity, keep)
+    chosen = None if selected is None or not len(selected) else np.asarray(selected).tolist()
+    patch["data"][POINTS]["selectedpoints"] = chosen
+    for slot, ring in zip((HIGHLIGHT, LINKED), rings, strict=True):
+        patch["data"][slot] = ring_trace(coords, ring, keep)
+    return patch, legend
+
+
+@cache
+def _template() -> dict[str, Any]:
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _visible_counts(
+    legend: list[LegendEntry], meta: pl.DataFrame, color: str | None, keep: np.ndarray
+) -> list[LegendEntry]:
+    # The legend counts the rows a filter leaves; colours stay those of the whole column.
+    if not legend or color is None:
+        return legend
+    _, codes = categories(meta.get_column(color))
+    counts = np.bincount(codes[keep], minlength=len(legend))
+    return [e._replace(count=int(k)) for e, k in zip(legend, counts, strict=True)]
 
 
 def message_figure(message: str) -> go.Figure:

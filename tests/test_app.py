@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
 from typing import Any
 
@@ -44,20 +46,38 @@ def project_over_http(client, prefix: str = "/", request: dict | None = None) ->
     raise AssertionError("the projection did not finish in 60 s")
 
 
+SCATTER_OUTPUTS = [
+    ("scatter-1-graph", "figure"),
+    ("scatter-1-legend", "children"),
+    ("scatter-1-message", "children"),
+    ("scatter-1-drawn", "data"),
+]
+VIEW_STATE = [
+    ("dashboard-highlight", "data", {"table": None, "rows": []}),
+    ("dashboard-filter", "data", {"table": None, "filters": {}}),
+    ("scatter-1-size", "value", "__none__"),
+    ("scatter-1-opacity", "value", 0.85),
+]
+
+
+def scatter_body(inputs: list, state: list, key: str | None = None) -> dict:
+    """A scatter callback's request; ``key`` names the callback (default: on_projection)."""
+    key = key or ".." + "...".join(f"{i}.{p}" for i, p in SCATTER_OUTPUTS) + ".."
+    outputs = [tuple(part.rsplit(".", 1)) for part in key[2:-2].split("...")]
+    body = callback_body(key, outputs, inputs)
+    body["state"] = [{"id": i, "property": p, "value": v} for i, p, v in state]
+    return body
+
+
 def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -> dict:
-    body = callback_body(
-        "..scatter-1-graph.figure...scatter-1-message.children..",
-        [("scatter-1-graph", "figure"), ("scatter-1-message", "children")],
+    body = scatter_body(
         [("dashboard-projection", "data", projection)],
+        [
+            ("scatter-1-color", "value", colour),
+            *VIEW_STATE,
+            ("dashboard-selection", "data", {"table": None, "rows": []}),
+        ],
     )
-    body["state"] = [
-        {"id": "scatter-1-color", "property": "value", "value": colour},
-        {"id": "dashboard-highlight", "property": "data", "value": {"table": None, "rows": []}},
-        {"id": "dashboard-filter", "property": "data", "value": {"table": None, "filters": {}}},
-        {"id": "scatter-1-size", "property": "value", "value": "__none__"},
-        {"id": "scatter-1-opacity", "property": "value", "value": 0.85},
-        {"id": "dashboard-selection", "property": "data", "value": {"table": None, "rows": []}},
-    ]
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200
     return response.json["response"]
@@ -104,10 +124,65 @@ def test_background_projection_then_scatter_over_http(app):
     assert response["dashboard-status"]["children"].startswith("PCA 2D · digits · 1,797 points")
     rendered = render_over_http(client, projection, "target")
     traces = rendered["scatter-1-graph"]["figure"]["data"]
-    assert len(traces) == 10
+    assert len(traces) == 3  # the points, then the highlight and linked-selection rings
     assert {t["type"] for t in traces} == {"scattergl"}
     assert traces[0]["x"]["dtype"] == "f4"  # a typed array, not a JSON list
+    assert traces[0]["marker"]["color"]["dtype"] == "u1"  # a category code a point
+    legend = rendered["scatter-1-legend"]["children"]
+    assert [item["props"]["children"][1] for item in legend[1:]] == [str(d) for d in range(10)]
     assert rendered["scatter-1-message"]["children"] is None
+
+
+def test_recolouring_patches_the_marker_and_sends_no_coordinates(app):
+    client = app.server.test_client()
+    projection = project_over_http(client)["dashboard-projection"]["data"]
+    # on_view: the scatter callback whose outputs are duplicates (ids end in @<hash>).
+    key = next(k for k in app.callback_map if "scatter-1-graph.figure@" in k)
+    body = scatter_body(
+        [
+            ("scatter-1-color", "value", "ink"),
+            *VIEW_STATE,
+            ("dashboard-selection", "data", {"table": None, "rows": []}),
+        ],
+        [
+            ("dashboard-projection", "data", projection),
+            ("scatter-1-drawn", "data", projection["key"]),
+        ],
+        key,
+    )
+    response = client.post(
+        "/_dash-update-component", json=body, headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert len(response.data) < 1797 * 3  # under 3 bytes a point on the wire
+    rendered = json.loads(gzip.decompress(response.data))["response"]
+    patch = rendered["scatter-1-graph"]["figure"]
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    locations = [op["location"] for op in patch["operations"]]
+    assert ["data", 0, "marker", "color"] in locations
+    assert not [loc for loc in locations if loc[:2] == ["data", 0] and loc[2] in ("x", "y")]
+    colour = next(op for op in patch["operations"] if op["location"][-1] == "color")
+    assert colour["params"]["value"]["dtype"] == "f4"  # ink is continuous: float32 values
+    assert rendered["scatter-1-drawn"]["data"] == projection["key"]
+
+
+def test_a_figure_the_browser_does_not_have_is_sent_whole(app):
+    client = app.server.test_client()
+    projection = project_over_http(client)["dashboard-projection"]["data"]
+    key = next(k for k in app.callback_map if "scatter-1-graph.figure@" in k)
+    body = scatter_body(
+        [
+            ("scatter-1-color", "value", "ink"),
+            *VIEW_STATE,
+            ("dashboard-selection", "data", {"table": None, "rows": []}),
+        ],
+        [("dashboard-projection", "data", projection), ("scatter-1-drawn", "data", None)],
+        key,
+    )
+    rendered = client.post("/_dash-update-component", json=body).json["response"]
+    figure = rendered["scatter-1-graph"]["figure"]
+    assert figure["data"][0]["x"]["dtype"] == "f4"
 
 
 def test_projection_error_is_shown_not_raised(app):

@@ -8,6 +8,7 @@ import pytest
 
 from dashboard.app import compute_projection, prepare
 from dashboard.errors import ConfigError
+from tests.figures import decode
 
 
 def write_pair(folder, digits_path):
@@ -60,11 +61,11 @@ def test_a_selection_on_one_map_rings_the_same_ids_on_the_other(pair):
     selection = {"table": "a", "rows": [0, 1, 2, 3, 4]}
     linked = right.linked_rows(b, selection)
     assert sorted(b.metadata()["id"].gather(linked).to_list()) == [0, 1, 2, 3, 4]
-    figure, _ = right.render(result, "label", None, None, None, 0.85, selection)
-    ring = figure.data[-1]
-    assert ring.name == "selected in a"
-    assert len(ring.x) == 5
-    assert ring.marker.color == "#d62728"
+    figure, *_ = right.render(result, "label", None, None, None, 0.85, selection)
+    ring = figure["data"][2]
+    assert ring["name"] == "selected in a"
+    assert len(decode(ring["x"])) == 5
+    assert ring["marker"]["color"] == "#d62728"
     assert left.linked_rows(a, selection) is None  # its own selection: plotly shows it
 
 

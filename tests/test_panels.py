@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 import pytest
 from dash import no_update
@@ -17,6 +16,7 @@ from plugins.scatter_figure import build_figure, categories, hover_texts, is_cat
 from plugins.table import HINT as HINT_TABLE
 from reducers.tsne import TSNEParams
 from reducers.umap import UMAPParams
+from tests.figures import decode, shown, shown_rows
 
 
 @pytest.fixture
@@ -34,8 +34,10 @@ def projected(dashboard, reducer="pca", dims=2, params=None):
     return result, status
 
 
-def points(figure: go.Figure) -> int:
-    return sum(len(trace.x) for trace in figure.data)
+def render(scatter, *args, **kwargs):
+    """(figure, message) of a full render."""
+    figure, _legend, message, _drawn = scatter.render(*args, **kwargs)
+    return figure, message
 
 
 def test_projection_callback_reports_status(dashboard):
@@ -56,27 +58,38 @@ def test_projection_callback_shows_errors_in_an_alert(dashboard):
 
 def test_scatter_has_one_point_per_row_coloured_by_category(dashboard):
     result, _ = projected(dashboard)
-    figure, message = scatter_of(dashboard).render(result, "target")
-    assert points(figure) == 1797
-    assert [t.name for t in figure.data] == [str(d) for d in range(10)]
-    assert all(isinstance(t, go.Scattergl) for t in figure.data)
+    figure, legend, message, drawn = scatter_of(dashboard).render(result, "target")
+    assert shown(figure) == 1797
+    assert [t["type"] for t in figure["data"]] == ["scattergl"] * 3  # points, two ring slots
+    names = [item.children[1] for item in legend[1:]]
+    assert names == [str(d) for d in range(10)]
+    # Each point's colour is its category's code; the legend counts them.
+    codes = decode(figure["data"][0]["marker"]["color"])
+    target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
+    assert (codes == target).all()
+    assert legend[4].children[2].children == f" {(target == 3).sum():,}"
     assert message is None
-    assert figure.layout.uirevision == result["key"]
+    assert figure["layout"]["uirevision"] == drawn == result["key"]
 
 
 def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
     result, _ = projected(dashboard)
-    figure, _ = scatter_of(dashboard).render(result, "ink")
-    assert len(figure.data) == 1
-    assert figure.data[0].marker.showscale is True
-    assert figure.data[0].marker.colorbar.title.text == "ink"
+    figure, legend, _, _ = scatter_of(dashboard).render(result, "ink")
+    marker = figure["data"][0]["marker"]
+    assert marker["showscale"] is True
+    assert marker["colorbar"]["title"]["text"] == "ink"
+    ink = dashboard.context.datasets["digits"].metadata()["ink"].to_numpy()
+    assert np.allclose(decode(marker["color"]), ink)
+    assert legend == []  # the colour bar is the legend
 
 
 def test_scatter_3d_uses_scatter3d(dashboard):
     result, _ = projected(dashboard, dims=3)
-    figure, _ = scatter_of(dashboard).render(result, "target")
-    assert all(isinstance(t, go.Scatter3d) for t in figure.data)
-    assert sum(len(t.z) for t in figure.data) == 1797
+    figure, _ = render(scatter_of(dashboard), result, "target")
+    assert {t["type"] for t in figure["data"]} == {"scatter3d"}
+    assert shown(figure) == 1797
+    # 3D hovers have no tooltip position: each point carries its label.
+    assert figure["data"][0]["hovertext"][0].startswith("<b>digit ")
 
 
 def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
@@ -87,14 +100,16 @@ def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
     assert {"label": "pixels", "value": "pixels"} not in options  # the embedding itself
     assert scatter.colour_choice("digits", NO_COLOUR)[1] == NO_COLOUR
     result, _ = projected(dashboard)
-    figure, _ = scatter.render(result, "no-such-column")
-    assert [t.name for t in figure.data][:2] == ["0", "1"]
+    _, legend, _, _ = scatter.render(result, "no-such-column")
+    assert legend[0].children == "target"
 
 
 def test_scatter_reports_a_missing_projection(dashboard):
-    figure, message = scatter_of(dashboard).render({"table": "digits", "key": "0" * 32}, "target")
+    gone = {"table": "digits", "key": "0" * 32}
+    figure, _, message, drawn = scatter_of(dashboard).render(gone, "target")
     assert "no longer in the cache" in message.children
     assert figure.layout.annotations[0].text.startswith("the projection is no longer")
+    assert drawn is None  # the next restyle sends a whole figure
 
 
 def test_hover_shows_label_then_colour_and_escapes_html():
@@ -128,13 +143,15 @@ def test_many_categories_fold_into_other_and_missing():
 
 def test_figure_payload_is_float32():
     coords = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
-    fig = build_figure(
+    fig, _ = build_figure(
         coords, pl.DataFrame({"c": ["a"] * 50}), color="c", label=None, text=None, uirevision="k"
     )
-    # Serialised as a base64 float32 typed array (4 bytes a value), not a list of numbers.
-    payload = fig.to_plotly_json()["data"][0]["x"]
+    # Sent as a base64 float32 typed array (4 bytes a value), not a list of numbers.
+    payload = fig["data"][0]["x"]
     assert payload["dtype"] == "f4"
     assert isinstance(payload["bdata"], str)
+    assert (decode(payload) == coords[:, 0]).all()
+    assert "hovertext" not in fig["data"][0]  # the 2D tooltip fetches the row
 
 
 def test_param_specs_come_from_the_schema():
@@ -260,13 +277,13 @@ def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
     result, _ = projected(dashboard)
     scatter = scatter_of(dashboard)
     gallery = next(p for p in dashboard.panels if p.name == "gallery")
-    points = [{"curveNumber": 3, "pointNumber": i} for i in range(8)]
-    points.append({"curveNumber": 42, "pointNumber": 0})  # fits no trace: dropped
-    selection = scatter.selection({"points": points}, result, "target")
-    assert selection["table"] == "digits"
-    assert len(selection["rows"]) == 8
     meta = dashboard.context.datasets["digits"].metadata()
-    assert set(meta["target"].gather(selection["rows"]).to_list()) == {3}
+    threes = np.flatnonzero(meta["target"].to_numpy() == 3)[:8]
+    points = [{"curveNumber": 0, "pointNumber": int(i)} for i in threes]
+    points.append({"curveNumber": 1, "pointNumber": 0})  # a ring: dropped
+    points.append({"curveNumber": 0, "pointNumber": 99999})  # stale: dropped
+    selection = scatter.selection({"points": points}, result, "target")
+    assert selection == {"table": "digits", "rows": threes.tolist()}
     count, grid = gallery.render(Dash("t"), selection)
     assert count.children == "8 selected, showing the first 5"  # limit: 5 in the config
     assert len(grid.children) == 5
@@ -284,14 +301,17 @@ def panel_of(dashboard, name):
 def test_highlight_rings_rows_in_a_last_trace_without_hover(dashboard):
     result, _ = projected(dashboard)
     highlight = {"table": "digits", "rows": [0, 5, 9999], "label": "matches for 'x'"}
-    figure, _ = scatter_of(dashboard).render(result, "target", highlight)
-    ring = figure.data[-1]
-    assert ring.name == "matches for 'x'"
-    assert len(ring.x) == 2  # the row past the end is dropped
-    assert ring.hoverinfo == "skip"
-    assert points(figure) == 1797 + 2
+    figure, _ = render(scatter_of(dashboard), result, "target", highlight)
+    ring = figure["data"][1]
+    assert ring["name"] == "matches for 'x'"
+    assert len(decode(ring["x"])) == 2  # the row past the end is dropped
+    assert ring["hoverinfo"] == "skip"
+    assert ring["showlegend"] is True
+    assert shown(figure) == 1797
     other = {"table": "other", "rows": [0], "label": "x"}
-    assert len(scatter_of(dashboard).render(result, "target", other)[0].data) == 10
+    figure, _ = render(scatter_of(dashboard), result, "target", other)
+    assert len(decode(figure["data"][1]["x"])) == 0
+    assert figure["data"][1]["showlegend"] is False
 
 
 def test_neighbours_panel_lists_and_highlights(dashboard):
@@ -408,9 +428,8 @@ def test_a_table_with_only_an_embedding_still_draws_every_row(write_config, tmp_
         {"table": "t", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
     )
     assert status.startswith("PCA 2D · t · 40 points x 5 dims")
-    figure, _ = scatter_of(dashboard).render(result, None)
-    assert points(figure) == 40
-    assert figure.data[0].hovertext[7] == "<b>row 7</b>"
+    figure, _ = render(scatter_of(dashboard), result, None)
+    assert shown(figure) == 40
 
 
 def test_isolate_uses_the_selection_and_show_all_resets():
@@ -436,25 +455,25 @@ def test_an_isolated_map_shows_only_its_rows(dashboard):
     }
     result, status = compute_projection(request, dashboard.context)
     assert "· 50 of 1,797 points (isolated) x 64 dims ·" in status
-    figure, message = scatter_of(dashboard).render(result, "target")
-    assert points(figure) == 50
+    figure, message = render(scatter_of(dashboard), result, "target")
+    assert shown_rows(figure).tolist() == list(range(50))
     assert message.children == "showing 50 of 1,797 rows"
 
 
 def test_size_by_and_opacity(dashboard):
     result, _ = projected(dashboard)
     scatter = scatter_of(dashboard)
-    figure, _ = scatter.render(result, "target", None, None, "ink", "0.4")
-    sizes = np.concatenate([np.asarray(t.marker.size) for t in figure.data])
+    figure, _ = render(scatter, result, "target", None, None, "ink", "0.4")
+    marker = figure["data"][0]["marker"]
+    sizes = decode(marker["size"])
     ink = dashboard.context.datasets["digits"].metadata()["ink"].to_numpy()
-    rows = np.concatenate([np.asarray(g.rows) for g in scatter.view(result, "target").groups])
     assert sizes.min() == pytest.approx(3.5)  # 0.5x the 7 px of a small map
     assert sizes.max() == pytest.approx(17.5)  # 2.5x
-    assert sizes[np.argmax(ink[rows])] == pytest.approx(17.5)
-    assert {t.marker.opacity for t in figure.data} == {0.4}
-    plain, _ = scatter.render(result, "target", None, None, "__none__", "not a number")
-    assert {t.marker.size for t in plain.data} == {7.0}
-    assert {t.marker.opacity for t in plain.data} == {0.85}
+    assert sizes[np.argmax(ink)] == pytest.approx(17.5)
+    assert marker["opacity"] == 0.4
+    plain, _ = render(scatter, result, "target", None, None, "__none__", "not a number")
+    assert plain["data"][0]["marker"]["size"] == 7.0
+    assert plain["data"][0]["marker"]["opacity"] == 0.85
     options = [o["value"] for o in scatter.size_options("digits")]
     assert options == ["__none__", "id", "target", "ink"]
 
@@ -469,21 +488,39 @@ def test_a_selection_of_this_table_is_drawn_selected(dashboard):
     scatter = scatter_of(dashboard)
     meta = dashboard.context.datasets["digits"].metadata()
     rows = np.flatnonzero(meta["target"].to_numpy() == 3)[:6].tolist()
-    figure, _ = scatter.render(
-        result, "target", None, None, None, 0.85, {"table": "digits", "rows": rows}
+    figure, _ = render(
+        scatter, result, "target", None, None, None, 0.85, {"table": "digits", "rows": rows}
     )
-    picked = [len(t.selectedpoints or []) for t in figure.data]
-    assert picked == [0, 0, 0, 6, 0, 0, 0, 0, 0, 0]
-    plain, _ = scatter.render(result, "target")
-    assert all(t.selectedpoints is None for t in plain.data)
+    assert figure["data"][0]["selectedpoints"] == rows
+    plain, _ = render(scatter, result, "target")
+    assert "selectedpoints" not in plain["data"][0]
 
 
 def test_a_selection_in_3d_draws_without_selection_marks(dashboard):
     result, _ = projected(dashboard, dims=3)
     selection = {"table": "digits", "rows": [1, 2, 3]}
-    figure, message = scatter_of(dashboard).render(result, "target", None, None, None, 1, selection)
+    figure, message = render(
+        scatter_of(dashboard), result, "target", None, None, None, 1, selection
+    )
     assert message is None
-    assert points(figure) == 1797
+    assert shown(figure) == 1797
+    assert "selectedpoints" not in figure["data"][0]
+
+
+def test_restyling_patches_2d_and_redraws_3d(dashboard):
+    scatter = scatter_of(dashboard)
+    flat, _ = projected(dashboard)
+    patch, legend, _, drawn = scatter.render(flat, "ink", None, None, "ink", 0.5, patch=True)
+    operations = patch.to_plotly_json()["operations"]
+    assigned = {tuple(op["location"]) for op in operations}
+    assert ("data", 0, "marker", "color") in assigned
+    assert ("data", 0, "marker", "size") in assigned
+    assert not any(loc[:2] == ("data", 0) and loc[2] in "xyz" for loc in assigned)
+    assert legend == []
+    assert drawn == flat["key"]
+    deep, _ = projected(dashboard, dims=3)
+    figure, *_ = scatter.render(deep, "ink", patch=True)  # Scatter3d has no opacity array
+    assert figure["data"][0]["type"] == "scatter3d"
 
 
 def test_a_replaced_figure_does_not_clear_the_selection():

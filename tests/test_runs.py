@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from dash import Dash
 
 from dashboard import Image, Table, create_app
 from dashboard.app import prepare
@@ -141,10 +142,16 @@ def test_hover_maps_trace_and_point_back_to_the_row(demo_config):
         {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
     )
     bbox = {"x0": 1, "x1": 2, "y0": 1, "y1": 2}
-    hover = {"points": [{"curveNumber": 3, "pointNumber": 0, "bbox": bbox}]}
+    hover = {"points": [{"curveNumber": 0, "pointNumber": 3, "bbox": bbox}]}
     dataset, row, box = scatter.hovered_row(hover, projection, "target")
-    assert dataset.metadata()["target"][row] == 3  # trace 3 is the digit 3
+    assert row == 3  # a point number of the points trace is a row number
     assert box == bbox
     assert scatter.hovered_row({"points": []}, projection, "target") is None
-    far = {"points": [{"curveNumber": 99, "pointNumber": 0, "bbox": bbox}]}
-    assert scatter.hovered_row(far, projection, "target") is None
+    ring = {"points": [{"curveNumber": 1, "pointNumber": 0, "bbox": bbox}]}
+    assert scatter.hovered_row(ring, projection, "target") is None
+    tooltip = scatter.tooltip(Dash("t"), dataset, row, "target")
+    image, caption = tooltip.children
+    assert image.src.startswith("/_dashboard/image/3?table=digits&v=")
+    label = dataset.metadata()["label"][3]
+    assert caption.children[0].children == label
+    assert caption.children[1].children == f"target: {dataset.metadata()['target'][3]}"

@@ -91,11 +91,19 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path) -> Ite
         yield url
 
 
-# Points plotly has drawn: the decoded typed arrays in ``_fullData``.
+# Points plotly draws: rows of the points trace (trace 0) with coordinates, not hidden by a
+# zero opacity (a filter); read from the decoded typed arrays in ``_fullData``.
 COUNT_POINTS = f"""() => {{
     const gd = document.querySelector('{GRAPH}');
-    if (!gd || !gd._fullData) return 0;
-    return gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+    const t = gd && gd._fullData && gd._fullData[0];
+    if (!t || !t.x) return 0;
+    const op = t.marker && t.marker.opacity, perPoint = op && op.length !== undefined;
+    let n = 0;
+    for (let i = 0; i < t.x.length; i++) {{
+        if (Number.isFinite(t.x[i]) && Number.isFinite(t.y[i])
+            && (!t.z || Number.isFinite(t.z[i])) && (!perPoint || op[i] > 0)) n++;
+    }}
+    return n;
 }}"""
 
 
@@ -116,16 +124,16 @@ def wait_for_points(page: Page, n: int, timeout: float = 30_000) -> None:
     page.wait_for_function(f"() => ({COUNT_POINTS})() === {n}", timeout=timeout)
 
 
-def point_position(page: Page, trace: int = 0, index: int = 0) -> tuple[float, float]:
-    """Screen position of one point of a 2D map, as a person would aim the mouse."""
+def point_position(page: Page, row: int = 0) -> tuple[float, float]:
+    """Screen position of a table row's point on a 2D map, as a person would aim the mouse."""
     return tuple(
         page.evaluate(
             f"""() => {{
                 const gd = document.querySelector('{GRAPH}');
-                const fl = gd._fullLayout, t = gd._fullData[{trace}];
+                const fl = gd._fullLayout, t = gd._fullData[0];
                 const box = gd.getBoundingClientRect();
-                return [box.left + fl._size.l + fl.xaxis.l2p(t.x[{index}]),
-                        box.top + fl._size.t + fl.yaxis.l2p(t.y[{index}])];
+                return [box.left + fl._size.l + fl.xaxis.l2p(t.x[{row}]),
+                        box.top + fl._size.t + fl.yaxis.l2p(t.y[{row}])];
             }}"""
         )
     )

@@ -33,11 +33,11 @@ def test_hovering_a_logged_digit_shows_its_image(page: Page, runs_url: str):
     page.goto(runs_url)
     wait_for_status(page, "PCA 2D · wandb · 1,797 points x 64 dims")
     wait_for_points(page, 1797)
-    x, y = point_position(page, trace=3, index=0)  # the target "3" trace
+    x, y = point_position(page, 3)  # the digits' rows 0 to 9 are the digits 0 to 9
     page.mouse.move(x, y)
     image = page.locator(".dashboard-hover-image")
     expect(image).to_be_visible()
-    expect(page.locator("figcaption")).to_have_text("3")
+    expect(page.locator(".dashboard-tooltip strong")).to_have_text("3")
     page.wait_for_function(
         "() => { const i = document.querySelector('.dashboard-hover-image');"
         " return i && i.complete && i.naturalWidth === 8; }"

@@ -38,8 +38,7 @@ def test_page_loads_with_one_point_per_row(page: Page, demo_url: str):
     status = page.locator("#dashboard-status").inner_text()
     assert status.startswith("PCA 2D · digits · 1,797 points x 64 dims")
     assert point_count(page) == N
-    legend = page.locator(f"{GRAPH} .legend .traces").all_text_contents()
-    assert legend == [str(d) for d in range(10)]
+    assert legend_names(page) == [str(d) for d in range(10)]
     # Bootstrap came from our own server, so the card is styled.
     radius = page.locator(".card").first.evaluate("e => getComputedStyle(e).borderRadius")
     assert radius not in ("", "0px")
@@ -47,13 +46,14 @@ def test_page_loads_with_one_point_per_row(page: Page, demo_url: str):
 
 def test_hover_shows_the_label(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    x, y = point_position(page, trace=3, index=0)
+    x, y = point_position(page, 3)  # the digits' rows 0 to 9 are the digits 0 to 9
     page.mouse.move(x, y)
-    hover = page.locator(f"{GRAPH} .hoverlayer .hovertext")
-    expect(hover).to_contain_text("digit 3")
-    expect(hover).to_contain_text("target: 3")
-    expect(hover).to_contain_text("Handwritten 3, scan")
-    image = page.locator(".dashboard-hover-image")  # the tooltip beside the point
+    tooltip = page.locator(".dashboard-tooltip")  # beside the point
+    expect(tooltip).to_be_visible()
+    expect(tooltip.locator("strong")).to_have_text("digit 3")
+    expect(tooltip).to_contain_text("target: 3")
+    expect(tooltip).to_contain_text("Handwritten 3, scan")
+    image = page.locator(".dashboard-hover-image")
     expect(image).to_be_visible()
     expect(image).to_have_attribute("alt", "digit 3")
 
@@ -152,7 +152,7 @@ def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
 
 def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    x, y = point_position(page, trace=3, index=0)
+    x, y = point_position(page, 3)
     page.mouse.click(x, y)
     title = page.locator(".dashboard-neighbors-title")
     expect(title).to_contain_text("8 nearest to 'digit 3' by cosine distance")
@@ -185,6 +185,12 @@ def test_search_rings_matches_and_explains_bad_patterns(page: Page, demo_url: st
     query.press("Enter")
     expect(page.locator("#search-2-count")).to_contain_text("invalid regular expression")
     assert point_count(page) >= N  # the map is still there
+
+
+def legend_names(page: Page) -> list[str]:
+    """The colour legend's category names, without their counts."""
+    items = page.locator(".dashboard-legend-item").all_inner_texts()
+    return [item.rsplit(" ", 1)[0] for item in items]
 
 
 def box_select(page: Page, size: float = 40) -> None:
@@ -226,8 +232,7 @@ def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
     page.keyboard.press("Escape")
     expect(page.locator(".dashboard-shown")).to_have_text("showing 357 of 1,797 rows")
     wait_for_points(page, 357)
-    legend = page.locator(f"{GRAPH} .legend .traces").all_text_contents()
-    assert legend == ["3", "8"]
+    expect(page.locator(".dashboard-legend-item")).to_have_text(["3 183", "8 174"])
     page.get_by_text("3D", exact=True).click()  # a new projection keeps the filter
     wait_for_status(page, "PCA 3D")
     page.wait_for_function(
@@ -267,6 +272,14 @@ def test_size_by_a_column_and_opacity(page: Page, demo_url: str):
         f"() => document.querySelector('{GRAPH}')._fullData[0].marker.opacity === 0.3"
     )
     assert point_count(page) == N
+    # Recolouring patches the marker: the coordinates the browser holds stay the same object.
+    page.evaluate(f"() => {{ window.__x = document.querySelector('{GRAPH}').data[0].x; }}")
+    page.locator("#scatter-1-color").select_option("ink")
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData[0].marker.showscale === true"
+    )
+    assert page.evaluate(f"() => document.querySelector('{GRAPH}').data[0].x === window.__x")
+    expect(page.locator(".dashboard-legend-item")).to_have_count(0)  # a colour bar instead
 
 
 def test_the_url_restores_the_view(page: Page, demo_url: str, browser):

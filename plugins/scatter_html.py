@@ -1,0 +1,66 @@
+"""The scatter panel's HTML beside the map: the colour legend and the hover tooltip."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import html
+
+from plugins.scatter_figure import HOVER_TEXT_CHARS, LegendEntry
+
+if TYPE_CHECKING:
+    from dashboard.data import Dataset
+
+
+def legend_children(entries: list[LegendEntry], colour: str | None) -> list[Any]:
+    """The colour legend: a swatch, name and visible row count per category."""
+    if not entries:
+        return []
+    items: list[Any] = [html.Span(colour, className="fw-semibold")]
+    for entry in entries:
+        if not entry.count:  # a category a filter hid entirely
+            continue
+        swatch = html.Span(
+            className="d-inline-block rounded-circle me-1",
+            style={"width": "0.7rem", "height": "0.7rem", "background": entry.colour},
+        )
+        count = html.Span(f" {entry.count:,}", className="text-body-tertiary")
+        items.append(
+            html.Span(
+                [swatch, entry.name, count],
+                className="dashboard-legend-item text-nowrap",
+                title=f"{colour} = {entry.name}: {entry.count:,} rows shown",
+            )
+        )
+    return items
+
+
+def tooltip(dataset: Dataset, row: int, colour: str | None, image_src: str | None) -> Any:
+    """The hover tooltip of ``row``: its caption in bold, colour value, text, and its image
+    from ``image_src`` (None: the table has no images)."""
+    caption = dataset.caption(row)
+    lines: list[Any] = [html.Strong(caption)]
+    meta = dataset.metadata()
+    config = dataset.config
+    if colour in meta.columns and colour not in (config.label, config.text):
+        lines.append(html.Div(f"{colour}: {meta.get_column(colour)[row]}"))
+    if config.text and meta.get_column(config.text)[row] is not None:
+        text = str(meta.get_column(config.text)[row])
+        limit = HOVER_TEXT_CHARS
+        lines.append(html.Div(text if len(text) <= limit else text[:limit] + "…"))
+    children: list[Any] = []
+    if image_src:
+        children.append(
+            html.Img(
+                src=image_src,
+                alt=caption,
+                className="dashboard-hover-image mx-auto",
+                style={"width": "96px", "imageRendering": "pixelated", "display": "block"},
+            )
+        )
+    children.append(html.Figcaption(lines, className="small"))
+    return html.Figure(
+        children,
+        className="m-0 text-center dashboard-tooltip",
+        style={"maxWidth": "16rem", "whiteSpace": "normal"},
+    )
