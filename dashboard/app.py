@@ -144,6 +144,7 @@ def prepare(
             raise ConfigError(f"{config.source}: {exc}") from None
     registry = build_registry(plugin_manager)
     datasets = _open_datasets(config, plugin_manager, cache_dir)
+    _check_stratify(config, datasets)
     initial = _initial_request(config, datasets, registry)
     context = PanelContext(config, datasets, registry, ProjectionStore(cache_dir), initial)
     panels = _build_panels(config, registry, context)
@@ -170,6 +171,17 @@ def _open_datasets(
                 raise
             raise type(exc)(f"{config.source}: `tables.{name}.path`: {exc}") from None
     return datasets
+
+
+def _check_stratify(config: DashboardConfig, datasets: dict[str, Dataset]) -> None:
+    column = config.projection.sample.stratify
+    if column and not any(column in d.metadata_columns for d in datasets.values()):
+        columns = sorted({c for d in datasets.values() for c in d.metadata_columns})
+        raise config.error(
+            "projection.sample.stratify",
+            f"no table has a column {column!r}",
+            f"allowed values: {quote_list(columns)}",
+        )
 
 
 def _initial_request(
@@ -318,6 +330,7 @@ def compute_projection(
             context.store,
             progress,
             pca_dims=context.config.projection.pca_dims,
+            sample=context.config.projection.sample,
         )
     except DashboardError as exc:
         logger.warning("projection failed: %s", exc)
@@ -336,4 +349,22 @@ def status_text(result: Mapping[str, Any], context: PanelContext) -> str:
         points = f"{result['isolated']:,} of {points} (isolated)"
     size = points + (f" x {dims:,} dims" if dims else "")
     via = f" · PCA {result['pca_dims']} first" if result.get("pca_dims") else ""
+    sample = result.get("sample")
+    if sample:
+        via += f" · fitted on a sample of {sample['fitted']:,}"
     return f"{title} {result['dims']}D · {result['table']} · {size}{via} · {when}"
+
+
+def sample_notice(result: Mapping[str, Any]) -> str | None:
+    """What a map fitted on a sample says about it, e.g. ``showing 200,000 of 1,000,000
+    rows, sampled by label (t-SNE cannot place the rest)``; None for a map of every row."""
+    sample = result.get("sample")
+    if not sample:
+        return None
+    by = f"sampled by `{sample['by']}`" if sample["by"] else "sampled at random"
+    if sample["placed"]:
+        return (
+            f"fitted on {sample['fitted']:,} of {sample['of']:,} rows, {by}; "
+            f"the other {sample['placed']:,} placed on the map with `transform`"
+        )
+    return f"showing {sample['fitted']:,} of {sample['of']:,} rows, {by}"

@@ -7,7 +7,7 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -41,6 +41,36 @@ class TableConfig(_Strict):
     id: str | None = Field(None, description="Column that identifies a row across tables.")
 
 
+class SampleConfig(_Strict):
+    """When and how to fit a reducer on a sample of a big table."""
+
+    max_rows: Annotated[int, Field(ge=100)] | Literal["auto"] | None = Field(
+        "auto",
+        description="Fit at most this many rows. `auto`: each reducer's own limit (UMAP and "
+        "t-SNE 200,000; PCA none); a number: that limit for every reducer; null: never sample.",
+    )
+    stratify: str | None = Field(
+        None,
+        description="Column whose values keep their proportions in the sample (each value "
+        "keeps at least one row); a table without it is sampled at random.",
+    )
+    seed: int = Field(0, ge=0, description="Seed of the sample: the same seed, the same rows.")
+    place_rest: bool = Field(
+        True,
+        description="Place the rows left out on the fitted map with the reducer's `transform` "
+        "(PCA, UMAP); false, or a reducer without it (t-SNE): only the sample is drawn.",
+    )
+
+    def limit(self, reducer_limit: int | None, asked: int | None = None) -> int | None:
+        """Most rows to fit: ``asked`` (from the controls), else this config's, else the
+        reducer's own ``reducer_limit`` (for `auto`); None for no limit."""
+        if asked:
+            return asked
+        if self.max_rows == "auto":
+            return reducer_limit
+        return self.max_rows
+
+
 class ProjectionConfig(_Strict):
     """The projection the dashboard opens with."""
 
@@ -56,6 +86,9 @@ class ProjectionConfig(_Strict):
         le=4096,
         description="Before UMAP and t-SNE, reduce wider embeddings to this many PCA "
         "dimensions (much faster, neighbourhoods kept); null to use the raw vectors.",
+    )
+    sample: SampleConfig = Field(
+        default_factory=SampleConfig, description="Fitting big tables on a sample."
     )
 
 

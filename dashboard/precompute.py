@@ -100,6 +100,7 @@ def precompute(
                 context.store,
                 lambda fraction, message: bar.set_postfix_str(message, refresh=True),
                 pca_dims=context.config.projection.pca_dims,
+                sample=context.config.projection.sample,
             )
         except DashboardError as exc:
             outcomes.append(Outcome(request, time.perf_counter() - start, False, str(exc)))

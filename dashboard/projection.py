@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.config import SampleConfig
 from dashboard.data import Dataset
 from dashboard.errors import DataError, quote_list
 from dashboard.plugin_manager import Registry
-from dashboard.reducer import Progress
+from dashboard.reducer import Progress, Reducer
+from dashboard.sampling import sample_rows, strata_codes
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class ProjectionRequest:
     params: dict[str, Any] = field(default_factory=dict)
     #: Project only these rows ("isolate"); the others get no coordinates (NaN).
     rows: tuple[int, ...] | None = None
+    #: Fit at most this many rows (a sample); None: as the config says.
+    max_rows: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (what the browser stores)."""
@@ -57,6 +61,7 @@ class ProjectionRequest:
             dims=int(data.get("dims", 2)),
             params=dict(data.get("params") or {}),
             rows=None if data.get("rows") is None else tuple(int(r) for r in data["rows"]),
+            max_rows=int(data["max_rows"]) if data.get("max_rows") else None,
         )
 
 
@@ -124,15 +129,71 @@ def _check_rows(rows: tuple[int, ...] | None, n: int) -> tuple[int, ...] | None:
     return unique
 
 
-def pca_first(X: np.ndarray, dims: int, progress: Progress | None) -> np.ndarray:
-    """``X`` reduced to its first ``dims`` principal components (float32)."""
+def pca_first(X: np.ndarray, dims: int, progress: Progress | None) -> tuple[np.ndarray, Any]:
+    """``X`` reduced to its first ``dims`` principal components (float32), and the fitted
+    PCA (to reduce the rows a sampled fit left out the same way)."""
     from sklearn.decomposition import PCA
 
     if progress:
         progress(0.02, f"PCA to {dims} dims first ({X.shape[1]:,} wide)")
     solver = "randomized" if X.shape[0] * X.shape[1] > 5_000_000 else "full"
-    reduced = PCA(dims, svd_solver=solver, random_state=0).fit_transform(X)
-    return reduced.astype(np.float32)
+    pca = PCA(dims, svd_solver=solver, random_state=0)
+    return pca.fit_transform(X).astype(np.float32), pca
+
+
+#: Rows placed per `transform` call: bounds the memory of the copies it makes.
+PLACE_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """Which rows a projection fits, when the table is bigger than the reducer's limit."""
+
+    fit: np.ndarray  # sorted row numbers to fit
+    rest: np.ndarray  # rows to place with `transform` afterwards (may be empty)
+    of: int  # rows the map would have without sampling
+    by: str | None  # the stratifying column, None for a uniform draw
+
+    def summary(self) -> dict[str, Any]:
+        """What the status line and the map's notice say about the sample."""
+        return {"fitted": len(self.fit), "of": self.of, "by": self.by, "placed": len(self.rest)}
+
+
+def plan_sample(
+    dataset: Dataset,
+    pool: np.ndarray,
+    limit: int | None,
+    config: SampleConfig,
+    can_place: bool,
+) -> SamplePlan | None:
+    """The sample to fit from ``pool`` (row numbers), or None when it is within ``limit``."""
+    if not limit or len(pool) <= limit:
+        return None
+    by = config.stratify if config.stratify in dataset.metadata_columns else None
+    strata = strata_codes(dataset.metadata().get_column(by)) if by else None
+    fit = sample_rows(pool, limit, strata=strata, seed=config.seed)
+    place = config.place_rest and can_place
+    rest = np.setdiff1d(pool, fit, assume_unique=True) if place else np.zeros(0, np.int64)
+    return SamplePlan(fit, rest, len(pool), by)
+
+
+def place_rest(
+    reducer: Reducer,
+    X: np.ndarray,
+    rows: np.ndarray,
+    coords: np.ndarray,
+    pca: Any,
+    progress: Progress | None,
+) -> None:
+    """Fill ``coords[rows]`` with ``reducer.transform`` of those rows of ``X``, in chunks."""
+    for start in range(0, len(rows), PLACE_CHUNK):
+        if progress:
+            progress(0.9, f"placing the rest: {start:,} of {len(rows):,} rows")
+        chunk = rows[start : start + PLACE_CHUNK]
+        block = X[chunk]
+        if pca is not None:
+            block = pca.transform(block).astype(np.float32)
+        coords[chunk] = reducer.transform(block)
 
 
 def run_projection(
@@ -143,6 +204,7 @@ def run_projection(
     progress: Progress | None = None,
     *,
     pca_dims: int | None = None,
+    sample: SampleConfig | None = None,
 ) -> dict[str, Any]:
     """Return the projection's summary, computing and caching its coordinates if needed.
 
@@ -151,10 +213,13 @@ def run_projection(
     dict
         ``key`` (load coordinates with :meth:`ProjectionStore.load`), ``table``,
         ``reducer``, ``dims``, ``params``, ``n``, ``seconds``, ``cached``, ``isolated``,
-        ``pca_dims`` (the PCA width used first, or None).
+        ``pca_dims`` (the PCA width used first, or None), ``sample`` (None, or ``fitted``,
+        ``of``, ``by`` and ``placed`` row counts: see :class:`SamplePlan`).
 
     With ``pca_dims``, reducers marked ``pca_first`` get the embedding's first ``pca_dims``
-    principal components when it is wider.
+    principal components when it is wider. With more rows than ``sample`` allows (or the
+    request's ``max_rows``), the reducer fits a sample and places the rest with
+    ``transform`` when it can; rows it cannot place have no coordinates (NaN).
 
     Raises
     ------
@@ -171,6 +236,12 @@ def run_projection(
     width = dataset.n_dims or 0
     first = pca_dims if reducer_cls.pca_first and pca_dims and width > pca_dims else None
     key_params = {**params_json, "__pca_dims": first} if first else params_json
+    sample = sample or SampleConfig()
+    pool = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+    limit = sample.limit(reducer_cls.sample_above, request.max_rows)
+    plan = plan_sample(dataset, pool, limit, sample, reducer_cls.supports_transform)
+    if plan is not None:
+        key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
     key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
     summary = {
         "key": key,
@@ -180,21 +251,15 @@ def run_projection(
         "params": params_json,
         "isolated": None if rows is None else len(rows),
         "pca_dims": first,
+        "sample": None if plan is None else plan.summary(),
     }
     start = time.perf_counter()
     coords = store.load(key)
     cached = coords is not None
     if coords is None:
-        reducer = reducer_cls(params, n_components=request.dims)
-        X = dataset.matrix() if rows is None else dataset.matrix()[np.asarray(rows)]
-        if first:
-            X = pca_first(X, first, progress)
-        if rows is None:
-            coords = reducer.fit_transform(X, progress=progress)
-        else:
-            # Rows left out of an isolated projection have no place on its map: NaN.
-            coords = np.full((dataset.n_rows, request.dims), np.nan, dtype=np.float32)
-            coords[np.asarray(rows)] = reducer.fit_transform(X, progress=progress)
+        coords = _compute(
+            reducer_cls(params, n_components=request.dims), dataset, pool, plan, first, progress
+        )
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(
@@ -207,3 +272,29 @@ def run_projection(
         " (cached)" if cached else "",
     )
     return {**summary, "n": int(coords.shape[0]), "seconds": seconds, "cached": cached}
+
+
+def _compute(
+    reducer: Reducer,
+    dataset: Dataset,
+    pool: np.ndarray,
+    plan: SamplePlan | None,
+    pca_dims: int | None,
+    progress: Progress | None,
+) -> np.ndarray:
+    full = dataset.matrix()
+    fit = pool if plan is None else plan.fit
+    everything = plan is None and len(pool) == dataset.n_rows
+    X = full if everything else full[fit]
+    pca = None
+    if pca_dims:
+        X, pca = pca_first(X, pca_dims, progress)
+    fitted = reducer.fit_transform(X, progress=progress)
+    if everything:
+        return fitted
+    # Rows outside an isolated subset, or a sample the reducer cannot extend, are NaN.
+    coords = np.full((dataset.n_rows, reducer.n_components), np.nan, dtype=np.float32)
+    coords[fit] = fitted
+    if plan is not None and plan.rest.size:
+        place_rest(reducer, full, plan.rest, coords, pca, progress)
+    return coords

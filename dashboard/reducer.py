@@ -48,6 +48,9 @@ class Reducer:
     #: Neighbour-graph methods (UMAP, t-SNE) run faster, and as well, on a PCA of wide
     #: embeddings: the app reduces to `projection.pca_dims` first when this is set.
     pca_first: ClassVar[bool] = False
+    #: Tables with more rows are fitted on a sample of this many (`projection.sample`);
+    #: None: the method copes with any size (PCA).
+    sample_above: ClassVar[int | None] = None
 
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, n_components: int = 2):
         if n_components not in (2, 3):

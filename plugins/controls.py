@@ -75,6 +75,28 @@ class ControlsPanel(Panel):
                 inline=True,
                 className="mb-2",
             ),
+            dbc.Label(
+                "Fit at most", html_for=self.id("sample"), className="mb-0 small fw-semibold"
+            ),
+            html.Div(
+                dbc.InputGroup(
+                    [
+                        dbc.Input(
+                            id=self.id("sample"),
+                            type="number",
+                            min=100,
+                            step=1,
+                            placeholder=self.sample_placeholder(),
+                            debounce=True,
+                        ),
+                        dbc.InputGroupText("rows"),
+                    ],
+                    size="sm",
+                ),
+                className="mb-2",
+                title="Bigger tables are fitted on a sample of this many rows, the rest placed "
+                "with `transform` where the reducer can. Empty: the config's limit.",
+            ),
             html.Div(
                 [
                     dbc.Button(
@@ -100,11 +122,19 @@ class ControlsPanel(Panel):
             className="shadow-sm",
         )
 
+    def sample_placeholder(self) -> str:
+        """What an empty "fit at most" means: the config's limit, or each reducer's own."""
+        limit = self.context.config.projection.sample.max_rows
+        if limit == "auto":
+            return "auto (UMAP, t-SNE: 200,000)"
+        return "all" if limit is None else f"{limit:,}"
+
     def url_state(self) -> dict[str, tuple[Any, str]]:
         return {
             "table": (self.id("table"), "value"),
             "reducer": (self.id("reducer"), "value"),
             "dims": (self.id("dims"), "value"),
+            "sample": (self.id("sample"), "value"),
             "params": ({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
         }
 
@@ -126,6 +156,7 @@ class ControlsPanel(Panel):
             Input(self.id("reducer"), "value"),
             Input(self.id("dims"), "value"),
             Input({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
+            Input(self.id("sample"), "value"),
             Input(self.id("isolate"), "n_clicks"),
             Input(self.id("all"), "n_clicks"),
             State({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "id"),
@@ -138,6 +169,7 @@ class ControlsPanel(Panel):
             reducer: str,
             dims: int,
             values: list[Any],
+            max_rows: Any,
             isolate: Any,
             show_all: Any,
             ids: list[dict[str, str]],
@@ -150,7 +182,9 @@ class ControlsPanel(Panel):
             )
             if isinstance(rows, str):
                 return no_update, alert(rows)
-            return build_request(registry, table, reducer, dims, values, ids, current, rows)
+            return build_request(
+                registry, table, reducer, dims, values, ids, current, rows, max_rows
+            )
 
 
 def subset_rows(
@@ -187,6 +221,7 @@ def build_request(
     ids: list[dict[str, str]],
     current: dict[str, Any] | None,
     rows: list[int] | None = None,
+    max_rows: Any = None,
 ) -> tuple[Any, Any]:
     """Turn the controls' values into a projection request, or explain what is wrong.
 
@@ -210,8 +245,9 @@ def build_request(
     except DashboardError as exc:
         return no_update, alert(str(exc))
     subset = None if rows is None else tuple(rows)
+    limit = int(max_rows) if isinstance(max_rows, (int, float)) and max_rows >= 100 else None
     request = ProjectionRequest(
-        table, reducer, int(dims), validated.model_dump(mode="json"), subset
+        table, reducer, int(dims), validated.model_dump(mode="json"), subset, limit
     ).to_dict()
     if request == current:
         return no_update, None

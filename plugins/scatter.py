@@ -10,7 +10,7 @@ import numpy as np
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.app import compute_projection
+from dashboard.app import compute_projection, sample_notice
 from dashboard.errors import DashboardError
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
@@ -518,11 +518,25 @@ class ScatterPanel(Panel):
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
         legend_items = legend_children(legend, view.colour)
-        if view.shown is None:
-            return figure, legend_items, None, projection["key"]
-        shown = f"showing {int(view.shown.sum()):,} of {len(view.coords):,} rows"
-        message = html.Div(shown, className="small text-body-secondary px-2 dashboard-shown")
-        return figure, legend_items, message, projection["key"]
+        return figure, legend_items, self.notice(projection, view), projection["key"]
+
+    @staticmethod
+    def notice(projection: dict[str, Any], view: View) -> Any:
+        """Lines above the map: how it was sampled, and how many rows it shows (after
+        filters, or of an isolated subset) when not all."""
+        lines = []
+        sampled = sample_notice(projection)
+        if sampled:
+            lines.append(html.Div(sampled, className="dashboard-sampled"))
+        if view.shown is not None:
+            count = int(view.shown.sum())
+            sample = projection.get("sample") or {}
+            if not sampled or sample.get("placed") or count != sample.get("fitted"):
+                shown = f"showing {count:,} of {len(view.coords):,} rows"
+                lines.append(html.Div(shown, className="dashboard-shown"))
+        if not lines:
+            return None
+        return html.Div(lines, className="small text-body-secondary px-2")
 
 
 def _opacity(value: Any) -> float:

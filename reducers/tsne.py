@@ -59,6 +59,7 @@ class TSNE(Reducer):
     Params = TSNEParams
     min_rows = 5
     pca_first = True
+    sample_above = 200_000
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         from sklearn.manifold import TSNE as SkTSNE

@@ -50,6 +50,7 @@ class UMAP(Reducer):
     supports_transform = True
     min_rows = 5
     pca_first = True
+    sample_above = 200_000
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")

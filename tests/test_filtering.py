@@ -85,7 +85,7 @@ def test_the_map_shows_only_filtered_rows_and_maps_points_back(dashboard):
     figure, legend, message, _ = scatter.render(result, "target", None, filters)
     target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
     assert shown_rows(figure).tolist() == np.flatnonzero(np.isin(target, [3, 8])).tolist()
-    assert message.children == "showing 357 of 1,797 rows"
+    assert message.children[0].children == "showing 357 of 1,797 rows"
     # Colours come from the whole column; the legend counts what the filter leaves.
     full, *_ = scatter.render(result, "target")
     assert figure["data"][0]["marker"]["colorscale"] == full["data"][0]["marker"]["colorscale"]

@@ -191,10 +191,15 @@ def test_controls_build_a_request():
             "method": "sklearn",
         },
         "rows": None,
+        "max_rows": None,
     }
     assert message is None
     same, _ = build_request(registry, "digits", "tsne", 3, values, ids, request)
     assert same is no_update
+    sampled, _ = build_request(registry, "digits", "tsne", 3, values, ids, request, None, 500)
+    assert sampled["max_rows"] == 500
+    auto, _ = build_request(registry, "digits", "tsne", 3, values, ids, sampled, None, None)
+    assert auto == request
     bad, alert = build_request(registry, "digits", "tsne", 3, [500, *values[1:]], ids, None)
     assert bad is no_update
     assert "`perplexity`: input should be less than or equal to 100, got 500" in alert.children
@@ -457,7 +462,7 @@ def test_an_isolated_map_shows_only_its_rows(dashboard):
     assert "· 50 of 1,797 points (isolated) x 64 dims ·" in status
     figure, message = render(scatter_of(dashboard), result, "target")
     assert shown_rows(figure).tolist() == list(range(50))
-    assert message.children == "showing 50 of 1,797 rows"
+    assert message.children[0].children == "showing 50 of 1,797 rows"
 
 
 def test_size_by_and_opacity(dashboard):

@@ -44,7 +44,7 @@ def test_restore_sends_values_and_leaves_the_rest():
 def test_panels_declare_their_link_state(demo_config):
     dashboard = prepare(demo_config)
     declared = {p.name: sorted(p.url_state()) for p in dashboard.panels}
-    assert declared["controls"] == ["dims", "params", "reducer", "table"]
+    assert declared["controls"] == ["dims", "params", "reducer", "sample", "table"]
     assert declared["scatter"] == ["color", "opacity", "size"]
     assert declared["search"] == ["query", "regex"]
     assert declared["filter"] == ["in", "range"]

@@ -327,3 +327,20 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
     finally:
         other.close()
     assert errors == []
+
+
+def test_fitting_a_sample_says_so_above_the_map(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    sample = page.locator("#controls-0-sample")
+    sample.fill("500")
+    sample.press("Enter")
+    wait_for_status(page, "fitted on a sample of 500")
+    expect(page.locator(".dashboard-sampled")).to_have_text(
+        "fitted on 500 of 1,797 rows, sampled at random; "
+        "the other 1,297 placed on the map with `transform`"
+    )
+    wait_for_points(page, N)  # PCA places every row
+    sample.fill("")
+    sample.press("Enter")
+    wait_for_status(page, "PCA 2D · digits · 1,797 points x 64 dims · from cache")
+    expect(page.locator(".dashboard-sampled")).to_have_count(0)
