@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from dashboard.config import TableConfig
 from dashboard.errors import DataError, quote_list
 from dashboard.neighbors import NeighborIndex
 from dashboard.runs import find_logged_tables
+from dashboard.vectors import read_parquet_vectors
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
     "parquet": pl.scan_parquet,
@@ -237,6 +239,16 @@ class Dataset:
                 ) from exc
         return self._metadata
 
+    def _read_parquet_vectors(self) -> np.ndarray | None:
+        # The frame is a plain scan of these files when they are all parquet.
+        parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
+        if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
+            return None
+        try:
+            return read_parquet_vectors(self.files, self.embedding_columns[0], self.n_rows)
+        except (OSError, ValueError, pa.ArrowException):
+            return None  # the Polars path reports what is wrong
+
     @property
     def n_rows(self) -> int:
         """Number of rows."""
@@ -266,6 +278,9 @@ class Dataset:
         return self._matrix
 
     def _build_matrix(self) -> np.ndarray:
+        fast = self._read_parquet_vectors()
+        if fast is not None:
+            return fast
         df = self._collect(self.embedding_columns)
         if self.is_vector_column:
             column = self.embedding_columns[0]

@@ -1,0 +1,68 @@
+"""The parquet fast path for embedding matrices agrees with Polars, or steps aside."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dashboard.config import TableConfig
+from dashboard.data import open_dataset
+from dashboard.errors import DataError
+from dashboard.plugin_manager import get_plugin_manager
+from dashboard.vectors import read_parquet_vectors
+
+
+def vectors(n: int, d: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["array", "list"])
+def test_files_and_row_groups_read_in_order(tmp_path, kind):
+    parts = [vectors(250, 6, 0), vectors(90, 6, 1)]
+    files = []
+    for i, X in enumerate(parts):
+        series = pl.Series("vec", X) if kind == "array" else pl.Series("vec", X.tolist())
+        path = tmp_path / f"part-{i}.parquet"
+        pl.DataFrame({"id": np.arange(len(X)), "vec": series}).write_parquet(
+            path, row_group_size=64
+        )
+        files.append(path)
+    matrix = read_parquet_vectors(files, "vec", 340)
+    assert matrix.dtype == np.float32
+    assert matrix.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(matrix, np.concatenate(parts))
+    assert read_parquet_vectors(files, "vec", 339) is None  # the row counts disagree
+
+
+def test_nulls_and_ragged_vectors_step_aside(tmp_path):
+    ragged = tmp_path / "ragged.parquet"
+    pq.write_table(pa.table({"vec": [[1.0, 2.0], [3.0]]}), ragged)
+    assert read_parquet_vectors([ragged], "vec", 2) is None
+    empty = tmp_path / "null.parquet"
+    pq.write_table(pa.table({"vec": [[1.0, 2.0], None]}), empty)
+    assert read_parquet_vectors([empty], "vec", 2) is None
+    inner = tmp_path / "inner.parquet"
+    pq.write_table(pa.table({"vec": [[1.0, None], [3.0, 4.0]]}), inner)
+    assert read_parquet_vectors([inner], "vec", 2) is None
+
+
+def test_the_dataset_uses_it_and_still_explains_bad_vectors(tmp_path):
+    pm = get_plugin_manager(load_entry_points=False)
+
+    def dataset(path):
+        config = TableConfig(path=str(path), embedding="vec")
+        return open_dataset(
+            "t", config, scan_hook=pm.hook.dashboard_scan_table, cache_dir=tmp_path, where="x.yaml"
+        )
+
+    X = vectors(100, 4, 2)
+    good = tmp_path / "good.parquet"
+    pl.DataFrame({"vec": X}).write_parquet(good)
+    np.testing.assert_array_equal(dataset(good).matrix(), X)
+    ragged = tmp_path / "ragged.parquet"
+    pq.write_table(pa.table({"vec": [[1.0, 2.0], [3.0]]}), ragged)
+    with pytest.raises(DataError, match=r"column 'vec' holds vectors of different lengths"):
+        dataset(ragged).matrix()
