@@ -1,0 +1,294 @@
+"""Scale: first map, memory, reopen, payload and browser render at 10k, 100k and 1M rows.
+
+    .venv/bin/python benchmarks/scale.py                    # everything (about 25 min)
+    .venv/bin/python benchmarks/scale.py --sizes 10000 100000 --skip-umap --skip-browser
+
+Synthetic data: 20 Gaussian clusters in D = 768, written once as parquet (an Array column of
+float32, lz4, 100k-row groups) under ``--workdir``. Every measurement runs in a fresh Python
+process, so times include imports and peak memory is that process's own (ru_maxrss).
+
+- PCA first map, per N: the dashboard (prepare + projection + the scatter's figure, gzipped as
+  served) against the plain baseline a user would write: ``pl.read_parquet``, sklearn
+  ``PCA(2)``, ``px.scatter(..., color=label, hover_name=label)`` and its JSON, gzipped.
+- Reopen: the dashboard again on the same cache directory.
+- Payload: gzipped bytes a point for the first map and for a recolour (a Patch), against the
+  baseline figure JSON.
+- UMAP at ``--umap-rows`` (default 100k): the dashboard (PCA to 50 dims first) against
+  ``umap.UMAP().fit_transform`` on the raw 768-dim vectors; both with a warm numba cache;
+  trustworthiness@10 on the same 5,000 random rows.
+- Browser: headless chromium, from navigation to every point drawn, for the dashboard
+  (projection cached) and for the baseline figure written by ``fig.write_html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CLUSTERS = 20
+GENERATE = r"""
+import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+n, d, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rng = np.random.default_rng(0)
+centres = rng.normal(0, 1.5, (int(sys.argv[4]), d)).astype(np.float32)
+schema = pa.schema([("id", pa.int64()), ("label", pa.string()), ("score", pa.float32()),
+                    ("embedding", pa.list_(pa.float32(), d))])
+with pq.ParquetWriter(path + ".tmp", schema, compression="lz4") as writer:
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        group = rng.integers(0, len(centres), m)
+        X = centres[group] + rng.standard_normal((m, d), dtype=np.float32)
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), d)
+        writer.write_table(pa.table({
+            "id": np.arange(start, start + m), "label": [f"c{g:02d}" for g in group],
+            "score": rng.random(m, dtype=np.float32), "embedding": vectors}, schema=schema))
+import os; os.replace(path + ".tmp", path)
+"""
+
+OURS = r"""
+import gzip, json, resource, sys, time
+t0 = time.perf_counter()
+args = json.loads(sys.argv[1])
+import numpy as np
+from plotly.utils import PlotlyJSONEncoder
+from dashboard.app import compute_projection, prepare
+table = {"path": args["path"], "embedding": "embedding", "label": "label"}
+dashboard = prepare({"tables": {"t": table}, "cache_dir": args["cache"],
+                     "projection": {"reducer": args["reducer"]},
+                     "panels": [{"type": "scatter", "table": "t"}]})
+request = {"table": "t", "reducer": args["reducer"], "dims": 2, "params": {}}
+result, status = compute_projection(request, dashboard.context)
+t1 = time.perf_counter()
+scatter = dashboard.panels[0]
+figure = scatter.render(result, "label")[0]
+body = json.dumps({"response": {"graph": {"figure": figure}}}, cls=PlotlyJSONEncoder).encode()
+wire = gzip.compress(body, 6)
+t2 = time.perf_counter()
+patch = scatter.render(result, "score", patch=True)[0]
+patch_body = json.dumps({"response": {"graph": {"figure": patch}}}, cls=PlotlyJSONEncoder)
+if args.get("coords"):
+    np.save(args["coords"], dashboard.context.store.load(result["key"]))
+print(json.dumps({"seconds": t2 - t0, "projection": t1 - t0, "status": status,
+                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "wire": len(wire), "patch_wire": len(gzip.compress(patch_body.encode(), 6))}))
+"""
+
+BASELINE_PCA = r"""
+import gzip, json, resource, sys, time
+t0 = time.perf_counter()
+args = json.loads(sys.argv[1])
+import polars as pl, plotly.express as px
+from sklearn.decomposition import PCA
+df = pl.read_parquet(args["path"])
+X = df["embedding"].to_numpy()
+Y = PCA(2).fit_transform(X)
+labels = df["label"].to_numpy()
+fig = px.scatter(x=Y[:, 0], y=Y[:, 1], color=labels, hover_name=labels, render_mode="webgl")
+body = fig.to_json().encode()
+wire = gzip.compress(body, 6)
+t1 = time.perf_counter()
+if args.get("html"):
+    fig.write_html(args["html"], include_plotlyjs=True, div_id="graph")
+print(json.dumps({"seconds": t1 - t0, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                  * 1024, "wire": len(wire), "raw": X.nbytes}))
+"""
+
+BASELINE_UMAP = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+args = json.loads(sys.argv[1])
+import numpy as np, polars as pl, umap
+X = pl.read_parquet(args["path"], columns=["embedding"])["embedding"].to_numpy()
+Y = umap.UMAP().fit_transform(X)
+t1 = time.perf_counter()
+np.save(args["coords"], Y.astype(np.float32))
+print(json.dumps({"seconds": t1 - t0,
+                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+WARM_NUMBA = "import numpy as np, umap; umap.UMAP().fit_transform(np.random.rand(500, 8))"
+
+
+def child(code: str, args: dict, env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; return the JSON it prints last."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=3600,
+    )
+    if out.returncode:
+        raise RuntimeError(f"benchmark step failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def dataset(workdir: Path, n: int, d: int) -> Path:
+    path = workdir / f"clusters-{n}x{d}.parquet"
+    if not path.exists():
+        print(f"writing {path} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-c", GENERATE, str(n), str(d), str(path), str(CLUSTERS)], check=True
+        )
+    return path
+
+
+def gb(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
+def pca_rows(workdir: Path, sizes: list[int], d: int, browser: bool) -> None:
+    print(f"\n## PCA first map, D = {d}\n")
+    print(
+        "| N | dashboard | plain | plain/dashboard | reopen | peak memory (x raw matrix) "
+        "| plain peak | bytes/point first map | recolour | plain figure |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        path = dataset(workdir, n, d)
+        cache = workdir / f"cache-pca-{n}"
+        if cache.exists():
+            subprocess.run(["rm", "-rf", str(cache)], check=True)
+        ours = child(OURS, {"path": str(path), "cache": str(cache), "reducer": "pca"})
+        again = child(OURS, {"path": str(path), "cache": str(cache), "reducer": "pca"})
+        html = workdir / f"plain-{n}.html"
+        base = child(BASELINE_PCA, {"path": str(path), "html": str(html) if browser else ""})
+        raw = base["raw"]
+        print(
+            f"| {n:,} | {ours['seconds']:.1f} s | {base['seconds']:.1f} s "
+            f"| {base['seconds'] / ours['seconds']:.1f}x | {again['projection']:.2f} s "
+            f"(map {again['seconds']:.2f} s) | {gb(ours['peak'])} ({ours['peak'] / raw:.2f}x) "
+            f"| {gb(base['peak'])} ({base['peak'] / raw:.2f}x) | {ours['wire'] / n:.2f} "
+            f"| {ours['patch_wire'] / n:.2f} | {base['wire'] / n:.2f} |",
+            flush=True,
+        )
+        assert "from cache" in again["status"], again["status"]
+
+
+def umap_rows(workdir: Path, n: int, d: int) -> None:
+    import numpy as np
+    from sklearn.manifold import trustworthiness
+
+    print(f"\n## UMAP, N = {n:,}, D = {d} (warm numba cache for both)\n")
+    path = dataset(workdir, n, d)
+    numba = workdir / "numba"
+    env = {"NUMBA_CACHE_DIR": str(numba)}
+    subprocess.run([sys.executable, "-c", WARM_NUMBA], env={**os.environ, **env}, check=True)
+    cache = workdir / f"cache-umap-{n}"
+    if cache.exists():
+        subprocess.run(["rm", "-rf", str(cache)], check=True)
+    ours_coords, base_coords = workdir / "umap-ours.npy", workdir / "umap-plain.npy"
+    args = {"path": str(path), "cache": str(cache), "reducer": "umap", "coords": str(ours_coords)}
+    ours = child(OURS, args, env)
+    base = child(BASELINE_UMAP, {"path": str(path), "coords": str(base_coords)}, env)
+    import polars as pl
+
+    X = pl.read_parquet(path, columns=["embedding"])["embedding"].to_numpy()
+    rows = np.random.default_rng(0).choice(n, size=min(n, 5000), replace=False)
+    trust_ours = trustworthiness(X[rows], np.load(ours_coords)[rows], n_neighbors=10)
+    trust_base = trustworthiness(X[rows], np.load(base_coords)[rows], n_neighbors=10)
+    print("| | first map | peak memory | trustworthiness@10 (5,000 rows) |")
+    print("|---|---|---|---|")
+    print(
+        f"| dashboard (PCA 50 first) | {ours['seconds']:.1f} s | {gb(ours['peak'])} "
+        f"| {trust_ours:.4f} |"
+    )
+    print(
+        f"| plain umap-learn on raw vectors | {base['seconds']:.1f} s | {gb(base['peak'])} "
+        f"| {trust_base:.4f} |"
+    )
+    print(
+        f"\nplain/dashboard: {base['seconds'] / ours['seconds']:.1f}x faster; "
+        f"trustworthiness difference {trust_ours - trust_base:+.4f}",
+        flush=True,
+    )
+
+
+def browser_rows(workdir: Path, sizes: list[int], d: int) -> None:
+    import yaml
+    from playwright.sync_api import sync_playwright
+
+    from tests.servers import serve
+
+    # Points plotly holds: the dashboard has every row in trace 0 (and empty ring traces),
+    # the plain figure one trace a label.
+    count = """(sel) => { const g = document.querySelector(sel);
+        if (!g || !g._fullData) return 0;
+        return g._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }"""
+    # Two animation frames after the data arrived: the WebGL draw has reached the screen.
+    painted = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    print("\n## Browser: navigation to every point drawn (headless chromium, software GL)\n")
+    print("| N | dashboard (projection cached) | plain figure HTML |")
+    print("|---|---|---|")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--enable-unsafe-swiftshader",
+    ]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        for n in sizes:
+            path = dataset(workdir, n, d)
+            config = workdir / f"browser-{n}.yaml"
+            table = {"path": str(path), "embedding": "embedding", "label": "label"}
+            config.write_text(
+                yaml.safe_dump(
+                    {
+                        "title": "scale",
+                        "tables": {"t": table},
+                        "cache_dir": str(workdir / f"cache-pca-{n}"),
+                        "panels": [{"type": "controls"}, {"type": "scatter", "table": "t"}],
+                    }
+                )
+            )
+            timings = []
+            with serve([sys.executable, "-m", "dashboard", "--config", str(config)]) as url:
+                for target, selector in (
+                    (url, "#scatter-1-graph .js-plotly-plot"),
+                    (f"file://{workdir / f'plain-{n}.html'}", "#graph"),
+                ):
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    start = time.perf_counter()
+                    page.goto(target, timeout=600_000)
+                    page.wait_for_function(
+                        f"() => ({count})('{selector}') >= {n}", timeout=600_000, polling=200
+                    )
+                    page.evaluate(painted)
+                    timings.append(time.perf_counter() - start)
+                    page.close()
+            print(f"| {n:,} | {timings[0]:.1f} s | {timings[1]:.1f} s |", flush=True)
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--dims", type=int, default=768)
+    parser.add_argument("--umap-rows", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "scale")
+    parser.add_argument("--skip-umap", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"# benchmarks/scale.py: {os.cpu_count()} cores, data in {args.workdir}")
+    pca_rows(args.workdir, args.sizes, args.dims, not args.skip_browser)
+    if not args.skip_browser:
+        browser_rows(args.workdir, args.sizes, args.dims)
+    if not args.skip_umap:
+        umap_rows(args.workdir, args.umap_rows, args.dims)
+
+
+if __name__ == "__main__":
+    main()
