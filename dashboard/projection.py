@@ -136,8 +136,8 @@ def pca_first(X: np.ndarray, dims: int, progress: Progress | None) -> tuple[np.n
 
     if progress:
         progress(0.02, f"PCA to {dims} dims first ({X.shape[1]:,} wide)")
-    solver = "randomized" if X.shape[0] * X.shape[1] > 5_000_000 else "full"
-    pca = PCA(dims, svd_solver=solver, random_state=0)
+    # `auto` takes the covariance route on tall tables (100k x 768: 1.5 s, randomized 3.5 s).
+    pca = PCA(dims, svd_solver="auto", random_state=0)
     return pca.fit_transform(X).astype(np.float32), pca
 
 

@@ -59,6 +59,12 @@ def test_non_finite_input_is_refused_naming_rows(cls):
         cls().fit_transform(X)
 
 
+def test_huge_finite_values_are_not_mistaken_for_inf():
+    X = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    X[5] = 3e38  # the row sums overflow float32; the values are finite
+    assert PCA()._check_input(X) is X
+
+
 def test_input_must_be_two_dimensional():
     with pytest.raises(ReducerError, match=r"pca: input must be a 2-D matrix .*got shape \(10,\)"):
         PCA().fit_transform(np.arange(10.0))
@@ -189,3 +195,27 @@ def test_opentsne_path_keeps_quality_and_reports_progress(digits):
 def test_opentsne_refuses_3d():
     with pytest.raises(ReducerError, match=r"openTSNE draws 2D maps only\nuse `method: sklearn`"):
         TSNE({"method": "opentsne"}, n_components=3).fit_transform(np.ones((20, 4)) + np.eye(20, 4))
+
+
+def test_umap_runs_fewer_epochs_on_large_tables(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+
+    class FakeUMAP:
+        def __init__(self, **kwargs):
+            calls.append(kwargs)
+
+        def fit_transform(self, X):
+            return np.zeros((X.shape[0], 2), np.float32) + np.arange(X.shape[0])[:, None]
+
+    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
+    from reducers.umap import LARGE_EPOCHS, LARGE_ROWS
+
+    small = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    UMAP().fit_transform(small)
+    UMAP().fit_transform(np.resize(small, (LARGE_ROWS, 4)))
+    UMAP({"n_epochs": 300}).fit_transform(np.resize(small, (LARGE_ROWS, 4)))
+    assert [c["n_epochs"] for c in calls] == [None, LARGE_EPOCHS, 300]
+    assert [c["init"] for c in calls] == ["spectral", "tswspectral", "tswspectral"]
