@@ -8,9 +8,10 @@ float32, lz4, 100k-row groups) under ``--workdir``. Every measurement runs in a 
 process, so times include imports and peak memory is that process's own (ru_maxrss). The file
 is read once before each step, so every step finds it in the OS page cache.
 
-- PCA first map, per N: the dashboard (prepare + projection + the scatter's figure, gzipped as
-  served) against the plain baseline a user would write: ``pl.read_parquet``, sklearn
-  ``PCA(2)``, ``px.scatter(..., color=label, hover_name=label)`` and its JSON, gzipped.
+- PCA first map, per N (median of ``--repeat`` runs, alternating): the dashboard (prepare +
+  projection + the scatter's figure, gzipped as served) against the plain baseline a user
+  would write: ``pl.read_parquet``, sklearn ``PCA(2)``, ``px.scatter(..., color=label,
+  hover_name=label)`` and its JSON, gzipped.
 - Reopen: the dashboard again on the same cache directory.
 - Payload: gzipped bytes a point for the first map and for a recolour (a Patch), against the
   baseline figure JSON.
@@ -166,6 +167,16 @@ def dataset(workdir: Path, n: int, d: int) -> Path:
     return path
 
 
+def median(runs: list[dict]) -> dict:
+    """The run with the median time (its memory and payload come with it)."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
+def spread(runs: list[dict]) -> str:
+    """Every run's time, fastest first."""
+    return ", ".join(f"{r['seconds']:.1f}" for r in sorted(runs, key=lambda r: r["seconds"]))
+
+
 def cached(path: Path) -> Path:
     """Read ``path`` once so every timed step finds it in the OS page cache alike."""
     with open(path, "rb") as fh:
@@ -178,11 +189,12 @@ def gb(nbytes: float) -> str:
     return f"{nbytes / 2**30:.2f} GiB"
 
 
-def pca_rows(workdir: Path, sizes: list[int], d: int, browser: bool) -> None:
+def pca_rows(workdir: Path, sizes: list[int], d: int, browser: bool, repeat: int) -> None:
     print(f"\n## PCA first map, D = {d}\n")
     print(
-        "| N | dashboard | plain | plain/dashboard | reopen | peak memory (x raw matrix) "
-        "| plain peak | bytes/point first map | recolour | plain figure |"
+        "| N | dashboard (runs) | plain (runs) | plain/dashboard | reopen "
+        "| peak memory (x raw matrix) | plain peak | bytes/point first map | recolour "
+        "| plain figure |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
@@ -190,15 +202,23 @@ def pca_rows(workdir: Path, sizes: list[int], d: int, browser: bool) -> None:
         cache = workdir / f"cache-pca-{n}"
         if cache.exists():
             subprocess.run(["rm", "-rf", str(cache)], check=True)
-        ours = child(OURS, {"path": str(cached(path)), "cache": str(cache), "reducer": "pca"})
-        again = child(OURS, {"path": str(cached(path)), "cache": str(cache), "reducer": "pca"})
         html = workdir / f"plain-{n}.html"
-        base = child(
-            BASELINE_PCA, {"path": str(cached(path)), "html": str(html) if browser else ""}
-        )
+        ours_runs, base_runs = [], []
+        for _ in range(repeat):  # alternating, so both see the same machine state
+            fresh = workdir / f"cache-pca-{n}-run"
+            subprocess.run(["rm", "-rf", str(fresh)], check=True)
+            args = {"path": str(cached(path)), "cache": str(fresh), "reducer": "pca"}
+            ours_runs.append(child(OURS, args))
+            args = {"path": str(cached(path)), "html": str(html) if browser else ""}
+            base_runs.append(child(BASELINE_PCA, args))
+        ours, base = median(ours_runs), median(base_runs)
+        # Reopen: a first run fills `cache`, the second finds the projection there.
+        child(OURS, {"path": str(cached(path)), "cache": str(cache), "reducer": "pca"})
+        again = child(OURS, {"path": str(cached(path)), "cache": str(cache), "reducer": "pca"})
         raw = base["raw"]
         print(
-            f"| {n:,} | {ours['seconds']:.1f} s | {base['seconds']:.1f} s "
+            f"| {n:,} | {ours['seconds']:.1f} s ({spread(ours_runs)}) "
+            f"| {base['seconds']:.1f} s ({spread(base_runs)}) "
             f"| {base['seconds'] / ours['seconds']:.1f}x | {again['projection']:.2f} s "
             f"(map {again['seconds']:.2f} s) | {gb(ours['peak'])} ({ours['peak'] / raw:.2f}x) "
             f"| {gb(base['peak'])} ({base['peak'] / raw:.2f}x) | {ours['wire'] / n:.2f} "
@@ -327,11 +347,12 @@ def main() -> None:
     parser.add_argument("--skip-umap", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-pca", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="first-map runs; median shown")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"# benchmarks/scale.py: {os.cpu_count()} cores, data in {args.workdir}")
     if not args.skip_pca:
-        pca_rows(args.workdir, args.sizes, args.dims, not args.skip_browser)
+        pca_rows(args.workdir, args.sizes, args.dims, not args.skip_browser, args.repeat)
     if not args.skip_browser:
         browser_rows(args.workdir, args.sizes, args.dims)
     if not args.skip_umap:

@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 10_000, 20_000, 40_000])
     args = parser.parse_args()
-    warm = clusters(300, d=32)
+    warm = clusters(300, d=64)
     run(warm, "sklearn")
     run(warm, "opentsne")
     print(f"current threshold: openTSNE from {OPENTSNE_ROWS:,} rows (2D, method: auto)\n")

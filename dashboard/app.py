@@ -21,7 +21,7 @@ from dashboard import url_state
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
 from dashboard.data import Dataset, open_datasets
 from dashboard.errors import ConfigError, DashboardError, quote_list
-from dashboard.jobs import JobCancelledError, ThreadJobManager
+from dashboard.jobs import POLL_MS, JobCancelledError, ThreadJobManager
 from dashboard.panel import (
     FILTER_STORE,
     HIGHLIGHT_STORE,
@@ -296,6 +296,7 @@ def _register_projection_callback(
         Output("dashboard-status", "children"),
         Input(REQUEST_STORE, "data"),
         background=True,
+        interval=POLL_MS,
         progress=[
             Output("dashboard-progress", "value"),
             Output("dashboard-progress-text", "children"),

@@ -19,6 +19,10 @@ from dash import DiskcacheManager
 
 _current = threading.local()
 
+#: How often the browser asks whether a background job is done (Dash's default is 1 s; a
+#: cached projection is done at once, so a long first poll would be most of its wait).
+POLL_MS = 250
+
 
 class JobCancelledError(Exception):
     """Raised inside a job whose result nobody wants any more."""

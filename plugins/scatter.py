@@ -14,6 +14,7 @@ from dashboard.app import compute_projection, sample_notice
 from dashboard.errors import DashboardError
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
+from dashboard.jobs import POLL_MS
 from dashboard.panel import (
     FILTER_STORE,
     HIGHLIGHT_STORE,
@@ -302,6 +303,7 @@ class ScatterPanel(Panel):
             # panel's own id keeps two pinned maps from receiving each other's result.
             State(self.id("status"), "id"),
             background=True,
+            interval=POLL_MS,
             running=[(Output(self.id("status"), "children"), "computing…", "")],
         )
         def project(request: Any, panel_id: str) -> tuple[Any, Any]:

@@ -133,23 +133,25 @@ def test_background_projection_then_scatter_over_http(app):
     assert rendered["scatter-1-message"]["children"] is None
 
 
-def test_recolouring_patches_the_marker_and_sends_no_coordinates(app):
-    client = app.server.test_client()
-    projection = project_over_http(client)["dashboard-projection"]["data"]
-    # on_view: the scatter callback whose outputs are duplicates (ids end in @<hash>).
+def recolour_body(app, projection: dict, drawn: str | None) -> dict:
+    """The restyle callback's request (outputs with ids ending in @<hash>): colour by ink,
+    with the browser holding the figure of ``drawn``."""
     key = next(k for k in app.callback_map if "scatter-1-graph.figure@" in k)
-    body = scatter_body(
+    return scatter_body(
         [
             ("scatter-1-color", "value", "ink"),
             *VIEW_STATE,
             ("dashboard-selection", "data", {"table": None, "rows": []}),
         ],
-        [
-            ("dashboard-projection", "data", projection),
-            ("scatter-1-drawn", "data", projection["key"]),
-        ],
+        [("dashboard-projection", "data", projection), ("scatter-1-drawn", "data", drawn)],
         key,
     )
+
+
+def test_recolouring_patches_the_marker_and_sends_no_coordinates(app):
+    client = app.server.test_client()
+    projection = project_over_http(client)["dashboard-projection"]["data"]
+    body = recolour_body(app, projection, projection["key"])
     response = client.post(
         "/_dash-update-component", json=body, headers={"Accept-Encoding": "gzip"}
     )
@@ -170,16 +172,7 @@ def test_recolouring_patches_the_marker_and_sends_no_coordinates(app):
 def test_a_figure_the_browser_does_not_have_is_sent_whole(app):
     client = app.server.test_client()
     projection = project_over_http(client)["dashboard-projection"]["data"]
-    key = next(k for k in app.callback_map if "scatter-1-graph.figure@" in k)
-    body = scatter_body(
-        [
-            ("scatter-1-color", "value", "ink"),
-            *VIEW_STATE,
-            ("dashboard-selection", "data", {"table": None, "rows": []}),
-        ],
-        [("dashboard-projection", "data", projection), ("scatter-1-drawn", "data", None)],
-        key,
-    )
+    body = recolour_body(app, projection, None)
     rendered = client.post("/_dash-update-component", json=body).json["response"]
     figure = rendered["scatter-1-graph"]["figure"]
     assert figure["data"][0]["x"]["dtype"] == "f4"
