@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("search", "plugins.search"),
     ("table", "plugins.table"),
     ("filter", "plugins.filter"),
+    ("faithfulness", "plugins.faithfulness"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -24,6 +24,7 @@ def test_demo_config_loads_with_defaults():
         "search",
         "filter",
         "neighbors",
+        "faithfulness",
         "gallery",
         "table",
     ]

@@ -76,6 +76,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
             {"type": "gallery", "width": 12},
             {"type": "table"},
             {"type": "filter", "columns": ["target", "ink"]},
+            {"type": "faithfulness"},
         ],
     }
     path = folder / "demo.yaml"

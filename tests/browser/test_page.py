@@ -344,3 +344,26 @@ def test_fitting_a_sample_says_so_above_the_map(page: Page, demo_url: str):
     sample.press("Enter")
     wait_for_status(page, "PCA 2D · digits · 1,797 points x 64 dims · from cache")
     expect(page.locator(".dashboard-sampled")).to_have_count(0)
+
+
+def measured(page: Page, name: str) -> float:
+    item = page.locator(f".dashboard-faithfulness-measure[data-measure='{name}'] strong")
+    return float(item.inner_text())
+
+
+def test_the_faithfulness_panel_measures_each_new_map(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    panel = page.locator("#faithfulness-7-body")
+    expect(panel).to_contain_text("k = 10 · 1,797 rows")
+    flat = measured(page, "trustworthiness")
+    assert 0.7 < flat < 0.95  # a linear 2D map of 64-dim digits keeps some neighbourhoods
+    assert 0 < measured(page, "neighbour recall") < 1
+    page.get_by_text("3D", exact=True).click()
+    wait_for_status(page, "PCA 3D")
+    page.wait_for_function(
+        "flat => Number(document.querySelector("
+        "`[data-measure='trustworthiness'] strong`).textContent) > flat",
+        arg=flat,
+    )  # a third component keeps more of them
+    title = page.locator("[data-measure='continuity']").get_attribute("title")
+    assert title.startswith("Are the original near neighbours still near on the map?")

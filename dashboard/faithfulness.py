@@ -1,0 +1,82 @@
+"""Does the map lie? Neighbourhood measures of a projection against the original space.
+
+- trustworthiness: are the map's near neighbours also near in the original space (no false
+  neighbours)? 1 is perfect, about 0.5 is chance.
+- continuity: are the original near neighbours still near on the map (no torn
+  neighbourhoods)? It is trustworthiness with the two spaces swapped.
+- neighbour recall: per point, the share of its k original-space neighbours that are among its
+  k nearest on the map.
+
+All three compare every pair of the rows they use, so a seeded sample of rows keeps them fast
+on big tables (a sample's neighbours are its own: the measures describe the map at that
+density).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.manifold import trustworthiness
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """The measures of one projection, at ``k`` neighbours, over ``rows`` sampled rows."""
+
+    k: int
+    rows: int
+    of: int
+    trustworthiness: float
+    continuity: float
+    recall: float
+
+
+def nearest(X: np.ndarray, k: int) -> np.ndarray:
+    """Each row's ``k`` nearest other rows (euclidean, exact), as an (n, k) index array."""
+    X = np.asarray(X, dtype=np.float64)
+    squared = (X * X).sum(axis=1)
+    distances = squared[:, None] + squared[None, :] - 2.0 * (X @ X.T)
+    np.fill_diagonal(distances, np.inf)
+    return np.argpartition(distances, k, axis=1)[:, :k]
+
+
+def neighbour_recall(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
+    """Per row: the share of its ``k`` nearest rows in ``X`` that are among its ``k`` nearest
+    in ``Y`` (1: the map keeps the neighbourhood, 0: none of it)."""
+    original, mapped = nearest(X, k), nearest(Y, k)
+    hits = (original[:, :, None] == mapped[:, None, :]).any(axis=2).sum(axis=1)
+    return hits / k
+
+
+def measure(
+    X: np.ndarray, Y: np.ndarray, k: int = 10, *, max_rows: int = 2000, seed: int = 0
+) -> Faithfulness:
+    """Trustworthiness, continuity and mean neighbour recall of map ``Y`` of ``X``.
+
+    Rows of ``Y`` with NaN (not on the map) are left out; at most ``max_rows`` of the rest,
+    drawn with ``seed``, are used.
+
+    Raises
+    ------
+    ValueError
+        When fewer than ``2 * k + 2`` rows are on the map (sklearn needs ``k < n / 2``).
+    """
+    on_map = np.flatnonzero(np.isfinite(Y).all(axis=1))
+    if len(on_map) < 2 * k + 2:
+        raise ValueError(
+            f"measuring {k} neighbours needs at least {2 * k + 2} rows on the map, "
+            f"got {len(on_map)}"
+        )
+    rows = on_map
+    if len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(on_map, max_rows, replace=False))
+    Xs, Ys = np.asarray(X[rows], dtype=np.float64), np.asarray(Y[rows], dtype=np.float64)
+    return Faithfulness(
+        k=k,
+        rows=len(rows),
+        of=len(on_map),
+        trustworthiness=float(trustworthiness(Xs, Ys, n_neighbors=k)),
+        continuity=float(trustworthiness(Ys, Xs, n_neighbors=k)),
+        recall=float(neighbour_recall(Xs, Ys, k).mean()),
+    )

@@ -1,0 +1,80 @@
+"""Faithfulness measures on data whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.faithfulness import measure, nearest, neighbour_recall
+
+
+def flat_data(n: int = 400, seed: int = 0) -> np.ndarray:
+    """Points on a 2D plane inside 10 dims, with a little noise off the plane."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, 10))
+    X[:, :2] = rng.uniform(0, 10, (n, 2))
+    X[:, 2:] = rng.normal(0, 0.01, (n, 8))
+    return X
+
+
+def test_nearest_is_exact_and_excludes_the_row_itself():
+    X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    found = nearest(X, 2)
+    assert [sorted(r) for r in found.tolist()] == [[1, 2], [0, 2], [0, 1], [1, 2]]
+
+
+def test_a_faithful_map_scores_one_and_a_shuffled_map_scores_chance():
+    X = flat_data()
+    faithful = measure(X, X[:, :2].astype(np.float32), k=10)
+    assert faithful.trustworthiness > 0.99
+    assert faithful.continuity > 0.99
+    assert faithful.recall > 0.9
+    shuffled = np.random.default_rng(1).permutation(X[:, :2])
+    lying = measure(X, shuffled, k=10)
+    assert lying.trustworthiness < 0.6
+    assert lying.continuity < 0.6
+    assert lying.recall < 0.1  # about k / n by chance
+
+
+def test_recall_per_point_finds_the_torn_point():
+    X = flat_data(100)
+    Y = X[:, :2].copy()
+    Y[7] = [100.0, 100.0]  # moved far from its neighbours on the map
+    recall = neighbour_recall(X, Y, 5)
+    assert recall[7] == 0.0
+    assert np.median(recall) == 1.0
+
+
+def test_rows_off_the_map_are_left_out_and_big_maps_are_sampled():
+    X = flat_data(600)
+    Y = X[:, :2].copy()
+    Y[:100] = np.nan  # outside an isolated subset
+    result = measure(X, Y, k=10, max_rows=300)
+    assert (result.rows, result.of) == (300, 500)
+    assert result.trustworthiness > 0.99
+    with pytest.raises(ValueError, match=r"needs at least 22 rows on the map, got 5"):
+        measure(X[:5], Y[100:105], k=10)
+
+
+def test_the_panel_measures_the_current_projection(write_config, digits_path):
+    from dashboard.app import compute_projection, prepare
+    from plugins.faithfulness import HINT
+
+    path = write_config(
+        {
+            "tables": {"digits": {"path": str(digits_path), "embedding": "pixels"}},
+            "panels": [{"type": "faithfulness", "k": 5, "rows": 500}],
+        }
+    )
+    dashboard = prepare(path)
+    panel = dashboard.panels[0]
+    assert panel.render(None) == HINT
+    request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+    result, _ = compute_projection(request, dashboard.context)
+    items = panel.render(result)
+    names = [item.children[0].children for item in items[:3]]
+    assert names == ["trustworthiness", "continuity", "neighbour recall"]
+    assert 0.7 < float(items[0].children[1].children) < 0.95
+    assert items[3].children == "k = 5 · 500 of 1,797 rows"
+    few = compute_projection({**request, "rows": list(range(8))}, dashboard.context)[0]
+    assert "needs at least 12 rows on the map, got 8" in panel.render(few).children
