@@ -41,6 +41,19 @@ def nearest(X: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(distances, k, axis=1)[:, :k]
 
 
+def map_neighbours(coords: np.ndarray, row: int, k: int) -> np.ndarray:
+    """The ``k`` rows nearest to ``row`` on the map ``coords`` (rows without coordinates
+    are not on it), nearest first."""
+    distances = np.sqrt(((coords - coords[row]) ** 2).sum(axis=1))
+    distances[row] = np.inf
+    distances[~np.isfinite(distances)] = np.inf
+    k = min(k, int(np.isfinite(distances).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    nearest_k = np.argpartition(distances, k - 1)[:k]
+    return nearest_k[np.argsort(distances[nearest_k], kind="stable")]
+
+
 def neighbour_recall(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
     """Per row: the share of its ``k`` nearest rows in ``X`` that are among its ``k`` nearest
     in ``Y`` (1: the map keeps the neighbourhood, 0: none of it)."""

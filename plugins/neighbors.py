@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, html, no_update
+import numpy as np
+from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
 from dashboard.errors import DashboardError
+from dashboard.faithfulness import map_neighbours
 from dashboard.hookspecs import hookimpl
 from dashboard.neighbors import METRICS
 from dashboard.panel import (
     HIGHLIGHT_STORE,
+    PROJECTION_STORE,
     SELECTION_STORE,
     Panel,
     PanelOptions,
@@ -21,6 +24,8 @@ from dashboard.panel import (
 )
 from dashboard.routes import image_url
 
+KEPT = "Also among this row's nearest on the map."
+TORN = "A neighbour in the original space that the map draws away from this row."
 HINT = "Click a point on the map to list its nearest neighbours in the original space."
 
 
@@ -77,13 +82,20 @@ class NeighborsPanel(Panel):
             Input(SELECTION_STORE, "data"),
             Input(self.id("k"), "value"),
             Input(self.id("metric"), "value"),
+            State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def show(selection: Any, k: Any, metric: Any) -> tuple[Any, Any]:
-            return self.render(app, selection, k, metric)
+        def show(selection: Any, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
+            return self.render(app, selection, k, metric, projection)
 
-    def render(self, app: Dash, selection: Any, k: Any, metric: Any) -> tuple[Any, Any]:
-        """(list, highlight) for a one-row selection; a hint (and no highlight) otherwise."""
+    def render(
+        self, app: Dash, selection: Any, k: Any, metric: Any, projection: Any = None
+    ) -> tuple[Any, Any]:
+        """(list, highlight) for a one-row selection; a hint (and no highlight) otherwise.
+
+        With the current map (``projection``, when of the same table), each neighbour says
+        whether the map keeps it among the row's k nearest, and the map's own k nearest that
+        are not neighbours in the original space are listed as false neighbours."""
         selection = selection or {}
         dataset = self.context.datasets.get(selection.get("table") or "")
         rows = selection.get("rows") or []
@@ -107,9 +119,16 @@ class NeighborsPanel(Panel):
                 style={"width": "32px", "imageRendering": "pixelated"},
             )
 
+        on_map = self.map_neighbours(dataset, projection, query, len(found))
         lines = [
             html.Tr(
-                [html.Td(rank), html.Td(thumb(row)), html.Td(name(row)), html.Td(f"{d:.4f}")],
+                [
+                    html.Td(rank),
+                    html.Td(thumb(row)),
+                    html.Td(name(row)),
+                    html.Td(f"{d:.4f}"),
+                    html.Td(kept_badge(on_map is None or row in on_map)),
+                ],
                 className="dashboard-neighbor",
             )
             for rank, (row, d) in enumerate(zip(found.tolist(), distances.tolist(), strict=True), 1)
@@ -121,7 +140,11 @@ class NeighborsPanel(Panel):
         )
         table = dbc.Table(
             [
-                html.Thead(html.Tr([html.Th("#"), html.Th(""), html.Th("row"), html.Th(metric)])),
+                html.Thead(
+                    html.Tr(
+                        [html.Th("#"), html.Th(""), html.Th("row"), html.Th(metric), html.Th("")]
+                    )
+                ),
                 html.Tbody(lines),
             ],
             size="sm",
@@ -133,7 +156,44 @@ class NeighborsPanel(Panel):
             "rows": [query, *found.tolist()],
             "label": f"neighbours of {name(query)}",
         }
-        return [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table], highlight
+        content = [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table]
+        if on_map is not None:
+            content.append(false_neighbours(on_map, set(found.tolist()), name))
+        return content, highlight
+
+    def map_neighbours(self, dataset: Any, projection: Any, row: int, k: int) -> set[int] | None:
+        """The ``k`` rows nearest ``row`` on the current map of ``dataset``, or None when
+        the map is of another table, not on the map, or gone from the cache."""
+        if not projection or projection.get("table") != dataset.name:
+            return None
+        coords = self.context.store.load(projection["key"])
+        if coords is None or row >= len(coords) or not np.isfinite(coords[row]).all():
+            return None
+        return set(map_neighbours(coords, row, k).tolist())
+
+
+def kept_badge(kept: bool) -> Any:
+    """Whether the map keeps an original-space neighbour among the row's k nearest."""
+    if kept:
+        return html.Span("on map", className="badge text-bg-light", title=KEPT)
+    return html.Span("far on map", className="badge text-bg-warning dashboard-torn", title=TORN)
+
+
+def false_neighbours(on_map: set[int], original: set[int], name: Any) -> Any:
+    """The map's near neighbours of a row that are not near it in the original space."""
+    false = sorted(on_map - original)
+    if not false:
+        return html.Div(
+            "No false neighbours: the map's nearest are all neighbours in the original space.",
+            className="small text-body-secondary mt-2 dashboard-false-neighbours",
+        )
+    names = ", ".join(repr(name(row)) for row in false[:10]) + ("…" if len(false) > 10 else "")
+    return html.Div(
+        f"False neighbours: {len(false)} of its {len(on_map)} nearest on the map are not "
+        f"among its nearest in the original space: {names}",
+        className="small mt-2 dashboard-false-neighbours",
+        title="Points the map draws close that the embedding does not put close.",
+    )
 
 
 @hookimpl

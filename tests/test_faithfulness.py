@@ -78,3 +78,52 @@ def test_the_panel_measures_the_current_projection(write_config, digits_path):
     assert items[3].children == "k = 5 · 500 of 1,797 rows"
     few = compute_projection({**request, "rows": list(range(8))}, dashboard.context)[0]
     assert "needs at least 12 rows on the map, got 8" in panel.render(few).children
+
+
+def test_map_neighbours_are_nearest_first_and_skip_rows_off_the_map():
+    from dashboard.faithfulness import map_neighbours
+
+    coords = np.array([[0.0, 0.0], [3.0, 0.0], [1.0, 0.0], [np.nan, np.nan], [2.0, 0.0]])
+    assert map_neighbours(coords, 0, 3).tolist() == [2, 4, 1]
+    assert map_neighbours(coords, 0, 10).tolist() == [2, 4, 1]  # only 3 others on the map
+
+
+def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_path):
+    import polars as pl
+    from dash import Dash
+
+    from dashboard.app import prepare
+
+    X = flat_data(200)[:, :2]
+    pl.DataFrame({"x": X[:, 0], "y": X[:, 1], "name": [f"p{i}" for i in range(200)]}).write_parquet(
+        tmp_path / "plane.parquet"
+    )
+    path = write_config(
+        {
+            "tables": {"plane": {"path": str(tmp_path / "plane.parquet"), "label": "name"}},
+            "panels": [{"type": "neighbors"}],
+        }
+    )
+    dashboard = prepare(path)
+    panel = dashboard.panels[0]
+    store = dashboard.context.store
+    store.save("faithful", X.astype(np.float32))  # the map is the plane itself
+    store.save("shuffled", np.random.default_rng(0).permutation(X).astype(np.float32))
+    selection = {"table": "plane", "rows": [0]}
+
+    def render(key):
+        listing, _ = panel.render(
+            Dash("t"), selection, 5, "euclidean", {"table": "plane", "key": key}
+        )
+        badges = [row.children[4].children.children for row in listing[1].children[1].children]
+        return badges, listing[2].children
+
+    badges, note = render("faithful")
+    assert badges == ["on map"] * 5
+    assert note.startswith("No false neighbours")
+    badges, note = render("shuffled")
+    assert badges.count("far on map") >= 4
+    assert note.startswith("False neighbours: ")
+    assert "of its 5 nearest on the map are not among its nearest in the original space" in note
+    listing, _ = panel.render(Dash("t"), selection, 5, "euclidean", None)  # no map: no flags
+    assert len(listing) == 2

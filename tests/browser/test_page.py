@@ -157,6 +157,9 @@ def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_u
     title = page.locator(".dashboard-neighbors-title")
     expect(title).to_contain_text("8 nearest to 'digit 3' by cosine distance")
     expect(page.locator(".dashboard-neighbor")).to_have_count(8)
+    # Each neighbour says whether the 2D map keeps it near; PCA tears some apart.
+    expect(page.locator(".dashboard-neighbor .badge")).to_have_count(8)
+    expect(page.locator(".dashboard-false-neighbours")).to_contain_text("nearest on the map")
     page.wait_for_function(
         f"() => document.querySelector('{GRAPH}')._fullData.some("
         "t => t.name === 'neighbours of digit 3' && t.x.length === 9)"
