@@ -15,6 +15,7 @@ density).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.manifold import trustworthiness
@@ -41,6 +42,43 @@ def nearest(X: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(distances, k, axis=1)[:, :k]
 
 
+def nearest_blocked(X: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """:func:`nearest` in row blocks: memory ``block`` x n instead of n x n."""
+    X = np.asarray(X, dtype=np.float32)
+    squared = (X * X).sum(axis=1)
+    out = np.empty((len(X), k), dtype=np.int64)
+    for start in range(0, len(X), block):
+        rows = slice(start, start + block)
+        distances = squared[rows, None] + squared[None, :] - 2.0 * (X[rows] @ X.T)
+        distances[np.arange(distances.shape[0]), np.arange(start, start + distances.shape[0])] = (
+            np.inf
+        )
+        out[rows] = np.argpartition(distances, k, axis=1)[:, :k]
+    return out
+
+
+def recall_per_row(
+    X: np.ndarray, Y: np.ndarray, k: int = 10, *, max_rows: int = 20_000, seed: int = 0
+) -> tuple[np.ndarray, int]:
+    """Neighbour recall of every row of map ``Y`` of ``X`` (float32, NaN for rows not on the
+    map or not sampled), and how many rows were measured: all on the map, or a seeded
+    sample of ``max_rows`` of them, whose neighbours are then sought among the sample."""
+    recall = np.full(len(Y), np.nan, dtype=np.float32)
+    rows = np.flatnonzero(np.isfinite(Y).all(axis=1))
+    if len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    if len(rows) <= k:
+        return recall, 0
+    recall[rows] = overlap(nearest_blocked(X[rows], k), nearest_blocked(Y[rows], k))
+    return recall, len(rows)
+
+
+def overlap(original: np.ndarray, mapped: np.ndarray) -> np.ndarray:
+    """Per row, the share of the indices in ``original`` that are also in ``mapped``."""
+    hits = (original[:, :, None] == mapped[:, None, :]).any(axis=2).sum(axis=1)
+    return hits / original.shape[1]
+
+
 def map_neighbours(coords: np.ndarray, row: int, k: int) -> np.ndarray:
     """The ``k`` rows nearest to ``row`` on the map ``coords`` (rows without coordinates
     are not on it), nearest first."""
@@ -57,9 +95,7 @@ def map_neighbours(coords: np.ndarray, row: int, k: int) -> np.ndarray:
 def neighbour_recall(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
     """Per row: the share of its ``k`` nearest rows in ``X`` that are among its ``k`` nearest
     in ``Y`` (1: the map keeps the neighbourhood, 0: none of it)."""
-    original, mapped = nearest(X, k), nearest(Y, k)
-    hits = (original[:, :, None] == mapped[:, None, :]).any(axis=2).sum(axis=1)
-    return hits / k
+    return overlap(nearest(X, k), nearest(Y, k))
 
 
 def measure(
@@ -93,3 +129,18 @@ def measure(
         continuity=float(trustworthiness(Ys, Xs, n_neighbors=k)),
         recall=float(neighbour_recall(Xs, Ys, k).mean()),
     )
+
+
+#: Neighbours the per-point recall colour looks at.
+RECALL_K = 10
+
+
+def stored_recall(store: Any, key: str, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """:func:`recall_per_row` of projection ``key`` at :data:`RECALL_K`, computed once and
+    kept in the projection store beside the coordinates."""
+    name = f"{key}recall{RECALL_K}"
+    recall = store.load(name)
+    if recall is None:
+        recall, _ = recall_per_row(X, Y, RECALL_K)
+        store.save(name, recall)
+    return recall

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
+import polars as pl
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.app import compute_projection, sample_notice
+from dashboard.app import compute_projection
 from dashboard.errors import DashboardError
+from dashboard.faithfulness import RECALL_K, stored_recall
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
 from dashboard.jobs import POLL_MS
@@ -33,13 +35,16 @@ from plugins.scatter_figure import (
     message_figure,
     restyle,
 )
-from plugins.scatter_html import legend_children, tooltip
+from plugins.scatter_html import legend_children, notice, tooltip
 
 if TYPE_CHECKING:
     from dashboard.data import Dataset
 
 #: Colour of the rings that show a selection made on another (linked) map.
 LINKED_COLOUR = "#d62728"
+#: The colour choice "neighbour recall": computed from the map, not a column.
+RECALL = "__recall__"
+RECALL_NAME = f"neighbour recall (k={RECALL_K})"
 NO_COLOUR = "__none__"
 
 
@@ -89,9 +94,11 @@ class ScatterPanel(Panel):
     def colour_options(self, table: str) -> list[dict[str, str]]:
         """Dropdown entries: "none" and every metadata column of ``table``."""
         columns = self.context.datasets[table].metadata_columns
-        return [{"label": "(none)", "value": NO_COLOUR}] + [
-            {"label": c, "value": c} for c in columns
-        ]
+        return (
+            [{"label": "(none)", "value": NO_COLOUR}]
+            + [{"label": c, "value": c} for c in columns]
+            + [{"label": RECALL_NAME + " (faithfulness)", "value": RECALL}]
+        )
 
     def size_options(self, table: str) -> list[dict[str, str]]:
         """Size dropdown entries: "none" and the numeric metadata columns of ``table``."""
@@ -331,12 +338,33 @@ class ScatterPanel(Panel):
             if found is None:
                 return False, no_update, no_update
             dataset, row, bbox = found
-            return True, bbox, self.tooltip(app, dataset, row, colour)
+            return True, bbox, self.tooltip(app, dataset, row, colour, projection)
 
-    def tooltip(self, app: Dash, dataset: Dataset, row: int, colour: str | None) -> Any:
+    def recall(self, projection: dict[str, Any]) -> np.ndarray:
+        """Per-row neighbour recall of a projection's map (NaN: not measured)."""
+        dataset = self.context.datasets[projection["table"]]
+        coords = self.context.store.load(projection["key"])
+        if coords is None:
+            raise DashboardError(
+                "the projection is no longer in the cache\nchange a control to recompute it"
+            )
+        return stored_recall(self.context.store, projection["key"], dataset.matrix(), coords)
+
+    def tooltip(
+        self,
+        app: Dash,
+        dataset: Dataset,
+        row: int,
+        colour: str | None,
+        projection: dict[str, Any] | None = None,
+    ) -> Any:
         """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
         src = image_url(app, dataset, row) if dataset.config.image else None
-        return tooltip(dataset, row, colour, src)
+        extra = None
+        if colour == RECALL and projection:
+            value = float(self.recall(projection)[row])
+            extra = (RECALL_NAME, "not measured" if np.isnan(value) else f"{value:.2f}")
+        return tooltip(dataset, row, colour, src, extra)
 
     def hovered_row(
         self,
@@ -504,12 +532,18 @@ class ScatterPanel(Panel):
                 rings=self.rings(dataset, highlight, selection),
                 selected=self.own_selection(dataset, selection),
             )
+            meta = dataset.metadata()
+            if view.colour == RECALL:
+                # The map's own faithfulness, a colour like any numeric column.
+                recall = self.recall(projection)
+                meta = meta.with_columns(pl.Series(RECALL_NAME, recall))
+                style["color"] = RECALL_NAME
             if patch and view.coords.shape[1] == 2:
-                figure, legend = restyle(view.coords, dataset.metadata(), **style)
+                figure, legend = restyle(view.coords, meta, **style)
             else:
                 figure, legend = build_figure(
                     view.coords,
-                    dataset.metadata(),
+                    meta,
                     label=dataset.config.label,
                     text=dataset.config.text,
                     uirevision=projection["key"],
@@ -520,25 +554,12 @@ class ScatterPanel(Panel):
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
         legend_items = legend_children(legend, view.colour)
-        return figure, legend_items, self.notice(projection, view), projection["key"]
-
-    @staticmethod
-    def notice(projection: dict[str, Any], view: View) -> Any:
-        """Lines above the map: how it was sampled, and how many rows it shows (after
-        filters, or of an isolated subset) when not all."""
-        lines = []
-        sampled = sample_notice(projection)
-        if sampled:
-            lines.append(html.Div(sampled, className="dashboard-sampled"))
-        if view.shown is not None:
-            count = int(view.shown.sum())
-            sample = projection.get("sample") or {}
-            if not sampled or sample.get("placed") or count != sample.get("fitted"):
-                shown = f"showing {count:,} of {len(view.coords):,} rows"
-                lines.append(html.Div(shown, className="dashboard-shown"))
-        if not lines:
-            return None
-        return html.Div(lines, className="small text-body-secondary px-2")
+        return (
+            figure,
+            legend_items,
+            notice(projection, view.shown, len(view.coords)),
+            projection["key"],
+        )
 
 
 def _opacity(value: Any) -> float:

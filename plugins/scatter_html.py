@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from dash import html
 
+from dashboard.app import sample_notice
 from plugins.scatter_figure import HOVER_TEXT_CHARS, LegendEntry
 
 if TYPE_CHECKING:
@@ -35,15 +37,24 @@ def legend_children(entries: list[LegendEntry], colour: str | None) -> list[Any]
     return items
 
 
-def tooltip(dataset: Dataset, row: int, colour: str | None, image_src: str | None) -> Any:
-    """The hover tooltip of ``row``: its caption in bold, colour value, text, and its image
-    from ``image_src`` (None: the table has no images)."""
+def tooltip(
+    dataset: Dataset,
+    row: int,
+    colour: str | None,
+    image_src: str | None,
+    extra: tuple[str, str] | None = None,
+) -> Any:
+    """The hover tooltip of ``row``: its caption in bold, colour value (or the ``extra``
+    name and value of a computed colour), text, and its image from ``image_src`` (None: the
+    table has no images)."""
     caption = dataset.caption(row)
     lines: list[Any] = [html.Strong(caption)]
     meta = dataset.metadata()
     config = dataset.config
     if colour in meta.columns and colour not in (config.label, config.text):
         lines.append(html.Div(f"{colour}: {meta.get_column(colour)[row]}"))
+    if extra:
+        lines.append(html.Div(f"{extra[0]}: {extra[1]}"))
     if config.text and meta.get_column(config.text)[row] is not None:
         text = str(meta.get_column(config.text)[row])
         limit = HOVER_TEXT_CHARS
@@ -64,3 +75,20 @@ def tooltip(dataset: Dataset, row: int, colour: str | None, image_src: str | Non
         className="m-0 text-center dashboard-tooltip",
         style={"maxWidth": "16rem", "whiteSpace": "normal"},
     )
+
+
+def notice(projection: dict[str, Any], shown: np.ndarray | None, n: int) -> Any:
+    """Lines above the map: how it was sampled, and how many of its ``n`` rows it shows
+    (``shown``, a row mask after filters or of an isolated subset; None: all)."""
+    lines = []
+    sampled = sample_notice(projection)
+    if sampled:
+        lines.append(html.Div(sampled, className="dashboard-sampled"))
+    if shown is not None:
+        count = int(shown.sum())
+        sample = projection.get("sample") or {}
+        if not sampled or sample.get("placed") or count != sample.get("fitted"):
+            lines.append(html.Div(f"showing {count:,} of {n:,} rows", className="dashboard-shown"))
+    if not lines:
+        return None
+    return html.Div(lines, className="small text-body-secondary px-2")

@@ -127,3 +127,55 @@ def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_p
     assert "of its 5 nearest on the map are not among its nearest in the original space" in note
     listing, _ = panel.render(Dash("t"), selection, 5, "euclidean", None)  # no map: no flags
     assert len(listing) == 2
+
+
+def test_recall_per_row_agrees_with_the_direct_count_and_samples_big_maps():
+    from dashboard.faithfulness import nearest_blocked, recall_per_row
+
+    X = flat_data(300)
+    Y = X[:, :2].copy()
+    Y[7] = [100.0, 100.0]
+    Y[9] = np.nan
+    assert (np.sort(nearest_blocked(X, 4, block=64)) == np.sort(nearest(X, 4))).all()
+    recall, measured = recall_per_row(X, Y, 5)
+    assert measured == 299
+    assert np.isnan(recall[9])
+    assert recall[7] == 0.0
+    on_map = np.flatnonzero(np.isfinite(Y).all(axis=1))
+    expected = neighbour_recall(X[on_map], Y[on_map], 5)
+    np.testing.assert_allclose(recall[on_map], expected)
+    sampled, measured = recall_per_row(X, Y, 5, max_rows=100)
+    assert measured == 100
+    assert np.isfinite(sampled).sum() == 100
+
+
+def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
+    from dash import Dash
+
+    from dashboard.app import compute_projection, prepare
+    from dashboard.faithfulness import RECALL_K, recall_per_row
+    from plugins.scatter import RECALL, RECALL_NAME
+    from tests.figures import decode
+
+    dashboard = prepare(demo_config)
+    scatter = next(p for p in dashboard.panels if p.name == "scatter")
+    assert {"label": f"{RECALL_NAME} (faithfulness)", "value": RECALL} in (
+        scatter.colour_options("digits")
+    )
+    request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+    result, _ = compute_projection(request, dashboard.context)
+    figure, *_ = scatter.render(result, RECALL)
+    marker = figure["data"][0]["marker"]
+    assert marker["colorbar"]["title"]["text"] == RECALL_NAME
+    dataset = dashboard.context.datasets["digits"]
+    expected, measured = recall_per_row(
+        dataset.matrix(), dashboard.context.store.load(result["key"]), RECALL_K
+    )
+    assert measured == 1797
+    np.testing.assert_allclose(decode(marker["color"]), expected)
+    assert 0.1 < expected.mean() < 0.9  # PCA keeps some neighbourhoods, not all
+    # Kept beside the coordinates: the next render reads it back.
+    assert dashboard.context.store.load(f"{result['key']}recall{RECALL_K}") is not None
+    tooltip = scatter.tooltip(Dash("t"), dataset, 3, RECALL, result)
+    lines = [line.children for line in tooltip.children[1].children]
+    assert f"{RECALL_NAME}: {expected[3]:.2f}" in lines

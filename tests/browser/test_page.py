@@ -370,3 +370,9 @@ def test_the_faithfulness_panel_measures_each_new_map(page: Page, demo_url: str)
     )  # a third component keeps more of them
     title = page.locator("[data-measure='continuity']").get_attribute("title")
     assert title.startswith("Are the original near neighbours still near on the map?")
+    # Each point's own neighbour recall, as a colour with its scale.
+    page.locator("#scatter-1-color").select_option("__recall__")
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData[0].marker.showscale === true"
+    )
+    expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("neighbour recall (k=10)")
