@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("table", "plugins.table"),
     ("filter", "plugins.filter"),
     ("faithfulness", "plugins.faithfulness"),
+    ("contrast", "plugins.contrast"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

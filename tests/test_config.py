@@ -27,6 +27,7 @@ def test_demo_config_loads_with_defaults():
         "faithfulness",
         "gallery",
         "table",
+        "contrast",
     ]
     assert config.panels[1].options() == {"table": "digits", "color": "target"}
 

@@ -77,6 +77,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
             {"type": "table"},
             {"type": "filter", "columns": ["target", "ink"]},
             {"type": "faithfulness"},
+            {"type": "contrast"},
         ],
     }
     path = folder / "demo.yaml"

@@ -216,6 +216,10 @@ def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
     selected = int(info.inner_text().split()[0].replace(",", ""))
     assert selected > 0
     expect(page.locator("#table-5-grid .ag-header-cell-text").first).to_have_text("row")
+    # The contrast panel ranks the columns that set the box apart.
+    contrast = page.locator("#contrast-8-body")
+    expect(contrast).to_contain_text(f"{selected:,} selected against the other")
+    expect(contrast.locator(".dashboard-contrast-row").first).to_contain_text(" p = ")
     rows = page.locator("#table-5-grid .ag-center-cols-container .ag-row")
     expect(rows.first).to_be_visible()
     with page.expect_download() as download_info:
