@@ -14,8 +14,8 @@ density).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sklearn.manifold import trustworthiness
@@ -42,18 +42,33 @@ def nearest(X: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(distances, k, axis=1)[:, :k]
 
 
-def nearest_blocked(X: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
-    """:func:`nearest` in row blocks: memory ``block`` x n instead of n x n."""
+def distance_blocks(X: np.ndarray, block: int = 2048) -> Iterator[tuple[slice, np.ndarray]]:
+    """Squared euclidean distances of ``X``'s rows to all rows, ``block`` rows at a time
+    (memory ``block`` x n instead of n x n); a row's distance to itself is inf."""
     X = np.asarray(X, dtype=np.float32)
     squared = (X * X).sum(axis=1)
-    out = np.empty((len(X), k), dtype=np.int64)
     for start in range(0, len(X), block):
         rows = slice(start, start + block)
         distances = squared[rows, None] + squared[None, :] - 2.0 * (X[rows] @ X.T)
-        distances[np.arange(distances.shape[0]), np.arange(start, start + distances.shape[0])] = (
-            np.inf
-        )
+        size = distances.shape[0]
+        distances[np.arange(size), np.arange(start, start + size)] = np.inf
+        yield rows, distances
+
+
+def nearest_blocked(X: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """:func:`nearest` in row blocks (see :func:`distance_blocks`)."""
+    out = np.empty((len(X), k), dtype=np.int64)
+    for rows, distances in distance_blocks(X, block):
         out[rows] = np.argpartition(distances, k, axis=1)[:, :k]
+    return out
+
+
+def mean_knn_distance(X: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """Each row's mean euclidean distance to its ``k`` nearest other rows."""
+    out = np.empty(len(X), dtype=np.float32)
+    for rows, distances in distance_blocks(X, block):
+        smallest = np.partition(distances, k - 1, axis=1)[:, :k]
+        out[rows] = np.sqrt(np.maximum(smallest, 0)).mean(axis=1)
     return out
 
 
@@ -133,14 +148,3 @@ def measure(
 
 #: Neighbours the per-point recall colour looks at.
 RECALL_K = 10
-
-
-def stored_recall(store: Any, key: str, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """:func:`recall_per_row` of projection ``key`` at :data:`RECALL_K`, computed once and
-    kept in the projection store beside the coordinates."""
-    name = f"{key}recall{RECALL_K}"
-    recall = store.load(name)
-    if recall is None:
-        recall, _ = recall_per_row(X, Y, RECALL_K)
-        store.save(name, recall)
-    return recall

@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("filter", "plugins.filter"),
     ("faithfulness", "plugins.faithfulness"),
     ("contrast", "plugins.contrast"),
+    ("outliers", "plugins.outliers"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -12,8 +12,8 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.app import compute_projection
+from dashboard.computed import COMPUTED, computed_column
 from dashboard.errors import DashboardError
-from dashboard.faithfulness import RECALL_K, stored_recall
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
 from dashboard.jobs import POLL_MS
@@ -42,9 +42,6 @@ if TYPE_CHECKING:
 
 #: Colour of the rings that show a selection made on another (linked) map.
 LINKED_COLOUR = "#d62728"
-#: The colour choice "neighbour recall": computed from the map, not a column.
-RECALL = "__recall__"
-RECALL_NAME = f"neighbour recall (k={RECALL_K})"
 NO_COLOUR = "__none__"
 
 
@@ -97,7 +94,7 @@ class ScatterPanel(Panel):
         return (
             [{"label": "(none)", "value": NO_COLOUR}]
             + [{"label": c, "value": c} for c in columns]
-            + [{"label": RECALL_NAME + " (faithfulness)", "value": RECALL}]
+            + [{"label": c.label, "value": c.value} for c in COMPUTED.values()]
         )
 
     def size_options(self, table: str) -> list[dict[str, str]]:
@@ -340,15 +337,16 @@ class ScatterPanel(Panel):
             dataset, row, bbox = found
             return True, bbox, self.tooltip(app, dataset, row, colour, projection)
 
-    def recall(self, projection: dict[str, Any]) -> np.ndarray:
-        """Per-row neighbour recall of a projection's map (NaN: not measured)."""
+    def computed(self, projection: dict[str, Any], choice: str) -> pl.Series:
+        """A computed colour's values for a projection's map (see :mod:`dashboard.computed`)."""
         dataset = self.context.datasets[projection["table"]]
         coords = self.context.store.load(projection["key"])
         if coords is None:
             raise DashboardError(
                 "the projection is no longer in the cache\nchange a control to recompute it"
             )
-        return stored_recall(self.context.store, projection["key"], dataset.matrix(), coords)
+        store = self.context.store
+        return computed_column(choice, store, projection["key"], dataset, coords)
 
     def tooltip(
         self,
@@ -361,9 +359,11 @@ class ScatterPanel(Panel):
         """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
         src = image_url(app, dataset, row) if dataset.config.image else None
         extra = None
-        if colour == RECALL and projection:
-            value = float(self.recall(projection)[row])
-            extra = (RECALL_NAME, "not measured" if np.isnan(value) else f"{value:.2f}")
+        if colour in COMPUTED and projection:
+            value = self.computed(projection, colour)[row]
+            if isinstance(value, float):
+                value = "not measured" if np.isnan(value) else f"{value:.3g}"
+            extra = (COMPUTED[colour].name, str(value))
         return tooltip(dataset, row, colour, src, extra)
 
     def hovered_row(
@@ -533,11 +533,11 @@ class ScatterPanel(Panel):
                 selected=self.own_selection(dataset, selection),
             )
             meta = dataset.metadata()
-            if view.colour == RECALL:
-                # The map's own faithfulness, a colour like any numeric column.
-                recall = self.recall(projection)
-                meta = meta.with_columns(pl.Series(RECALL_NAME, recall))
-                style["color"] = RECALL_NAME
+            if view.colour in COMPUTED:
+                # Computed from the map (recall, outliers, clusters): a column like the others.
+                column = self.computed(projection, view.colour)
+                meta = meta.with_columns(column)
+                style["color"] = column.name
             if patch and view.coords.shape[1] == 2:
                 figure, legend = restyle(view.coords, meta, **style)
             else:
@@ -553,7 +553,8 @@ class ScatterPanel(Panel):
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
-        legend_items = legend_children(legend, view.colour)
+        title = COMPUTED[view.colour].name if view.colour in COMPUTED else view.colour
+        legend_items = legend_children(legend, title)
         return (
             figure,
             legend_items,

@@ -28,6 +28,7 @@ def test_demo_config_loads_with_defaults():
         "gallery",
         "table",
         "contrast",
+        "outliers",
     ]
     assert config.panels[1].options() == {"table": "digits", "color": "target"}
 

@@ -153,15 +153,16 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
     from dash import Dash
 
     from dashboard.app import compute_projection, prepare
+    from dashboard.computed import COMPUTED
     from dashboard.faithfulness import RECALL_K, recall_per_row
-    from plugins.scatter import RECALL, RECALL_NAME
+
+    RECALL = "__recall__"
+    RECALL_NAME = COMPUTED[RECALL].name
     from tests.figures import decode
 
     dashboard = prepare(demo_config)
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
-    assert {"label": f"{RECALL_NAME} (faithfulness)", "value": RECALL} in (
-        scatter.colour_options("digits")
-    )
+    assert {"label": COMPUTED[RECALL].label, "value": RECALL} in scatter.colour_options("digits")
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = compute_projection(request, dashboard.context)
     figure, *_ = scatter.render(result, RECALL)
@@ -175,7 +176,7 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
     np.testing.assert_allclose(decode(marker["color"]), expected)
     assert 0.1 < expected.mean() < 0.9  # PCA keeps some neighbourhoods, not all
     # Kept beside the coordinates: the next render reads it back.
-    assert dashboard.context.store.load(f"{result['key']}recall{RECALL_K}") is not None
+    assert dashboard.context.store.load(f"{result['key']}recall") is not None
     tooltip = scatter.tooltip(Dash("t"), dataset, 3, RECALL, result)
     lines = [line.children for line in tooltip.children[1].children]
-    assert f"{RECALL_NAME}: {expected[3]:.2f}" in lines
+    assert f"{RECALL_NAME}: {expected[3]:.3g}" in lines

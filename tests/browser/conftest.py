@@ -78,6 +78,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
             {"type": "filter", "columns": ["target", "ink"]},
             {"type": "faithfulness"},
             {"type": "contrast"},
+            {"type": "outliers", "top": 5},
         ],
     }
     path = folder / "demo.yaml"

@@ -380,3 +380,17 @@ def test_the_faithfulness_panel_measures_each_new_map(page: Page, demo_url: str)
         f"() => document.querySelector('{GRAPH}')._fullData[0].marker.showscale === true"
     )
     expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("neighbour recall (k=10)")
+
+
+def test_outliers_are_listed_ringed_and_clusters_coloured(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    expect(page.locator(".dashboard-outlier")).to_have_count(5)
+    page.locator("#outliers-9-ring").click()
+    page.wait_for_function(
+        f"() => document.querySelector('{GRAPH}')._fullData.some("
+        "t => t.name === 'top outliers' && t.x.length === 5)"
+    )
+    page.locator("#scatter-1-color").select_option("__cluster__")
+    legend = page.locator(".dashboard-legend")
+    expect(legend).to_contain_text("cluster (HDBSCAN)")
+    expect(legend).to_contain_text("cluster 01")

@@ -1,0 +1,94 @@
+"""Outliers and clusters on data with planted answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dashboard.structure import NOISE, NOT_MEASURED, cluster_names, map_clusters, outlier_scores
+
+
+def planted(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three tight blobs in 20 dims (and their first two dims as the map), plus 3 far rows."""
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((3, 20))
+    centres[:, :2] = [[0, 0], [20, 0], [0, 20]]
+    X = np.concatenate([centres[i] + rng.normal(0, 1, (100, 20)) for i in range(3)])
+    far = rng.normal(0, 1, (3, 20))
+    far[:, :2] += [[60, 60], [-60, 60], [60, -60]]
+    X = np.concatenate([X, far])
+    return X, X[:, :2].astype(np.float32)
+
+
+def test_the_planted_far_rows_score_highest():
+    X, Y = planted()
+    scores = outlier_scores(X, Y, k=5)
+    assert sorted(np.argsort(scores)[-3:].tolist()) == [300, 301, 302]
+    Y[0] = np.nan
+    assert np.isnan(outlier_scores(X, Y, k=5)[0])
+    sampled = outlier_scores(X, Y, k=5, max_rows=50)
+    assert np.isfinite(sampled).sum() == 50
+
+
+def test_hdbscan_finds_the_three_blobs_and_leaves_the_far_rows_as_noise():
+    _, Y = planted()
+    labels = np.array(cluster_names(map_clusters(Y)))
+    for blob in range(3):
+        found = set(labels[blob * 100 : (blob + 1) * 100])
+        assert len(found - {NOISE}) == 1  # one cluster a blob
+    assert len(set(labels[:300]) - {NOISE}) == 3
+    assert set(labels[300:]) == {NOISE}
+    Y[5] = np.nan
+    assert cluster_names(map_clusters(Y))[5] == NOT_MEASURED
+
+
+def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
+    from dashboard.app import compute_projection, prepare
+    from tests.figures import decode
+
+    dashboard = prepare(demo_config)
+    scatter = next(p for p in dashboard.panels if p.name == "scatter")
+    values = [o["value"] for o in scatter.colour_options("digits")]
+    assert values[-3:] == ["__recall__", "__outlier__", "__cluster__"]
+    request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+    result, _ = compute_projection(request, dashboard.context)
+    figure, legend, _, _ = scatter.render(result, "__cluster__")
+    assert legend[0].children == "cluster (HDBSCAN)"
+    names = [item.children[1] for item in legend[1:]]
+    assert names[0] == "cluster 01"
+    counts = [int(item.children[2].children.replace(",", "")) for item in legend[1:]]
+    assert sum(counts) == 1797  # every row is in a cluster or noise: sizes add up
+    assert figure["data"][0]["marker"]["color"]["dtype"] == "u1"
+    figure, *_ = scatter.render(result, "__outlier__")
+    marker = figure["data"][0]["marker"]
+    assert marker["colorbar"]["title"]["text"] == "outlier score (k=10)"
+    scores = decode(marker["color"])
+    assert np.isfinite(scores).all()
+    assert scores.min() >= 0
+
+
+def test_the_outliers_panel_lists_the_planted_far_rows(write_config, tmp_path):
+    import polars as pl
+    from dash import Dash
+
+    from dashboard.app import compute_projection, prepare
+
+    X, _ = planted()
+    names = [f"row {i}" for i in range(len(X))]
+    pl.DataFrame({"vec": X.astype(np.float32), "name": names}).write_parquet(tmp_path / "p.parquet")
+    path = write_config(
+        {
+            "tables": {"p": {"path": str(tmp_path / "p.parquet"), "label": "name"}},
+            "panels": [{"type": "outliers", "top": 3}],
+        }
+    )
+    dashboard = prepare(path)
+    panel = dashboard.panels[0]
+    request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
+    result, _ = compute_projection(request, dashboard.context)
+    rows, scores = panel.top_rows(result)
+    assert sorted(rows.tolist()) == [300, 301, 302]
+    assert (np.diff(scores) <= 0).all()  # highest first
+    _, table = panel.render(Dash("t"), result)
+    listed = [tr.children[2].children for tr in table.children[1].children]
+    assert sorted(listed) == ["row 300", "row 301", "row 302"]
+    assert panel.render(Dash("t"), {"table": "p", "key": "0" * 32}).color == "warning"
