@@ -6,9 +6,10 @@ import logging
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import flask
-from dash import Dash
+from dash import Dash, html
 
 from dashboard.data import Dataset
 from dashboard.errors import DashboardError
@@ -52,6 +53,17 @@ def image_url(app: Dash, dataset: Dataset, row: int) -> str:
     """URL of row ``row``'s image; the fingerprint makes a cached copy safe to keep."""
     query = urllib.parse.urlencode({"table": dataset.name, "v": dataset.fingerprint()[:12]})
     return f"{app.config.requests_pathname_prefix}{IMAGE_ROUTE}{int(row)}?{query}"
+
+
+def thumbnail(app: Dash, dataset: Dataset, row: int, size: int = 32) -> Any:
+    """``row``'s image ``size`` pixels wide (pixels kept sharp), or None without images."""
+    if not dataset.config.image:
+        return None
+    return html.Img(
+        src=image_url(app, dataset, row),
+        alt=dataset.caption(row),
+        style={"width": f"{size}px", "imageRendering": "pixelated"},
+    )
 
 
 def add_image_route(app: Dash, datasets: Mapping[str, Dataset]) -> None:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import SELECTION_STORE, Panel, PanelOptions, card_header
-from dashboard.routes import image_url
+from dashboard.routes import thumbnail
 
 HINT = "Select points with the box or lasso tool, or click one, to see them here."
 
@@ -70,14 +70,7 @@ class GalleryPanel(Panel):
             caption = dataset.caption(row)
             content: list[Any] = [html.Figcaption(caption, className="small text-truncate")]
             if dataset.config.image:
-                content.insert(
-                    0,
-                    html.Img(
-                        src=image_url(app, dataset, row),
-                        alt=caption,
-                        style={"width": f"{self.options.size}px", "imageRendering": "pixelated"},
-                    ),
-                )
+                content.insert(0, thumbnail(app, dataset, row, self.options.size))
             items.append(
                 html.Figure(
                     content,

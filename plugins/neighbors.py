@@ -22,7 +22,7 @@ from dashboard.panel import (
     alert,
     card_header,
 )
-from dashboard.routes import image_url
+from dashboard.routes import thumbnail
 
 KEPT = "Also among this row's nearest on the map."
 TORN = "A neighbour in the original space that the map draws away from this row."
@@ -110,21 +110,12 @@ class NeighborsPanel(Panel):
             return alert(str(exc)), no_update
         name = dataset.caption
 
-        def thumb(row: int) -> Any:
-            if not dataset.config.image:
-                return None
-            return html.Img(
-                src=image_url(app, dataset, row),
-                alt=name(row),
-                style={"width": "32px", "imageRendering": "pixelated"},
-            )
-
         on_map = self.map_neighbours(dataset, projection, query, len(found))
         lines = [
             html.Tr(
                 [
                     html.Td(rank),
-                    html.Td(thumb(row)),
+                    html.Td(thumbnail(app, dataset, row)),
                     html.Td(name(row)),
                     html.Td(f"{d:.4f}"),
                     html.Td(kept_badge(on_map is None or row in on_map)),

@@ -19,7 +19,7 @@ from dashboard.panel import (
     alert,
     card_header,
 )
-from dashboard.routes import image_url
+from dashboard.routes import thumbnail
 
 OUTLIER = "__outlier__"
 HINT = "The most isolated rows appear with the map."
@@ -96,14 +96,7 @@ class OutliersPanel(Panel):
         rows, scores = found
         lines = []
         for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True), 1):
-            image = None
-            if dataset.config.image:
-                image = html.Img(
-                    src=image_url(app, dataset, row),
-                    alt=dataset.caption(row),
-                    style={"width": "32px", "imageRendering": "pixelated"},
-                )
-            cells = [rank, image, dataset.caption(row), f"{score:.3g}"]
+            cells = [rank, thumbnail(app, dataset, row), dataset.caption(row), f"{score:.3g}"]
             lines.append(html.Tr([html.Td(c) for c in cells], className="dashboard-outlier"))
         name = COMPUTED[OUTLIER].name
         head = html.Thead(html.Tr([html.Th("#"), html.Th(""), html.Th("row"), html.Th("score")]))
