@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("faithfulness", "plugins.faithfulness"),
     ("contrast", "plugins.contrast"),
     ("outliers", "plugins.outliers"),
+    ("compare", "plugins.compare"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

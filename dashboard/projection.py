@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,8 @@ from dashboard.reducer import Progress, Reducer
 from dashboard.sampling import sample_rows, strata_codes
 
 logger = logging.getLogger(__name__)
+
+_NPY_HEADER_LOCK = threading.Lock()
 
 #: Bump when the meaning of cached coordinates changes.
 CACHE_VERSION = 1
@@ -100,7 +103,11 @@ class ProjectionStore:
     def load(self, key: str) -> np.ndarray | None:
         """Return cached coordinates, or None when absent or unreadable."""
         try:
-            return np.load(self.path(key), allow_pickle=False)
+            # np.load parses the .npy header with `ast`, which CPython 3.11 cannot run in
+            # two threads at once ("AST constructor recursion depth mismatch", seen here
+            # when several panels load a new map together): one load at a time.
+            with _NPY_HEADER_LOCK:
+                return np.load(self.path(key), allow_pickle=False)
         except (OSError, ValueError):
             return None
 

@@ -26,7 +26,8 @@ def pair_url(tmp_path_factory: pytest.TempPathFactory, digits_path):
         "panels": [
             {"type": "scatter", "table": "a", "pinned": True, "width": 6, "height": 420},
             {"type": "scatter", "table": "b", "pinned": True, "width": 6, "height": 420},
-            {"type": "controls", "width": 12},
+            {"type": "controls", "width": 6},
+            {"type": "compare", "tables": ["a", "b"], "width": 6},
         ],
     }
     path = folder / "pair.yaml"
@@ -68,3 +69,17 @@ def test_selecting_on_one_map_rings_the_same_items_on_the_other(page: Page, pair
         ".reduce((n, t) => n + (t.selectedpoints ? t.selectedpoints.length : 0), 0)"
     )
     assert ringed == selected > 0
+
+
+def test_the_compare_panel_scores_the_rotated_copy_and_rings_its_least_overlap(
+    page: Page, pair_url: str
+):
+    page.goto(pair_url)
+    expect(page.locator(".dashboard-cka strong")).to_have_text("1.000")  # a rotation of a
+    expect(page.locator(".dashboard-compare-item")).to_have_count(10)
+    page.wait_for_function(f"() => ({DRAWN})('{LEFT}') >= 1797")
+    page.locator("#compare-3-ring").click()
+    page.wait_for_function(
+        f"() => document.querySelector('{LEFT}')._fullData.some("
+        "t => t.name === 'least overlap' && t.x.length === 10)"
+    )

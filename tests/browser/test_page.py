@@ -128,6 +128,11 @@ def test_mounted_in_a_flask_app(page: Page, tmp_path, digits_path):
             assert response.read() == b"host application"
         open_demo(page, url)
         assert point_count(page) == N
+        # Let every panel's first callback finish, then leave, before the server stops:
+        # a request cut off by the stop would be a console error.
+        expect(page.locator(".dashboard-outlier")).to_have_count(5)
+        expect(page.locator(".dashboard-faithfulness-measure")).to_have_count(3)
+        page.goto("about:blank")
 
 
 def test_box_selection_fills_the_gallery(page: Page, demo_url: str):

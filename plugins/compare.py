@@ -1,0 +1,156 @@
+"""Compare panel: two embeddings of the same items (model A against B), in their own spaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import numpy as np
+from dash import Dash, Input, Output, State, html, no_update
+from pydantic import Field
+
+from dashboard.compare import Comparison, compare
+from dashboard.hookspecs import hookimpl
+from dashboard.panel import (
+    HIGHLIGHT_STORE,
+    REQUEST_STORE,
+    Panel,
+    PanelOptions,
+    alert,
+    card_header,
+)
+
+
+class CompareOptions(PanelOptions):
+    tables: list[str] = Field(
+        min_length=2,
+        max_length=2,
+        description="The two tables to compare; both need an `id` column to match rows.",
+    )
+    k: int = Field(10, ge=2, le=100, description="Neighbours each item's overlap looks at.")
+    lowest: int = Field(
+        10, ge=1, le=200, description="How many items with the least overlap to list."
+    )
+
+
+class ComparePanel(Panel):
+    """Per-item k-NN overlap and linear CKA of two tables matched by id."""
+
+    name = "compare"
+    Options = CompareOptions
+    options: CompareOptions
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._result: Comparison | str | None = None
+
+    def validate(self) -> None:
+        resolved = []
+        for table in self.options.tables:
+            name = self.check_table(table)
+            if not self.context.datasets[name].config.id:
+                raise self.error(
+                    "tables", f"table {name!r} has no `id` column", "set `id:` on both tables"
+                )
+            resolved.append(name)
+        self.tables = resolved
+
+    def layout(self) -> Any:
+        a, b = self.tables
+        ring = dbc.Button("Ring on map", id=self.id("ring"), size="sm", color="link")
+        return dbc.Card(
+            [
+                card_header(self.options.title or f"{a} against {b}", ring),
+                dbc.CardBody(
+                    html.Div("Comparing…", id=self.id("body"), className="small"),
+                    style={"maxHeight": "32rem", "overflowY": "auto"},
+                ),
+            ],
+            className="shadow-sm",
+        )
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(Output(self.id("body"), "children"), Input(REQUEST_STORE, "data"))
+        def show(request: Any) -> Any:
+            return self.render()
+
+        @app.callback(
+            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
+            Input(self.id("ring"), "n_clicks"),
+            State(REQUEST_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def ring(n_clicks: Any, request: Any) -> Any:
+            return self.ring(request) or no_update
+
+    def comparison(self) -> Comparison | str:
+        """The comparison, computed once (the tables do not change), or why it failed."""
+        if self._result is None:
+            a, b = (self.context.datasets[t] for t in self.tables)
+            try:
+                self._result = compare(
+                    a.matrix(),
+                    a.metadata().get_column(a.config.id),
+                    b.matrix(),
+                    b.metadata().get_column(b.config.id),
+                    self.options.k,
+                )
+            except ValueError as exc:
+                self._result = f"{exc}\ncheck that both tables' `id` columns hold the same ids"
+        return self._result
+
+    def lowest(self, result: Comparison) -> np.ndarray:
+        """Positions (in the comparison) of the items with the least overlap, lowest first."""
+        measured = np.flatnonzero(np.isfinite(result.overlap))
+        order = np.argsort(result.overlap[measured], kind="stable")
+        return measured[order][: self.options.lowest]
+
+    def render(self) -> Any:
+        """CKA, mean overlap, and the items whose neighbourhoods differ most."""
+        result = self.comparison()
+        if isinstance(result, str):
+            return alert(result)
+        a = self.context.datasets[self.tables[0]]
+        mean = float(np.nanmean(result.overlap))
+        summary = html.Div(
+            [
+                html.Div(
+                    [html.Span("linear CKA"), html.Strong(f"{result.cka:.3f}")],
+                    className="d-flex justify-content-between dashboard-cka",
+                    title="Similarity of the two representations, up to rotation and scale: "
+                    "1 is the same geometry.",
+                ),
+                html.Div(
+                    [html.Span(f"mean {result.k}-NN overlap"), html.Strong(f"{mean:.3f}")],
+                    className="d-flex justify-content-between dashboard-overlap",
+                    title="The average share of an item's nearest items under one model that "
+                    "are also its nearest under the other.",
+                ),
+                html.Div(f"{len(result.rows_a):,} shared ids", className="text-body-secondary"),
+            ],
+            className="mb-2",
+        )
+        rows = [
+            html.Tr(
+                [html.Td(a.caption(int(result.rows_a[i]))), html.Td(f"{result.overlap[i]:.2f}")],
+                className="dashboard-compare-item",
+            )
+            for i in self.lowest(result)
+        ]
+        head = html.Thead(html.Tr([html.Th("least overlap"), html.Th("overlap")]))
+        return [summary, dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0")]
+
+    def ring(self, request: Any) -> dict[str, Any] | None:
+        """Highlight the least-overlap items on the map of whichever table it shows."""
+        result = self.comparison()
+        table = (request or {}).get("table")
+        if isinstance(result, str) or table not in self.tables:
+            return None
+        picked = self.lowest(result)
+        rows = result.rows_a if table == self.tables[0] else result.rows_b
+        return {"table": table, "rows": rows[picked].tolist(), "label": "least overlap"}
+
+
+@hookimpl
+def dashboard_panels() -> list[type[Panel]]:
+    return [ComparePanel]
