@@ -144,8 +144,11 @@ _SHORT_TYPES = {
 }
 
 
-def colour_marker(meta: pl.DataFrame, color: str | None) -> tuple[dict[str, Any], list]:
-    """The points' marker colouring by ``color`` and its legend (categories only).
+def colour_marker(
+    meta: pl.DataFrame, color: str | None, keep: np.ndarray | None = None
+) -> tuple[dict[str, Any], list]:
+    """The points' marker colouring by ``color`` and its legend (categories only), which
+    counts the rows ``keep`` (a row mask) leaves; colours come from the whole column.
 
     Categories travel as one byte per row with a stepped colour scale, numbers as float32
     with Viridis: one trace holds every row, so a new colour never resends coordinates.
@@ -167,7 +170,7 @@ def colour_marker(meta: pl.DataFrame, color: str | None) -> tuple[dict[str, Any]
             "cmax": len(names) - 0.5,
             "showscale": False,
         }
-        counts = np.bincount(codes, minlength=len(names))
+        counts = np.bincount(codes if keep is None else codes[keep], minlength=len(names))
         legend = [LegendEntry(n, c, int(k)) for n, c, k in zip(names, colours, counts, strict=True)]
         return marker, legend
     values = series.cast(pl.Float64).to_numpy().astype(np.float32)
@@ -264,9 +267,7 @@ def build_figure(
     """
     n, dims = coords.shape
     size = marker_size(n) if dims == 2 else marker_size(n) * 0.5
-    colouring, legend = colour_marker(meta, color)
-    if keep is not None:
-        legend = _visible_counts(legend, meta, color, keep)
+    colouring, legend = colour_marker(meta, color, keep)
     marker = {**colouring, "size": size_marker(meta, size_by, size)}
     points: dict[str, Any] = {"type": "scattergl", "mode": "markers", "showlegend": False}
     if dims == 2:
@@ -322,9 +323,7 @@ def restyle(
     """A :class:`dash.Patch` that turns a 2D :func:`build_figure` figure of ``coords`` into
     the one these arguments would build, without resending the points' coordinates."""
     n = coords.shape[0]
-    colouring, legend = colour_marker(meta, color)
-    if keep is not None:
-        legend = _visible_counts(legend, meta, color, keep)
+    colouring, legend = colour_marker(meta, color, keep)
     patch = Patch()
     marker = patch["data"][POINTS]["marker"]
     for key, value in colouring.items():
@@ -341,17 +340,6 @@ def restyle(
 @cache
 def _template() -> dict[str, Any]:
     return pio.templates["plotly_white"].to_plotly_json()
-
-
-def _visible_counts(
-    legend: list[LegendEntry], meta: pl.DataFrame, color: str | None, keep: np.ndarray
-) -> list[LegendEntry]:
-    # The legend counts the rows a filter leaves; colours stay those of the whole column.
-    if not legend or color is None:
-        return legend
-    _, codes = categories(meta.get_column(color))
-    counts = np.bincount(codes[keep], minlength=len(legend))
-    return [e._replace(count=int(k)) for e, k in zip(legend, counts, strict=True)]
 
 
 def message_figure(message: str) -> go.Figure:
