@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.faithfulness import nearest_blocked, overlap
+from dashboard.sampling import sample_rows
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,7 @@ def compare(
     rows_a, rows_b = match_ids(ids_a, ids_b)
     if len(rows_a) < k + 2:
         raise ValueError(f"the tables share {len(rows_a)} ids; comparing needs {k + 2} or more")
-    measured = np.arange(len(rows_a))
-    if len(measured) > max_rows:
-        measured = np.sort(np.random.default_rng(seed).choice(measured, max_rows, replace=False))
+    measured = sample_rows(np.arange(len(rows_a)), max_rows, seed=seed)
     A, B = X_a[rows_a[measured]], X_b[rows_b[measured]]
     per_item = np.full(len(rows_a), np.nan, dtype=np.float32)
     per_item[measured] = overlap(nearest_blocked(A, k), nearest_blocked(B, k))

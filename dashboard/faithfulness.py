@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.manifold import trustworthiness
 
+from dashboard.sampling import sample_rows
+
 
 @dataclass(frozen=True)
 class Faithfulness:
@@ -72,6 +74,11 @@ def mean_knn_distance(X: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
     return out
 
 
+def rows_on_map(Y: np.ndarray, max_rows: int, seed: int = 0) -> np.ndarray:
+    """The rows of map ``Y`` that have coordinates: all, or a seeded sample of ``max_rows``."""
+    return sample_rows(np.flatnonzero(np.isfinite(Y).all(axis=1)), max_rows, seed=seed)
+
+
 def recall_per_row(
     X: np.ndarray, Y: np.ndarray, k: int = 10, *, max_rows: int = 20_000, seed: int = 0
 ) -> tuple[np.ndarray, int]:
@@ -79,9 +86,7 @@ def recall_per_row(
     map or not sampled), and how many rows were measured: all on the map, or a seeded
     sample of ``max_rows`` of them, whose neighbours are then sought among the sample."""
     recall = np.full(len(Y), np.nan, dtype=np.float32)
-    rows = np.flatnonzero(np.isfinite(Y).all(axis=1))
-    if len(rows) > max_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    rows = rows_on_map(Y, max_rows, seed)
     if len(rows) <= k:
         return recall, 0
     recall[rows] = overlap(nearest_blocked(X[rows], k), nearest_blocked(Y[rows], k))
@@ -132,9 +137,7 @@ def measure(
             f"measuring {k} neighbours needs at least {2 * k + 2} rows on the map, "
             f"got {len(on_map)}"
         )
-    rows = on_map
-    if len(rows) > max_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(on_map, max_rows, replace=False))
+    rows = sample_rows(on_map, max_rows, seed=seed)
     Xs, Ys = np.asarray(X[rows], dtype=np.float64), np.asarray(Y[rows], dtype=np.float64)
     return Faithfulness(
         k=k,

@@ -15,18 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.faithfulness import mean_knn_distance
+from dashboard.faithfulness import mean_knn_distance, rows_on_map
 
 #: Label of rows HDBSCAN leaves out of every cluster.
 NOISE = "noise"
 NOT_MEASURED = "(not measured)"
-
-
-def _sample(Y: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
-    rows = np.flatnonzero(np.isfinite(Y).all(axis=1))
-    if len(rows) > max_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
-    return rows
 
 
 def outlier_scores(
@@ -35,7 +28,7 @@ def outlier_scores(
     """Mean distance to the ``k`` nearest rows of ``X``, for the rows on map ``Y`` (a seeded
     sample of ``max_rows`` when more, neighbours sought within it); NaN for the others."""
     scores = np.full(len(Y), np.nan, dtype=np.float32)
-    rows = _sample(Y, max_rows, seed)
+    rows = rows_on_map(Y, max_rows, seed)
     if len(rows) > k:
         scores[rows] = mean_knn_distance(X[rows], k)
     return scores
@@ -51,7 +44,7 @@ def map_clusters(
     from sklearn.cluster import HDBSCAN
 
     codes = np.full(len(Y), -2, dtype=np.int32)
-    rows = _sample(Y, max_rows, seed)
+    rows = rows_on_map(Y, max_rows, seed)
     if len(rows) < 20:
         return codes
     size = min_cluster_size or max(10, len(rows) // 100)
