@@ -69,6 +69,7 @@ class ScatterPanel(Panel):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._views: dict[str, View] = {}
+        self._computed: dict[tuple[str, str], pl.Series] = {}
 
     @property
     def projection_store(self) -> str:
@@ -338,15 +339,22 @@ class ScatterPanel(Panel):
             return True, bbox, self.tooltip(app, dataset, row, colour, projection)
 
     def computed(self, projection: dict[str, Any], choice: str) -> pl.Series:
-        """A computed colour's values for a projection's map (see :mod:`dashboard.computed`)."""
-        dataset = self.context.datasets[projection["table"]]
-        coords = self.context.store.load(projection["key"])
-        if coords is None:
-            raise DashboardError(
-                "the projection is no longer in the cache\nchange a control to recompute it"
-            )
-        store = self.context.store
-        return computed_column(choice, store, projection["key"], dataset, coords)
+        """A computed colour's values for a projection's map (see :mod:`dashboard.computed`),
+        memoised: every hover's tooltip reads them, and at 1M rows they and the coordinates
+        they are computed from would be 12 MB read from disk each time."""
+        key = (projection["key"], choice)
+        if key not in self._computed:
+            dataset = self.context.datasets[projection["table"]]
+            coords = self.context.store.load(projection["key"])
+            if coords is None:
+                raise DashboardError(
+                    "the projection is no longer in the cache\nchange a control to recompute it"
+                )
+            store = self.context.store
+            if len(self._computed) >= 8:
+                self._computed.pop(next(iter(self._computed)))
+            self._computed[key] = computed_column(choice, store, key[0], dataset, coords)
+        return self._computed[key]
 
     def tooltip(
         self,
