@@ -60,11 +60,15 @@ def read_parquet_vectors(files: list[Path], column: str, n_rows: int) -> np.ndar
 
 def _width(path: Path, column: str) -> int | None:
     # The vector width: the fixed size of an Array column, else the first row's length.
-    field = pq.ParquetFile(path).schema_arrow.field(column)
+    parquet = pq.ParquetFile(path)
+    field = parquet.schema_arrow.field(column)
     if pa.types.is_fixed_size_list(field.type):
         return field.type.list_size
-    first = pq.ParquetFile(path).read_row_group(0, columns=[column]).column(0)
-    return len(first[0]) if len(first) and first[0].is_valid else None
+    # One row, not a whole row group (hundreds of MB at 100k x 768).
+    first = next(parquet.iter_batches(batch_size=1, columns=[column]), None)
+    if first is None or not len(first) or not first.column(0)[0].is_valid:
+        return None
+    return len(first.column(0)[0])
 
 
 def _block(chunk: pa.Array) -> np.ndarray | None:
