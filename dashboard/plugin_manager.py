@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("contrast", "plugins.contrast"),
     ("outliers", "plugins.outliers"),
     ("compare", "plugins.compare"),
+    ("timeline", "plugins.timeline"),
     ("sklearn-datasets", "dashboard.datasets"),
 )
 

@@ -54,3 +54,47 @@ def test_comet_epochs_are_listed_in_order_and_selectable(page: Page, runs_url: s
     status = wait_for_status(page, "comet / hidden-layer-1 / epoch-4")
     assert "300 points x 32 dims" in status
     wait_for_points(page, 300)
+
+
+TIMELINE = "#timeline-3-graph .js-plotly-plot"
+
+
+def timeline_trace(page: Page, trace: int) -> list[float]:
+    return page.evaluate(
+        f"() => {{ const gd = document.querySelector('{TIMELINE}');"
+        f" const t = gd && gd._fullData && gd._fullData[{trace}];"
+        " return t && t.x ? Array.from(t.x) : []; }"
+    )
+
+
+def test_the_timeline_plays_the_epochs_and_draws_trails(page: Page, runs_url: str):
+    page.goto(runs_url)
+    summary = page.locator("#timeline-3-summary")
+    expect(summary).to_have_text("epoch-0: 300 items in every step", timeout=60_000)
+    page.wait_for_function(
+        f"() => {{ const gd = document.querySelector('{TIMELINE}');"
+        " return gd && gd._fullData && gd._fullData[1].x.length === 300; }"
+    )
+    start = timeline_trace(page, 1)
+    expect(page.locator("#timeline-3-legend")).to_contain_text("label")
+    play = page.locator("#timeline-3-play")
+    play.click()
+    expect(play).to_have_text("Pause")
+    expect(summary).to_contain_text("epoch-2: items moved", timeout=20_000)
+    play.click()
+    expect(play).to_have_text("Play")
+    page.wait_for_function(
+        f"() => {{ const gd = document.querySelector('{TIMELINE}');"
+        f" return gd._fullData[1].x[0] !== {start[0]}; }}"
+    )
+    moved = timeline_trace(page, 1)
+    assert len(moved) == 300  # the same items, moved: one point each, in the same order
+    assert timeline_trace(page, 0) == []  # no trails yet
+    page.get_by_label("Trails").check()
+    # One line per item: its position at each step so far, then a gap.
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#timeline-3-summary').innerText;"
+        " const step = parseInt(s.split(':')[0].split('-')[1]);"
+        f" const t = document.querySelector('{TIMELINE}')._fullData[0];"
+        " return t.x.length === 300 * (step + 2); }"
+    )

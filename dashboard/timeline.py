@@ -1,0 +1,167 @@
+"""Aligned layouts of one set of items logged at several steps (epochs, checkpoints).
+
+Each step gets its own 2D map, and the maps are aligned so that an item that did not move in
+the embedding space does not move on screen either:
+
+- ``procrustes``: PCA of each step, centred, scaled to unit RMS radius and turned (rotation
+  or reflection) onto the previous step's map with the orthogonal Procrustes solution over the
+  shared items. Fast, exact for a step that only rotates the space.
+- ``aligned_umap``: umap-learn's AlignedUMAP, one UMAP per step tied to its neighbours in time
+  by the items they share.
+
+Items are matched across steps by an id column when the tables have one, else by row number
+(which then needs the same row count at every step). Only items present at every step are
+drawn, so item ``i`` is the same thing in every frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import polars as pl
+
+from dashboard.compare import match_ids
+
+if TYPE_CHECKING:
+    from dashboard.reducer import Progress
+
+Method = Literal["procrustes", "aligned_umap"]
+METHODS: dict[str, str] = {
+    "procrustes": "PCA, Procrustes-aligned",
+    "aligned_umap": "AlignedUMAP",
+}
+
+
+@dataclass(frozen=True)
+class Items:
+    """The items every step has: ``rows[s, i]`` is item ``i``'s row in step ``s``."""
+
+    rows: np.ndarray  # (steps, items) int64
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.shape[1])
+
+
+def match_steps(ids: list[pl.Series | None], lengths: list[int], names: list[str]) -> Items:
+    """Match items across steps: by id when every step has ids, else by row number.
+
+    Raises
+    ------
+    ValueError
+        Without ids and with different row counts, or when no id is in every step.
+    """
+    if any(i is None for i in ids):
+        if len(set(lengths)) > 1:
+            counts = ", ".join(f"{n!r}: {k:,}" for n, k in zip(names, lengths, strict=True))
+            raise ValueError(
+                f"steps without an `id` column must have the same rows; they have {counts}\n"
+                "set `id:` on the table so items can be matched across steps"
+            )
+        return Items(np.tile(np.arange(lengths[0], dtype=np.int64), (len(lengths), 1)))
+    first = ids[0]
+    assert first is not None
+    kept = np.arange(len(first), dtype=np.int64)  # rows of step 0 still matched
+    later: list[np.ndarray] = []
+    for other in ids[1:]:
+        assert other is not None
+        rows_first, rows_other = match_ids(first, other)
+        mapping = dict(zip(rows_first.tolist(), rows_other.tolist(), strict=True))
+        kept = np.array([r for r in kept.tolist() if r in mapping], dtype=np.int64)
+        later.append(np.array([mapping.get(r, -1) for r in range(len(first))], dtype=np.int64))
+    if not kept.size:
+        raise ValueError(
+            f"no id is in every step of {names!r}\ncheck that the steps' `id` columns share ids"
+        )
+    rows = np.vstack([kept] + [m[kept] for m in later])
+    return Items(rows)
+
+
+def normalised(Y: np.ndarray) -> np.ndarray:
+    """``Y`` centred and scaled to unit root-mean-square radius (zero stays zero)."""
+    Y = Y - Y.mean(axis=0)
+    radius = float(np.sqrt((Y**2).sum(axis=1).mean()))
+    return Y / radius if radius > 0 else Y
+
+
+def procrustes_turn(Y: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``Y`` rotated or reflected to best match ``reference`` (both centred, same rows)."""
+    from scipy.linalg import orthogonal_procrustes
+
+    turn, _ = orthogonal_procrustes(Y, reference)
+    return Y @ turn
+
+
+def procrustes_layouts(matrices: list[np.ndarray], progress: Progress | None = None) -> np.ndarray:
+    """PCA maps of each step, each aligned to the one before. Returns (steps, items, 2)."""
+    from sklearn.decomposition import PCA
+
+    layouts = []
+    for s, X in enumerate(matrices):
+        if progress:
+            progress(s / len(matrices), f"PCA of step {s + 1} of {len(matrices)}")
+        n_components = min(2, *X.shape)
+        Y = PCA(n_components=n_components, svd_solver="auto").fit_transform(X)
+        if n_components < 2:  # one column or one row: a flat line is still a map
+            Y = np.hstack([Y, np.zeros((len(Y), 2 - n_components))])
+        Y = normalised(Y)
+        if layouts:
+            Y = procrustes_turn(Y, layouts[-1])
+        layouts.append(Y)
+    return np.stack(layouts).astype(np.float32)
+
+
+def aligned_umap_layouts(
+    matrices: list[np.ndarray],
+    *,
+    n_neighbors: int = 15,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """AlignedUMAP maps of the steps (items in the same order). Returns (steps, items, 2).
+
+    ``seed`` makes the maps reproducible at the price of one thread (umap-learn's rule); the
+    panel leaves it unset because its result is cached anyway.
+    """
+    if progress:
+        progress(0.05, "AlignedUMAP: loading umap-learn")
+    import umap
+
+    from reducers.umap import enable_numba_cache
+
+    enable_numba_cache()
+    n = matrices[0].shape[0]
+    neighbours = max(2, min(n_neighbors, n - 1))
+    identity = {i: i for i in range(n)}
+    if progress:
+        progress(0.2, f"AlignedUMAP: {len(matrices)} steps of {n:,} items")
+    model = umap.AlignedUMAP(
+        n_neighbors=neighbours,
+        random_state=seed,
+        init="random" if n <= 12 else "spectral",
+    )
+    model.fit(matrices, relations=[identity] * (len(matrices) - 1))
+    layouts = np.stack([normalised(np.asarray(e, dtype=np.float64)) for e in model.embeddings_])
+    return layouts.astype(np.float32)
+
+
+def aligned_layouts(
+    matrices: list[np.ndarray], method: Method, progress: Progress | None = None
+) -> np.ndarray:
+    """Aligned 2D layouts of row-matched ``matrices`` by ``method``: (steps, items, 2)."""
+    if len(matrices) < 2:
+        raise ValueError(f"a timeline needs at least 2 steps, got {len(matrices)}")
+    if method == "procrustes":
+        return procrustes_layouts(matrices, progress)
+    if method == "aligned_umap":
+        return aligned_umap_layouts(matrices, progress=progress)
+    raise ValueError(f"unknown timeline method {method!r}; choose one of {sorted(METHODS)}")
+
+
+def movement(layouts: np.ndarray) -> np.ndarray:
+    """How far each item moved on the map since the step before: (steps, items), 0 at step 0."""
+    moved = np.zeros(layouts.shape[:2], dtype=np.float32)
+    moved[1:] = np.linalg.norm(np.diff(layouts, axis=0), axis=2)
+    return moved
