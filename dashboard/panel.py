@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dashboard.errors import ConfigError, quote_list
 
 if TYPE_CHECKING:
+    import numpy as np
     from dash import Dash
 
     from dashboard.config import DashboardConfig
@@ -72,15 +73,33 @@ class PanelOptions(BaseModel):
     title: str | None = Field(None, description="Heading shown above the panel.")
 
 
+@dataclass(frozen=True)
+class DerivedColumn:
+    """A per-row number one panel offers the others as a colour, e.g. the compare panel's
+    k-NN overlap. ``values()`` returns one float a table row (NaN: not measured); it is
+    called when the colour is picked, so it may be slow the first time."""
+
+    value: str  # the colour dropdown's value: ``__...__``, never a column name
+    name: str  # shown as the legend's and tooltip's title
+    values: Callable[[], np.ndarray]
+
+
 @dataclass
 class PanelContext:
-    """What a panel may use: the config, tables, registry and projection cache of its app."""
+    """What a panel may use: the config, tables, registry and projection cache of its app,
+    and the colours panels derive for each table."""
 
     config: DashboardConfig
     datasets: dict[str, Dataset]
     registry: Registry
     store: ProjectionStore
     initial_request: ProjectionRequest
+    derived: dict[str, dict[str, DerivedColumn]] = field(default_factory=dict)
+
+    def add_derived(self, table: str, column: DerivedColumn) -> None:
+        """Offer ``column`` as a colour of ``table``'s maps (panels call this in
+        :meth:`Panel.validate`, before layouts are built)."""
+        self.derived.setdefault(table, {})[column.value] = column
 
 
 class Panel:

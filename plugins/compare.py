@@ -10,10 +10,12 @@ from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
 from dashboard.compare import Comparison, compare
+from dashboard.errors import DashboardError
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import (
     HIGHLIGHT_STORE,
     REQUEST_STORE,
+    DerivedColumn,
     Panel,
     PanelOptions,
     alert,
@@ -54,6 +56,33 @@ class ComparePanel(Panel):
                 )
             resolved.append(name)
         self.tables = resolved
+        a, b = resolved
+        for side, (table, other) in enumerate(((a, b), (b, a))):
+            self.context.add_derived(
+                table,
+                DerivedColumn(
+                    f"__overlap{self.index}{side}__",
+                    f"{self.options.k}-NN overlap with {other}",
+                    lambda side=side: self.overlap_column(side),
+                ),
+            )
+
+    def overlap_column(self, side: int) -> np.ndarray:
+        """Each row's k-NN overlap, for a table's colour: ``side`` 0 is the first table, 1 the
+        second; NaN for rows whose id the other table lacks (or outside the sample).
+
+        Raises
+        ------
+        DashboardError
+            When the tables cannot be compared.
+        """
+        result = self.comparison()
+        if isinstance(result, str):
+            raise DashboardError(result)
+        table = self.context.datasets[self.tables[side]]
+        values = np.full(table.n_rows, np.nan, dtype=np.float32)
+        values[result.rows_a if side == 0 else result.rows_b] = result.overlap
+        return values
 
     def layout(self) -> Any:
         a, b = self.tables

@@ -10,14 +10,23 @@ import polars as pl
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
+from dashboard.computed import COMPUTED, computed_column
 from dashboard.data import Dataset
 from dashboard.filtering import MISSING
 from dashboard.hookspecs import hookimpl
-from dashboard.panel import FILTER_STORE, REQUEST_STORE, Panel, PanelOptions, card_header
+from dashboard.panel import (
+    FILTER_STORE,
+    PROJECTION_STORE,
+    REQUEST_STORE,
+    Panel,
+    PanelOptions,
+    card_header,
+)
 from plugins.scatter_figure import is_categorical
 
 IN_TYPE = "filter-in"
 RANGE_TYPE = "filter-range"
+CLUSTER = "__cluster__"
 
 
 class FilterOptions(PanelOptions):
@@ -28,6 +37,11 @@ class FilterOptions(PanelOptions):
     )
     max_categories: int = Field(
         100, ge=2, le=10_000, description="Category columns with more values are left out."
+    )
+    clusters: bool = Field(
+        True,
+        description="Offer the map's HDBSCAN clusters, with their sizes, as a filter "
+        "(computed when asked, once per map).",
     )
     width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
 
@@ -97,6 +111,11 @@ class FilterPanel(Panel):
         body = dbc.CardBody(
             [
                 html.Div(self.controls(dataset), id=self.id("controls")),
+                html.Div(
+                    self.cluster_control(None, compute=False),
+                    id=self.id("clusters"),
+                    style=None if self.options.clusters else {"display": "none"},
+                ),
                 # Which table the controls are for: a new reducer must not reset them.
                 dcc.Store(id=self.id("built-for"), data=dataset.name),
             ]
@@ -126,6 +145,18 @@ class FilterPanel(Panel):
                 return no_update, no_update
             return self.controls(dataset), dataset.name
 
+        if self.options.clusters:
+
+            @app.callback(
+                Output(self.id("clusters"), "children"),
+                Input(PROJECTION_STORE, "data"),
+                Input(self.id("find-clusters"), "n_clicks"),
+                Input(self.id("clear"), "n_clicks"),
+            )
+            def clusters(projection: Any, find: Any, clear: Any) -> Any:
+                asked = ctx.triggered_id == self.id("find-clusters")
+                return self.cluster_control(projection, compute=asked)
+
         @app.callback(
             Output(FILTER_STORE, "data"),
             Input({"type": IN_TYPE, "panel": self.index, "column": ALL}, "value"),
@@ -135,10 +166,46 @@ class FilterPanel(Panel):
             State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "min"),
             State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "max"),
             State(REQUEST_STORE, "data"),
+            Input(self.id("cluster-pick"), "value"),
             prevent_initial_call=True,
         )
         def store(*args: Any) -> Any:
             return self.filters(*args)
+
+    def cluster_control(self, projection: dict[str, Any] | None, *, compute: bool) -> Any:
+        """The cluster filter for ``projection``'s map: a "Find clusters" button until they
+        are known (computed on a click, or already by a "cluster" colour), then a dropdown
+        of the clusters with their sizes."""
+        key = (projection or {}).get("key")
+        dataset = self.context.datasets.get((projection or {}).get("table") or "")
+        store = self.context.store
+        known = bool(key) and store.load(f"{key}{CLUSTER.strip('_')}") is not None
+        coords = store.load(key) if key and dataset is not None and (known or compute) else None
+        options = []
+        if coords is not None:
+            names = computed_column(CLUSTER, store, key, dataset, coords)  # type: ignore[arg-type]
+            options = [
+                {"label": f"{name} ({count:,})", "value": name}
+                for name, count in sorted(names.value_counts().iter_rows())
+            ]
+        # Both controls always exist (one hidden): they are inputs of callbacks.
+        button = dbc.Button(
+            "Find clusters",
+            id=self.id("find-clusters"),
+            size="sm",
+            color="secondary",
+            style={"display": "none"} if options or not key else None,
+        )
+        dropdown = dcc.Dropdown(
+            id=self.id("cluster-pick"),
+            options=options,
+            value=[],
+            multi=True,
+            placeholder="all",
+            style=None if options else {"display": "none"},
+        )
+        label = dbc.Label(COMPUTED[CLUSTER].label, className="mb-0 small fw-semibold")
+        return html.Div([label, html.Div(button), dropdown], className="mb-2")
 
     def filters(
         self,
@@ -149,9 +216,12 @@ class FilterPanel(Panel):
         lows: list[float],
         highs: list[float],
         request: dict[str, Any] | None,
+        clusters: list[str] | None = None,
     ) -> dict[str, Any]:
         """The filter store's value: only the controls that leave something out."""
         filters: dict[str, Any] = {}
+        if clusters:
+            filters[CLUSTER] = {"in": list(clusters)}
         for wid, values in zip(picked_ids, picked, strict=True):
             if values:
                 filters[wid["column"]] = {"in": list(values)}

@@ -96,6 +96,10 @@ class ScatterPanel(Panel):
             [{"label": "(none)", "value": NO_COLOUR}]
             + [{"label": c, "value": c} for c in columns]
             + [{"label": c.label, "value": c.value} for c in COMPUTED.values()]
+            + [
+                {"label": c.name, "value": c.value}
+                for c in self.context.derived.get(table, {}).values()
+            ]
         )
 
     def size_options(self, table: str) -> list[dict[str, str]]:
@@ -338,22 +342,31 @@ class ScatterPanel(Panel):
             dataset, row, bbox = found
             return True, bbox, self.tooltip(app, dataset, row, colour, projection)
 
+    def is_computed(self, table: str, choice: str | None) -> bool:
+        """Whether colour ``choice`` is computed (from the map, or by another panel)."""
+        return choice in COMPUTED or choice in self.context.derived.get(table, {})
+
     def computed(self, projection: dict[str, Any], choice: str) -> pl.Series:
         """A computed colour's values for a projection's map (see :mod:`dashboard.computed`),
-        memoised: every hover's tooltip reads them, and at 1M rows they and the coordinates
-        they are computed from would be 12 MB read from disk each time."""
+        or a colour another panel derives for the table, memoised: every hover's tooltip
+        reads them, and at 1M rows they and the coordinates they are computed from would be
+        12 MB read from disk each time."""
         key = (projection["key"], choice)
         if key not in self._computed:
-            dataset = self.context.datasets[projection["table"]]
-            coords = self.context.store.load(projection["key"])
-            if coords is None:
-                raise DashboardError(
-                    "the projection is no longer in the cache\nchange a control to recompute it"
-                )
-            store = self.context.store
+            derived = self.context.derived.get(projection["table"], {}).get(choice)
+            if derived is not None:
+                column = pl.Series(derived.name, derived.values())
+            else:
+                dataset = self.context.datasets[projection["table"]]
+                coords = self.context.store.load(projection["key"])
+                if coords is None:
+                    raise DashboardError(
+                        "the projection is no longer in the cache\nchange a control to recompute it"
+                    )
+                column = computed_column(choice, self.context.store, key[0], dataset, coords)
             if len(self._computed) >= 8:
                 self._computed.pop(next(iter(self._computed)))
-            self._computed[key] = computed_column(choice, store, key[0], dataset, coords)
+            self._computed[key] = column
         return self._computed[key]
 
     def tooltip(
@@ -367,11 +380,12 @@ class ScatterPanel(Panel):
         """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
         src = image_url(app, dataset, row) if dataset.config.image else None
         extra = None
-        if colour in COMPUTED and projection:
-            value = self.computed(projection, colour)[row]
+        if projection and self.is_computed(dataset.name, colour):
+            series = self.computed(projection, colour)  # type: ignore[arg-type]
+            value = series[row]
             if isinstance(value, float):
                 value = "not measured" if np.isnan(value) else f"{value:.3g}"
-            extra = (COMPUTED[colour].name, str(value))
+            extra = (series.name, str(value))
         return tooltip(dataset, row, colour, src, extra)
 
     def hovered_row(
@@ -418,7 +432,11 @@ class ScatterPanel(Panel):
                 )
             # Rows without coordinates (outside an isolated subset) and filtered rows go.
             shown = np.isfinite(coords).all(axis=1)
-            shown &= filter_mask(dataset.metadata(), filters.get("filters"))
+            meta = dataset.metadata()
+            for name in filters.get("filters") or {}:
+                if name in COMPUTED:  # e.g. the map's clusters, from the filter panel
+                    meta = meta.with_columns(self.computed(projection, name).alias(name))
+            shown &= filter_mask(meta, filters.get("filters"))
             column = None if colour == NO_COLOUR else colour
             if len(self._views) >= 16:
                 self._views.pop(next(iter(self._views)))
@@ -541,8 +559,9 @@ class ScatterPanel(Panel):
                 selected=self.own_selection(dataset, selection),
             )
             meta = dataset.metadata()
-            if view.colour in COMPUTED:
-                # Computed from the map (recall, outliers, clusters): a column like the others.
+            if self.is_computed(dataset.name, view.colour):
+                # Computed from the map (recall, outliers, clusters) or by another panel
+                # (compare's overlap): a column like the others.
                 column = self.computed(projection, view.colour)
                 meta = meta.with_columns(column)
                 style["color"] = column.name
@@ -561,7 +580,8 @@ class ScatterPanel(Panel):
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
-        title = COMPUTED[view.colour].name if view.colour in COMPUTED else view.colour
+        computed = self.is_computed(view.dataset.name, view.colour)
+        title = self.computed(projection, view.colour).name if computed else view.colour
         legend_items = legend_children(legend, title)
         return (
             figure,

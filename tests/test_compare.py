@@ -84,3 +84,35 @@ def test_the_panel_on_a_rotated_shuffled_copy_and_on_a_mismatched_one(
     del tables["mixed"]["id"]
     with pytest.raises(ConfigError, match=r"`panels\[1\]\.tables`: table 'mixed' has no `id`"):
         prepare(write_config({"tables": tables, "panels": panels}))
+
+
+def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_path):
+    from dashboard.app import compute_projection, prepare
+    from tests.figures import decode
+    from tests.test_linked import write_pair
+
+    tables = write_pair(tmp_path, digits_path)
+    b = pl.read_parquet(tables["b"]["path"]).head(1000)  # b lacks 797 of a's ids
+    b.write_parquet(tmp_path / "b-part.parquet")
+    tables["b"]["path"] = str(tmp_path / "b-part.parquet")
+    panels = [{"type": "scatter"}, {"type": "compare", "tables": ["a", "b"], "k": 5}]
+    dashboard = prepare(write_config({"tables": tables, "panels": panels}))
+    scatter, _ = dashboard.panels
+    options = {o["label"]: o["value"] for o in scatter.colour_options("a")}
+    assert options["5-NN overlap with b"] == "__overlap10__"
+    assert {o["label"] for o in scatter.colour_options("b")} >= {"5-NN overlap with a"}
+    for table, value, shared in (("a", "__overlap10__", 1000), ("b", "__overlap11__", 1000)):
+        request = {"table": table, "reducer": "pca", "dims": 2, "params": {}}
+        result, _ = compute_projection(request, dashboard.context)
+        figure, *_ = scatter.render(result, value)
+        marker = figure["data"][0]["marker"]
+        assert marker["colorbar"]["title"]["text"].startswith("5-NN overlap with")
+        values = decode(marker["color"])
+        assert np.isfinite(values).sum() == shared  # rows whose id the other table lacks: NaN
+        measured = values[np.isfinite(values)]
+        assert measured.min() >= 0
+        assert measured.max() <= 1
+        row = int(np.flatnonzero(np.isfinite(values))[0])
+        # The tables have no images, so the tooltip needs no app to build image URLs.
+        tip = scatter.tooltip(None, dashboard.context.datasets[table], row, value, result)
+        assert "5-NN overlap with" in str(tip)

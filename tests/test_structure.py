@@ -92,3 +92,37 @@ def test_the_outliers_panel_lists_the_planted_far_rows(write_config, tmp_path):
     listed = [tr.children[2].children for tr in table.children[1].children]
     assert sorted(listed) == ["row 300", "row 301", "row 302"]
     assert panel.render(Dash("t"), {"table": "p", "key": "0" * 32}).color == "warning"
+
+
+def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_path):
+    import polars as pl
+
+    from dashboard.app import compute_projection, prepare
+
+    X, _ = planted()
+    path = tmp_path / "planted.parquet"
+    pl.DataFrame({"vec": X.astype(np.float32), "n": np.arange(len(X))}).write_parquet(path)
+    config = {
+        "tables": {"p": {"path": str(path)}},
+        "panels": [{"type": "scatter"}, {"type": "filter"}],
+    }
+    dashboard = prepare(write_config(config))
+    scatter, panel = dashboard.panels
+    request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
+    result, _ = compute_projection(request, dashboard.context)
+    _, button, dropdown = panel.cluster_control(result, compute=False).children
+    assert button.children.style is None  # "Find clusters" asks before HDBSCAN runs
+    assert dropdown.style == {"display": "none"}
+    _, button, dropdown = panel.cluster_control(result, compute=True).children
+    assert button.children.style == {"display": "none"}
+    sizes = {o["value"]: int(o["label"].split("(")[1].rstrip(")")) for o in dropdown.options}
+    assert sum(sizes.values()) == 303
+    assert [v for v in sizes if v != NOISE] == ["cluster 01", "cluster 02", "cluster 03"]
+    # Known now: the next time the panel is built for this map it shows the dropdown at once.
+    assert panel.cluster_control(result, compute=False).children[2].options == dropdown.options
+    filters = panel.filters([], [], [], [], [], [], request, ["cluster 02"])
+    assert filters == {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02"]}}}
+    view = scatter.view(result, None, filters)
+    assert view.shown.sum() == sizes["cluster 02"]
+    both = panel.filters([], [], [], [], [], [], request, ["cluster 02", NOISE])
+    assert scatter.view(result, None, both).shown.sum() == sizes["cluster 02"] + sizes[NOISE]

@@ -83,3 +83,15 @@ def test_the_compare_panel_scores_the_rotated_copy_and_rings_its_least_overlap(
         f"() => document.querySelector('{LEFT}')._fullData.some("
         "t => t.name === 'least overlap' && t.x.length === 10)"
     )
+
+
+def test_either_map_can_be_coloured_by_the_compare_overlap(page: Page, pair_url: str):
+    page.goto(pair_url)
+    page.wait_for_function(f"() => ({DRAWN})('{RIGHT}') >= 1797")
+    page.locator("#scatter-1-color").select_option(label="10-NN overlap with a")
+    expect(page.locator(f"{RIGHT} .colorbar")).to_contain_text("10-NN overlap with a")
+    # Every id is in both tables, and b is a rotation of a: overlap near 1 on average.
+    page.wait_for_function(
+        f"() => {{ const c = document.querySelector('{RIGHT}')._fullData[0].marker.color;"
+        " return c.length === 1797 && c.reduce((s, v) => s + v, 0) / c.length > 0.95; }"
+    )
