@@ -6,11 +6,16 @@ deadlocks in a child forked after the parent used it (measured here: a forked
 paid for: matrices read once, ``import umap`` done once per process, not once per job.
 Reducers spend their time in native code (BLAS, numba, Cython) that releases the GIL, so the
 page stays responsive while a projection runs.
+
+Several workers (gunicorn) share one result store: a job started by one worker may be polled
+by another. So a running job also holds a lease in the store, renewed while it runs, and a
+cancellation is written there too; job ids carry the worker's PID so they never collide.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from typing import Any
 
@@ -22,6 +27,9 @@ _current = threading.local()
 #: How often the browser asks whether a background job is done (Dash's default is 1 s; a
 #: cached projection is done at once, so a long first poll would be most of its wait).
 POLL_MS = 250
+#: A running job's lease in the shared store lasts this long and is renewed at a third of it:
+#: a worker that dies mid-job stops renewing, and other workers then see the job as gone.
+LEASE_S = 60
 
 
 class JobCancelledError(Exception):
@@ -43,10 +51,12 @@ class ThreadJobManager(DiskcacheManager):
         self._ids = itertools.count(1)
         self._threads: dict[int, threading.Thread] = {}
         self._cancelled: set[int] = set()
+        self._renewer: threading.Thread | None = None
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
         with self._lock:
-            job = next(self._ids)
+            # Unique across the workers sharing the store: the PID, then a counter.
+            job = os.getpid() * 1_000_000 + next(self._ids)
             thread = threading.Thread(
                 target=self._run,
                 args=(job, job_fn, key, args, context),
@@ -54,6 +64,12 @@ class ThreadJobManager(DiskcacheManager):
                 daemon=True,
             )
             self._threads[job] = thread
+            self.handle.set(_lease(job), os.getpid(), expire=LEASE_S)
+            if self._renewer is None or not self._renewer.is_alive():
+                self._renewer = threading.Thread(
+                    target=self._renew_leases, name="dashboard-job-leases", daemon=True
+                )
+                self._renewer.start()
         thread.start()
         return job
 
@@ -65,12 +81,28 @@ class ThreadJobManager(DiskcacheManager):
             with self._lock:
                 self._threads.pop(job, None)
                 self._cancelled.discard(job)
+            self.handle.delete(_lease(job))
+            self.handle.delete(_cancel(job))
             _current.job = None
 
+    def _renew_leases(self) -> None:
+        """Renew the leases of this worker's running jobs until it has none."""
+        while True:
+            with self._lock:
+                jobs = list(self._threads)
+            if not jobs:
+                return
+            for job in jobs:
+                self.handle.touch(_lease(job), expire=LEASE_S)
+            threading.Event().wait(LEASE_S / 3)
+
     def job_running(self, job: Any) -> bool:
+        job = int(job)
         with self._lock:
-            thread = self._threads.get(int(job))
-        return bool(thread and thread.is_alive())
+            thread = self._threads.get(job)
+        if thread is not None:
+            return thread.is_alive()
+        return self.handle.get(_lease(job)) is not None  # another worker's job
 
     def terminate_job(self, job: Any) -> None:
         """Ask job ``job`` to stop at its next progress report (threads cannot be killed)."""
@@ -79,6 +111,9 @@ class ThreadJobManager(DiskcacheManager):
         with self._lock:
             if int(job) in self._threads:
                 self._cancelled.add(int(job))
+                return
+        if self.handle.get(_lease(int(job))) is not None:  # another worker runs it
+            self.handle.set(_cancel(int(job)), True, expire=LEASE_S * 10)
 
     def terminate_unhealthy_job(self, job: Any) -> bool:
         return False
@@ -86,6 +121,17 @@ class ThreadJobManager(DiskcacheManager):
     def raise_if_cancelled(self) -> None:
         """Called from inside a job: raise :class:`JobCancelledError` if it was terminated."""
         job = getattr(_current, "job", None)
+        if job is None:
+            return
         with self._lock:
-            if job is not None and job in self._cancelled:
-                raise JobCancelledError(f"job {job} was cancelled")
+            cancelled = job in self._cancelled
+        if cancelled or self.handle.get(_cancel(job)) is not None:
+            raise JobCancelledError(f"job {job} was cancelled")
+
+
+def _lease(job: int) -> str:
+    return f"dashboard-job-lease-{job}"
+
+
+def _cancel(job: int) -> str:
+    return f"dashboard-job-cancel-{job}"

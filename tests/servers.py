@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,13 +23,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(command: list[str], *, path: str = "/", timeout: float = 90) -> Iterator[str]:
-    """Run ``command --port N`` and yield its URL once it answers; terminate it after."""
+def serve(
+    command: list[str],
+    *,
+    path: str = "/",
+    timeout: float = 90,
+    port_args: Callable[[int], list[str]] = lambda port: ["--port", str(port)],
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``command`` plus ``port_args(N)`` (default ``--port N``) and yield its URL once it
+    answers; terminate it after."""
     port = free_port()
     # A file, not a pipe: a server that logs every request would fill a pipe and block.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [*command, "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+        [*command, *port_args(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     url = f"http://127.0.0.1:{port}{path}"
     try:

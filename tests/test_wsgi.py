@@ -1,0 +1,52 @@
+"""The WSGI entry and the job manager that lets several workers share background jobs."""
+
+from __future__ import annotations
+
+import threading
+
+import diskcache
+import pytest
+
+from dashboard.errors import ConfigError
+from dashboard.jobs import JobCancelledError, ThreadJobManager
+from dashboard.wsgi import build_server
+
+
+def test_the_wsgi_entry_needs_its_config_variable_and_serves_the_config(demo_config):
+    with pytest.raises(ConfigError, match=r"`DASHBOARD_CONFIG` is not set.*\nset it to"):
+        build_server({})
+    server = build_server({"DASHBOARD_CONFIG": str(demo_config), "DASHBOARD_URL_BASE": "/p/"})
+    page = server.test_client().get("/p/")
+    assert page.status_code == 200
+    assert b"dashboard" in page.data.lower()
+
+
+def test_another_worker_sees_a_running_job_and_can_cancel_it(tmp_path):
+    # Two managers on one store: two gunicorn workers. The job runs in the first; the
+    # browser's polls may reach the second.
+    first = ThreadJobManager(diskcache.Cache(tmp_path / "jobs"))
+    second = ThreadJobManager(diskcache.Cache(tmp_path / "jobs"))
+    started, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def job_fn(key, progress_key, args, context):
+        started.set()
+        release.wait(10)
+        try:
+            first.raise_if_cancelled()
+            outcome.append("finished")
+        except JobCancelledError:
+            outcome.append("cancelled")
+
+    job = first.call_job_fn("key", job_fn, (), {})
+    assert started.wait(10)
+    thread = first._threads[job]
+    assert second.job_running(job)  # seen through the shared lease
+    second.terminate_job(job)
+    release.set()
+    thread.join(10)
+    assert outcome == ["cancelled"]
+    assert not first.job_running(job)
+    assert not second.job_running(job)
+    other = ThreadJobManager(diskcache.Cache(tmp_path / "other"))
+    assert not other.job_running(job)  # a store that never heard of it
