@@ -1,7 +1,8 @@
 """Command line.
 
 ``python -m dashboard --config team.yaml [--host] [--port] [--debug]`` serves the dashboard;
-``python -m dashboard precompute --config team.yaml [...]`` fills the projection cache.
+``python -m dashboard precompute --config team.yaml [...]`` fills the projection cache;
+``python -m dashboard plugins [--config team.yaml]`` lists the plugins and what they provide.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Example: python -m dashboard --config configs/demo.yaml --port 8050\n"
-            "Fill the projection cache first: python -m dashboard precompute --help"
+            "Fill the projection cache first: python -m dashboard precompute --help\n"
+            "List the installed plugins: python -m dashboard plugins"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,11 +96,41 @@ def run_precompute(argv: Sequence[str]) -> int:
     return 1 if any(o.error for o in outcomes) else 0
 
 
+def run_plugins(argv: Sequence[str]) -> int:
+    """``plugins``: list the registered plugins (0), or explain why they cannot load (2)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard plugins",
+        description="List the plugins (built-in and pip-installed) and what each provides.",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="apply this config's `disable_plugins` (optional)"
+    )
+    args = parser.parse_args(argv)
+    from dashboard.config import load_config
+    from dashboard.plugin_manager import (
+        build_registry,
+        describe_plugins,
+        get_plugin_manager,
+        plugins_text,
+    )
+
+    try:
+        disabled = load_config(args.config).disable_plugins if args.config else []
+        pm = get_plugin_manager(disabled)
+        print(plugins_text(describe_plugins(pm, build_registry(pm))))
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 for a bad config, with the reason on stderr)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["precompute"]:
         return run_precompute(argv[1:])
+    if argv[:1] == ["plugins"]:
+        return run_plugins(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from dashboard.app import create_app  # after argparse: `--help` stays instant

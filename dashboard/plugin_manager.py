@@ -155,3 +155,55 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
                 target[name] = cls
                 registry.providers[(kind, name)] = impl.plugin_name
     return registry
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin: where it comes from and what it provides."""
+
+    name: str
+    source: str  # "built-in", or "<distribution> <version>" for an installed package
+    module: str
+    reducers: tuple[str, ...]
+    panels: tuple[str, ...]
+    scans_tables: bool
+
+
+def describe_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[PluginInfo]:
+    """The plugins ``pm`` holds, built-ins first, each with what it provides."""
+    builtin = {name for name, _ in DEFAULT_PLUGINS}
+    dists = {
+        ep.name: f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+    }
+    infos = []
+    for name, plugin in pm.list_name_plugin():
+        provided = {kind: [] for kind in ("reducer", "panel")}
+        for (kind, item), provider in registry.providers.items():
+            if provider == name:
+                provided[kind].append(item)
+        infos.append(
+            PluginInfo(
+                name=name,
+                source="built-in" if name in builtin else dists.get(name, "registered in code"),
+                module=getattr(plugin, "__name__", type(plugin).__name__),
+                reducers=tuple(sorted(provided["reducer"])),
+                panels=tuple(sorted(provided["panel"])),
+                scans_tables=hasattr(plugin, "dashboard_scan_table"),
+            )
+        )
+    return sorted(infos, key=lambda i: (i.source != "built-in", i.name))
+
+
+def plugins_text(infos: list[PluginInfo]) -> str:
+    """``python -m dashboard plugins``'s output: one line a plugin, aligned."""
+    rows = []
+    for info in infos:
+        provides = [f"reducer {r}" for r in info.reducers] + [f"panel {p}" for p in info.panels]
+        if info.scans_tables:
+            provides.append("table sources")
+        rows.append((info.name, info.source, ", ".join(provides) or "-"))
+    widths = [max(len(r[i]) for r in [("plugin", "from", ""), *rows]) for i in range(2)]
+    lines = [f"{'plugin':<{widths[0]}}  {'from':<{widths[1]}}  provides"]
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
+    return "\n".join(lines)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +85,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_writer_examples(folder: Path) -> None:
     """Run the W&B and Comet writer examples as a user would, writing `folder/runs`."""
-    import subprocess
-    import sys
 
     for example in ("wandb_digits.py", "comet_epochs.py"):
         subprocess.run(
@@ -111,3 +111,36 @@ def blobs(n: int = 60, d: int = 5, seed: int = 0) -> pl.DataFrame:
             "text": [f"item {i}" for i in range(n)],
         }
     )
+
+
+EXAMPLE_PLUGINS = ROOT / "examples" / "plugins"
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two example packages pip-installed into a directory of their own (a user's
+    `pip install`, kept out of the test environment's site-packages)."""
+    site = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",  # offline: build with the environment's setuptools
+            "--target",
+            str(site),
+            str(EXAMPLE_PLUGINS / "dashboard-isomap"),
+            str(EXAMPLE_PLUGINS / "dashboard-label-counts"),
+        ],
+        check=True,
+        timeout=300,
+    )
+    return site
+
+
+def with_site(site: Path) -> dict[str, str]:
+    """The environment of a process that sees the packages installed in ``site``."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}

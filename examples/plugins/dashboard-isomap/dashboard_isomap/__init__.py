@@ -1,0 +1,1 @@
+"""An example reducer plugin: scikit-learn's Isomap as an embedding-dashboard reducer."""

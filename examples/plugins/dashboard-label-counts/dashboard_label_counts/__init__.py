@@ -1,0 +1,1 @@
+"""An example panel plugin: how the selected points split over the label's values."""
