@@ -21,6 +21,11 @@ from dashboard import url_state
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
 from dashboard.data import Dataset, open_datasets
 from dashboard.errors import ConfigError, DashboardError, quote_list
+from dashboard.isolation import (
+    build_panel_layout,
+    callback_error_handler,
+    register_panel_callbacks,
+)
 from dashboard.jobs import POLL_MS, JobCancelledError, ThreadJobManager
 from dashboard.panel import (
     FILTER_STORE,
@@ -95,13 +100,16 @@ def create_app(
         update_title=None,
         # gzip: coordinates are base64 float32, which gzip brings back to about 4 bytes.
         compress=compress,
+        on_error=callback_error_handler(panels),
     )
     add_static_route(app)
     add_image_route(app, context.datasets)
-    app.layout = _layout(context.config, panels, context.initial_request)
+    built = {panel.index: build_panel_layout(panel) for panel in panels}
+    app.layout = _layout(context.config, panels, context.initial_request, built)
     _register_projection_callback(app, context, manager)
     for panel in panels:
-        panel.register_callbacks(app)
+        if built[panel.index][1]:  # a panel without its layout gets no callbacks
+            register_panel_callbacks(app, panel)
     app.layout.children.extend(url_state.register(app, panels))
     return app
 
@@ -233,7 +241,12 @@ def _build_panels(
     return panels
 
 
-def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionRequest) -> Any:
+def _layout(
+    config: DashboardConfig,
+    panels: list[Panel],
+    initial: ProjectionRequest,
+    built: dict[int, tuple[Any, bool]],
+) -> Any:
     header = html.Header(
         dbc.Container(
             [
@@ -267,7 +280,9 @@ def _layout(config: DashboardConfig, panels: list[Panel], initial: ProjectionReq
     )
     columns = [
         dbc.Col(
-            html.Section(panel.layout(), id=f"panel-{panel.index}", **{"data-panel": panel.name}),
+            html.Section(
+                built[panel.index][0], id=f"panel-{panel.index}", **{"data-panel": panel.name}
+            ),
             md=panel.options.width,
             className="mb-3",
         )
@@ -332,6 +347,7 @@ def compute_projection(
             progress,
             pca_dims=context.config.projection.pca_dims,
             sample=context.config.projection.sample,
+            time_limit=context.config.projection.time_limit,
         )
     except DashboardError as exc:
         logger.warning("projection failed: %s", exc)

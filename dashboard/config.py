@@ -90,6 +90,12 @@ class ProjectionConfig(_Strict):
     sample: SampleConfig = Field(
         default_factory=SampleConfig, description="Fitting big tables on a sample."
     )
+    time_limit: float | None = Field(
+        1800,
+        gt=0,
+        description="Seconds a reducer may run before the map reports it stuck and the page "
+        "moves on (a plugin that hangs must not hold the map forever); null: no limit.",
+    )
 
 
 class PanelConfig(BaseModel):

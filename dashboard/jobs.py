@@ -17,10 +17,13 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import diskcache
 from dash import DiskcacheManager
+
+T = TypeVar("T")
 
 _current = threading.local()
 
@@ -34,6 +37,51 @@ LEASE_S = 60
 
 class JobCancelledError(Exception):
     """Raised inside a job whose result nobody wants any more."""
+
+
+class TimeLimitError(Exception):
+    """Raised when :func:`run_with_time_limit`'s function overruns its limit."""
+
+
+def raise_if_overrun() -> None:
+    """Inside :func:`run_with_time_limit`'s function: raise :class:`JobCancelledError` once
+    its time limit has passed (call it from progress reports)."""
+    overrun = getattr(_current, "overrun", None)
+    if overrun is not None and overrun.is_set():
+        raise JobCancelledError("the time limit passed")
+
+
+def run_with_time_limit(fn: Callable[[], T], seconds: float | None) -> T:
+    """Return ``fn()``, or raise :class:`TimeLimitError` once it has run ``seconds``.
+
+    ``fn`` runs in a thread of its own that belongs to the calling job (a cancellation
+    reaches it). Python cannot stop a thread: after the limit the caller moves on, and the
+    thread ends at its next :meth:`ThreadJobManager.raise_if_cancelled` (reducers reach it
+    through their progress reports) or when ``fn`` returns; its result is dropped.
+    """
+    if seconds is None:
+        return fn()
+    job = getattr(_current, "job", None)
+    outcome: dict[str, Any] = {}
+    overrun = threading.Event()
+
+    def target() -> None:
+        _current.job = job
+        _current.overrun = overrun
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="dashboard-limited", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        overrun.set()  # its next progress report stops it
+        raise TimeLimitError(f"did not finish within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class ThreadJobManager(DiskcacheManager):
@@ -120,6 +168,7 @@ class ThreadJobManager(DiskcacheManager):
 
     def raise_if_cancelled(self) -> None:
         """Called from inside a job: raise :class:`JobCancelledError` if it was terminated."""
+        raise_if_overrun()
         job = getattr(_current, "job", None)
         if job is None:
             return

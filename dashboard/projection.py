@@ -23,7 +23,8 @@ import numpy as np
 
 from dashboard.config import SampleConfig
 from dashboard.data import Dataset
-from dashboard.errors import DataError, quote_list
+from dashboard.errors import DataError, ReducerError, quote_list
+from dashboard.jobs import TimeLimitError, raise_if_overrun, run_with_time_limit
 from dashboard.plugin_manager import Registry
 from dashboard.reducer import Progress, Reducer
 from dashboard.sampling import sample_rows, strata_codes
@@ -212,6 +213,7 @@ def run_projection(
     *,
     pca_dims: int | None = None,
     sample: SampleConfig | None = None,
+    time_limit: float | None = None,
 ) -> dict[str, Any]:
     """Return the projection's summary, computing and caching its coordinates if needed.
 
@@ -226,7 +228,8 @@ def run_projection(
     With ``pca_dims``, reducers marked ``pca_first`` get the embedding's first ``pca_dims``
     principal components when it is wider. With more rows than ``sample`` allows (or the
     request's ``max_rows``), the reducer fits a sample and places the rest with
-    ``transform`` when it can; rows it cannot place have no coordinates (NaN).
+    ``transform`` when it can; rows it cannot place have no coordinates (NaN). A reducer
+    still fitting after ``time_limit`` seconds is reported as a :class:`ReducerError`.
 
     Raises
     ------
@@ -264,9 +267,8 @@ def run_projection(
     coords = store.load(key)
     cached = coords is not None
     if coords is None:
-        coords = _compute(
-            reducer_cls(params, n_components=request.dims), dataset, pool, plan, first, progress
-        )
+        reducer = reducer_cls(params, n_components=request.dims)
+        coords = _compute(reducer, dataset, pool, plan, first, progress, time_limit)
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(
@@ -281,6 +283,17 @@ def run_projection(
     return {**summary, "n": int(coords.shape[0]), "seconds": seconds, "cached": cached}
 
 
+def _stoppable(progress: Progress | None) -> Progress:
+    """``progress`` that also stops a reducer whose time limit has passed."""
+
+    def report(fraction: float, message: str) -> None:
+        raise_if_overrun()
+        if progress is not None:
+            progress(fraction, message)
+
+    return report
+
+
 def _compute(
     reducer: Reducer,
     dataset: Dataset,
@@ -288,6 +301,7 @@ def _compute(
     plan: SamplePlan | None,
     pca_dims: int | None,
     progress: Progress | None,
+    time_limit: float | None = None,
 ) -> np.ndarray:
     full = dataset.matrix()
     fit = pool if plan is None else plan.fit
@@ -296,7 +310,17 @@ def _compute(
     pca = None
     if pca_dims:
         X, pca = pca_first(X, pca_dims, progress)
-    fitted = reducer.fit_transform(X, progress=progress)
+    try:
+        fitted = run_with_time_limit(
+            lambda: reducer.fit_transform(X, progress=_stoppable(progress)), time_limit
+        )
+    except TimeLimitError:
+        raise ReducerError(
+            f"reducer {reducer.name!r} did not finish within {time_limit:g} s "
+            "(`projection.time_limit`)\n"
+            "fit a sample (`projection.sample.max_rows`), choose a faster reducer, or raise "
+            "`projection.time_limit`"
+        ) from None
     if everything:
         return fitted
     # Rows outside an isolated subset, or a sample the reducer cannot extend, are NaN.

@@ -143,7 +143,11 @@ def test_missing_implementation_is_named():
     class Empty(Reducer):
         name = "empty"
 
-    with pytest.raises(NotImplementedError, match=r"reducer 'empty' does not implement"):
+    with pytest.raises(
+        ReducerError,
+        match=r"reducer 'empty' failed in `fit_transform`: NotImplementedError: reducer 'empty' "
+        r"does not implement `_fit_transform`\ntry other params",
+    ):
         Empty().fit_transform(np.ones((10, 4)))
 
 

@@ -1,0 +1,74 @@
+"""Broken plugins in the real page: each error shows in its own place, the rest works."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import wait_for_points, wait_for_status
+from tests.conftest import with_site
+from tests.servers import serve
+
+
+@pytest.fixture(scope="module")
+def faulty_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path):
+    folder = tmp_path_factory.mktemp("faulty")
+    # An installed distribution's metadata, as pip writes it: the entry point makes the
+    # server load `tests.faulty_plugins` like any third-party plugin.
+    dist = folder / "site" / "faulty_plugins-0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: faulty-plugins\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text("[embedding_dashboard]\nfaulty = tests.faulty_plugins\n")
+    config = {
+        "title": "Faulty plugins",
+        "cache_dir": str(folder / "cache"),
+        "tables": {"digits": {"path": str(digits_path), "label": "label"}},
+        "projection": {"time_limit": 2},
+        "panels": [
+            {"type": "controls"},
+            {"type": "scatter"},
+            {"type": "crashing-callback"},
+            {"type": "crashing-layout"},
+        ],
+    }
+    path = folder / "faulty.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "dashboard", "--config", str(path)]
+    with serve(command, env=with_site(folder / "site")) as url:
+        yield url
+
+
+def pick_reducer(page: Page, title: str) -> None:
+    page.locator("#controls-0-reducer").click()
+    page.get_by_role("option", name=title, exact=True).click()
+
+
+def test_broken_panels_and_reducers_show_errors_while_the_map_keeps_working(
+    page: Page, faulty_url: str
+):
+    page.goto(faulty_url)
+    wait_for_status(page, "PCA 2D")
+    wait_for_points(page, 1797)
+    expect(page.locator("#panel-3")).to_contain_text(
+        "panel 'crashing-layout' (layout) failed: KeyError"
+    )
+    page.get_by_role("button", name="Crash").click()
+    expect(page.locator("#panel-2-error")).to_contain_text(
+        "panel 'crashing-callback' (callback) failed: ValueError: this panel's callback is broken"
+    )
+    pick_reducer(page, "Explodes")
+    expect(page.locator("#dashboard-error")).to_contain_text(
+        "reducer 'explodes' failed in `fit_transform`: RuntimeError: boom inside the plugin"
+    )
+    wait_for_points(page, 1797)  # the last good map stays
+    pick_reducer(page, "Stalls")
+    expect(page.locator("#dashboard-error")).to_contain_text(
+        "reducer 'stalls' did not finish within 2 s", timeout=20_000
+    )
+    pick_reducer(page, "PCA")
+    wait_for_status(page, "PCA 2D")
+    wait_for_points(page, 1797)

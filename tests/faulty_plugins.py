@@ -1,0 +1,90 @@
+"""Plugins that misbehave on purpose, for the fault-isolation tests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from dash import Dash, Input, Output, html
+
+from dashboard import Panel, Reducer, hookimpl
+
+#: Set by the stalling reducer when its progress report stopped it (the time limit passed).
+STALL_STOPPED = threading.Event()
+
+
+class Explodes(Reducer):
+    name = "explodes"
+    title = "Explodes"
+
+    def _fit_transform(self, X, progress):
+        raise RuntimeError("boom inside the plugin")
+
+
+class Stalls(Reducer):
+    name = "stalls"
+    title = "Stalls"
+
+    def _fit_transform(self, X, progress):
+        try:
+            while True:  # never finishes, but reports progress like a well-behaved loop
+                progress(0.5, "Stalls: still going")
+                threading.Event().wait(0.05)
+        except BaseException:
+            STALL_STOPPED.set()
+            raise
+
+
+class GivesNaN(Reducer):
+    name = "gives-nan"
+    title = "Gives NaN"
+
+    def _fit_transform(self, X, progress):
+        out = np.zeros((len(X), self.n_components), dtype=np.float32)
+        out[0, 0] = np.nan
+        return out
+
+
+class WrongShape(Reducer):
+    name = "wrong-shape"
+    title = "Wrong shape"
+
+    def _fit_transform(self, X, progress):
+        return np.zeros((len(X) - 1, 2), dtype=np.float32)
+
+
+class CrashingCallback(Panel):
+    name = "crashing-callback"
+
+    def layout(self) -> Any:
+        return html.Div(
+            [html.Button("Crash", id=self.id("go")), html.Div(id=self.id("out"))],
+            className="crashing-panel",
+        )
+
+    def register_callbacks(self, app: Dash) -> None:
+        @app.callback(
+            Output(self.id("out"), "children"),
+            Input(self.id("go"), "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def go(n_clicks: Any) -> Any:
+            raise ValueError("this panel's callback is broken")
+
+
+class CrashingLayout(Panel):
+    name = "crashing-layout"
+
+    def layout(self) -> Any:
+        raise KeyError("no such column in the plugin's layout")
+
+
+@hookimpl
+def dashboard_reducers():
+    return [Explodes, Stalls, GivesNaN, WrongShape]
+
+
+@hookimpl
+def dashboard_panels():
+    return [CrashingCallback, CrashingLayout]
