@@ -186,6 +186,11 @@ def parse_config(
     data: Any, *, source: str = "<config>", base_dir: str | os.PathLike[str] | None = None
 ) -> DashboardConfig:
     """Validate an already-parsed mapping (e.g. from YAML) into a :class:`DashboardConfig`."""
+    if data is None:
+        raise ConfigError(
+            f"{source}: the config is empty\n"
+            "it needs at least `tables:`; see configs/demo.yaml for a complete example"
+        )
     if not isinstance(data, Mapping):
         raise ConfigError(
             f"{source}: the config must be a mapping of keys, got {type(data).__name__}\n"

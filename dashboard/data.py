@@ -6,6 +6,7 @@ import fnmatch
 import glob
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,15 @@ def resolve_files(path: str, fmt: str | None, *, where: str) -> tuple[list[Path]
     return files, fmt  # type: ignore[return-value]
 
 
+#: Longest label shown as a row's name; a longer one (a pasted document) is cut with "…".
+CAPTION_CHARS = 200
+
+
+def shorten(text: str, limit: int = CAPTION_CHARS) -> str:
+    """``text``, cut to ``limit`` characters with "…" when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Dataset:
     """One configured table: its lazy frame, roles, embedding columns and matrix.
 
@@ -127,6 +137,7 @@ class Dataset:
                 f"{where}: `tables.{key or name}.path`: cannot read {config.path!r}: {exc}\n"
                 "check that the file is a valid table of the given `format:`"
             ) from exc
+        self._check_unique_columns()
         self._check_roles()
         self.embedding_columns = self._resolve_embedding()
         self._metadata: pl.DataFrame | None = None
@@ -147,6 +158,18 @@ class Dataset:
             f"column {column!r} not found in table {self.name!r}",
             f"available columns: {quote_list(self.schema.names())}",
         )
+
+    def _check_unique_columns(self) -> None:
+        # Polars renames a CSV's repeated header `a` to `a_duplicated_0`: the map would then
+        # silently use a column nobody named. Parquet refuses duplicates when read.
+        renamed = [c for c in self.schema.names() if re.search(r"_duplicated_\d+$", c)]
+        if renamed:
+            originals = sorted({re.sub(r"_duplicated_\d+$", "", c) for c in renamed})
+            raise self._error(
+                "path",
+                f"{self.config.path!r} has duplicate column names: {quote_list(originals)}",
+                "rename the columns so that each name appears once",
+            )
 
     def _check_roles(self) -> None:
         for role in ROLES:
@@ -364,9 +387,10 @@ class Dataset:
         return self._list_width
 
     def caption(self, row: int) -> str:
-        """How a row is named in panels: its label, else ``row <n>``."""
+        """How a row is named in panels: its label (at most :data:`CAPTION_CHARS`
+        characters), else ``row <n>``."""
         label = self.config.label
-        return str(self.metadata().get_column(label)[row]) if label else f"row {row}"
+        return shorten(str(self.metadata().get_column(label)[row])) if label else f"row {row}"
 
     def fingerprint(self) -> str:
         """Return a content key: file identities when known (cheap), else the matrix bytes.

@@ -268,7 +268,10 @@ def run_projection(
     cached = coords is not None
     if coords is None:
         reducer = reducer_cls(params, n_components=request.dims)
-        coords = _compute(reducer, dataset, pool, plan, first, progress, time_limit)
+        try:
+            coords = _compute(reducer, dataset, pool, plan, first, progress, time_limit)
+        except ReducerError as exc:  # name the table: the reducer only saw a matrix
+            raise ReducerError(f"table {request.table!r}: {exc}") from exc
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(

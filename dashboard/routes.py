@@ -84,9 +84,12 @@ def add_image_route(app: Dash, datasets: Mapping[str, Dataset]) -> None:
         if isinstance(found, str):
             return flask.redirect(found)
         if isinstance(found, Path):
-            return flask.send_file(found, max_age=86400)
-        response = flask.Response(found, mimetype=_image_type(found))
-        response.headers["Cache-Control"] = "public, max-age=86400"
+            response = flask.send_file(found, max_age=86400)
+        else:
+            response = flask.Response(found, mimetype=_image_type(found))
+            response.headers["Cache-Control"] = "public, max-age=86400"
+        # Cell bytes are the data's, not ours: never let a browser sniff them into HTML.
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     app.server.add_url_rule(

@@ -11,7 +11,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.computed import COMPUTED, computed_column
-from dashboard.data import Dataset
+from dashboard.data import Dataset, shorten
 from dashboard.filtering import MISSING
 from dashboard.hookspecs import hookimpl
 from dashboard.panel import (
@@ -72,9 +72,11 @@ class FilterPanel(Panel):
                 if values.len() > self.options.max_categories:
                     continue
                 values = values.sort() if values.dtype.is_numeric() else values.cast(pl.String)
-                options = [str(v) for v in values.sort().to_list()]
+                options = [
+                    {"label": shorten(str(v), 80), "value": str(v)} for v in values.sort().to_list()
+                ]
                 if series.null_count():
-                    options.append(MISSING)
+                    options.append({"label": MISSING, "value": MISSING})
                 control = dcc.Dropdown(
                     id={"type": IN_TYPE, "panel": self.index, "column": column},
                     options=options,

@@ -20,6 +20,8 @@ import polars as pl
 from dash import Patch
 from plotly.colors import qualitative
 
+from dashboard.data import shorten
+
 #: Integer columns with at most this many distinct values colour as categories.
 MAX_INT_CATEGORIES = 24
 #: Categories beyond this many (by frequency) are grouped as "(other)".
@@ -27,6 +29,7 @@ MAX_CATEGORIES = 30
 OTHER = "(other)"
 MISSING = "(missing)"
 HOVER_TEXT_CHARS = 240
+LEGEND_CHARS = 60
 #: Trace slots of the figure.
 POINTS, HIGHLIGHT, LINKED = 0, 1, 2
 
@@ -54,7 +57,8 @@ def categories(series: pl.Series) -> tuple[list[str], np.ndarray]:
     keep = values.head(MAX_CATEGORIES - 1) if len(values) > MAX_CATEGORIES else values
     kept = keep.drop_nulls()
     kept = kept.sort() if kept.dtype.is_numeric() else kept.cast(pl.String).sort()
-    names = [str(v) for v in kept.to_list()]
+    # Shown in the legend: a very long value is cut (the codes still come from the full one).
+    names = [shorten(str(v), LEGEND_CHARS) for v in kept.to_list()]
     lookup = {str(v): i for i, v in enumerate(kept.to_list())}
     codes = _codes(series.cast(pl.String), lookup)
     extra = []
