@@ -39,6 +39,12 @@ class TableConfig(_Strict):
     text: str | None = Field(None, description="Column of longer text shown on hover.")
     image: str | None = Field(None, description="Column of PNG bytes, file paths or URLs.")
     id: str | None = Field(None, description="Column that identifies a row across tables.")
+    storage_options: dict[str, str] | None = Field(
+        None,
+        description="For `s3://`, `gs://`, `az://` or `https://` paths: options for Polars' "
+        "object-store reader (`aws_endpoint_url`, `aws_region`, ...); `${NAME}` reads the "
+        "environment variable NAME.",
+    )
 
 
 class SampleConfig(_Strict):

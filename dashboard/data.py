@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from dashboard.cloud import SCHEMES, is_cloud, scan_cloud
 from dashboard.config import TableConfig
 from dashboard.errors import DataError, quote_list
 from dashboard.neighbors import NeighborIndex
@@ -459,10 +460,22 @@ def open_dataset(
         if isinstance(frame, pl.DataFrame):
             frame = frame.lazy()
         return Dataset(name, config, frame, where=where)
+    if is_cloud(config.path):
+        where_key = f"{where}: `tables.{name}"
+        frame = scan_cloud(
+            config.path,
+            config.format,
+            config.storage_options,
+            SCANNERS,
+            EXTENSIONS,
+            where=where_key,
+        )
+        return Dataset(name, config, frame, where=where)
     if "://" in config.path:
         raise DataError(
             f"{where}: `tables.{name}.path`: no plugin reads {config.path!r}\n"
-            "use a local file, glob or directory, or install a plugin for that source"
+            "use a local file, glob or directory, an object-store URL ("
+            f"{quote_list(f'{s}://' for s in SCHEMES)}), or install a plugin for that source"
         )
     files, fmt = resolve_files(config.path, config.format, where=f"{where}: `tables.{name}.path`")
     frame = SCANNERS[fmt]([str(f) for f in files]) if len(files) > 1 else SCANNERS[fmt](files[0])
