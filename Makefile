@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM := /usr/bin/chromium
+REDIS := /usr/bin/redis-server
 
-.PHONY: demo test lint install chromium clean
+.PHONY: demo test lint install chromium redis clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,11 @@ demo: install
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-test: install chromium
+# The Celery integration test starts its own redis-server on a loopback port.
+redis:
+	@test -x $(REDIS) || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+test: install chromium redis
 	$(PY) -m pytest
 
 lint: install

@@ -89,7 +89,15 @@ def create_app(
     # Dash keys background results by callback code and arguments, which two dashboards
     # in one process share: each mount point gets its own result store.
     mount = url_base_pathname.strip("/").replace("/", "_") or "root"
-    manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks" / mount))
+    manager: Any
+    if context.config.celery is not None:
+        from dash import CeleryManager
+
+        from dashboard.worker import make_celery
+
+        manager = CeleryManager(make_celery(context.config.celery))
+    else:
+        manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks" / mount))
     app = Dash(
         "dashboard",
         server=server,
@@ -301,9 +309,7 @@ def _layout(
     )
 
 
-def _register_projection_callback(
-    app: Dash, context: PanelContext, manager: ThreadJobManager
-) -> None:
+def _register_projection_callback(app: Dash, context: PanelContext, manager: Any) -> None:
     """Compute the requested projection in a background process, reporting progress."""
 
     @app.callback(
@@ -323,7 +329,8 @@ def _register_projection_callback(
     )
     def project(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, Any]:
         def progress(fraction: float, message: str) -> None:
-            manager.raise_if_cancelled()  # a newer request replaced this one
+            if isinstance(manager, ThreadJobManager):  # Celery stops its own tasks
+                manager.raise_if_cancelled()  # a newer request replaced this one
             set_progress((round(100 * fraction), message))
 
         try:

@@ -115,6 +115,15 @@ class PanelConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class CeleryConfig(_Strict):
+    """Run projections on Celery workers (other machines) instead of server threads."""
+
+    broker: str = Field(description="Broker URL, e.g. `redis://127.0.0.1:6379/0`.")
+    backend: str | None = Field(
+        None, description="Result backend URL; default: the broker (Redis serves as both)."
+    )
+
+
 def _default_panels() -> list[PanelConfig]:
     return [PanelConfig(type="controls"), PanelConfig(type="scatter")]
 
@@ -129,6 +138,11 @@ class DashboardConfig(_Strict):
     disable_plugins: list[str] = Field(default_factory=list)
     cache_dir: Path | None = Field(
         None, description=f"Projection cache; default `${CACHE_ENV}` or the user cache dir."
+    )
+    celery: CeleryConfig | None = Field(
+        None,
+        description="Background projections through Dash's Celery manager on these workers "
+        "(start them with `celery -A dashboard.worker:celery_app worker --pool threads`).",
     )
     source: str = Field("<config>", exclude=True, description="Where the config came from.")
 
