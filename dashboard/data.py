@@ -134,9 +134,15 @@ class Dataset:
         try:
             self.schema = frame.collect_schema()
         except Exception as exc:  # polars raises many kinds for unreadable files
+            remedy = (
+                "check the URL, the table's `storage_options` (endpoint, region, keys) and "
+                "that the server can reach the store"
+                if is_cloud(config.path)
+                else "check that the file is a valid table of the given `format:`"
+            )
             raise DataError(
                 f"{where}: `tables.{key or name}.path`: cannot read {config.path!r}: {exc}\n"
-                "check that the file is a valid table of the given `format:`"
+                f"{remedy}"
             ) from exc
         self._check_unique_columns()
         self._check_roles()

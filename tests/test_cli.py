@@ -94,7 +94,7 @@ def test_precompute_reports_failures_and_bad_input(write_config, tmp_path, capsy
     capsys.readouterr()
     assert main(["precompute", "--config", str(path), "--table", "tiny"]) == 1
     out = capsys.readouterr().out
-    assert "umap 2D tiny: failed (umap: needs at least 5 rows, got 3)" in out
+    assert "umap 2D tiny: failed (table 'tiny': umap: needs at least 5 rows, got 3)" in out
     assert out.splitlines()[-1] == "0 of 1 projections in the cache"
     assert main(["precompute", "--config", str(path), "--reducer", "umpa"]) == 2
     assert "`--reducer`: unknown reducer 'umpa'" in capsys.readouterr().err

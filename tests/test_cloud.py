@@ -77,7 +77,9 @@ def test_a_glob_of_parts_and_secrets_from_the_environment(s3, write_config, monk
 
 def test_a_missing_object_names_the_table_and_url(s3, write_config):
     with pytest.raises(
-        DataError, match=r"`tables\.t\.path`: cannot read 's3://team/emb/nope\.parquet'"
+        DataError,
+        match=r"(?s)`tables\.t\.path`: cannot read 's3://team/emb/nope\.parquet'.*\ncheck the "
+        r"URL, the table's `storage_options`",
     ):
         prepare(write_config(config(s3, "s3://team/emb/nope.parquet")))
     with pytest.raises(DataError, match=r"cannot tell the format of 's3://team/emb/data'"):

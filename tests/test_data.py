@@ -205,8 +205,12 @@ def test_unknown_plugin_source(tmp_path):
         match=r"unknown scikit-learn data set 'mnist'.*\nallowed values: 'sklearn://digits'",
     ):
         open_table("sklearn://mnist", tmp_path)
-    with pytest.raises(DataError, match=r"no plugin reads 's3://bucket/t\.parquet'"):
-        open_table("s3://bucket/t.parquet", tmp_path)
+    with pytest.raises(
+        DataError,
+        match=r"no plugin reads 'ftp://host/t\.parquet'\nuse a local file, glob or "
+        r"directory, an object-store URL \('abfs://', .*'s3://', 's3a://'\), or install a plugin",
+    ):
+        open_table("ftp://host/t.parquet", tmp_path)
 
 
 def test_list_width_comes_from_the_first_row_not_the_matrix(tmp_path):
