@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
-import polars as pl
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.app import compute_projection
-from dashboard.computed import COMPUTED, computed_column
+from dashboard.computed import COMPUTED
 from dashboard.errors import DashboardError
 from dashboard.filtering import filter_mask
 from dashboard.hookspecs import hookimpl
@@ -28,6 +27,7 @@ from dashboard.panel import (
     alert,
 )
 from dashboard.routes import image_url
+from plugins.scatter_colours import ComputedColours
 from plugins.scatter_figure import (
     POINTS,
     Ring,
@@ -69,7 +69,7 @@ class ScatterPanel(Panel):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._views: dict[str, View] = {}
-        self._computed: dict[tuple[str, str], pl.Series] = {}
+        self.colours = ComputedColours(self.context)
 
     @property
     def projection_store(self) -> str:
@@ -95,11 +95,7 @@ class ScatterPanel(Panel):
         return (
             [{"label": "(none)", "value": NO_COLOUR}]
             + [{"label": c, "value": c} for c in columns]
-            + [{"label": c.label, "value": c.value} for c in COMPUTED.values()]
-            + [
-                {"label": c.name, "value": c.value}
-                for c in self.context.derived.get(table, {}).values()
-            ]
+            + self.colours.options(table)
         )
 
     def size_options(self, table: str) -> list[dict[str, str]]:
@@ -342,33 +338,6 @@ class ScatterPanel(Panel):
             dataset, row, bbox = found
             return True, bbox, self.tooltip(app, dataset, row, colour, projection)
 
-    def is_computed(self, table: str, choice: str | None) -> bool:
-        """Whether colour ``choice`` is computed (from the map, or by another panel)."""
-        return choice in COMPUTED or choice in self.context.derived.get(table, {})
-
-    def computed(self, projection: dict[str, Any], choice: str) -> pl.Series:
-        """A computed colour's values for a projection's map (see :mod:`dashboard.computed`),
-        or a colour another panel derives for the table, memoised: every hover's tooltip
-        reads them, and at 1M rows they and the coordinates they are computed from would be
-        12 MB read from disk each time."""
-        key = (projection["key"], choice)
-        if key not in self._computed:
-            derived = self.context.derived.get(projection["table"], {}).get(choice)
-            if derived is not None:
-                column = pl.Series(derived.name, derived.values())
-            else:
-                dataset = self.context.datasets[projection["table"]]
-                coords = self.context.store.load(projection["key"])
-                if coords is None:
-                    raise DashboardError(
-                        "the projection is no longer in the cache\nchange a control to recompute it"
-                    )
-                column = computed_column(choice, self.context.store, key[0], dataset, coords)
-            if len(self._computed) >= 8:
-                self._computed.pop(next(iter(self._computed)))
-            self._computed[key] = column
-        return self._computed[key]
-
     def tooltip(
         self,
         app: Dash,
@@ -380,8 +349,8 @@ class ScatterPanel(Panel):
         """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
         src = image_url(app, dataset, row) if dataset.config.image else None
         extra = None
-        if projection and self.is_computed(dataset.name, colour):
-            series = self.computed(projection, colour)  # type: ignore[arg-type]
+        if projection and self.colours.has(dataset.name, colour):
+            series = self.colours.values(projection, colour)  # type: ignore[arg-type]
             value = series[row]
             if isinstance(value, float):
                 value = "not measured" if np.isnan(value) else f"{value:.3g}"
@@ -435,7 +404,7 @@ class ScatterPanel(Panel):
             meta = dataset.metadata()
             for name in filters.get("filters") or {}:
                 if name in COMPUTED:  # e.g. the map's clusters, from the filter panel
-                    meta = meta.with_columns(self.computed(projection, name).alias(name))
+                    meta = meta.with_columns(self.colours.values(projection, name).alias(name))
             shown &= filter_mask(meta, filters.get("filters"))
             column = None if colour == NO_COLOUR else colour
             if len(self._views) >= 16:
@@ -559,10 +528,10 @@ class ScatterPanel(Panel):
                 selected=self.own_selection(dataset, selection),
             )
             meta = dataset.metadata()
-            if self.is_computed(dataset.name, view.colour):
+            if self.colours.has(dataset.name, view.colour):
                 # Computed from the map (recall, outliers, clusters) or by another panel
                 # (compare's overlap): a column like the others.
-                column = self.computed(projection, view.colour)
+                column = self.colours.values(projection, view.colour)
                 meta = meta.with_columns(column)
                 style["color"] = column.name
             if patch and view.coords.shape[1] == 2:
@@ -580,8 +549,8 @@ class ScatterPanel(Panel):
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
-        computed = self.is_computed(view.dataset.name, view.colour)
-        title = self.computed(projection, view.colour).name if computed else view.colour
+        computed = self.colours.has(view.dataset.name, view.colour)
+        title = self.colours.values(projection, view.colour).name if computed else view.colour
         legend_items = legend_children(legend, title)
         return (
             figure,
