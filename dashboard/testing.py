@@ -63,6 +63,20 @@ def planted_clusters(
     return X.astype(np.float32), labels
 
 
+def _start(kind: str, cls: Any, base: type) -> Report:
+    """A report on ``cls`` with the rules every plugin class shares checked: it subclasses
+    ``base`` (else the check stops here) and its ``name`` has the allowed form."""
+    report = Report(f"{kind} {getattr(cls, 'name', cls)!r}")
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        report.problems.append(f"must subclass `dashboard.{base.__name__}`")
+        report.fail_if_broken()
+    if not NAME.match(cls.name or ""):
+        report.problems.append(
+            f"`name` must be lowercase letters, digits, `-` or `_`, got {cls.name!r}"
+        )
+    return report
+
+
 def _check_params(cls: type[Reducer], report: Report) -> None:
     params = getattr(cls, "Params", None)
     if not (isinstance(params, type) and issubclass(params, Params)):
@@ -102,14 +116,7 @@ def check_reducer(
     """
     from sklearn.manifold import trustworthiness
 
-    report = Report(f"reducer {getattr(cls, 'name', cls)!r}")
-    if not (isinstance(cls, type) and issubclass(cls, Reducer)):
-        report.problems.append("must subclass `dashboard.Reducer`")
-        return report.fail_if_broken()
-    if not NAME.match(cls.name or ""):
-        report.problems.append(
-            f"`name` must be lowercase letters, digits, `-` or `_`, got {cls.name!r}"
-        )
+    report = _start("reducer", cls, Reducer)
     if not cls.title:
         report.problems.append("`title` must be set: the reducer list shows it")
     _check_params(cls, report)
@@ -170,14 +177,7 @@ def check_panel(cls: type[Panel], options: dict[str, Any] | None = None) -> Repo
     from dashboard.app import create_app
     from dashboard.plugin_manager import get_plugin_manager
 
-    report = Report(f"panel {getattr(cls, 'name', cls)!r}")
-    if not (isinstance(cls, type) and issubclass(cls, Panel)):
-        report.problems.append("must subclass `dashboard.Panel`")
-        return report.fail_if_broken()
-    if not NAME.match(cls.name or ""):
-        report.problems.append(
-            f"`name` must be lowercase letters, digits, `-` or `_`, got {cls.name!r}"
-        )
+    report = _start("panel", cls, Panel)
     if not (isinstance(cls.Options, type) and issubclass(cls.Options, PanelOptions)):
         report.problems.append("`Options` must subclass `dashboard.PanelOptions`")
     if report.problems:

@@ -16,7 +16,7 @@ import yaml
 from playwright.sync_api import Page
 
 from tests.browser.conftest import wait_for_points, wait_for_status, write_demo_config
-from tests.servers import ROOT, free_port, serve
+from tests.servers import ROOT, free_port, serve, stop
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -32,15 +32,6 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> Non
                 return
         time.sleep(0.1)
     raise RuntimeError(f"redis-server did not listen on {port}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
