@@ -201,7 +201,7 @@ def test_opentsne_refuses_3d():
         TSNE({"method": "opentsne"}, n_components=3).fit_transform(np.ones((20, 4)) + np.eye(20, 4))
 
 
-def test_umap_runs_fewer_epochs_on_large_tables(monkeypatch):
+def test_umap_passes_epochs_and_picks_an_init_the_table_supports(monkeypatch):
     import sys
     import types
 
@@ -215,11 +215,9 @@ def test_umap_runs_fewer_epochs_on_large_tables(monkeypatch):
             return np.zeros((X.shape[0], 2), np.float32) + np.arange(X.shape[0])[:, None]
 
     monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
-    from reducers.umap import LARGE_EPOCHS, LARGE_ROWS
-
     small = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
     UMAP().fit_transform(small)
-    UMAP().fit_transform(np.resize(small, (LARGE_ROWS, 4)))
-    UMAP({"n_epochs": 300}).fit_transform(np.resize(small, (LARGE_ROWS, 4)))
-    assert [c["n_epochs"] for c in calls] == [None, LARGE_EPOCHS, 300]
-    assert [c["init"] for c in calls] == ["spectral", "tswspectral", "tswspectral"]
+    UMAP({"n_epochs": 300}).fit_transform(small)
+    UMAP().fit_transform(small[:12])
+    assert [c["n_epochs"] for c in calls] == [None, 300, None]  # None: umap-learn's default
+    assert [c["init"] for c in calls] == ["spectral", "spectral", "random"]
