@@ -17,7 +17,6 @@ from dashboard.reducer import Params, Progress, Reducer
 logger = logging.getLogger(__name__)
 
 
-
 _CACHE_LOCK = threading.Lock()
 _cache_enabled = False
 
