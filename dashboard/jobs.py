@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,8 +57,8 @@ def run_with_time_limit(fn: Callable[[], T], seconds: float | None) -> T:
 
     ``fn`` runs in a thread of its own that belongs to the calling job (a cancellation
     reaches it). Python cannot stop a thread: after the limit the caller moves on, and the
-    thread ends at its next :meth:`ThreadJobManager.raise_if_cancelled` (reducers reach it
-    through their progress reports) or when ``fn`` returns; its result is dropped.
+    thread ends at its next :func:`raise_if_overrun` (call it from ``fn``'s progress
+    reports) or when ``fn`` returns; its result is dropped.
     """
     if seconds is None:
         return fn()
@@ -113,7 +114,7 @@ class ThreadJobManager(DiskcacheManager):
             )
             self._threads[job] = thread
             self.handle.set(_lease(job), os.getpid(), expire=LEASE_S)
-            if self._renewer is None or not self._renewer.is_alive():
+            if self._renewer is None:  # it clears itself, under this lock, when it stops
                 self._renewer = threading.Thread(
                     target=self._renew_leases, name="dashboard-job-leases", daemon=True
                 )
@@ -138,11 +139,13 @@ class ThreadJobManager(DiskcacheManager):
         while True:
             with self._lock:
                 jobs = list(self._threads)
-            if not jobs:
-                return
+                if not jobs:
+                    # Decided under the lock: a job started after this starts a new renewer.
+                    self._renewer = None
+                    return
             for job in jobs:
                 self.handle.touch(_lease(job), expire=LEASE_S)
-            threading.Event().wait(LEASE_S / 3)
+            time.sleep(LEASE_S / 3)
 
     def job_running(self, job: Any) -> bool:
         job = int(job)
@@ -168,7 +171,6 @@ class ThreadJobManager(DiskcacheManager):
 
     def raise_if_cancelled(self) -> None:
         """Called from inside a job: raise :class:`JobCancelledError` if it was terminated."""
-        raise_if_overrun()
         job = getattr(_current, "job", None)
         if job is None:
             return
