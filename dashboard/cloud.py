@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import PurePosixPath
 
-import polars as pl
-
-from dashboard.errors import DataError, quote_list
+from dashboard.errors import DataError
 
 SCHEMES = ("s3", "s3a", "gs", "gcs", "gcp", "az", "azure", "abfs", "abfss", "adl", "http", "https")
 _ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -27,7 +24,8 @@ def is_cloud(path: str) -> bool:
 
 
 def expand_options(options: Mapping[str, str], *, where: str) -> dict[str, str]:
-    """``options`` with each ``${NAME}`` value read from the environment.
+    """``options`` with each ``${NAME}`` value read from the environment (``where``: the
+    config place of the options, e.g. ``team.yaml: `tables.t.storage_options``).
 
     Raises
     ------
@@ -41,38 +39,9 @@ def expand_options(options: Mapping[str, str], *, where: str) -> dict[str, str]:
             name = match.group(1)
             if name not in os.environ:
                 raise DataError(
-                    f"{where}.storage_options.{key}`: environment variable {name!r} is not set\n"
+                    f"{where}.{key}`: environment variable {name!r} is not set\n"
                     f"set {name} for the server, or write the value into the config"
                 )
             value = os.environ[name]
         expanded[str(key)] = str(value)
     return expanded
-
-
-def scan_cloud(
-    path: str,
-    fmt: str | None,
-    options: Mapping[str, str] | None,
-    scanners: Mapping[str, object],
-    extensions: Mapping[str, str],
-    *,
-    where: str,
-) -> pl.LazyFrame:
-    """A lazy scan of the table at URL ``path`` (a glob is allowed in the key).
-
-    Raises
-    ------
-    DataError
-        When the format is neither given nor clear from the extension.
-    """
-    if fmt is None:
-        suffix = PurePosixPath(path.split("?")[0]).suffix.lower()
-        fmt = extensions.get(suffix)
-        if fmt is None:
-            raise DataError(
-                f"{where}.path`: cannot tell the format of {path!r} from its extension\n"
-                f"set `format:` to one of {quote_list(scanners)}"
-            )
-    scan = scanners[fmt]
-    storage = expand_options(options or {}, where=where)
-    return scan(path, storage_options=storage or None)  # type: ignore[operator]

@@ -8,14 +8,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from dashboard.cloud import SCHEMES, is_cloud, scan_cloud
+from dashboard.cloud import SCHEMES, expand_options, is_cloud
 from dashboard.config import TableConfig
 from dashboard.errors import DataError, quote_list
 from dashboard.neighbors import NeighborIndex
@@ -48,6 +48,23 @@ def is_vector_dtype(dtype: pl.DataType) -> bool:
     return isinstance(dtype, (pl.List, pl.Array)) and dtype.inner.is_numeric()
 
 
+def format_from_extension(path: str, *, where: str) -> str:
+    """The table format that ``path``'s extension names (a URL's query is ignored).
+
+    Raises
+    ------
+    DataError
+        When the extension names none.
+    """
+    fmt = EXTENSIONS.get(PurePosixPath(path.split("?")[0]).suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{where}: cannot tell the format of {path!r} from its extension\n"
+            f"set `format:` to one of {quote_list(SCANNERS)}"
+        )
+    return fmt
+
+
 def resolve_files(path: str, fmt: str | None, *, where: str) -> tuple[list[Path], str]:
     """Expand a file, glob or directory into files of one format.
 
@@ -72,13 +89,7 @@ def resolve_files(path: str, fmt: str | None, *, where: str) -> tuple[list[Path]
             f"{where}: no table files match {path!r}\nallowed extensions: {quote_list(EXTENSIONS)}"
         )
     if fmt is None:
-        formats = {EXTENSIONS.get(f.suffix.lower()) for f in files}
-        if None in formats:
-            odd = next(f for f in files if f.suffix.lower() not in EXTENSIONS)
-            raise DataError(
-                f"{where}: cannot tell the format of {str(odd)!r} from its extension\n"
-                f"set `format:` to one of {quote_list(SCANNERS)}"
-            )
+        formats = {format_from_extension(str(f), where=where) for f in files}
         if len(formats) > 1:
             raise DataError(
                 f"{where}: {path!r} mixes formats {quote_list(formats)}\n"
@@ -467,15 +478,12 @@ def open_dataset(
             frame = frame.lazy()
         return Dataset(name, config, frame, where=where)
     if is_cloud(config.path):
-        where_key = f"{where}: `tables.{name}"
-        frame = scan_cloud(
-            config.path,
-            config.format,
-            config.storage_options,
-            SCANNERS,
-            EXTENSIONS,
-            where=where_key,
+        path_key = f"{where}: `tables.{name}.path`"
+        fmt = config.format or format_from_extension(config.path, where=path_key)
+        options = expand_options(
+            config.storage_options or {}, where=f"{where}: `tables.{name}.storage_options"
         )
+        frame = SCANNERS[fmt](config.path, storage_options=options or None)
         return Dataset(name, config, frame, where=where)
     if "://" in config.path:
         raise DataError(
