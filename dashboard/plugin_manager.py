@@ -163,7 +163,6 @@ class PluginInfo:
 
     name: str
     source: str  # "built-in", or "<distribution> <version>" for an installed package
-    module: str
     reducers: tuple[str, ...]
     panels: tuple[str, ...]
     scans_tables: bool
@@ -177,7 +176,7 @@ def describe_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[Plugi
         for ep in entry_points(group=ENTRY_POINT_GROUP)
     }
     infos = []
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in pm.list_name_plugin():  # scans_tables needs the plugin object
         provided = {kind: [] for kind in ("reducer", "panel")}
         for (kind, item), provider in registry.providers.items():
             if provider == name:
@@ -186,7 +185,6 @@ def describe_plugins(pm: pluggy.PluginManager, registry: Registry) -> list[Plugi
             PluginInfo(
                 name=name,
                 source="built-in" if name in builtin else dists.get(name, "registered in code"),
-                module=getattr(plugin, "__name__", type(plugin).__name__),
                 reducers=tuple(sorted(provided["reducer"])),
                 panels=tuple(sorted(provided["panel"])),
                 scans_tables=hasattr(plugin, "dashboard_scan_table"),

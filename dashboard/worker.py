@@ -16,11 +16,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dashboard.errors import ConfigError
+from dashboard.wsgi import config_path
 
 if TYPE_CHECKING:
     from dashboard.config import CeleryConfig
-
-CONFIG_ENV = "DASHBOARD_CONFIG"
 
 
 def make_celery(config: CeleryConfig, name: str = "dashboard") -> Any:
@@ -45,13 +44,9 @@ def build_worker_app(environ: Any = os.environ) -> Any:
     ConfigError
         When the variable is unset or the config names no `celery:` broker.
     """
-    path = environ.get(CONFIG_ENV)
-    if not path:
-        raise ConfigError(
-            f"`{CONFIG_ENV}` is not set: the worker does not know which config to serve\n"
-            f"set it to the dashboard's YAML, e.g. {CONFIG_ENV}=team.yaml celery -A "
-            "dashboard.worker:celery_app worker --pool threads"
-        )
+    path = config_path(
+        environ, "the worker", "celery -A dashboard.worker:celery_app worker --pool threads"
+    )
     from dashboard.app import create_app
 
     app = create_app(path)

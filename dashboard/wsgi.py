@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 
 import flask
 
@@ -22,7 +23,24 @@ CONFIG_ENV = "DASHBOARD_CONFIG"
 URL_BASE_ENV = "DASHBOARD_URL_BASE"
 
 
-def build_server(environ: os._Environ[str] | dict[str, str] = os.environ) -> flask.Flask:
+def config_path(environ: Mapping[str, str], who: str, command: str) -> str:
+    """The config file ``DASHBOARD_CONFIG`` names, for ``who`` started as ``command``.
+
+    Raises
+    ------
+    ConfigError
+        When the variable is unset.
+    """
+    path = environ.get(CONFIG_ENV)
+    if not path:
+        raise ConfigError(
+            f"`{CONFIG_ENV}` is not set: {who} does not know which config to serve\n"
+            f"set it to the dashboard's YAML, e.g. {CONFIG_ENV}=team.yaml {command}"
+        )
+    return path
+
+
+def build_server(environ: Mapping[str, str] = os.environ) -> flask.Flask:
     """The Flask server of the dashboard that ``environ`` describes.
 
     Raises
@@ -31,13 +49,7 @@ def build_server(environ: os._Environ[str] | dict[str, str] = os.environ) -> fla
         When ``DASHBOARD_CONFIG`` is unset, or the config is invalid (the message names the
         file, key and allowed values).
     """
-    path = environ.get(CONFIG_ENV)
-    if not path:
-        raise ConfigError(
-            f"`{CONFIG_ENV}` is not set: the WSGI server does not know which config to serve\n"
-            f"set it to the dashboard's YAML, e.g. {CONFIG_ENV}=team.yaml gunicorn "
-            "'dashboard.wsgi:server'"
-        )
+    path = config_path(environ, "the WSGI server", "gunicorn 'dashboard.wsgi:server'")
     from dashboard.app import create_app
 
     app = create_app(path, url_base_pathname=environ.get(URL_BASE_ENV, "/"))
