@@ -20,7 +20,7 @@ from dashboard.hookspecs import hookimpl
 from dashboard.jobs import POLL_MS
 from dashboard.panel import Panel, PanelOptions, alert, card_header
 from dashboard.timeline import METHODS, Items, Method, aligned_layouts, match_steps, movement
-from plugins.scatter_figure import colour_marker, typed
+from plugins.scatter_figure import colour_marker, hover_texts, typed
 from plugins.scatter_html import legend_children
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class TimelinePanel(Panel):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._items: Items | str | None = None
+        self._loaded: tuple[str, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     def validate(self) -> None:
@@ -131,6 +132,16 @@ class TimelinePanel(Panel):
             self.context.store.save(key, layouts)
         return key, None
 
+    def layouts(self, key: str) -> np.ndarray | None:
+        """The aligned layouts stored under ``key``, kept in memory for the latest key: the
+        slider and Play ask for them at every step."""
+        if self._loaded is None or self._loaded[0] != key:
+            layouts = self.context.store.load(key)
+            if layouts is None:
+                return None
+            self._loaded = (key, layouts)
+        return self._loaded[1]
+
     def step_labels(self) -> list[str]:
         """Each step's name without the part all steps share, e.g. ``epoch-3``."""
         parts = [name.split(" / ") for name in self.steps]
@@ -164,7 +175,8 @@ class TimelinePanel(Panel):
         if n <= HOVER_ITEMS:
             label = first.config.label
             points["hovertext"] = (
-                first.metadata().get_column(label)[rows].cast(pl.String).fill_null("").to_list()
+                # Escaped like the scatter's: plotly renders markup in hover text.
+                hover_texts(first.metadata()[rows], label, None, None)
                 if label
                 else [f"row {r}" for r in rows.tolist()]
             )
@@ -208,10 +220,10 @@ class TimelinePanel(Panel):
         return typed(lines[:, 0]), typed(lines[:, 1])
 
     def summary(self, layouts: np.ndarray, step: int) -> str:
-        moved = movement(layouts)[step]
         label = self.step_labels()[step]
         if step == 0:
             return f"{label}: {layouts.shape[1]:,} items in every step"
+        moved = movement(layouts[step - 1 : step + 1])[1]  # this step only, not all of them
         return (
             f"{label}: items moved {float(np.median(moved)):.3f} (median) since the step "
             f"before, on a map of unit radius"
@@ -337,7 +349,7 @@ class TimelinePanel(Panel):
     def draw(self, data: Any, step: Any, trails: Any, trigger: Any) -> tuple[Any, Any, Any]:
         """The figure (or a patch of its coordinates when only the step or trails changed),
         the colour legend and the step's summary line."""
-        layouts = self.context.store.load(data["key"]) if data and data.get("key") else None
+        layouts = self.layouts(data["key"]) if data and data.get("key") else None
         if layouts is None:
             raise PreventUpdate
         step = min(max(int(step or 0), 0), len(layouts) - 1)

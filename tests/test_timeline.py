@@ -121,6 +121,7 @@ def test_the_panel_over_the_comet_epochs(runs_folder, write_config):
     _, points = figure["data"]
     assert points["type"] == "scatter"
     assert len(points["hovertext"]) == 300
+    assert points["hovertext"][0].startswith("<b>")  # escaped labels, as on the scatter
     assert figure["layout"]["transition"]["duration"] > 0  # points glide between steps
     assert summary.startswith("epoch-2: items moved")
     assert len(legend) == 11  # the column name and ten digits
