@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -86,12 +87,8 @@ class Reducer:
         X = self._check_input(X)
         report = progress or _no_progress
         report(0.0, f"{self.title or self.name}: fitting {X.shape[0]:,} x {X.shape[1]:,}")
-        try:
+        with self._named_failures("`fit_transform`"):
             out = self._fit_transform(X, report)
-        except Exception as exc:
-            if self._passes(exc):
-                raise
-            raise self._failure("`fit_transform`", exc) from exc
         out = self._check_output(out, X.shape[0])
         report(1.0, f"{self.title or self.name}: done")
         return out
@@ -110,32 +107,30 @@ class Reducer:
                 + "\nfit the rows together, or use a reducer that supports `transform`"
             )
         X = self._check_input(X)
-        try:
+        with self._named_failures("`transform`"):
             placed = model.transform(X)
-        except Exception as exc:
-            if self._passes(exc):
-                raise
-            raise self._failure("`transform`", exc) from exc
         return self._check_output(placed, X.shape[0])
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         raise NotImplementedError(f"reducer {self.name!r} does not implement `_fit_transform`")
 
-    @staticmethod
-    def _passes(exc: Exception) -> bool:
-        """Our own errors and job cancellations pass through a reducer unchanged."""
+    @contextlib.contextmanager
+    def _named_failures(self, step: str) -> Iterator[None]:
+        """Turn the reducer's own exceptions in ``step`` into a :class:`ReducerError` that
+        names it (a plugin bug must reach the user as a message, not as a server error);
+        our errors and job cancellations pass through unchanged."""
         from dashboard.errors import DashboardError
         from dashboard.jobs import JobCancelledError
 
-        return isinstance(exc, (DashboardError, JobCancelledError))
-
-    def _failure(self, step: str, exc: Exception) -> ReducerError:
-        """A reducer's own exception as a :class:`ReducerError` that names it: a plugin bug
-        must reach the user as a message, not as a server error."""
-        return ReducerError(
-            f"reducer {self.name!r} failed in {step}: {type(exc).__name__}: {exc}\n"
-            "try other params; if it persists, report it to the reducer's authors"
-        )
+        try:
+            yield
+        except (DashboardError, JobCancelledError):
+            raise
+        except Exception as exc:
+            raise ReducerError(
+                f"reducer {self.name!r} failed in {step}: {type(exc).__name__}: {exc}\n"
+                "try other params; if it persists, report it to the reducer's authors"
+            ) from exc
 
     def _check_input(self, X: Any) -> np.ndarray:
         X = np.asarray(X)
