@@ -58,12 +58,22 @@ COMPUTED: dict[str, Computed] = {
 }
 
 
+def stored_name(key: str, choice: str) -> str:
+    """The projection-store name of computed colour ``choice`` for projection ``key``."""
+    return f"{key}{choice.strip('_')}"  # store keys are letters and digits
+
+
+def is_stored(store: ProjectionStore, key: str, choice: str) -> bool:
+    """Whether ``choice``'s values for projection ``key`` were computed already."""
+    return store.path(stored_name(key, choice)).exists()
+
+
 def computed_column(
     choice: str, store: ProjectionStore, key: str, dataset: Dataset, coords: np.ndarray
 ) -> pl.Series:
     """The values of computed colour ``choice`` for projection ``key``, named for display."""
     computed = COMPUTED[choice]
-    name = f"{key}{choice.strip('_')}"  # store keys are letters and digits
+    name = stored_name(key, choice)
     values = store.load(name)
     if values is None:
         values = np.asarray(computed.compute(dataset.matrix(), coords), dtype=np.float32)

@@ -10,7 +10,7 @@ import polars as pl
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.computed import COMPUTED, computed_column
+from dashboard.computed import COMPUTED, computed_column, is_stored
 from dashboard.data import Dataset, shorten
 from dashboard.filtering import MISSING
 from dashboard.hookspecs import hookimpl
@@ -181,7 +181,7 @@ class FilterPanel(Panel):
         key = (projection or {}).get("key")
         dataset = self.context.datasets.get((projection or {}).get("table") or "")
         store = self.context.store
-        known = bool(key) and store.load(f"{key}{CLUSTER.strip('_')}") is not None
+        known = bool(key) and is_stored(store, key, CLUSTER)  # type: ignore[arg-type]
         coords = store.load(key) if key and dataset is not None and (known or compute) else None
         options = []
         if coords is not None:
