@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -45,6 +46,7 @@ class ComparePanel(Panel):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._result: Comparison | str | None = None
+        self._lock = threading.Lock()
 
     def validate(self) -> None:
         resolved = []
@@ -113,20 +115,24 @@ class ComparePanel(Panel):
             return self.ring(request) or no_update
 
     def comparison(self) -> Comparison | str:
-        """The comparison, computed once (the tables do not change), or why it failed."""
-        if self._result is None:
-            a, b = (self.context.datasets[t] for t in self.tables)
-            try:
-                self._result = compare(
-                    a.matrix(),
-                    a.metadata().get_column(a.config.id),
-                    b.matrix(),
-                    b.metadata().get_column(b.config.id),
-                    self.options.k,
-                )
-            except ValueError as exc:
-                self._result = f"{exc}\ncheck that both tables' `id` columns hold the same ids"
-        return self._result
+        """The comparison, computed once (the tables do not change), or why it failed.
+
+        Locked: the panel and a map coloured by overlap ask for it together on page load.
+        """
+        with self._lock:
+            if self._result is None:
+                a, b = (self.context.datasets[t] for t in self.tables)
+                try:
+                    self._result = compare(
+                        a.matrix(),
+                        a.metadata().get_column(a.config.id),
+                        b.matrix(),
+                        b.metadata().get_column(b.config.id),
+                        self.options.k,
+                    )
+                except ValueError as exc:
+                    self._result = f"{exc}\ncheck that both tables' `id` columns hold the same ids"
+            return self._result
 
     def lowest(self, result: Comparison) -> np.ndarray:
         """Positions (in the comparison) of the items with the least overlap, lowest first."""
