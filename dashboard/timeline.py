@@ -68,9 +68,10 @@ def match_steps(ids: list[pl.Series | None], lengths: list[int], names: list[str
     for other in ids[1:]:
         assert other is not None
         rows_first, rows_other = match_ids(first, other)
-        mapping = dict(zip(rows_first.tolist(), rows_other.tolist(), strict=True))
-        kept = np.array([r for r in kept.tolist() if r in mapping], dtype=np.int64)
-        later.append(np.array([mapping.get(r, -1) for r in range(len(first))], dtype=np.int64))
+        mapping = np.full(len(first), -1, dtype=np.int64)  # step-0 row -> row here, or -1
+        mapping[rows_first] = rows_other
+        kept = kept[mapping[kept] >= 0]
+        later.append(mapping)
     if not kept.size:
         raise ValueError(
             f"no id is in every step of {names!r}\ncheck that the steps' `id` columns share ids"
