@@ -27,6 +27,7 @@ from dashboard.isolation import (
     register_panel_callbacks,
 )
 from dashboard.jobs import POLL_MS, JobCancelledError, ThreadJobManager
+from dashboard.locked_dash import LockedSetupDash
 from dashboard.panel import (
     FILTER_STORE,
     HIGHLIGHT_STORE,
@@ -98,7 +99,7 @@ def create_app(
         manager = CeleryManager(make_celery(context.config.celery))
     else:
         manager = ThreadJobManager(diskcache.Cache(cache_dir / "callbacks" / mount))
-    app = Dash(
+    app = LockedSetupDash(
         "dashboard",
         server=server,
         url_base_pathname=url_base_pathname,

@@ -12,8 +12,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
+# Logs of the servers running now, so a failing browser test can show what the server said.
+_LIVE_LOGS: list[IO[str]] = []
 
 
 def free_port() -> int:
@@ -45,6 +48,7 @@ def serve(
         env=None if env is None else {**os.environ, **env},
     )
     url = f"http://127.0.0.1:{port}{path}"
+    _LIVE_LOGS.append(log)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -61,6 +65,7 @@ def serve(
         yield url
     finally:
         stop(proc)
+        _LIVE_LOGS.remove(log)
         log.close()
 
 
@@ -72,3 +77,15 @@ def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def server_tracebacks(limit: int = 3) -> str:
+    """The last ``limit`` tracebacks the running servers logged (Flask logs every 500)."""
+    found: list[str] = []
+    for log in _LIVE_LOGS:
+        # pread: the file offset is shared with the server process, so it must not move.
+        fd = log.fileno()
+        text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+        for block in text.split("Traceback (most recent call last):")[1:]:
+            found.append("Traceback (most recent call last):" + block[:3000])
+    return "\n".join(found[-limit:])

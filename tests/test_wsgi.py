@@ -7,6 +7,7 @@ import threading
 import diskcache
 import pytest
 
+from dashboard.app import create_app
 from dashboard.errors import ConfigError
 from dashboard.jobs import JobCancelledError, ThreadJobManager
 from dashboard.wsgi import build_server
@@ -50,3 +51,27 @@ def test_another_worker_sees_a_running_job_and_can_cancel_it(tmp_path):
     assert not second.job_running(job)
     other = ThreadJobManager(diskcache.Cache(tmp_path / "other"))
     assert not other.job_running(job)  # a store that never heard of it
+
+
+def test_a_request_during_the_first_requests_setup_waits_for_it(demo_config):
+    # plotly/dash#3971: Dash marks its first-request setup done before doing it, so a second
+    # request meanwhile found no script bundles registered and got a 500 (seen in gunicorn).
+    # The setup is held open here until the second request has answered, or 1 s has passed.
+    app = create_app(demo_config)
+    server = app.server
+    generate = app._generate_scripts_html
+    in_setup, answered = threading.Event(), threading.Event()
+
+    def slow_generate() -> str:
+        in_setup.set()
+        answered.wait(1)
+        return generate()
+
+    app._generate_scripts_html = slow_generate
+    first = threading.Thread(target=lambda: server.test_client().get("/"))
+    first.start()
+    assert in_setup.wait(30)
+    bundle = server.test_client().get("/_dash-component-suites/dash/dcc/async-slider.js")
+    answered.set()
+    first.join(30)
+    assert bundle.status_code == 200, bundle.data[:300]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.servers import serve
+from tests.servers import serve, server_tracebacks
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,7 +51,7 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(30_000)
     yield page
     context.close()
-    assert problems == [], f"browser console errors: {problems}"
+    assert problems == [], f"browser console errors: {problems}\n{server_tracebacks()}"
 
 
 def write_demo_config(folder: Path, digits_path: Path) -> Path:
