@@ -114,6 +114,8 @@ class UMAP(Reducer):
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")
         import umap
 
+        from reducers.umap_layout import faster_layout  # numba: imported with umap, not before
+
         enable_numba_cache()
         p: UMAPParams = self.params  # type: ignore[assignment]
         n_neighbors = min(p.n_neighbors, X.shape[0] - 1)
@@ -124,8 +126,12 @@ class UMAP(Reducer):
                 X.shape[0],
                 n_neighbors,
             )
-        progress(0.2, f"UMAP: fitting {X.shape[0]:,} points")
-        self.model_ = umap.UMAP(
+        progress(0.2, f"UMAP: neighbours of {X.shape[0]:,} points")
+
+        def epochs(done: int, total: int) -> None:
+            progress(0.3 + 0.65 * done / total, f"UMAP: layout, epoch {done} of {total}")
+
+        model = umap.UMAP(
             n_epochs=p.n_epochs,
             n_components=self.n_components,
             n_neighbors=n_neighbors,
@@ -134,7 +140,10 @@ class UMAP(Reducer):
             random_state=p.random_state,
             init=self._init(X.shape[0]),
         )
-        return self.model_.fit_transform(X)
+        with faster_layout(epochs):
+            coords = model.fit_transform(X)
+        self.model_ = model
+        return coords
 
     def _init(self, n: int) -> str:
         # A tiny table cannot support a spectral initialisation. (`tswspectral` on large

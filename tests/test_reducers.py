@@ -11,6 +11,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from dashboard.errors import ReducerError
 from dashboard.reducer import Params, Reducer
 from plugins.param_widgets import field_specs
+from reducers import umap_layout
 from reducers.pca import PCA
 from reducers.tsne import TSNE
 from reducers.umap import UMAP
@@ -202,6 +203,7 @@ def test_opentsne_refuses_3d():
 
 
 def test_umap_passes_epochs_and_picks_an_init_the_table_supports(monkeypatch):
+    import contextlib
     import sys
     import types
 
@@ -215,6 +217,7 @@ def test_umap_passes_epochs_and_picks_an_init_the_table_supports(monkeypatch):
             return np.zeros((X.shape[0], 2), np.float32) + np.arange(X.shape[0])[:, None]
 
     monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
+    monkeypatch.setattr(umap_layout, "faster_layout", lambda progress: contextlib.nullcontext())
     small = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
     UMAP().fit_transform(small)
     UMAP({"n_epochs": 300}).fit_transform(small)

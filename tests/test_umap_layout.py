@@ -1,0 +1,94 @@
+"""The UMAP reducer's faster layout loop: same quality as umap-learn's, stoppable, scoped."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from sklearn.manifold import trustworthiness
+
+from dashboard.errors import ReducerError
+from reducers import umap_layout
+from reducers.umap import UMAP
+
+
+def _umap_learn_fit(X: np.ndarray, n_components: int = 2) -> np.ndarray:
+    import umap
+
+    return umap.UMAP(n_components=n_components).fit_transform(X)
+
+
+@pytest.mark.parametrize("n_components", [2, 3])
+def test_maps_are_as_trustworthy_as_umap_learns_own_layout(digits, n_components):
+    X, _ = digits
+    calls: list[float] = []
+    ours = UMAP(n_components=n_components).fit_transform(X, progress=lambda f, m: calls.append(m))
+    theirs = _umap_learn_fit(X, n_components)
+    trust_ours = trustworthiness(X, ours, n_neighbors=10)
+    trust_theirs = trustworthiness(X, theirs, n_neighbors=10)
+    assert trust_ours >= 0.97
+    assert abs(trust_ours - trust_theirs) < 0.01, (trust_ours, trust_theirs)
+    # The layout reported its epochs (digits: umap-learn's 500).
+    assert "UMAP: layout, epoch 500 of 500" in calls
+
+
+def test_only_unseeded_fits_in_the_calling_thread_use_the_fast_loop(monkeypatch):
+    import umap.umap_
+
+    umap_layout._install()
+    rng = np.random.default_rng(0)
+    start = rng.uniform(0, 10, (50, 2)).astype(np.float32)
+    head = np.repeat(np.arange(50), 3).astype(np.int32)
+    tail = rng.integers(0, 50, 150).astype(np.int32)
+    args = (30, 50, rng.uniform(1, 5, 150), 1.58, 0.9, np.array([1, 2, 3], dtype=np.int64))
+
+    def layout(function, parallel: bool) -> np.ndarray:
+        emb = start.copy()
+        return function(emb, emb, head, tail, *args, parallel=parallel, move_other=True)
+
+    ran: list[str] = []
+    fast = umap_layout._optimize
+    monkeypatch.setattr(
+        umap_layout, "_optimize", lambda *a: ran.append(threading.current_thread().name) or fast(*a)
+    )
+    # Sequential (seeded) umap-learn is deterministic: routed calls give its exact result.
+    theirs = layout(umap_layout._original, parallel=False)
+    np.testing.assert_array_equal(layout(umap.umap_.optimize_layout_euclidean, False), theirs)
+    with umap_layout.faster_layout():
+        np.testing.assert_array_equal(layout(umap.umap_.optimize_layout_euclidean, False), theirs)
+        ours = layout(umap.umap_.optimize_layout_euclidean, parallel=True)
+        other = threading.Thread(
+            target=lambda: layout(umap.umap_.optimize_layout_euclidean, True), name="other"
+        )
+        other.start()
+        other.join()
+    layout(umap.umap_.optimize_layout_euclidean, parallel=True)  # after the block
+    assert ran == [threading.current_thread().name]
+    assert np.isfinite(ours).all()
+
+
+def test_a_progress_call_that_raises_stops_the_layout(digits):
+    X, _ = digits
+    epochs: list[int] = []
+
+    def progress(fraction: float, message: str) -> None:
+        if "layout, epoch" in message:
+            epochs.append(int(message.split("epoch ")[1].split()[0]))
+            if epochs[-1] >= 30:
+                raise ReducerError("stop here")
+
+    with pytest.raises(ReducerError, match="stop here"):
+        UMAP().fit_transform(X, progress=progress)
+    assert epochs == [10, 20, 30]
+
+
+def test_transform_still_places_new_rows_among_their_digit(digits):
+    X, y = digits
+    reducer = UMAP()
+    fitted = reducer.fit_transform(X[:1500])
+    placed = reducer.transform(X[1500:])
+    assert placed.shape == (len(X) - 1500, 2)
+    # Each new row's nearest fitted point shows the same digit, for most rows.
+    nearest = ((placed[:, None, :] - fitted[None, :, :]) ** 2).sum(-1).argmin(1)
+    assert (y[:1500][nearest] == y[1500:]).mean() > 0.9
