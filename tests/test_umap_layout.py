@@ -42,30 +42,40 @@ def test_only_unseeded_fits_in_the_calling_thread_use_the_fast_loop(monkeypatch)
     head = np.repeat(np.arange(50), 3).astype(np.int32)
     tail = rng.integers(0, 50, 150).astype(np.int32)
     args = (30, 50, rng.uniform(1, 5, 150), 1.58, 0.9, np.array([1, 2, 3], dtype=np.int64))
+    ran: list[tuple[str, str]] = []
 
-    def layout(function, parallel: bool) -> np.ndarray:
+    def spy(name: str, function):
+        def call(*a, **k):
+            ran.append((name, threading.current_thread().name))
+            return function(*a, **k)
+
+        return call
+
+    monkeypatch.setattr(umap_layout, "_optimize", spy("ours", umap_layout._optimize))
+    monkeypatch.setattr(umap_layout, "_original", spy("umap-learn", umap_layout._original))
+
+    def layout(parallel: bool) -> np.ndarray:
         emb = start.copy()
-        return function(emb, emb, head, tail, *args, parallel=parallel, move_other=True)
-
-    ran: list[str] = []
-    fast = umap_layout._optimize
-    monkeypatch.setattr(
-        umap_layout, "_optimize", lambda *a: ran.append(threading.current_thread().name) or fast(*a)
-    )
-    # Sequential (seeded) umap-learn is deterministic: routed calls give its exact result.
-    theirs = layout(umap_layout._original, parallel=False)
-    np.testing.assert_array_equal(layout(umap.umap_.optimize_layout_euclidean, False), theirs)
-    with umap_layout.faster_layout():
-        np.testing.assert_array_equal(layout(umap.umap_.optimize_layout_euclidean, False), theirs)
-        ours = layout(umap.umap_.optimize_layout_euclidean, parallel=True)
-        other = threading.Thread(
-            target=lambda: layout(umap.umap_.optimize_layout_euclidean, True), name="other"
+        return umap.umap_.optimize_layout_euclidean(
+            emb, emb, head, tail, *args, parallel=parallel, move_other=True
         )
+
+    layout(parallel=True)  # outside the block
+    with umap_layout.faster_layout():
+        layout(parallel=False)  # seeded: umap-learn's loop, exactly reproducible
+        ours = layout(parallel=True)
+        other = threading.Thread(target=lambda: layout(parallel=True), name="other")
         other.start()
         other.join()
-    layout(umap.umap_.optimize_layout_euclidean, parallel=True)  # after the block
-    assert ran == [threading.current_thread().name]
+    main = threading.current_thread().name
+    assert ran == [
+        ("umap-learn", main),
+        ("umap-learn", main),
+        ("ours", main),
+        ("umap-learn", "other"),
+    ]
     assert np.isfinite(ours).all()
+    assert not np.allclose(ours, start)  # the points moved
 
 
 def test_a_progress_call_that_raises_stops_the_layout(digits):
