@@ -33,13 +33,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-swiftshader",
-]
 MAX_CLIENTS, MAX_SECONDS = 200, 600  # the test is bounded whatever the arguments say
 
 PLAIN_APP = r"""
@@ -110,8 +103,10 @@ def record_callbacks(port: int, browser: object | None = None) -> list[bytes]:
     if browser is None:
         from playwright.sync_api import sync_playwright
 
+        from tests.chromium import launch
+
         with sync_playwright() as p:
-            own = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            own = launch(p)
             try:
                 return record_callbacks(port, own)
             finally:

@@ -313,6 +313,7 @@ def browser_rows(workdir: Path, sizes: list[int], d: int) -> None:
     import yaml
     from playwright.sync_api import sync_playwright
 
+    from tests.chromium import launch
     from tests.servers import serve
 
     # Points plotly holds: the dashboard has every row in trace 0 (and empty ring traces),
@@ -325,15 +326,8 @@ def browser_rows(workdir: Path, sizes: list[int], d: int) -> None:
     print("\n## Browser: navigation to every point drawn (headless chromium, software GL)\n")
     print("| N | dashboard (projection cached) | plain figure HTML |")
     print("|---|---|---|")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--enable-unsafe-swiftshader",
-    ]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        browser = launch(pw)
         for n in sizes:
             path = dataset(workdir, n, d)
             config = workdir / f"browser-{n}.yaml"

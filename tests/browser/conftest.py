@@ -10,18 +10,9 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.chromium import CHROMIUM, launch
 from tests.servers import serve, server_tracebacks
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 GRAPH = "#scatter-1-graph .js-plotly-plot"
 
 
@@ -35,7 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "Debian chromium is missing: `make test` installs it"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 
