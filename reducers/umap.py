@@ -114,7 +114,9 @@ class UMAP(Reducer):
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")
         import umap
 
-        from reducers.umap_layout import faster_layout  # numba: imported with umap, not before
+        # numba: imported with umap, not before
+        from reducers.umap_layout import faster_layout
+        from reducers.umap_neighbors import cached_neighbors
 
         enable_numba_cache()
         p: UMAPParams = self.params  # type: ignore[assignment]
@@ -140,7 +142,7 @@ class UMAP(Reducer):
             random_state=p.random_state,
             init=self._init(X.shape[0]),
         )
-        with faster_layout(epochs):
+        with cached_neighbors(), faster_layout(epochs):
             coords = model.fit_transform(X)
         self.model_ = model
         return coords
