@@ -9,7 +9,10 @@ dependent loads and stores; and the maths runs in float64.
 
 Here the repulsive steps of an edge are computed from the point's position after its
 attractive step and applied together, so they are independent and overlap; positions and
-maths stay in float32. The objective, the sampling schedule (epochs per sample, negative
+maths stay in float32. The gradients' powers ``d**b`` and ``d**(b - 1)`` (about half the
+loop's time as ``pow`` calls, and on the chain of dependent steps) are read from a table made
+once per fit: linear interpolation in 64 pieces per power of two, relative error below 1e-4
+(:func:`power_table`). The objective, the sampling schedule (epochs per sample, negative
 samples per edge, learning-rate decay), the gradient formulas and their clipping at 4 are
 umap-learn's. On 100k rows the layout runs about 2-2.5x faster on two cores, and
 trustworthiness stays within run-to-run noise (``docs/benchmarks.md``).
@@ -28,6 +31,9 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 #: Called as ``progress(epochs_done, n_epochs)`` after each reporting epoch.
 EpochProgress = Callable[[int, int], None]
@@ -36,9 +42,56 @@ _state = threading.local()
 _install_lock = threading.Lock()
 _original: Callable[..., np.ndarray] | None = None
 REPORT_EVERY = 10  # epochs between progress reports
+MANTISSA_BITS = 6  # power table: 2**6 linear pieces per power of two
+_SHIFT = 23 - MANTISSA_BITS  # float32 bits above this are the table row
+_FRACTION = np.float32(2.0**-_SHIFT)
 
 
-@numba.njit(fastmath=True, parallel=True, cache=True, nogil=True)
+def power_table(b: float) -> np.ndarray:
+    """Rows for :func:`_powers`: ``x**b`` and ``x**(b - 1)`` over every float32 ``x > 0``.
+
+    Row ``r`` covers the floats whose bits above the last ``_SHIFT`` are ``r`` (one exponent
+    and ``MANTISSA_BITS`` mantissa bits): columns 0 and 2 hold the two powers at the row's
+    first float, 1 and 3 their rise to the next row's, so ``x`` in between interpolates
+    linearly. Subnormals use the smallest normal float; overflow is capped at float32's max.
+    """
+    rows = np.arange(2 ** (8 + MANTISSA_BITS) + 1, dtype=np.float64)
+    exponent, piece = np.divmod(rows, 2**MANTISSA_BITS)
+    start = np.ldexp(1.0 + piece / 2**MANTISSA_BITS, (exponent - 127).astype(int))
+    start[exponent == 0] = np.finfo(np.float32).tiny
+    high = float(np.finfo(np.float32).max)
+    table = np.empty((len(rows) - 1, 4), dtype=np.float32)
+    with np.errstate(over="ignore"):
+        for column, power in ((0, b), (2, b - 1.0)):
+            values = np.minimum(start**power, high)
+            table[:, column] = values[:-1]
+            table[:, column + 1] = np.clip(np.diff(values), -high, high)
+    return table
+
+
+@intrinsic
+def _float_bits(typingctx: Any, x: Any) -> Any:
+    """The bits of a float32 as an int32 (a bitcast: no conversion)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 32:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(x), codegen
+
+
+@numba.njit(fastmath=True, inline="always", error_model="numpy", cache=True)
+def _powers(x: np.float32, table: np.ndarray) -> tuple[np.float32, np.float32]:
+    """``(x**b, x**(b - 1))`` for ``x > 0`` from ``power_table(b)``: a load and a multiply-add."""
+    bits = _float_bits(x)
+    row = bits >> _SHIFT
+    fraction = np.float32(bits & ((1 << _SHIFT) - 1)) * _FRACTION
+    return table[row, 0] + table[row, 1] * fraction, table[row, 2] + table[row, 3] * fraction
+
+
+# error_model="numpy": no zero checks on the divisions (their denominators are >= 0.001).
+@numba.njit(fastmath=True, parallel=True, cache=True, nogil=True, error_model="numpy")
 def _epoch(
     emb: np.ndarray,
     head: np.ndarray,
@@ -53,6 +106,7 @@ def _epoch(
     gamma: np.float32,
     alpha: np.float32,
     epoch: int,
+    table: np.ndarray,
 ) -> None:
     """One epoch over the edges (hogwild across threads, as in umap-learn)."""
     n_vertices = np.uint64(emb.shape[0])
@@ -74,8 +128,8 @@ def _epoch(
         dist = d0 * d0 + d1 * d1 + d2 * d2
         coeff = zero
         if dist > zero:
-            power = dist**b
-            coeff = attract * (power / dist) / (a * power + one)
+            power, power_less_one = _powers(dist, table)
+            coeff = attract * power_less_one / (a * power + one)
         g0 = min(max(coeff * d0, -clip), clip) * alpha
         g1 = min(max(coeff * d1, -clip), clip) * alpha
         g2 = min(max(coeff * d2, -clip), clip) * alpha
@@ -102,7 +156,7 @@ def _epoch(
             d2 = x2 - emb[other, 2] if three else zero
             dist = d0 * d0 + d1 * d1 + d2 * d2
             if dist > zero:
-                coeff = repel / ((np.float32(0.001) + dist) * (a * dist**b + one))
+                coeff = repel / ((np.float32(0.001) + dist) * (a * _powers(dist, table)[0] + one))
                 r0 += min(max(coeff * d0, -clip), clip)
                 r1 += min(max(coeff * d1, -clip), clip)
                 r2 += min(max(coeff * d2, -clip), clip)
@@ -215,6 +269,7 @@ def _optimize(
     rng = (np.asarray(rng_state, dtype=np.int64).reshape(1, -1) + seeds) & 0xFFFFFFFF
     head, tail = head.astype(np.intp, copy=False), tail.astype(np.intp, copy=False)
     f32 = np.float32
+    table = power_table(float(b))
     for epoch in range(n_epochs):
         # umap-learn's schedule: epochs 0 and 1 at the initial rate, then a linear decay.
         alpha = initial_alpha * (1.0 - max(epoch - 1, 0) / n_epochs)
@@ -232,6 +287,7 @@ def _optimize(
             f32(gamma),
             f32(alpha),
             epoch,
+            table,
         )
         if progress is not None and (epoch + 1) % REPORT_EVERY == 0:
             progress(epoch + 1, n_epochs)

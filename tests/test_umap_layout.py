@@ -102,3 +102,24 @@ def test_transform_still_places_new_rows_among_their_digit(digits):
     # Each new row's nearest fitted point shows the same digit, for most rows.
     nearest = ((placed[:, None, :] - fitted[None, :, :]) ** 2).sum(-1).argmin(1)
     assert (y[:1500][nearest] == y[1500:]).mean() > 0.9
+
+
+@pytest.mark.parametrize("b", [0.5, 0.7915, 0.895, 1.0, 1.577])
+def test_the_power_table_matches_numpy_within_1e_4(b):
+    import numba
+
+    @numba.njit
+    def powers(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+        out = np.empty((x.shape[0], 2), dtype=np.float32)
+        for i in range(x.shape[0]):
+            out[i, 0], out[i, 1] = umap_layout._powers(x[i], table)
+        return out
+
+    # Squared distances from far below to far above any map's (all finite as float32).
+    x = np.geomspace(1e-30, 1e15, 300_001).astype(np.float32)
+    got = powers(x, umap_layout.power_table(b)).astype(np.float64)
+    for column, power in enumerate((b, b - 1)):
+        exact = x.astype(np.float64) ** power
+        normal = exact > np.finfo(np.float32).tiny  # float32 underflows below
+        assert normal.sum() > 200_000
+        assert np.abs(got[normal, column] / exact[normal] - 1).max() < 1e-4, power
