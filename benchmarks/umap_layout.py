@@ -1,6 +1,7 @@
 """The dashboard's UMAP layout loop against umap-learn's, on the same graphs: time and quality.
 
     .venv/bin/python benchmarks/umap_layout.py [--rows 100000] [--noise 2.0] [--repeats 3]
+    .venv/bin/python benchmarks/umap_layout.py --loop-only 30 [--threads 1]
 
 Both run umap-learn's ``UMAP().fit_transform`` with its defaults in one warm process; the
 dashboard's runs go through ``reducers.umap_layout.faster_layout`` (the reducer's loop), the
@@ -8,6 +9,9 @@ plain ones through umap-learn's own ``optimize_layout_euclidean``. Same data as
 ``benchmarks/umap_epochs.py``: noisy digits (hard) and synthetic clusters (easy), each fit
 ``--repeats`` times in alternation, since unseeded UMAP varies by about 0.01 between runs.
 Prints each run's fit time and trustworthiness@10 on 5,000 rows, then the means.
+
+``--loop-only EPOCHS`` times the layout loops alone on the clusters' graph (built once, as
+umap-learn builds it): the same start, graph and epochs for both, best of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -52,22 +56,64 @@ def study(name: str, X: np.ndarray, repeats: int) -> None:
     )
 
 
+def loop_only(X: np.ndarray, n_epochs: int, repeats: int) -> None:
+    import umap.umap_
+    from umap.layouts import optimize_layout_euclidean
+
+    from reducers.umap_layout import faster_layout
+
+    rng = np.random.default_rng(0)
+    graph = umap.umap_.fuzzy_simplicial_set(X, 15, None, "euclidean")[0].tocoo()
+    graph.sum_duplicates()
+    graph.data[graph.data < graph.data.max() / n_epochs] = 0.0  # umap-learn drops these
+    graph.eliminate_zeros()
+    per_sample = umap.umap_.make_epochs_per_sample(graph.data, n_epochs)
+    a, b = umap.umap_.find_ab_params(1.0, 0.1)
+    start = rng.uniform(-10, 10, (X.shape[0], 2)).astype(np.float32)
+    seed = rng.integers(-(2**31), 2**31, 3).astype(np.int64)
+    print(f"\n### layout loop alone: {len(X):,} points, {graph.nnz:,} edges, {n_epochs} epochs\n")
+
+    def run(layout) -> float:
+        emb = start.copy()
+        began = time.perf_counter()
+        layout(emb, emb, graph.row, graph.col, n_epochs, len(X), per_sample, a, b, seed.copy(),
+               1.0, 1.0, 5.0, parallel=True, move_other=True)  # fmt: skip
+        return time.perf_counter() - began
+
+    times: dict[str, list[float]] = {"umap-learn": [], "dashboard": []}
+    for _ in range(repeats):
+        times["umap-learn"].append(run(optimize_layout_euclidean))
+        with faster_layout():
+            times["dashboard"].append(run(umap.umap_.optimize_layout_euclidean))
+    for name, seconds in times.items():
+        print(f"{name}: best {min(seconds):.2f} s ({', '.join(f'{s:.2f}' for s in seconds)})")
+    print(f"umap-learn/dashboard: {min(times['umap-learn']) / min(times['dashboard']):.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--noise", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--loop-only", type=int, metavar="EPOCHS", help="time the loops alone")
+    parser.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     args = parser.parse_args()
+    import numba
     import umap
 
     from reducers.umap import enable_numba_cache
     from reducers.umap_layout import faster_layout
 
     enable_numba_cache()
+    if args.threads:
+        numba.set_num_threads(args.threads)
     warm = np.random.default_rng(0).normal(size=(5000, 8)).astype(np.float32)
     umap.UMAP(n_epochs=10).fit_transform(warm)  # compile both loops first
     with faster_layout():
         umap.UMAP(n_epochs=10).fit_transform(warm)
+    if args.loop_only:
+        loop_only(clusters(args.rows), args.loop_only, args.repeats)
+        return
     study(
         f"noisy digits (noise sd {args.noise:g})", noisy_digits(args.rows, args.noise), args.repeats
     )

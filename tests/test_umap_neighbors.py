@@ -11,6 +11,9 @@ from sklearn.neighbors import NearestNeighbors
 from reducers import umap_neighbors
 from reducers.umap import enable_numba_cache
 
+# pynndescent's own search, run here to compare, cannot be cached: numba says so each time.
+pytestmark = pytest.mark.filterwarnings("ignore:Cannot cache compiled function")
+
 
 @pytest.fixture(scope="module")
 def blobs() -> np.ndarray:
