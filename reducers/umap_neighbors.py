@@ -39,6 +39,7 @@ try:  # pynndescent >= 0.7: the owner-computes candidates and the batched join k
         KERNEL_ALT_DOT,
         KERNEL_SQEUCLIDEAN,
         generate_graph_update_array_batched,
+        select_kernel,
     )
     from pynndescent.utils import (
         apply_graph_update_array,
@@ -218,19 +219,6 @@ if _MISSING is None:
         return deheap_sort(current_graph[0], current_graph[1])
 
 
-def _kernel(dist: Any, data: Any) -> int | None:
-    """The kernel id this module compiles ``dist`` on ``data`` with, or None."""
-    if _MISSING is not None or not isinstance(data, np.ndarray):
-        return None
-    if data.ndim != 2 or data.dtype != np.float32 or not data.flags.c_contiguous:
-        return None
-    if dist is squared_euclidean:
-        return KERNEL_SQEUCLIDEAN
-    if dist is alternative_dot:
-        return KERNEL_ALT_DOT
-    return None
-
-
 def nn_descent(data: Any, n_neighbors: int, rng_state: np.ndarray, *args: Any, **kwargs: Any):
     """Drop-in for ``pynndescent.pynndescent_.nn_descent``.
 
@@ -243,10 +231,11 @@ def nn_descent(data: Any, n_neighbors: int, rng_state: np.ndarray, *args: Any, *
     named = dict(zip(names, args, strict=False)) | kwargs
     init_graph = named.get("init_graph")
     leaf_array = named.get("leaf_array")
-    kernel = _kernel(named.get("dist"), data)
+    # pynndescent's own choice: 0 unless the metric has a batched kernel and `data` suits it.
+    kernel = select_kernel(named.get("dist"), data)
     ours = (
         getattr(_state, "active", False)
-        and kernel is not None
+        and kernel in (KERNEL_SQEUCLIDEAN, KERNEL_ALT_DOT)
         and len(args) <= len(names)
         and (init_graph is None or init_graph[0].shape[0] == 1)  # pynndescent's EMPTY_GRAPH
         and named.get("rp_tree_init", True)
