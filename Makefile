@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CHROMIUM := /usr/bin/chromium
 REDIS := /usr/bin/redis-server
 
-.PHONY: demo test lint install chromium redis clean
+.PHONY: demo test test-fast lint docs install chromium redis clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	# which setuptools>=81 dropped: build it against an older setuptools.
 	$(PY) -m pip install -q "setuptools<81" wheel
 	$(PY) -m pip install -q --no-build-isolation xstatic-bootstrap
-	$(PY) -m pip install -q -e ".[test,dev]"
+	$(PY) -m pip install -q -e ".[test,dev,docs]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,9 +32,17 @@ redis:
 test: install chromium redis
 	$(PY) -m pytest
 
+# The edit loop: everything but the browser suite and the slow fits (under a minute).
+test-fast: install
+	$(PY) -m pytest -m "not browser and not slow"
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The docs site (mkdocs-material); --strict fails on a broken link or reference.
+docs: install
+	$(VENV)/bin/mkdocs build --strict --site-dir build/site
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build/site

@@ -20,7 +20,7 @@ import polars as pl
 
 
 def make_run(folder: Path, rows: int) -> Path:
-    from dashboard.log import Run
+    from dashboard.writer.run import Run
 
     rng = np.random.default_rng(0)
     run = Run("bench", dir=folder, name="hover")

@@ -37,7 +37,7 @@ MAX_CLIENTS, MAX_SECONDS = 200, 600  # the test is bounded whatever the argument
 
 PLAIN_APP = r"""
 import flask
-from dashboard.image import Image
+from dashboard.writer.image import Image
 import numpy as np
 server = flask.Flask(__name__)
 PNG = Image(np.eye(8)).png
@@ -235,7 +235,7 @@ def measure(
 ) -> dict[str, object]:
     """Run the dashboard and the plain baseline under the same load; return both summaries
     (``browser``: a playwright Browser to record the page's requests with)."""
-    from dashboard.datasets import materialise
+    from dashboard.data.sklearn_source import materialise
 
     clients, seconds = min(clients, MAX_CLIENTS), min(seconds, MAX_SECONDS)
     folder = Path(tempfile.mkdtemp(prefix="load-"))
@@ -256,7 +256,7 @@ def measure(
     (folder / "load.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     env = {"DASHBOARD_CONFIG": str(folder / "load.yaml")}
     results: dict[str, object] = {"clients": clients, "seconds": seconds}
-    with gunicorn("dashboard.wsgi:server", env, workers, threads) as port:
+    with gunicorn("dashboard.serve.wsgi:server", env, workers, threads) as port:
         bodies = record_callbacks(port, browser)
         image = get(lambda: f"/_dashboard/image/{random.randrange(1797)}?table=digits", "image")
         requests = [post("/_dash-update-component", b, "callback") for b in bodies]

@@ -16,7 +16,7 @@ import time
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from dashboard.neighbors import NeighborIndex
+from dashboard.analysis.knn import NeighborIndex
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from sklearn.manifold import trustworthiness
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from dashboard.datasets import materialise
-from dashboard.projection import pca_first
+from dashboard.data.sklearn_source import materialise
+from dashboard.projection.runner import pca_first
 from reducers.tsne import TSNE
 from reducers.umap import UMAP
 

@@ -62,13 +62,14 @@ t0 = time.perf_counter()
 args = json.loads(sys.argv[1])
 import numpy as np
 from plotly.utils import PlotlyJSONEncoder
-from dashboard.app import compute_projection, prepare
+from dashboard.web.assemble import prepare
 table = {"path": args["path"], "embedding": "embedding", "label": "label"}
 dashboard = prepare({"tables": {"t": table}, "cache_dir": args["cache"],
                      "projection": {"reducer": args["reducer"]},
                      "panels": [{"type": "scatter", "table": "t"}]})
 request = {"table": "t", "reducer": args["reducer"], "dims": 2, "params": {}}
-result, status = compute_projection(request, dashboard.context)
+result = dashboard.context.project(request)
+status = dashboard.context.describe(result)
 t1 = time.perf_counter()
 scatter = dashboard.panels[0]
 figure = scatter.render(result, "label")[0]
@@ -78,7 +79,7 @@ t2 = time.perf_counter()
 patch = scatter.render(result, "score", patch=True)[0]
 patch_body = json.dumps({"response": {"graph": {"figure": patch}}}, cls=PlotlyJSONEncoder)
 if args.get("coords"):
-    np.save(args["coords"], dashboard.context.store.load(result["key"]))
+    np.save(args["coords"], dashboard.context.coordinates(result))
 print(json.dumps({"seconds": t2 - t0, "projection": t1 - t0, "status": status,
                   "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "wire": len(wire), "patch_wire": len(gzip.compress(patch_body.encode(), 6))}))
@@ -124,7 +125,7 @@ import json, sys, time
 args = json.loads(sys.argv[1])
 import numpy as np, polars as pl, umap
 from sklearn.manifold import trustworthiness
-from dashboard.projection import pca_first
+from dashboard.projection.runner import pca_first
 from reducers.umap import UMAP
 X = pl.read_parquet(args["path"], columns=["embedding"])["embedding"].to_numpy()
 umap.UMAP(n_epochs=10).fit_transform(X[:20000])
@@ -157,7 +158,7 @@ umap.UMAP(n_epochs=10).fit_transform(X)
 WARM_OURS = r"""
 import json, sys
 import polars as pl
-from dashboard.projection import pca_first
+from dashboard.projection.runner import pca_first
 from reducers.umap import UMAP
 args = json.loads(sys.argv[1])
 X = pl.read_parquet(args["path"], columns=["embedding"], n_rows=10_000)["embedding"].to_numpy()

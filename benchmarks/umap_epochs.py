@@ -37,7 +37,7 @@ def noisy_digits(rows: int, noise: float, seed: int = 1) -> np.ndarray:
 
 def clusters(rows: int, seed: int = 0) -> np.ndarray:
     """20 Gaussian clusters in 768 dims reduced to 50 by PCA, as the dashboard fits them."""
-    from dashboard.projection import pca_first
+    from dashboard.projection.runner import pca_first
 
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 1, (20, 768)).astype(np.float32)

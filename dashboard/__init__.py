@@ -1,7 +1,15 @@
-"""Embedding projector dashboard: YAML config -> Polars tables -> reducer plugins -> Dash maps."""
+"""Embedding projector dashboard: YAML config -> Polars tables -> reducer plugins -> Dash maps.
 
-from dashboard.app import create_app
-from dashboard.config import DashboardConfig, load_config
+``import dashboard`` loads only the writer API (``init``, ``log``, ``Table``, ...), which
+training scripts use: it must not cost them Dash, Flask or plotly. Everything else
+(``create_app``, the plugin API) is imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dashboard.errors import (
     ConfigError,
     DashboardError,
@@ -9,13 +17,59 @@ from dashboard.errors import (
     PluginError,
     ReducerError,
 )
-from dashboard.hookspecs import hookimpl
-from dashboard.image import Image, create_embedding_image
-from dashboard.log import Run, finish, init, log, log_embedding
-from dashboard.panel import Panel, PanelContext, PanelOptions
-from dashboard.plugin_manager import build_registry, get_plugin_manager
-from dashboard.reducer import Params, Reducer
-from dashboard.table import Table
+from dashboard.writer import (
+    Image,
+    Run,
+    Table,
+    create_embedding_image,
+    finish,
+    init,
+    log,
+    log_embedding,
+)
+
+#: Attributes imported on first use: name -> module.
+_LAZY = {
+    "create_app": "dashboard.web.app",
+    "DashboardConfig": "dashboard.config",
+    "load_config": "dashboard.config",
+    "hookimpl": "dashboard.plugin",
+    "Panel": "dashboard.plugin",
+    "PanelContext": "dashboard.plugin",
+    "PanelOptions": "dashboard.plugin",
+    "Params": "dashboard.plugin",
+    "Reducer": "dashboard.plugin",
+    "build_registry": "dashboard.plugin",
+    "get_plugin_manager": "dashboard.plugin",
+}
+
+if TYPE_CHECKING:
+    from dashboard.config import DashboardConfig, load_config
+    from dashboard.plugin import (
+        Panel,
+        PanelContext,
+        PanelOptions,
+        Params,
+        Reducer,
+        build_registry,
+        get_plugin_manager,
+        hookimpl,
+    )
+    from dashboard.web.app import create_app
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dashboard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "ConfigError",

@@ -1,5 +1,5 @@
 """``python -m dashboard --config team.yaml``."""
 
-from dashboard.cli import main
+from dashboard.serve.cli import main
 
 raise SystemExit(main())

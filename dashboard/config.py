@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dashboard.errors import ConfigError, quote_list
 
 CACHE_ENV = "EMBEDDING_DASHBOARD_CACHE"
+NUMBA_CACHE_ENV = "NUMBA_CACHE_DIR"
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/embedding-dashboard`` (default
+    ``~/.cache/embedding-dashboard``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "embedding-dashboard"
 
 
 class _Strict(BaseModel):
@@ -139,10 +147,16 @@ class DashboardConfig(_Strict):
     cache_dir: Path | None = Field(
         None, description=f"Projection cache; default `${CACHE_ENV}` or the user cache dir."
     )
+    numba_cache_dir: Path | None = Field(
+        None,
+        description="Where UMAP's compiled code is kept; default `$NUMBA_CACHE_DIR`, else "
+        "`numba/` in the user cache dir, shared by every config, so it compiles once per "
+        "machine.",
+    )
     celery: CeleryConfig | None = Field(
         None,
         description="Background projections through Dash's Celery manager on these workers "
-        "(start them with `celery -A dashboard.worker:celery_app worker --pool threads`).",
+        "(start them with `celery -A dashboard.serve.worker:celery_app worker --pool threads`).",
     )
     source: str = Field("<config>", exclude=True, description="Where the config came from.")
 
@@ -160,8 +174,16 @@ class DashboardConfig(_Strict):
             return self.cache_dir
         if os.environ.get(CACHE_ENV):
             return Path(os.environ[CACHE_ENV])
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        return Path(base) / "embedding-dashboard"
+        return user_cache_dir()
+
+    def resolved_numba_cache_dir(self) -> Path:
+        """Where reducers keep compiled code: config key, then ``$NUMBA_CACHE_DIR``, then
+        the user cache (one per machine, shared by every config)."""
+        if self.numba_cache_dir is not None:
+            return self.numba_cache_dir
+        if os.environ.get(NUMBA_CACHE_ENV):
+            return Path(os.environ[NUMBA_CACHE_ENV])
+        return user_cache_dir() / "numba"
 
     def error(self, key: str, message: str, remedy: str) -> ConfigError:
         """Build a :class:`ConfigError` naming this config's file and ``key``."""
@@ -230,8 +252,10 @@ def parse_config(
         for table in config.tables.values():
             if "://" not in table.path and not Path(table.path).is_absolute():
                 table.path = str(base / table.path)
-        if config.cache_dir is not None and not config.cache_dir.is_absolute():
-            config.cache_dir = base / config.cache_dir
+        for key in ("cache_dir", "numba_cache_dir"):
+            value = getattr(config, key)
+            if value is not None and not value.is_absolute():
+                setattr(config, key, base / value)
     return config
 
 

@@ -30,6 +30,22 @@ class ReducerError(DashboardError):
     """A reducer got input it cannot reduce, or produced invalid output."""
 
 
+class ProjectionGoneError(DashboardError):
+    """A map's coordinates are no longer in the projection cache (deleted, or unreadable)."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message
+            or "the map is no longer in the projection cache\nchange a control to compute it again"
+        )
+
+
+class JobCancelledError(Exception):
+    """Raised inside work whose result nobody wants any more (a newer request replaced it, or
+    its time limit passed). Not a :class:`DashboardError`: nothing went wrong with the input,
+    so it is never shown as an error."""
+
+
 def quote_list(values: object) -> str:
     """Render ``values`` as a sorted, comma-separated list of ``repr`` strings.
 

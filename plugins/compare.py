@@ -10,18 +10,17 @@ import numpy as np
 from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
-from dashboard.compare import Comparison, compare
-from dashboard.errors import DashboardError
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import (
+from dashboard.plugin import (
     HIGHLIGHT_STORE,
     REQUEST_STORE,
+    DashboardError,
     DerivedColumn,
     Panel,
     PanelOptions,
-    alert,
-    card_header,
+    hookimpl,
 )
+from dashboard.plugin.analysis import Comparison, compare
+from dashboard.plugin.components import alert
 
 
 class CompareOptions(PanelOptions):
@@ -58,16 +57,19 @@ class ComparePanel(Panel):
                 )
             resolved.append(name)
         self.tables = resolved
-        a, b = resolved
-        for side, (table, other) in enumerate(((a, b), (b, a))):
-            self.context.add_derived(
+
+    def derived_columns(self) -> list[DerivedColumn]:
+        """Each table's k-NN overlap with the other, as a colour of its maps."""
+        a, b = self.tables
+        return [
+            DerivedColumn(
                 table,
-                DerivedColumn(
-                    f"__overlap{self.index}{side}__",
-                    f"{self.options.k}-NN overlap with {other}",
-                    lambda side=side: self.overlap_column(side),
-                ),
+                f"__overlap{self.index}{side}__",
+                f"{self.options.k}-NN overlap with {other}",
+                lambda side=side: self.overlap_column(side),
             )
+            for side, (table, other) in enumerate(((a, b), (b, a)))
+        ]
 
     def overlap_column(self, side: int) -> np.ndarray:
         """Each row's k-NN overlap, for a table's colour: ``side`` 0 is the first table, 1 the
@@ -89,15 +91,11 @@ class ComparePanel(Panel):
     def layout(self) -> Any:
         a, b = self.tables
         ring = dbc.Button("Ring on map", id=self.id("ring"), size="sm", color="link")
-        return dbc.Card(
-            [
-                card_header(self.options.title or f"{a} against {b}", ring),
-                dbc.CardBody(
-                    html.Div("Comparing…", id=self.id("body"), className="small"),
-                    style={"maxHeight": "32rem", "overflowY": "auto"},
-                ),
-            ],
-            className="shadow-sm",
+        return self.card(
+            f"{a} against {b}",
+            html.Div("Comparing…", id=self.id("body"), className="small"),
+            controls=ring,
+            body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
 
     def register_callbacks(self, app: Dash) -> None:

@@ -9,9 +9,8 @@ import numpy as np
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard.contrast import Difference, contrast
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import SELECTION_STORE, Panel, PanelOptions
+from dashboard.plugin import SELECTION_STORE, Panel, PanelOptions, hookimpl
+from dashboard.plugin.analysis import Difference, contrast
 
 HINT = "Select points on the map to see which columns set them apart."
 
@@ -37,14 +36,9 @@ class ContrastPanel(Panel):
             self.check_columns("columns", self.options.columns, self.context.initial_request.table)
 
     def layout(self) -> Any:
-        return dbc.Card(
-            [
-                dbc.CardHeader(self.options.title or "What sets the selection apart"),
-                dbc.CardBody(
-                    html.Div(HINT, id=self.id("body"), className="small text-body-secondary")
-                ),
-            ],
-            className="shadow-sm",
+        return self.card(
+            "What sets the selection apart",
+            html.Div(HINT, id=self.id("body"), className="small text-body-secondary"),
         )
 
     def register_callbacks(self, app: Dash) -> None:
@@ -63,7 +57,7 @@ class ContrastPanel(Panel):
     def render(self, selection: dict[str, Any] | None) -> Any:
         """The panel's content for a selection store value."""
         selection = selection or {}
-        dataset = self.context.datasets.get(selection.get("table") or "")
+        dataset = self.context.dataset(selection.get("table"))
         rows = np.asarray(selection.get("rows") or [], dtype=np.int64)
         if dataset is None or not rows.size:
             return HINT

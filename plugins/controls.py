@@ -6,12 +6,16 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
-from pydantic import Field
 
-from dashboard.errors import DashboardError
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import REQUEST_STORE, SELECTION_STORE, Panel, PanelOptions, alert
-from dashboard.projection import ProjectionRequest
+from dashboard.plugin import (
+    REQUEST_STORE,
+    SELECTION_STORE,
+    DashboardError,
+    Panel,
+    ProjectionRequest,
+    hookimpl,
+)
+from dashboard.plugin.components import alert
 from plugins.param_widgets import PARAM_TYPE, clean_value, field_specs, param_widget
 
 GROUP_TYPE = "controls-params"
@@ -19,15 +23,11 @@ GROUP_TYPE = "controls-params"
 MIN_ISOLATE = 5
 
 
-class ControlsOptions(PanelOptions):
-    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
-
-
 class ControlsPanel(Panel):
     """Pick what to project; every change re-runs (or re-loads from cache) the projection."""
 
     name = "controls"
-    Options = ControlsOptions
+    default_width = 3
 
     def layout(self) -> Any:
         ctx = self.context
@@ -117,10 +117,7 @@ class ControlsPanel(Panel):
             html.Div(groups, id=self.id("params")),
             html.Div(id=self.id("message"), role="status"),
         ]
-        return dbc.Card(
-            [dbc.CardHeader(self.options.title or "Projection"), dbc.CardBody(body)],
-            className="shadow-sm",
-        )
+        return self.card("Projection", body)
 
     def sample_placeholder(self) -> str:
         """What an empty "fit at most" means: the config's limit, or each reducer's own."""

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard.faithfulness import Faithfulness, measure
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import PROJECTION_STORE, Panel, PanelOptions, alert
+from dashboard.plugin import (
+    PROJECTION_STORE,
+    DashboardError,
+    Panel,
+    PanelOptions,
+    Projection,
+    hookimpl,
+)
+from dashboard.plugin.analysis import Faithfulness, measure
+from dashboard.plugin.components import alert
 
 HINT = "The measures appear with the map."
 EXPLAIN = {
@@ -24,7 +30,6 @@ EXPLAIN = {
 
 
 class FaithfulnessOptions(PanelOptions):
-    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
     k: int = Field(10, ge=2, le=100, description="Neighbours each measure looks at.")
     rows: int = Field(
         2000,
@@ -41,29 +46,25 @@ class FaithfulnessPanel(Panel):
     name = "faithfulness"
     Options = FaithfulnessOptions
     options: FaithfulnessOptions
+    default_width = 3
 
     def layout(self) -> Any:
-        return dbc.Card(
-            [
-                dbc.CardHeader(self.options.title or "Faithfulness"),
-                dbc.CardBody(html.Div(HINT, id=self.id("body"), className="small")),
-            ],
-            className="shadow-sm",
-        )
+        return self.card("Faithfulness", html.Div(HINT, id=self.id("body"), className="small"))
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(Output(self.id("body"), "children"), Input(PROJECTION_STORE, "data"))
         def show(projection: dict[str, Any] | None) -> Any:
-            return self.render(projection)
+            return self.render(Projection.from_store(projection))
 
-    def render(self, projection: dict[str, Any] | None) -> Any:
-        """The panel's content for a projection summary."""
-        if not projection or projection.get("table") not in self.context.datasets:
+    def render(self, projection: Projection | None) -> Any:
+        """The panel's content for a projection."""
+        dataset = self.context.dataset(projection.table) if projection else None
+        if projection is None or dataset is None:
             return HINT
-        coords = self.context.store.load(projection["key"])
-        if coords is None:
-            return alert("the projection is no longer in the cache\nchange a control")
-        dataset = self.context.datasets[projection["table"]]
+        try:
+            coords = self.context.coordinates(projection)
+        except DashboardError as exc:
+            return alert(str(exc))
         try:
             result = measure(dataset.matrix(), coords, self.options.k, max_rows=self.options.rows)
         except ValueError as exc:

@@ -10,23 +10,22 @@ import polars as pl
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.computed import COMPUTED, computed_column, is_stored
-from dashboard.data import Dataset, shorten
-from dashboard.filtering import MISSING
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import (
+from dashboard.plugin import (
     FILTER_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
+    DashboardError,
+    Dataset,
     Panel,
     PanelOptions,
-    card_header,
+    Projection,
+    hookimpl,
 )
-from plugins.scatter_figure import is_categorical
+from dashboard.plugin.analysis import CLUSTER, MAP_MEASURES, MISSING
+from dashboard.plugin.figures import is_categorical, shorten
 
 IN_TYPE = "filter-in"
 RANGE_TYPE = "filter-range"
-CLUSTER = "__cluster__"
 
 
 class FilterOptions(PanelOptions):
@@ -43,7 +42,6 @@ class FilterOptions(PanelOptions):
         description="Offer the map's HDBSCAN clusters, with their sizes, as a filter "
         "(computed when asked, once per map).",
     )
-    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
 
 
 class FilterPanel(Panel):
@@ -52,6 +50,7 @@ class FilterPanel(Panel):
     name = "filter"
     Options = FilterOptions
     options: FilterOptions
+    default_width = 3
 
     def validate(self) -> None:
         self.check_columns("columns", self.options.columns or [], self.check_table(None))
@@ -106,23 +105,18 @@ class FilterPanel(Panel):
 
     def layout(self) -> Any:
         dataset = self.context.datasets[self.context.initial_request.table]
-        header = card_header(
-            self.options.title or "Filter",
-            dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
-        )
-        body = dbc.CardBody(
-            [
-                html.Div(self.controls(dataset), id=self.id("controls")),
-                html.Div(
-                    self.cluster_control(None, compute=False),
-                    id=self.id("clusters"),
-                    style=None if self.options.clusters else {"display": "none"},
-                ),
-                # Which table the controls are for: a new reducer must not reset them.
-                dcc.Store(id=self.id("built-for"), data=dataset.name),
-            ]
-        )
-        return dbc.Card([header, body], className="shadow-sm")
+        body = [
+            html.Div(self.controls(dataset), id=self.id("controls")),
+            html.Div(
+                self.cluster_control(None, compute=False),
+                id=self.id("clusters"),
+                style=None if self.options.clusters else {"display": "none"},
+            ),
+            # Which table the controls are for: a new reducer must not reset them.
+            dcc.Store(id=self.id("built-for"), data=dataset.name),
+        ]
+        clear = dbc.Button("Clear", id=self.id("clear"), size="sm", color="link")
+        return self.card("Filter", body, controls=clear)
 
     def url_state(self) -> dict[str, tuple[Any, str]]:
         # Kept for the table the page opens on; another table rebuilds these controls.
@@ -141,7 +135,7 @@ class FilterPanel(Panel):
             prevent_initial_call=True,
         )
         def rebuild(request: Any, clear: Any, built_for: Any) -> tuple[Any, Any]:
-            dataset = self.context.datasets.get((request or {}).get("table") or "")
+            dataset = self.context.dataset((request or {}).get("table"))
             cleared = ctx.triggered_id == self.id("clear")
             if dataset is None or (dataset.name == built_for and not cleared):
                 return no_update, no_update
@@ -157,7 +151,7 @@ class FilterPanel(Panel):
             )
             def clusters(projection: Any, find: Any, clear: Any) -> Any:
                 asked = ctx.triggered_id == self.id("find-clusters")
-                return self.cluster_control(projection, compute=asked)
+                return self.cluster_control(Projection.from_store(projection), compute=asked)
 
         @app.callback(
             Output(FILTER_STORE, "data"),
@@ -174,29 +168,29 @@ class FilterPanel(Panel):
         def store(*args: Any) -> Any:
             return self.filters(*args)
 
-    def cluster_control(self, projection: dict[str, Any] | None, *, compute: bool) -> Any:
+    def cluster_control(self, projection: Projection | None, *, compute: bool) -> Any:
         """The cluster filter for ``projection``'s map: a "Find clusters" button until they
         are known (computed on a click, or already by a "cluster" colour), then a dropdown
         of the clusters with their sizes."""
-        key = (projection or {}).get("key")
-        dataset = self.context.datasets.get((projection or {}).get("table") or "")
-        store = self.context.store
-        known = bool(key) and is_stored(store, key, CLUSTER)  # type: ignore[arg-type]
-        coords = store.load(key) if key and dataset is not None and (known or compute) else None
+        on_map = projection is not None and self.context.dataset(projection.table) is not None
         options = []
-        if coords is not None:
-            names = computed_column(CLUSTER, store, key, dataset, coords)  # type: ignore[arg-type]
-            options = [
-                {"label": f"{name} ({count:,})", "value": name}
-                for name, count in sorted(names.value_counts().iter_rows())
-            ]
+        if on_map and (compute or self.context.is_computed(projection, CLUSTER)):
+            try:
+                names = self.context.computed(projection, CLUSTER)
+            except DashboardError:
+                names = None
+            if names is not None:
+                options = [
+                    {"label": f"{name} ({count:,})", "value": name}
+                    for name, count in sorted(names.value_counts().iter_rows())
+                ]
         # Both controls always exist (one hidden): they are inputs of callbacks.
         button = dbc.Button(
             "Find clusters",
             id=self.id("find-clusters"),
             size="sm",
             color="secondary",
-            style={"display": "none"} if options or not key else None,
+            style={"display": "none"} if options or not on_map else None,
         )
         dropdown = dcc.Dropdown(
             id=self.id("cluster-pick"),
@@ -206,7 +200,7 @@ class FilterPanel(Panel):
             placeholder="all",
             style=None if options else {"display": "none"},
         )
-        label = dbc.Label(COMPUTED[CLUSTER].label, className="mb-0 small fw-semibold")
+        label = dbc.Label(MAP_MEASURES[CLUSTER].label, className="mb-0 small fw-semibold")
         return html.Div([label, html.Div(button), dropdown], className="mb-2")
 
     def filters(

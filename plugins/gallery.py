@@ -8,9 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import SELECTION_STORE, Panel, PanelOptions, card_header
-from dashboard.routes import thumbnail
+from dashboard.plugin import SELECTION_STORE, Panel, PanelOptions, hookimpl
 
 HINT = "Select points with the box or lasso tool, or click one, to see them here."
 
@@ -30,24 +28,16 @@ class GalleryPanel(Panel):
     options: GalleryOptions
 
     def layout(self) -> Any:
-        header = card_header(
-            self.options.title or "Selection",
-            dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
-        )
-        return dbc.Card(
-            [
-                header,
-                dbc.CardBody(
-                    html.Div(HINT, id=self.id("items"), className="text-body-secondary small")
-                ),
-            ],
-            className="shadow-sm",
+        return self.card(
+            "Selection",
+            html.Div(HINT, id=self.id("items"), className="text-body-secondary small"),
+            controls=dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
         )
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(Output(self.id("items"), "children"), Input(SELECTION_STORE, "data"))
         def show(selection: dict[str, Any] | None) -> Any:
-            return self.render(app, selection)
+            return self.render(selection)
 
         @app.callback(
             Output(SELECTION_STORE, "data", allow_duplicate=True),
@@ -57,10 +47,10 @@ class GalleryPanel(Panel):
         def clear(n_clicks: Any) -> dict[str, Any]:
             return {"table": None, "rows": []}
 
-    def render(self, app: Dash, selection: dict[str, Any] | None) -> Any:
+    def render(self, selection: dict[str, Any] | None) -> Any:
         """The gallery's content for a selection store value."""
         selection = selection or {}
-        dataset = self.context.datasets.get(selection.get("table") or "")
+        dataset = self.context.dataset(selection.get("table"))
         rows = [int(r) for r in selection.get("rows") or []]
         if dataset is None or not rows:
             return HINT
@@ -70,7 +60,7 @@ class GalleryPanel(Panel):
             caption = dataset.caption(row)
             content: list[Any] = [html.Figcaption(caption, className="small text-truncate")]
             if dataset.config.image:
-                content.insert(0, thumbnail(app, dataset, row, self.options.size))
+                content.insert(0, self.context.thumbnail(dataset, row, self.options.size))
             items.append(
                 html.Figure(
                     content,

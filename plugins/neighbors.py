@@ -9,20 +9,18 @@ import numpy as np
 from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
-from dashboard.errors import DashboardError
-from dashboard.faithfulness import map_neighbours
-from dashboard.hookspecs import hookimpl
-from dashboard.neighbors import METRICS
-from dashboard.panel import (
+from dashboard.plugin import (
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
     SELECTION_STORE,
+    DashboardError,
     Panel,
     PanelOptions,
-    alert,
-    card_header,
+    Projection,
+    hookimpl,
 )
-from dashboard.routes import thumbnail
+from dashboard.plugin.analysis import METRICS, map_neighbours
+from dashboard.plugin.components import alert
 
 KEPT = "Also among this row's nearest on the map."
 TORN = "A neighbour in the original space that the map draws away from this row."
@@ -34,7 +32,6 @@ class NeighborsOptions(PanelOptions):
     metric: Literal["cosine", "euclidean"] = Field(
         "cosine", description="Distance in the original embedding space."
     )
-    width: int = Field(6, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
 
 
 class NeighborsPanel(Panel):
@@ -43,6 +40,7 @@ class NeighborsPanel(Panel):
     name = "neighbors"
     Options = NeighborsOptions
     options: NeighborsOptions
+    default_width = 6
 
     def layout(self) -> Any:
         controls = dbc.InputGroup(
@@ -68,12 +66,12 @@ class NeighborsPanel(Panel):
             size="sm",
             className="w-auto",
         )
-        header = card_header(self.options.title or "Nearest neighbours", controls)
-        body = dbc.CardBody(
+        return self.card(
+            "Nearest neighbours",
             html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
-            style={"maxHeight": "32rem", "overflowY": "auto"},
+            controls=controls,
+            body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
-        return dbc.Card([header, body], className="shadow-sm")
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
@@ -86,10 +84,10 @@ class NeighborsPanel(Panel):
             prevent_initial_call=True,
         )
         def show(selection: Any, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
-            return self.render(app, selection, k, metric, projection)
+            return self.render(selection, k, metric, Projection.from_store(projection))
 
     def render(
-        self, app: Dash, selection: Any, k: Any, metric: Any, projection: Any = None
+        self, selection: Any, k: Any, metric: Any, projection: Projection | None = None
     ) -> tuple[Any, Any]:
         """(list, highlight) for a one-row selection; a hint (and no highlight) otherwise.
 
@@ -97,7 +95,7 @@ class NeighborsPanel(Panel):
         whether the map keeps it among the row's k nearest, and the map's own k nearest that
         are not neighbours in the original space are listed as false neighbours."""
         selection = selection or {}
-        dataset = self.context.datasets.get(selection.get("table") or "")
+        dataset = self.context.dataset(selection.get("table"))
         rows = selection.get("rows") or []
         if dataset is None or len(rows) != 1:
             return HINT, no_update
@@ -115,7 +113,7 @@ class NeighborsPanel(Panel):
             html.Tr(
                 [
                     html.Td(rank),
-                    html.Td(thumbnail(app, dataset, row)),
+                    html.Td(self.context.thumbnail(dataset, row)),
                     html.Td(name(row)),
                     html.Td(f"{d:.4f}"),
                     html.Td(kept_badge(on_map is None or row in on_map)),
@@ -152,13 +150,18 @@ class NeighborsPanel(Panel):
             content.append(false_neighbours(on_map, set(found.tolist()), name))
         return content, highlight
 
-    def map_neighbours(self, dataset: Any, projection: Any, row: int, k: int) -> set[int] | None:
+    def map_neighbours(
+        self, dataset: Any, projection: Projection | None, row: int, k: int
+    ) -> set[int] | None:
         """The ``k`` rows nearest ``row`` on the current map of ``dataset``, or None when
         the map is of another table, not on the map, or gone from the cache."""
-        if not projection or projection.get("table") != dataset.name:
+        if projection is None or projection.table != dataset.name:
             return None
-        coords = self.context.store.load(projection["key"])
-        if coords is None or row >= len(coords) or not np.isfinite(coords[row]).all():
+        try:
+            coords = self.context.coordinates(projection)
+        except DashboardError:
+            return None
+        if row >= len(coords) or not np.isfinite(coords[row]).all():
             return None
         return set(map_neighbours(coords, row, k).tolist())
 

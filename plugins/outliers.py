@@ -9,24 +9,22 @@ import numpy as np
 from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
-from dashboard.computed import COMPUTED, computed_column
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import (
+from dashboard.plugin import (
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
+    DashboardError,
     Panel,
     PanelOptions,
-    alert,
-    card_header,
+    Projection,
+    hookimpl,
 )
-from dashboard.routes import thumbnail
+from dashboard.plugin.analysis import MAP_MEASURES, OUTLIER
+from dashboard.plugin.components import alert
 
-OUTLIER = "__outlier__"
 HINT = "The most isolated rows appear with the map."
 
 
 class OutliersOptions(PanelOptions):
-    width: int = Field(4, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
     top: int = Field(10, ge=1, le=200, description="How many of the highest scores to list.")
 
 
@@ -36,24 +34,21 @@ class OutliersPanel(Panel):
     name = "outliers"
     Options = OutliersOptions
     options: OutliersOptions
+    default_width = 4
 
     def layout(self) -> Any:
         ring = dbc.Button("Ring on map", id=self.id("ring"), size="sm", color="link")
-        return dbc.Card(
-            [
-                card_header(self.options.title or "Top outliers", ring),
-                dbc.CardBody(
-                    html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
-                    style={"maxHeight": "32rem", "overflowY": "auto"},
-                ),
-            ],
-            className="shadow-sm",
+        return self.card(
+            "Top outliers",
+            html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+            controls=ring,
+            body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(Output(self.id("list"), "children"), Input(PROJECTION_STORE, "data"))
         def show(projection: dict[str, Any] | None) -> Any:
-            return self.render(app, projection)
+            return self.render(Projection.from_store(projection))
 
         @app.callback(
             Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
@@ -61,44 +56,52 @@ class OutliersPanel(Panel):
             State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def ring(n_clicks: Any, projection: dict[str, Any] | None) -> Any:
-            found = self.top_rows(projection)
-            if found is None:
+        def ring(n_clicks: Any, store_value: dict[str, Any] | None) -> Any:
+            projection = Projection.from_store(store_value)
+            try:
+                found = self.top_rows(projection)
+            except DashboardError:
                 return no_update
-            return {
-                "table": projection["table"],
-                "rows": found[0].tolist(),
-                "label": "top outliers",
-            }
+            if projection is None or found is None:
+                return no_update
+            return {"table": projection.table, "rows": found[0].tolist(), "label": "top outliers"}
 
-    def top_rows(self, projection: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
-        """(rows, scores) of the highest outlier scores of the projection's map, or None."""
-        if not projection or projection.get("table") not in self.context.datasets:
+    def top_rows(self, projection: Projection | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, scores) of the highest outlier scores of the projection's map, or None
+        without a map.
+
+        Raises
+        ------
+        DashboardError
+            When the map is gone from the cache.
+        """
+        if projection is None or self.context.dataset(projection.table) is None:
             return None
-        coords = self.context.store.load(projection["key"])
-        if coords is None:
-            return None
-        dataset = self.context.datasets[projection["table"]]
-        store = self.context.store
-        scores = computed_column(OUTLIER, store, projection["key"], dataset, coords).to_numpy()
+        scores = self.context.computed(projection, OUTLIER).to_numpy()
         measured = np.flatnonzero(np.isfinite(scores))
         order = measured[np.argsort(-scores[measured], kind="stable")][: self.options.top]
         return order, scores[order]
 
-    def render(self, app: Dash, projection: dict[str, Any] | None) -> Any:
-        """The list for a projection summary: rank, image, caption and score."""
-        if not projection:
+    def render(self, projection: Projection | None) -> Any:
+        """The list for a projection: rank, image, caption and score."""
+        try:
+            found = self.top_rows(projection)
+        except DashboardError as exc:
+            return alert(str(exc))
+        if projection is None or found is None:
             return HINT
-        found = self.top_rows(projection)
-        if found is None:
-            return alert("the projection is no longer in the cache\nchange a control")
-        dataset = self.context.datasets[projection["table"]]
+        dataset = self.context.datasets[projection.table]
         rows, scores = found
         lines = []
         for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True), 1):
-            cells = [rank, thumbnail(app, dataset, row), dataset.caption(row), f"{score:.3g}"]
+            cells = [
+                rank,
+                self.context.thumbnail(dataset, row),
+                dataset.caption(row),
+                f"{score:.3g}",
+            ]
             lines.append(html.Tr([html.Td(c) for c in cells], className="dashboard-outlier"))
-        name = COMPUTED[OUTLIER].name
+        name = MAP_MEASURES[OUTLIER].name
         head = html.Thead(html.Tr([html.Th("#"), html.Th(""), html.Th("row"), html.Th("score")]))
         return [
             html.Div(

@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
-from dashboard.app import compute_projection
-from dashboard.computed import COMPUTED
-from dashboard.errors import DashboardError
-from dashboard.filtering import filter_mask
-from dashboard.hookspecs import hookimpl
-from dashboard.jobs import POLL_MS
-from dashboard.panel import (
+from dashboard.plugin import (
     FILTER_STORE,
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
     SELECTION_STORE,
+    DashboardError,
+    Dataset,
+    Memo,
     Panel,
     PanelOptions,
-    alert,
+    Projection,
+    hookimpl,
 )
-from dashboard.routes import image_url
-from plugins.scatter_colours import ComputedColours
+from dashboard.plugin.analysis import filter_mask
+from dashboard.plugin.components import alert
+from dashboard.plugin.figures import legend_children
 from plugins.scatter_figure import (
     POINTS,
     Ring,
@@ -35,10 +34,7 @@ from plugins.scatter_figure import (
     message_figure,
     restyle,
 )
-from plugins.scatter_html import legend_children, notice, tooltip
-
-if TYPE_CHECKING:
-    from dashboard.data import Dataset
+from plugins.scatter_html import notice, tooltip
 
 #: Colour of the rings that show a selection made on another (linked) map.
 LINKED_COLOUR = "#d62728"
@@ -46,7 +42,6 @@ NO_COLOUR = "__none__"
 
 
 class ScatterOptions(PanelOptions):
-    width: int = Field(9, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
     table: str | None = Field(None, description="Table the panel opens on; default: the first.")
     color: str | None = Field(
         None, description="Column to colour by; default: the table's `label` column."
@@ -65,11 +60,13 @@ class ScatterPanel(Panel):
     name = "scatter"
     Options = ScatterOptions
     options: ScatterOptions
+    default_width = 9
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._views: dict[str, View] = {}
-        self.colours = ComputedColours(self.context)
+        # What the map shows for a (projection, colour, filters): every hover and selection
+        # checks its rows against it.
+        self._views: Memo[str, View] = Memo(16)
 
     @property
     def projection_store(self) -> str:
@@ -95,7 +92,7 @@ class ScatterPanel(Panel):
         return (
             [{"label": "(none)", "value": NO_COLOUR}]
             + [{"label": c, "value": c} for c in columns]
-            + self.colours.options(table)
+            + self.context.colour_choices(table)
         )
 
     def size_options(self, table: str) -> list[dict[str, str]]:
@@ -208,7 +205,7 @@ class ScatterPanel(Panel):
         )
         def on_table(request: Any, colour: Any, size: Any) -> tuple[Any, Any, Any, Any]:
             table = self.own_request(request).get("table")
-            if table not in self.context.datasets:
+            if self.context.dataset(table) is None:
                 return no_update, no_update, no_update, no_update
             options, value = self.colour_choice(table, colour)
             sizes = self.size_options(table)
@@ -239,7 +236,7 @@ class ScatterPanel(Panel):
             State(SELECTION_STORE, "data"),
         )
         def on_projection(projection: Any, colour: Any, *view: Any) -> tuple:
-            return self.render(projection, colour, *view)
+            return self.render(Projection.from_store(projection), colour, *view)
 
         @app.callback(
             *[Output(*target, allow_duplicate=True) for target in targets],
@@ -254,15 +251,16 @@ class ScatterPanel(Panel):
             prevent_initial_call=True,
         )
         def on_view(colour: Any, *view_and_projection: Any) -> tuple:
-            *view, selection, projection, drawn = view_and_projection
+            *view, selection, store_value, drawn = view_and_projection
+            projection = Projection.from_store(store_value)
             if ctx.triggered_id == SELECTION_STORE and (
-                not projection or (selection or {}).get("table") == projection.get("table")
+                projection is None or (selection or {}).get("table") == projection.table
             ):
                 # A selection on this very map: plotly already shows it; redrawing would
                 # only clear the box or lasso outline.
                 return no_update, no_update, no_update, no_update
             # Patch the figure the browser has when it shows this very projection.
-            patch = bool(projection) and drawn == projection.get("key")
+            patch = projection is not None and drawn == projection.key
             return self.render(projection, colour, *view, selection, patch=patch)
 
         self.register_hover_tooltip(app)
@@ -288,7 +286,7 @@ class ScatterPanel(Panel):
                 # Plotly drops its selection whenever the figure is replaced (a new map, 2D
                 # to 3D): the rows stay selected; the gallery's "Clear" button clears them.
                 return no_update
-            return self.selection(source, projection, colour, filters)
+            return self.selection(source, Projection.from_store(projection), colour, filters)
 
     def own_request(self, request: dict[str, Any] | None) -> dict[str, Any]:
         """The request this map projects: a pinned map swaps in its table (all rows)."""
@@ -308,12 +306,17 @@ class ScatterPanel(Panel):
             # panel's own id keeps two pinned maps from receiving each other's result.
             State(self.id("status"), "id"),
             background=True,
-            interval=POLL_MS,
+            interval=self.context.poll_ms,
             running=[(Output(self.id("status"), "children"), "computing…", "")],
         )
         def project(request: Any, panel_id: str) -> tuple[Any, Any]:
-            result, status = compute_projection(self.own_request(request), self.context)
-            return result, status
+            if not request:
+                return no_update, no_update
+            try:
+                projection = self.context.project(self.own_request(request))
+            except DashboardError as exc:
+                return no_update, alert(str(exc), color="danger")
+            return projection.to_store(), self.context.describe(projection)
 
     def register_hover_tooltip(self, app: Dash) -> None:
         """Show the hovered row beside the point: label, colour value, text and image.
@@ -331,26 +334,26 @@ class ScatterPanel(Panel):
             State(self.id("color"), "value"),
             State(FILTER_STORE, "data"),
         )
-        def on_hover(hover: Any, projection: Any, colour: Any, filters: Any) -> tuple:
+        def on_hover(hover: Any, store_value: Any, colour: Any, filters: Any) -> tuple:
+            projection = Projection.from_store(store_value)
             found = self.hovered_row(hover, projection, colour, filters)
             if found is None:
                 return False, no_update, no_update
             dataset, row, bbox = found
-            return True, bbox, self.tooltip(app, dataset, row, colour, projection)
+            return True, bbox, self.tooltip(dataset, row, colour, projection)
 
     def tooltip(
         self,
-        app: Dash,
         dataset: Dataset,
         row: int,
         colour: str | None,
-        projection: dict[str, Any] | None = None,
+        projection: Projection | None = None,
     ) -> Any:
         """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
-        src = image_url(app, dataset, row) if dataset.config.image else None
+        src = self.context.image_url(dataset, row) if dataset.config.image else None
         extra = None
-        if projection and self.colours.has(dataset.name, colour):
-            series = self.colours.values(projection, colour)  # type: ignore[arg-type]
+        if projection is not None and self.context.is_computed_colour(dataset.name, colour):
+            series = self.context.computed(projection, colour)  # type: ignore[arg-type]
             value = series[row]
             if isinstance(value, float):
                 value = "not measured" if np.isnan(value) else f"{value:.3g}"
@@ -360,7 +363,7 @@ class ScatterPanel(Panel):
     def hovered_row(
         self,
         hover: dict[str, Any] | None,
-        projection: dict[str, Any] | None,
+        projection: Projection | None,
         colour: str | None,
         filters: dict[str, Any] | None = None,
     ) -> tuple[Dataset, int, dict[str, Any]] | None:
@@ -375,7 +378,7 @@ class ScatterPanel(Panel):
 
     def view(
         self,
-        projection: dict[str, Any],
+        projection: Projection,
         colour: str | None,
         filters: dict[str, Any] | None = None,
     ) -> View:
@@ -387,42 +390,38 @@ class ScatterPanel(Panel):
         DashboardError
             When the projection left the cache, or a filter is invalid.
         """
-        table = projection["table"]
+        table = projection.table
         dataset = self.context.datasets[table]
         _, colour = self.colour_choice(table, colour)
         if not filters or filters.get("table") != table:
             filters = {}
-        key = json.dumps([projection["key"], colour, filters.get("filters")], sort_keys=True)
-        if key not in self._views:
-            coords = self.context.store.load(projection["key"])
-            if coords is None:
-                raise DashboardError(
-                    "the projection is no longer in the cache\nchange a control to recompute it"
-                )
+        key = json.dumps([projection.key, colour, filters.get("filters")], sort_keys=True)
+
+        def compute() -> View:
+            coords = self.context.coordinates(projection)
             # Rows without coordinates (outside an isolated subset) and filtered rows go.
             shown = np.isfinite(coords).all(axis=1)
             meta = dataset.metadata()
             for name in filters.get("filters") or {}:
-                if name in COMPUTED:  # e.g. the map's clusters, from the filter panel
-                    meta = meta.with_columns(self.colours.values(projection, name).alias(name))
+                if self.context.is_computed_colour(table, name):  # e.g. the map's clusters
+                    meta = meta.with_columns(self.context.computed(projection, name).alias(name))
             shown &= filter_mask(meta, filters.get("filters"))
             column = None if colour == NO_COLOUR else colour
-            if len(self._views) >= 16:
-                self._views.pop(next(iter(self._views)))
-            self._views[key] = View(dataset, coords, column, None if shown.all() else shown)
-        return self._views[key]
+            return View(dataset, coords, column, None if shown.all() else shown)
+
+        return self._views.get(key, compute)
 
     def rows_of(
         self,
         points: list[dict[str, Any]],
-        projection: dict[str, Any] | None,
+        projection: Projection | None,
         colour: str | None,
         filters: dict[str, Any] | None = None,
     ) -> tuple[Dataset, list[int]] | None:
         """Map plotly's points back to table rows: a point number of the points trace is a
         row number. Points of other traces (the rings), hidden rows (filtered out, kept in
         the trace but transparent) and stale events are dropped."""
-        if not projection or projection.get("table") not in self.context.datasets:
+        if projection is None or self.context.dataset(projection.table) is None:
             return None
         try:
             view = self.view(projection, colour, filters)
@@ -441,7 +440,7 @@ class ScatterPanel(Panel):
     def selection(
         self,
         event: dict[str, Any] | None,
-        projection: dict[str, Any] | None,
+        projection: Projection | None,
         colour: str | None,
         filters: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -476,7 +475,7 @@ class ScatterPanel(Panel):
     def linked_rows(self, dataset: Dataset, selection: dict[str, Any] | None) -> Any:
         """Rows of ``dataset`` whose `id` matches the rows selected in another table."""
         selection = selection or {}
-        source = self.context.datasets.get(selection.get("table") or "")
+        source = self.context.dataset(selection.get("table"))
         rows = selection.get("rows") or []
         if source is None or source is dataset or not rows:
             return None
@@ -496,7 +495,7 @@ class ScatterPanel(Panel):
 
     def render(
         self,
-        projection: dict[str, Any] | None,
+        projection: Projection | None,
         colour: str | None,
         highlight: dict[str, Any] | None = None,
         filters: dict[str, Any] | None = None,
@@ -514,7 +513,7 @@ class ScatterPanel(Panel):
         With ``patch`` (the browser shows this projection already), a 2D figure comes as a
         :class:`dash.Patch` that restyles the points without resending their coordinates.
         """
-        if not projection:
+        if projection is None:
             return no_update, no_update, None, no_update
         try:
             view = self.view(projection, colour, filters)
@@ -528,10 +527,10 @@ class ScatterPanel(Panel):
                 selected=self.own_selection(dataset, selection),
             )
             meta = dataset.metadata()
-            if self.colours.has(dataset.name, view.colour):
+            if self.context.is_computed_colour(dataset.name, view.colour):
                 # Computed from the map (recall, outliers, clusters) or by another panel
                 # (compare's overlap): a column like the others.
-                column = self.colours.values(projection, view.colour)
+                column = self.context.computed(projection, view.colour)  # type: ignore[arg-type]
                 meta = meta.with_columns(column)
                 style["color"] = column.name
             if patch and view.coords.shape[1] == 2:
@@ -542,21 +541,25 @@ class ScatterPanel(Panel):
                     meta,
                     label=dataset.config.label,
                     text=dataset.config.text,
-                    uirevision=projection["key"],
+                    uirevision=projection.key,
                     **style,
                 )
         except (DashboardError, KeyError) as exc:
             message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
             figure = message_figure(message.splitlines()[0])
             return figure, None, alert(message, color="danger"), None
-        computed = self.colours.has(view.dataset.name, view.colour)
-        title = self.colours.values(projection, view.colour).name if computed else view.colour
+        computed = self.context.is_computed_colour(view.dataset.name, view.colour)
+        title = (
+            self.context.computed(projection, view.colour).name  # type: ignore[arg-type]
+            if computed
+            else view.colour
+        )
         legend_items = legend_children(legend, title)
         return (
             figure,
             legend_items,
             notice(projection, view.shown, len(view.coords)),
-            projection["key"],
+            projection.key,
         )
 
 

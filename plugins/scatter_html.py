@@ -1,40 +1,14 @@
-"""The scatter panel's HTML beside the map: the colour legend and the hover tooltip."""
+"""The scatter panel's HTML beside the map: the hover tooltip and the notice above it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from dash import html
 
-from dashboard.app import sample_notice
-from plugins.scatter_figure import HOVER_TEXT_CHARS, LegendEntry
-
-if TYPE_CHECKING:
-    from dashboard.data import Dataset
-
-
-def legend_children(entries: list[LegendEntry], colour: str | None) -> list[Any]:
-    """The colour legend: a swatch, name and visible row count per category."""
-    if not entries:
-        return []
-    items: list[Any] = [html.Span(colour, className="fw-semibold")]
-    for entry in entries:
-        if not entry.count:  # a category a filter hid entirely
-            continue
-        swatch = html.Span(
-            className="d-inline-block rounded-circle me-1",
-            style={"width": "0.7rem", "height": "0.7rem", "background": entry.colour},
-        )
-        count = html.Span(f" {entry.count:,}", className="text-body-tertiary")
-        items.append(
-            html.Span(
-                [swatch, entry.name, count],
-                className="dashboard-legend-item text-nowrap",
-                title=f"{colour} = {entry.name}: {entry.count:,} rows shown",
-            )
-        )
-    return items
+from dashboard.plugin import Dataset, Projection
+from dashboard.plugin.figures import HOVER_TEXT_CHARS
 
 
 def tooltip(
@@ -77,17 +51,17 @@ def tooltip(
     )
 
 
-def notice(projection: dict[str, Any], shown: np.ndarray | None, n: int) -> Any:
+def notice(projection: Projection, shown: np.ndarray | None, n: int) -> Any:
     """Lines above the map: how it was sampled, and how many of its ``n`` rows it shows
     (``shown``, a row mask after filters or of an isolated subset; None: all)."""
     lines = []
-    sampled = sample_notice(projection)
+    sampled = projection.notice()
     if sampled:
         lines.append(html.Div(sampled, className="dashboard-sampled"))
     if shown is not None:
         count = int(shown.sum())
-        sample = projection.get("sample") or {}
-        if not sampled or sample.get("placed") or count != sample.get("fitted"):
+        sample = projection.sample
+        if sample is None or sample.placed or count != sample.fitted:
             lines.append(html.Div(f"showing {count:,} of {n:,} rows", className="dashboard-shown"))
     if not lines:
         return None

@@ -11,16 +11,22 @@ import polars as pl
 from dash import Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
-from dashboard.errors import DataError
-from dashboard.hookspecs import hookimpl
-from dashboard.panel import HIGHLIGHT_STORE, PROJECTION_STORE, Panel, PanelOptions, alert
+from dashboard.plugin import (
+    HIGHLIGHT_STORE,
+    PROJECTION_STORE,
+    DataError,
+    Panel,
+    PanelOptions,
+    Projection,
+    hookimpl,
+)
+from dashboard.plugin.components import alert
 
 
 class SearchOptions(PanelOptions):
     columns: list[str] | None = Field(
         None, description="Columns to search; default: the table's `label` and `text`."
     )
-    width: int = Field(6, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
 
 
 def search_rows(meta: pl.DataFrame, columns: list[str], query: str, *, regex: bool) -> np.ndarray:
@@ -56,6 +62,7 @@ class SearchPanel(Panel):
     name = "search"
     Options = SearchOptions
     options: SearchOptions
+    default_width = 6
 
     def columns(self, table: str) -> list[str]:
         """Columns searched in ``table``: the option's, else the label and text columns."""
@@ -80,13 +87,7 @@ class SearchPanel(Panel):
             ],
             size="sm",
         )
-        return dbc.Card(
-            [
-                dbc.CardHeader(self.options.title or "Search"),
-                dbc.CardBody([row, html.Div(id=self.id("count"), className="small mt-2")]),
-            ],
-            className="shadow-sm",
-        )
+        return self.card("Search", [row, html.Div(id=self.id("count"), className="small mt-2")])
 
     def url_state(self) -> dict[str, tuple[Any, str]]:
         return {"query": (self.id("query"), "value"), "regex": (self.id("regex"), "value")}
@@ -101,11 +102,13 @@ class SearchPanel(Panel):
             prevent_initial_call=True,
         )
         def search(query: Any, regex: Any, projection: Any) -> tuple[Any, Any]:
-            return self.render(query, bool(regex), projection)
+            return self.render(query, bool(regex), Projection.from_store(projection))
 
-    def render(self, query: str | None, regex: bool, projection: Any) -> tuple[Any, Any]:
+    def render(
+        self, query: str | None, regex: bool, projection: Projection | None
+    ) -> tuple[Any, Any]:
         """(count line, highlight store value) for a query on the projected table."""
-        table = (projection or {}).get("table") or self.context.initial_request.table
+        table = projection.table if projection else self.context.initial_request.table
         if table not in self.context.datasets:
             return no_update, no_update
         if not query:

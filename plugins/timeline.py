@@ -16,12 +16,24 @@ from dash import Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from pydantic import Field
 
-from dashboard.hookspecs import hookimpl
-from dashboard.jobs import POLL_MS
-from dashboard.panel import Panel, PanelOptions, alert, card_header
-from dashboard.timeline import METHODS, Items, Method, aligned_layouts, match_steps, movement
-from plugins.scatter_figure import colour_marker, hover_texts, typed
-from plugins.scatter_html import legend_children
+from dashboard.plugin import (
+    DashboardError,
+    Memo,
+    Panel,
+    PanelOptions,
+    ProjectionGoneError,
+    hookimpl,
+)
+from dashboard.plugin.analysis import (
+    BUILT_IN_METHODS,
+    PROCRUSTES,
+    Items,
+    aligned_layouts,
+    match_steps,
+    movement,
+)
+from dashboard.plugin.components import alert, card_header
+from dashboard.plugin.figures import colour_marker, hover_texts, legend_children, typed
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +56,11 @@ class TimelineOptions(PanelOptions):
         min_length=2,
         description="The steps' table names in order, when not every set of `table` is one.",
     )
-    method: Method = Field("procrustes", description=f"Alignment: one of {sorted(METHODS)}.")
+    method: str = Field(
+        PROCRUSTES,
+        description="Alignment: `procrustes`, or `aligned_<reducer>` for a reducer that lays "
+        "out steps together (`aligned_umap` while UMAP is enabled).",
+    )
     color: str | None = Field(None, description="Column to colour by; default: the label.")
     trails: bool = Field(False, description="Draw each item's path up to the current step.")
     interval_ms: int = Field(900, ge=200, le=10_000, description="Time per step when playing.")
@@ -60,7 +76,8 @@ class TimelinePanel(Panel):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._items: Items | str | None = None
-        self._loaded: tuple[str, np.ndarray] | None = None
+        # The latest layouts in memory: the slider and Play ask for them at every step.
+        self._layouts: Memo[str, np.ndarray] = Memo(2)
         self._lock = threading.Lock()
 
     def validate(self) -> None:
@@ -89,6 +106,21 @@ class TimelinePanel(Panel):
         self.colour = self.options.color or first.config.label
         if self.colour:
             self.check_columns("color", [self.colour], self.steps[0])
+        if self.options.method not in self.methods():
+            raise self.error(
+                "method",
+                f"unknown timeline method {self.options.method!r}",
+                f"allowed values: {', '.join(repr(m) for m in self.methods())}",
+            )
+
+    def methods(self) -> dict[str, str]:
+        """The alignment methods, by name, with their titles: Procrustes, and one for every
+        registered reducer that lays out steps together (``Reducer.supports_alignment``)."""
+        methods = dict(BUILT_IN_METHODS)
+        for name, cls in sorted(self.context.registry.reducers.items()):
+            if cls.supports_alignment:
+                methods[f"aligned_{name}"] = f"Aligned {cls.title or name}"
+        return methods
 
     # -- data ---------------------------------------------------------------------------
 
@@ -115,8 +147,11 @@ class TimelinePanel(Panel):
 
     def compute(self, method: str, progress: Any = None) -> tuple[str | None, str | None]:
         """Aligned layouts for ``method``, cached in the projection store: (key, error)."""
-        if method not in METHODS:
-            return None, f"unknown timeline method {method!r}; choose one of {sorted(METHODS)}"
+        if method not in self.methods():
+            return None, (
+                f"unknown timeline method {method!r}\n"
+                f"allowed values: {', '.join(repr(m) for m in self.methods())}"
+            )
         items = self.items()
         if isinstance(items, str):
             return None, items
@@ -125,9 +160,13 @@ class TimelinePanel(Panel):
             matrices = [
                 self.context.datasets[s].matrix()[items.rows[i]] for i, s in enumerate(self.steps)
             ]
+            aligner = None
+            if method != PROCRUSTES:
+                reducer = self.context.registry.reducer(method.removeprefix("aligned_"))
+                aligner = reducer(cache_dir=self.context.reducer_cache).fit_aligned
             try:
-                layouts = aligned_layouts(matrices, method, progress)  # type: ignore[arg-type]
-            except ValueError as exc:
+                layouts = aligned_layouts(matrices, aligner, progress)
+            except (ValueError, DashboardError) as exc:
                 return None, str(exc)
             self.context.store.save(key, layouts)
         return key, None
@@ -135,12 +174,17 @@ class TimelinePanel(Panel):
     def layouts(self, key: str) -> np.ndarray | None:
         """The aligned layouts stored under ``key``, kept in memory for the latest key: the
         slider and Play ask for them at every step."""
-        if self._loaded is None or self._loaded[0] != key:
+
+        def load() -> np.ndarray:
             layouts = self.context.store.load(key)
             if layouts is None:
-                return None
-            self._loaded = (key, layouts)
-        return self._loaded[1]
+                raise ProjectionGoneError()
+            return layouts
+
+        try:
+            return self._layouts.get(key, load)
+        except ProjectionGoneError:
+            return None
 
     def step_labels(self) -> list[str]:
         """Each step's name without the part all steps share, e.g. ``epoch-3``."""
@@ -239,7 +283,7 @@ class TimelinePanel(Panel):
             marks = {i: m for i, m in marks.items() if i % every == 0 or i == len(labels) - 1}
         method = dbc.Select(
             id=self.id("method"),
-            options=[{"label": v, "value": k} for k, v in METHODS.items()],
+            options=[{"label": v, "value": k} for k, v in self.methods().items()],
             value=self.options.method,
             size="sm",
             style={"width": "auto"},
@@ -301,7 +345,7 @@ class TimelinePanel(Panel):
             Output(self.id("message"), "children"),
             Input(self.id("method"), "value"),
             background=True,
-            interval=POLL_MS,
+            interval=self.context.poll_ms,
             progress=[Output(self.id("progress"), "children")],
             progress_default=[""],
             running=[(Output(self.id("method"), "disabled"), True, False)],

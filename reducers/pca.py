@@ -7,8 +7,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from dashboard.hookspecs import hookimpl
-from dashboard.reducer import Params, Progress, Reducer
+from dashboard.plugin import Params, Progress, Reducer, hookimpl
 
 
 class PCAParams(Params):

@@ -13,9 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from dashboard.errors import ReducerError
-from dashboard.hookspecs import hookimpl
-from dashboard.reducer import Params, Progress, Reducer
+from dashboard.plugin import Params, Progress, Reducer, ReducerError, hookimpl
 
 logger = logging.getLogger(__name__)
 

@@ -3,64 +3,90 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import warnings
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from dashboard.hookspecs import hookimpl
-from dashboard.reducer import Params, Progress, Reducer
+from dashboard.plugin import Params, Progress, Reducer, hookimpl
 
 logger = logging.getLogger(__name__)
 
 
 _CACHE_LOCK = threading.Lock()
-_cache_enabled = False
+#: The folder numba's caches point at now, and how many dispatchers were pointed there.
+_cache_dir: str | None = None
+_cached_count = 0
+#: Modules whose compiled functions are cached: umap-learn's, pynndescent's and ours.
+CACHED_MODULES = ("umap", "pynndescent", "reducers.umap_layout", "reducers.umap_neighbors")
 
 
-def enable_numba_cache() -> int:
-    """Let numba cache umap-learn's and pynndescent's compiled functions on disk.
+def default_numba_cache() -> Path:
+    """``$NUMBA_CACHE_DIR``, else ``numba/`` in the per-user cache: one per machine."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "embedding-dashboard" / "numba"
 
-    Most of them are declared without ``cache=True``, so every new process compiled them again
-    (about 35 s of a fresh 100k-row map on two cores). With caching on, the compiled code is
-    written under ``NUMBA_CACHE_DIR`` (the dashboard's cache dir) once per machine. Functions
-    numba cannot cache (``nn_descent`` holds dynamic globals) still compile in each process.
+
+def enable_numba_cache(directory: str | os.PathLike[str] | None = None) -> int:
+    """Keep the compiled code of umap-learn, pynndescent and this reducer in ``directory``
+    (default :func:`default_numba_cache`).
+
+    Most of umap-learn's and pynndescent's functions are declared without ``cache=True``, so
+    every new process compiled them again (about 35 s of a fresh 100k-row map on two cores).
+    With caching on, the compiled code is written once per machine. The folder is the app's
+    (``numba_cache_dir:``), not a process-wide first-wins setting: asked for another folder,
+    the caches are pointed there. Functions numba cannot cache (pynndescent's ``nn_descent``
+    holds dynamic globals) still compile in each process.
 
     Returns
     -------
     int
-        How many functions had caching turned on by this call (0 after the first call).
+        How many functions were pointed at ``directory`` by this call (0 when they were).
     """
-    global _cache_enabled
+    global _cache_dir, _cached_count
+    target = str(Path(directory) if directory is not None else default_numba_cache())
     with _CACHE_LOCK:
-        if _cache_enabled:
+        modules = [
+            (name, module)
+            for name, module in list(sys.modules.items())
+            if module is not None
+            and any(name == m or name.startswith(m + ".") for m in CACHED_MODULES)
+        ]
+        dispatchers = [
+            value
+            for name, module in modules
+            for value in list(vars(module).values())
+            if _is_own_dispatcher(value, name)
+        ]
+        if target == _cache_dir and len(dispatchers) == _cached_count:
             return 0
+        from numba.core import config
         from numba.core.errors import NumbaWarning
-        from numba.core.registry import CPUDispatcher
 
         # numba warns once per function it cannot cache; that is expected here, not news.
         warnings.filterwarnings(
             "ignore", message="Cannot cache compiled function", category=NumbaWarning
         )
-        count = 0
-        for name, module in list(sys.modules.items()):
-            if module is None or name.split(".")[0] not in ("umap", "pynndescent"):
-                continue
-            for value in list(vars(module).values()):
-                # `_cache` is a NullCache until caching is on; only dispatchers defined here.
-                if (
-                    isinstance(value, CPUDispatcher)
-                    and value.py_func.__module__ == name
-                    and type(value._cache).__name__ == "NullCache"
-                ):
-                    value.enable_caching()
-                    count += 1
-        _cache_enabled = True
-        logger.debug("umap: numba caching turned on for %d functions", count)
-        return count
+        # Read when a function's cache is made: point every one of them at `target`.
+        config.CACHE_DIR = target
+        for dispatcher in dispatchers:
+            dispatcher.enable_caching()
+        _cache_dir, _cached_count = target, len(dispatchers)
+        logger.debug("umap: numba caches of %d functions in %s", len(dispatchers), target)
+        return len(dispatchers)
+
+
+def _is_own_dispatcher(value: object, module: str) -> bool:
+    from numba.core.registry import CPUDispatcher
+
+    return isinstance(value, CPUDispatcher) and value.py_func.__module__ == module
 
 
 class UMAPParams(Params):
@@ -109,6 +135,7 @@ class UMAP(Reducer):
     min_rows = 5
     pca_first = True
     sample_above = 200_000
+    supports_alignment = True
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")
@@ -118,7 +145,7 @@ class UMAP(Reducer):
         from reducers.umap_layout import faster_layout
         from reducers.umap_neighbors import cached_neighbors
 
-        enable_numba_cache()
+        enable_numba_cache(self.cache_dir)
         p: UMAPParams = self.params  # type: ignore[assignment]
         n_neighbors = min(p.n_neighbors, X.shape[0] - 1)
         if n_neighbors != p.n_neighbors:
@@ -146,6 +173,29 @@ class UMAP(Reducer):
             coords = model.fit_transform(X)
         self.model_ = model
         return coords
+
+    def _fit_aligned(self, matrices: list[np.ndarray], progress: Progress) -> np.ndarray:
+        """umap-learn's AlignedUMAP: one UMAP per step, tied to its neighbours in time by the
+        items they share (here every item: the rows are matched)."""
+        progress(0.05, "AlignedUMAP: loading umap-learn")
+        import umap
+
+        enable_numba_cache(self.cache_dir)
+        p: UMAPParams = self.params  # type: ignore[assignment]
+        n = matrices[0].shape[0]
+        identity = {i: i for i in range(n)}
+        progress(0.2, f"AlignedUMAP: {len(matrices)} steps of {n:,} items")
+        model = umap.AlignedUMAP(
+            n_neighbors=max(2, min(p.n_neighbors, n - 1)),
+            n_components=self.n_components,
+            min_dist=p.min_dist,
+            metric=p.metric,
+            n_epochs=p.n_epochs,
+            random_state=p.random_state,
+            init="random" if n <= 12 else "spectral",
+        )
+        model.fit(matrices, relations=[identity] * (len(matrices) - 1))
+        return np.stack([np.asarray(e) for e in model.embeddings_])
 
     def _init(self, n: int) -> str:
         # A tiny table cannot support a spectral initialisation. (`tswspectral` on large

@@ -19,13 +19,14 @@ umap-learn's. On 100k rows the layout runs about 3.5x faster than umap-learn's o
 
 umap-learn calls ``umap.umap_.optimize_layout_euclidean`` by name; :func:`faster_layout`
 swaps in :func:`optimize_layout_euclidean` for the calling thread only: other threads (and
-other users of umap-learn in the process) keep umap-learn's own.
+other users of umap-learn in the process) keep umap-learn's own. The swap is guarded
+(:class:`reducers.umap_patch.GuardedPatch`): with a umap-learn whose function takes other
+parameters, or if our loop raises, umap-learn's own loop runs, and the log says so once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,12 +36,11 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from reducers.umap_patch import GuardedPatch, Stopped
+
 #: Called as ``progress(epochs_done, n_epochs)`` after each reporting epoch.
 EpochProgress = Callable[[int, int], None]
 
-_state = threading.local()
-_install_lock = threading.Lock()
-_original: Callable[..., np.ndarray] | None = None
 REPORT_EVERY = 10  # epochs between progress reports
 MANTISSA_BITS = 6  # power table: 2**6 linear pieces per power of two
 _SHIFT = 23 - MANTISSA_BITS  # float32 bits above this are the table row
@@ -197,9 +197,8 @@ def optimize_layout_euclidean(
     thread; anything else goes to umap-learn's function unchanged (``transform`` places new
     points that way, and a seeded fit stays exactly reproducible).
     """
-    assert _original is not None
     ours = (
-        getattr(_state, "active", False)
+        _PATCH.active()
         and parallel  # umap-learn runs seeded fits sequentially to repeat them exactly
         and head_embedding is tail_embedding
         and move_other
@@ -209,33 +208,13 @@ def optimize_layout_euclidean(
         and head_embedding.dtype == np.float32
         and head_embedding.flags.c_contiguous
     )
-    if not ours:
-        return _original(
-            head_embedding,
-            tail_embedding,
-            head,
-            tail,
-            n_epochs,
-            n_vertices,
-            epochs_per_sample,
-            a,
-            b,
-            rng_state,
-            gamma,
-            initial_alpha,
-            negative_sample_rate,
-            parallel=parallel,
-            verbose=verbose,
-            densmap=densmap,
-            densmap_kwds=densmap_kwds,
-            tqdm_kwds=tqdm_kwds,
-            move_other=move_other,
-        )
-    return _optimize(
+    arguments = (
         head_embedding,
+        tail_embedding,
         head,
         tail,
-        int(n_epochs),
+        n_epochs,
+        n_vertices,
         epochs_per_sample,
         a,
         b,
@@ -243,8 +222,40 @@ def optimize_layout_euclidean(
         gamma,
         initial_alpha,
         negative_sample_rate,
-        getattr(_state, "progress", None),
     )
+    options = {
+        "parallel": parallel,
+        "verbose": verbose,
+        "densmap": densmap,
+        "densmap_kwds": densmap_kwds,
+        "tqdm_kwds": tqdm_kwds,
+        "move_other": move_other,
+    }
+    assert _PATCH.original is not None
+    if not ours:
+        return _PATCH.original(*arguments, **options)
+    initial = head_embedding.copy()
+    try:
+        return _optimize(
+            head_embedding,
+            head,
+            tail,
+            int(n_epochs),
+            epochs_per_sample,
+            a,
+            b,
+            rng_state,
+            gamma,
+            initial_alpha,
+            negative_sample_rate,
+            _PATCH.get("progress"),
+        )
+    except Stopped as stop:  # the progress callback stopped the fit: no retry
+        raise stop.error from None
+    except Exception as exc:  # ours broke: umap-learn's loop from the same start
+        original = _PATCH.fallback(exc)
+        head_embedding[:] = initial
+        return original(*arguments, **options)
 
 
 def _optimize(
@@ -290,25 +301,48 @@ def _optimize(
             table,
         )
         if progress is not None and (epoch + 1) % REPORT_EVERY == 0:
-            progress(epoch + 1, n_epochs)
+            try:
+                progress(epoch + 1, n_epochs)
+            except BaseException as exc:  # carried past the fallback to umap-learn's loop
+                raise Stopped(exc) from exc
     return emb
 
 
-def _install() -> None:
-    """Route umap-learn's calls through :func:`optimize_layout_euclidean` (once)."""
-    global _original
-    with _install_lock:
-        if _original is not None:
-            return
-        import umap.umap_
-
-        _original = umap.umap_.optimize_layout_euclidean
-        umap.umap_.optimize_layout_euclidean = optimize_layout_euclidean
+#: umap-learn 0.5's parameters of ``optimize_layout_euclidean``, which ours takes.
+EXPECTED_PARAMETERS = (
+    "head_embedding",
+    "tail_embedding",
+    "head",
+    "tail",
+    "n_epochs",
+    "n_vertices",
+    "epochs_per_sample",
+    "a",
+    "b",
+    "rng_state",
+    "gamma",
+    "initial_alpha",
+    "negative_sample_rate",
+    "parallel",
+    "verbose",
+    "densmap",
+    "densmap_kwds",
+    "tqdm_kwds",
+    "move_other",
+)
+_PATCH = GuardedPatch(
+    "umap.umap_",
+    "optimize_layout_euclidean",
+    optimize_layout_euclidean,
+    EXPECTED_PARAMETERS,
+    "umap-learn",
+)
 
 
 @contextlib.contextmanager
-def faster_layout(progress: EpochProgress | None = None) -> Iterator[None]:
-    """Within this block, umap-learn fits in this thread use the faster layout loop.
+def faster_layout(progress: EpochProgress | None = None) -> Iterator[bool]:
+    """Within this block, umap-learn fits in this thread use the faster layout loop (yields
+    whether it is installed: False with a umap-learn it was not written for).
 
     Parameters
     ----------
@@ -316,10 +350,5 @@ def faster_layout(progress: EpochProgress | None = None) -> Iterator[None]:
         Called as ``progress(epochs_done, n_epochs)`` every :data:`REPORT_EVERY` epochs; it
         may raise to stop the fit (a cancelled job, a time limit).
     """
-    _install()
-    previous = getattr(_state, "active", False), getattr(_state, "progress", None)
-    _state.active, _state.progress = True, progress
-    try:
-        yield
-    finally:
-        _state.active, _state.progress = previous
+    with _PATCH.enabled(progress=progress) as installed:
+        yield installed

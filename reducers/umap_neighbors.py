@@ -17,19 +17,22 @@ helper without a distance argument are pynndescent's own (``pynndescent.utils``,
 
 :func:`cached_neighbors` routes pynndescent's calls through it for the calling thread only
 and only for those metrics (every other call, and every other thread, keeps pynndescent's
-``nn_descent``). pynndescent versions without these helpers keep their own code.
+``nn_descent``). The swap is guarded (:class:`reducers.umap_patch.GuardedPatch`): pynndescent
+versions without these helpers, or whose ``nn_descent`` takes other parameters, keep their own
+code, and if ours raises the call is repeated with pynndescent's; the log says so once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numba
 import numpy as np
+
+from reducers.umap_patch import GuardedPatch
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +60,6 @@ except ImportError as error:  # pragma: no cover - depends on the installed pynn
 else:
     _MISSING = None
 
-_state = threading.local()
-_install_lock = threading.Lock()
-_original: Callable[..., Any] | None = None
 BLOCK_SIZE = 16384  # rows joined per block, as in pynndescent
 
 
@@ -226,7 +226,10 @@ def nn_descent(data: Any, n_neighbors: int, rng_state: np.ndarray, *args: Any, *
     alternative dot distance on a float32 C-ordered matrix, seeded by tree leaves and without
     an initial graph, run :func:`_nn_descent`; every other call runs pynndescent's own.
     """
-    assert _original is not None, "installed by cached_neighbors()"
+    original = _PATCH.original
+    assert original is not None, "installed by cached_neighbors()"
+    if not _PATCH.active() or _MISSING is not None:
+        return original(data, n_neighbors, rng_state, *args, **kwargs)
     names = ("max_candidates", "dist", "n_iters", "delta", "init_graph", "rp_tree_init")
     named = dict(zip(names, args, strict=False)) | kwargs
     init_graph = named.get("init_graph")
@@ -234,8 +237,7 @@ def nn_descent(data: Any, n_neighbors: int, rng_state: np.ndarray, *args: Any, *
     # pynndescent's own choice: 0 unless the metric has a batched kernel and `data` suits it.
     kernel = select_kernel(named.get("dist"), data)
     ours = (
-        getattr(_state, "active", False)
-        and kernel in (KERNEL_SQEUCLIDEAN, KERNEL_ALT_DOT)
+        kernel in (KERNEL_SQEUCLIDEAN, KERNEL_ALT_DOT)
         and len(args) <= len(names)
         and (init_graph is None or init_graph[0].shape[0] == 1)  # pynndescent's EMPTY_GRAPH
         and named.get("rp_tree_init", True)
@@ -244,43 +246,55 @@ def nn_descent(data: Any, n_neighbors: int, rng_state: np.ndarray, *args: Any, *
         and not named.get("verbose", False)
     )
     if not ours:
-        return _original(data, n_neighbors, rng_state, *args, **kwargs)
-    return _nn_descent(
-        data,
-        int(n_neighbors),
-        rng_state,
-        int(named.get("max_candidates", 50)),
-        int(named.get("n_iters", 10)),
-        float(named.get("delta", 0.001)),
-        leaf_array,
-        kernel,
-        # pynndescent's own reads this inside its compiled code (what made it uncacheable).
-        numba.get_num_threads(),
-    )
+        return original(data, n_neighbors, rng_state, *args, **kwargs)
+    state = rng_state.copy()  # the descent advances it: a retry starts from the same state
+    try:
+        return _nn_descent(
+            data,
+            int(n_neighbors),
+            rng_state,
+            int(named.get("max_candidates", 50)),
+            int(named.get("n_iters", 10)),
+            float(named.get("delta", 0.001)),
+            leaf_array,
+            kernel,
+            # pynndescent's own reads this inside its compiled code (what made it uncacheable).
+            numba.get_num_threads(),
+        )
+    except Exception as exc:  # ours broke (a pynndescent helper changed): use theirs
+        fallback = _PATCH.fallback(exc)
+        rng_state[:] = state
+        return fallback(data, n_neighbors, rng_state, *args, **kwargs)
 
 
-def _install() -> bool:
-    """Route pynndescent's calls through :func:`nn_descent` (once); False if not possible."""
-    global _original
-    if _MISSING is not None:
-        logger.debug("umap: pynndescent's own neighbour search (%s)", _MISSING)
-        return False
-    with _install_lock:
-        if _original is None:
-            import pynndescent.pynndescent_
-
-            _original = pynndescent.pynndescent_.nn_descent
-            pynndescent.pynndescent_.nn_descent = nn_descent
-    return True
+#: pynndescent 0.7's parameters of ``nn_descent``, which ours takes.
+EXPECTED_PARAMETERS = (
+    "data",
+    "n_neighbors",
+    "rng_state",
+    "max_candidates",
+    "dist",
+    "n_iters",
+    "delta",
+    "init_graph",
+    "rp_tree_init",
+    "leaf_array",
+    "low_memory",
+    "verbose",
+    "kernel",
+)
+_PATCH = GuardedPatch(
+    "pynndescent.pynndescent_", "nn_descent", nn_descent, EXPECTED_PARAMETERS, "pynndescent"
+)
 
 
 @contextlib.contextmanager
-def cached_neighbors() -> Iterator[None]:
-    """Within this block, neighbour searches in this thread use the cacheable descent."""
-    _install()
-    previous = getattr(_state, "active", False)
-    _state.active = True
-    try:
-        yield
-    finally:
-        _state.active = previous
+def cached_neighbors() -> Iterator[bool]:
+    """Within this block, neighbour searches in this thread use the cacheable descent (yields
+    whether it is installed: False with a pynndescent it was not written for)."""
+    if _MISSING is not None:
+        logger.debug("umap: pynndescent's own neighbour search (%s)", _MISSING)
+        yield False
+        return
+    with _PATCH.enabled() as installed:
+        yield installed

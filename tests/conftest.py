@@ -18,7 +18,17 @@ os.environ.setdefault(
     "NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "embedding-dashboard" / "numba")
 )
 
-from dashboard.datasets import materialise
+from dashboard.data.sklearn_source import materialise
+from dashboard.projection.request import Projection
+
+
+def project(context: Any, request: dict[str, Any]) -> tuple[Projection | None, Any]:
+    """Run the page's projection callback body, and read its store value back as a panel's
+    callback does: (projection or None, status line or error alert)."""
+    from dashboard.web.app import compute_projection
+
+    stored, status = compute_projection(request, context)
+    return Projection.from_store(stored), status
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,10 @@ import pytest
 import yaml
 from dash import no_update
 
-from dashboard.app import compute_projection, prepare
 from dashboard.errors import ConfigError, DataError
+from dashboard.web.app import compute_projection
+from dashboard.web.assemble import prepare
+from tests.conftest import project
 
 RNG = np.random.default_rng(0)
 
@@ -128,8 +130,8 @@ def test_a_10000_dim_embedding_maps(tmp_path):
     frame = pl.DataFrame({"v": RNG.random((50, 10_000)).astype(np.float32)})
     dashboard = prepare(write(tmp_path, frame, {}))
     request = {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
-    result, status = compute_projection(request, dashboard.context)
-    assert result["n"] == 50
+    result, status = project(dashboard.context, request)
+    assert result.n == 50
     assert "50 points x 10,000 dims" in status
 
 
@@ -144,7 +146,7 @@ def test_huge_labels_are_cut_where_they_are_shown(tmp_path):
     assert dataset.caption(0).endswith("…")
     assert dataset.caption(1) == "short"
     request = {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
     _, legend, _, _ = scatter.render(result, "label")
     names = [item.children[1] for item in legend[1:]]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dashboard.cli import main
+from dashboard.serve.cli import main
 from tests.servers import serve
 
 
@@ -49,6 +49,7 @@ def test_missing_config_file_exits_2(tmp_path, capsys):
     assert "cannot read config file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["127.0.0.1"])
 def test_serves_the_dashboard(demo_config, host):
     import urllib.request

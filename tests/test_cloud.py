@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.app import compute_projection, prepare
 from dashboard.errors import DataError
+from dashboard.web.assemble import prepare
+from tests.conftest import project
 from tests.servers import serve
 
 MOTO = str(Path(sys.executable).with_name("moto_server"))
@@ -56,8 +57,8 @@ def config(s3: str, path: str, **options: str) -> dict:
 def test_a_table_in_s3_is_mapped(s3, write_config):
     dashboard = prepare(write_config(config(s3, "s3://team/emb/part-0.parquet")))
     request = {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
-    result, status = compute_projection(request, dashboard.context)
-    assert result["n"] == 50
+    result, status = project(dashboard.context, request)
+    assert result.n == 50
     assert "50 points x 8 dims" in status
 
 

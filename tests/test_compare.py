@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.compare import compare, linear_cka, match_ids
+from dashboard.analysis.comparison import compare, linear_cka, match_ids
 
 
 def clusters(n: int = 300, d: int = 16, seed: int = 0) -> np.ndarray:
@@ -52,8 +52,8 @@ def test_too_few_shared_ids_is_explained():
 def test_the_panel_on_a_rotated_shuffled_copy_and_on_a_mismatched_one(
     tmp_path, write_config, digits_path
 ):
-    from dashboard.app import prepare
     from dashboard.errors import ConfigError
+    from dashboard.web.assemble import prepare
     from tests.test_linked import write_pair
 
     tables = write_pair(tmp_path, digits_path)  # b: a's rows shuffled, vectors rotated
@@ -87,7 +87,8 @@ def test_the_panel_on_a_rotated_shuffled_copy_and_on_a_mismatched_one(
 
 
 def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_path):
-    from dashboard.app import compute_projection, prepare
+    from dashboard.web.assemble import prepare
+    from tests.conftest import project
     from tests.figures import decode
     from tests.test_linked import write_pair
 
@@ -103,7 +104,7 @@ def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_pa
     assert {o["label"] for o in scatter.colour_options("b")} >= {"5-NN overlap with a"}
     for table, value, shared in (("a", "__overlap10__", 1000), ("b", "__overlap11__", 1000)):
         request = {"table": table, "reducer": "pca", "dims": 2, "params": {}}
-        result, _ = compute_projection(request, dashboard.context)
+        result, _ = project(dashboard.context, request)
         figure, *_ = scatter.render(result, value)
         marker = figure["data"][0]["marker"]
         assert marker["colorbar"]["title"]["text"].startswith("5-NN overlap with")
@@ -113,6 +114,6 @@ def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_pa
         assert measured.min() >= 0
         assert measured.max() <= 1
         row = int(np.flatnonzero(np.isfinite(values))[0])
-        # The tables have no images, so the tooltip needs no app to build image URLs.
-        tip = scatter.tooltip(None, dashboard.context.datasets[table], row, value, result)
+        # The tables have no images: the tooltip has none.
+        tip = scatter.tooltip(dashboard.context.datasets[table], row, value, result)
         assert "5-NN overlap with" in str(tip)

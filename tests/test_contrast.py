@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from dashboard.contrast import contrast
+from dashboard.analysis.differences import contrast
 
 
 def planted(n: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
@@ -57,7 +57,7 @@ def test_nothing_to_compare_without_rows_on_both_sides():
 
 
 def test_the_panel_ranks_the_selected_digits_columns(demo_config):
-    from dashboard.app import prepare
+    from dashboard.web.assemble import prepare
     from plugins.contrast import HINT
 
     config = yaml.safe_load(Path(demo_config).read_text())

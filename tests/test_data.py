@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 
 from dashboard.config import TableConfig
-from dashboard.data import Dataset, open_dataset, resolve_files
+from dashboard.data.dataset import Dataset
+from dashboard.data.sources import open_dataset, resolve_files
 from dashboard.errors import DataError
-from dashboard.plugin_manager import get_plugin_manager
+from dashboard.plugin.manager import get_plugin_manager
 from tests.conftest import blobs
 
 
@@ -219,6 +220,6 @@ def test_list_width_comes_from_the_first_row_not_the_matrix(tmp_path):
     )
     ds = open_table(tmp_path / "t.parquet", tmp_path, label="label")
     assert ds.n_dims == 3
-    assert ds._matrix is None  # knowing the width read no vectors
+    assert "matrix" not in ds._kept  # knowing the width read no vectors
     assert ds.caption(1) == "b"
     assert open_table(tmp_path / "t.parquet", tmp_path).caption(1) == "row 1"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.faithfulness import measure, nearest, neighbour_recall
+from dashboard.analysis.knn import nearest
+from dashboard.analysis.quality import measure, neighbour_recall
+from dashboard.projection.request import Projection
 
 
 def flat_data(n: int = 400, seed: int = 0) -> np.ndarray:
@@ -57,8 +59,9 @@ def test_rows_off_the_map_are_left_out_and_big_maps_are_sampled():
 
 
 def test_the_panel_measures_the_current_projection(write_config, digits_path):
-    from dashboard.app import compute_projection, prepare
+    from dashboard.web.assemble import prepare
     from plugins.faithfulness import HINT
+    from tests.conftest import project
 
     path = write_config(
         {
@@ -70,18 +73,18 @@ def test_the_panel_measures_the_current_projection(write_config, digits_path):
     panel = dashboard.panels[0]
     assert panel.render(None) == HINT
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     items = panel.render(result)
     names = [item.children[0].children for item in items[:3]]
     assert names == ["trustworthiness", "continuity", "neighbour recall"]
     assert 0.7 < float(items[0].children[1].children) < 0.95
     assert items[3].children == "k = 5 · 500 of 1,797 rows"
-    few = compute_projection({**request, "rows": list(range(8))}, dashboard.context)[0]
+    few = project(dashboard.context, {**request, "rows": list(range(8))})[0]
     assert "needs at least 12 rows on the map, got 8" in panel.render(few).children
 
 
 def test_map_neighbours_are_nearest_first_and_skip_rows_off_the_map():
-    from dashboard.faithfulness import map_neighbours
+    from dashboard.analysis.knn import map_neighbours
 
     coords = np.array([[0.0, 0.0], [3.0, 0.0], [1.0, 0.0], [np.nan, np.nan], [2.0, 0.0]])
     assert map_neighbours(coords, 0, 3).tolist() == [2, 4, 1]
@@ -90,9 +93,8 @@ def test_map_neighbours_are_nearest_first_and_skip_rows_off_the_map():
 
 def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_path):
     import polars as pl
-    from dash import Dash
 
-    from dashboard.app import prepare
+    from dashboard.web.assemble import prepare
 
     X = flat_data(200)[:, :2]
     pl.DataFrame({"x": X[:, 0], "y": X[:, 1], "name": [f"p{i}" for i in range(200)]}).write_parquet(
@@ -112,9 +114,8 @@ def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_p
     selection = {"table": "plane", "rows": [0]}
 
     def render(key):
-        listing, _ = panel.render(
-            Dash("t"), selection, 5, "euclidean", {"table": "plane", "key": key}
-        )
+        projection = Projection(key, "plane", "pca", 2, {}, len(X))
+        listing, _ = panel.render(selection, 5, "euclidean", projection)
         badges = [row.children[4].children.children for row in listing[1].children[1].children]
         return badges, listing[2].children
 
@@ -125,12 +126,13 @@ def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_p
     assert badges.count("far on map") >= 4
     assert note.startswith("False neighbours: ")
     assert "of its 5 nearest on the map are not among its nearest in the original space" in note
-    listing, _ = panel.render(Dash("t"), selection, 5, "euclidean", None)  # no map: no flags
+    listing, _ = panel.render(selection, 5, "euclidean", None)  # no map: no flags
     assert len(listing) == 2
 
 
 def test_recall_per_row_agrees_with_the_direct_count_and_samples_big_maps():
-    from dashboard.faithfulness import nearest_blocked, recall_per_row
+    from dashboard.analysis.knn import nearest as nearest_blocked
+    from dashboard.analysis.quality import recall_per_row
 
     X = flat_data(300)
     Y = X[:, :2].copy()
@@ -150,11 +152,11 @@ def test_recall_per_row_agrees_with_the_direct_count_and_samples_big_maps():
 
 
 def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
-    from dash import Dash
 
-    from dashboard.app import compute_projection, prepare
-    from dashboard.computed import COMPUTED
-    from dashboard.faithfulness import RECALL_K, recall_per_row
+    from dashboard.analysis.map_measures import MAP_MEASURES as COMPUTED
+    from dashboard.analysis.quality import RECALL_K, recall_per_row
+    from dashboard.web.assemble import prepare
+    from tests.conftest import project
 
     RECALL = "__recall__"
     RECALL_NAME = COMPUTED[RECALL].name
@@ -164,19 +166,19 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
     assert {"label": COMPUTED[RECALL].label, "value": RECALL} in scatter.colour_options("digits")
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     figure, *_ = scatter.render(result, RECALL)
     marker = figure["data"][0]["marker"]
     assert marker["colorbar"]["title"]["text"] == RECALL_NAME
     dataset = dashboard.context.datasets["digits"]
     expected, measured = recall_per_row(
-        dataset.matrix(), dashboard.context.store.load(result["key"]), RECALL_K
+        dataset.matrix(), dashboard.context.store.load(result.key), RECALL_K
     )
     assert measured == 1797
     np.testing.assert_allclose(decode(marker["color"]), expected)
     assert 0.1 < expected.mean() < 0.9  # PCA keeps some neighbourhoods, not all
     # Kept beside the coordinates: the next render reads it back.
-    assert dashboard.context.store.load(f"{result['key']}recall") is not None
-    tooltip = scatter.tooltip(Dash("t"), dataset, 3, RECALL, result)
+    assert dashboard.context.store.load(f"{result.key}recall") is not None
+    tooltip = scatter.tooltip(dataset, 3, RECALL, result)
     lines = [line.children for line in tooltip.children[1].children]
     assert f"{RECALL_NAME}: {expected[3]:.3g}" in lines

@@ -6,9 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.app import compute_projection, prepare
+from dashboard.data.filtering import filter_mask
 from dashboard.errors import DataError
-from dashboard.filtering import filter_mask
+from dashboard.web.assemble import prepare
+from tests.conftest import project
 from tests.figures import decode, shown, shown_rows
 
 META = pl.DataFrame(
@@ -77,8 +78,8 @@ def test_filter_panel_builds_controls_and_keeps_only_active_filters(dashboard):
 
 
 def test_the_map_shows_only_filtered_rows_and_maps_points_back(dashboard):
-    result, _ = compute_projection(
-        {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    result, _ = project(
+        dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     )
     scatter = panel(dashboard, "scatter")
     filters = {"table": "digits", "filters": {"target": {"in": ["3", "8"]}}}
@@ -103,8 +104,8 @@ def test_the_map_shows_only_filtered_rows_and_maps_points_back(dashboard):
 
 
 def test_highlight_skips_filtered_rows(dashboard):
-    result, _ = compute_projection(
-        {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    result, _ = project(
+        dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     )
     scatter = panel(dashboard, "scatter")
     meta = dashboard.context.datasets["digits"].metadata()

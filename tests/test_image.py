@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 
 from dashboard import Image, create_embedding_image
 from dashboard.errors import DataError
-from dashboard.image import PNG_SIGNATURE
+from dashboard.writer.image import PNG_SIGNATURE
 
 
 def decode(png: bytes) -> np.ndarray:

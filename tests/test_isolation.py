@@ -8,8 +8,9 @@ import re
 import pytest
 from dash import no_update
 
-from dashboard.app import compute_projection, create_app, prepare
-from dashboard.plugin_manager import get_plugin_manager
+from dashboard.plugin.manager import get_plugin_manager
+from dashboard.web.app import compute_projection, create_app
+from dashboard.web.assemble import prepare
 from tests import faulty_plugins
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.app import compute_projection, prepare
 from dashboard.errors import ConfigError
+from dashboard.web.assemble import prepare
+from tests.conftest import project
 from tests.figures import decode
 
 
@@ -47,9 +48,9 @@ def test_pinned_maps_project_their_own_tables(pair):
     request = {"table": "a", "reducer": "pca", "dims": 2, "params": {}, "rows": [1, 2, 3]}
     assert left.own_request(request)["table"] == "a"
     assert right.own_request(request) == {**request, "table": "b", "rows": None}
-    result, status = compute_projection(right.own_request(request), pair.context)
+    result, status = project(pair.context, right.own_request(request))
     assert status.startswith("PCA 2D · b · 1,797 points")
-    assert result["table"] == "b"
+    assert result.table == "b"
     assert right.projection_store == "scatter-1-projection"
 
 
@@ -57,7 +58,7 @@ def test_a_selection_on_one_map_rings_the_same_ids_on_the_other(pair):
     left, right = pair.panels[0], pair.panels[1]
     a, b = pair.context.datasets["a"], pair.context.datasets["b"]
     request = {"table": "b", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, pair.context)
+    result, _ = project(pair.context, request)
     selection = {"table": "a", "rows": [0, 1, 2, 3, 4]}
     linked = right.linked_rows(b, selection)
     assert sorted(b.metadata()["id"].gather(linked).to_list()) == [0, 1, 2, 3, 4]

@@ -15,9 +15,10 @@ import pytest
 
 import dashboard
 from dashboard import Table
+from dashboard.data.runs import find_logged_tables
 from dashboard.errors import DashboardError, DataError
-from dashboard.log import METADATA_KEY, Run
-from dashboard.runs import find_logged_tables, read_logged_info
+from dashboard.writer.fileformat import METADATA_KEY, read_logged_info
+from dashboard.writer.run import Run
 from tests.conftest import run_writer_examples
 
 
@@ -153,7 +154,7 @@ import sys, time
 import numpy as np
 import polars as pl
 from dashboard import Table
-from dashboard.log import Run
+from dashboard.writer.run import Run
 
 original = pl.DataFrame.write_parquet
 
@@ -195,6 +196,7 @@ def test_a_killed_writer_leaves_the_earlier_table_readable(tmp_path):
     assert set(frame["label"]) == {"l0", "l1", "l2"}
 
 
+@pytest.mark.slow
 def test_examples_run_as_written(tmp_path):
     run_writer_examples(tmp_path)
     (digits,) = find_logged_tables(tmp_path / "runs" / "embedding_tutorial")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from dashboard.analysis.knn import NeighborIndex
 from dashboard.errors import DataError
-from dashboard.neighbors import NeighborIndex
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

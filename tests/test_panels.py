@@ -7,15 +7,18 @@ import polars as pl
 import pytest
 from dash import no_update
 
-from dashboard.app import compute_projection, prepare
 from dashboard.errors import ConfigError
+from dashboard.plugin.figures import categories, hover_texts, is_categorical
+from dashboard.projection.request import Projection
+from dashboard.web.assemble import prepare
 from plugins.controls import build_request
 from plugins.param_widgets import field_specs, param_widget
 from plugins.scatter import NO_COLOUR
-from plugins.scatter_figure import build_figure, categories, hover_texts, is_categorical
-from plugins.table import HINT as HINT_TABLE
+from plugins.scatter_figure import build_figure
+from plugins.selection_table import HINT as HINT_TABLE
 from reducers.tsne import TSNEParams
 from reducers.umap import UMAPParams
+from tests.conftest import project
 from tests.figures import decode, shown, shown_rows
 
 
@@ -30,7 +33,7 @@ def scatter_of(dashboard):
 
 def projected(dashboard, reducer="pca", dims=2, params=None):
     request = {"table": "digits", "reducer": reducer, "dims": dims, "params": params or {}}
-    result, status = compute_projection(request, dashboard.context)
+    result, status = project(dashboard.context, request)
     return result, status
 
 
@@ -42,16 +45,16 @@ def render(scatter, *args, **kwargs):
 
 def test_projection_callback_reports_status(dashboard):
     result, status = projected(dashboard)
-    assert result["n"] == 1797
+    assert result.n == 1797
     assert status.startswith("PCA 2D · digits · 1,797 points x 64 dims · ")
     again, status = projected(dashboard)
     assert status.endswith("from cache")
-    assert again["key"] == result["key"]
+    assert again.key == result.key
 
 
 def test_projection_callback_shows_errors_in_an_alert(dashboard):
     result, alert = projected(dashboard, reducer="nope")
-    assert result is no_update
+    assert result is None  # nothing stored
     assert "unknown reducer 'nope'" in alert.children
     assert alert.color == "danger"
 
@@ -69,7 +72,7 @@ def test_scatter_has_one_point_per_row_coloured_by_category(dashboard):
     assert (codes == target).all()
     assert legend[4].children[2].children == f" {(target == 3).sum():,}"
     assert message is None
-    assert figure["layout"]["uirevision"] == drawn == result["key"]
+    assert figure["layout"]["uirevision"] == drawn == result.key
 
 
 def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
@@ -105,10 +108,10 @@ def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
 
 
 def test_scatter_reports_a_missing_projection(dashboard):
-    gone = {"table": "digits", "key": "0" * 32}
+    gone = Projection("0" * 32, "digits", "pca", 2, {}, 1797)
     figure, _, message, drawn = scatter_of(dashboard).render(gone, "target")
-    assert "no longer in the cache" in message.children
-    assert figure.layout.annotations[0].text.startswith("the projection is no longer")
+    assert "the map is no longer in the projection cache" in message.children
+    assert figure.layout.annotations[0].text.startswith("the map is no longer")
     assert drawn is None  # the next restyle sends a whole figure
 
 
@@ -169,7 +172,7 @@ def test_param_specs_come_from_the_schema():
 
 
 def test_controls_build_a_request():
-    from dashboard.plugin_manager import build_registry, get_plugin_manager
+    from dashboard.plugin.manager import build_registry, get_plugin_manager
 
     registry = build_registry(get_plugin_manager(load_entry_points=False))
     ids = [
@@ -209,7 +212,7 @@ def test_controls_build_a_request():
 
 
 def test_empty_number_input_means_default_none():
-    from dashboard.plugin_manager import build_registry, get_plugin_manager
+    from dashboard.plugin.manager import build_registry, get_plugin_manager
 
     registry = build_registry(get_plugin_manager(load_entry_points=False))
     ids = [{"type": "controls-param", "reducer": "umap", "param": "random_state"}]
@@ -277,7 +280,6 @@ def test_unknown_projection_table(write_config, digits_path):
 
 
 def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
-    from dash import Dash
 
     result, _ = projected(dashboard)
     scatter = scatter_of(dashboard)
@@ -289,13 +291,13 @@ def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
     points.append({"curveNumber": 0, "pointNumber": 99999})  # stale: dropped
     selection = scatter.selection({"points": points}, result, "target")
     assert selection == {"table": "digits", "rows": threes.tolist()}
-    count, grid = gallery.render(Dash("t"), selection)
+    count, grid = gallery.render(selection)
     assert count.children == "8 selected, showing the first 5"  # limit: 5 in the config
     assert len(grid.children) == 5
     image, caption = grid.children[0].children
     assert image.src.startswith(f"/_dashboard/image/{selection['rows'][0]}?table=digits&v=")
     assert caption.children == "digit 3"
-    assert gallery.render(Dash("t"), {"table": None, "rows": []}).startswith("Select points")
+    assert gallery.render({"table": None, "rows": []}).startswith("Select points")
     assert scatter.selection(None, result, "target") == {"table": "digits", "rows": []}
 
 
@@ -320,10 +322,9 @@ def test_highlight_rings_rows_in_a_last_trace_without_hover(dashboard):
 
 
 def test_neighbours_panel_lists_and_highlights(dashboard):
-    from dash import Dash
 
     panel = panel_of(dashboard, "neighbors")
-    listing, highlight = panel.render(Dash("t"), {"table": "digits", "rows": [3]}, 5, "euclidean")
+    listing, highlight = panel.render({"table": "digits", "rows": [3]}, 5, "euclidean")
     title, table = listing
     assert title.children.startswith("5 nearest to 'digit 3' by euclidean distance")
     assert "original 64-dim space" in title.children
@@ -336,21 +337,20 @@ def test_neighbours_panel_lists_and_highlights(dashboard):
 
 
 def test_neighbours_panel_hints_and_bad_k(dashboard):
-    from dash import Dash
 
     panel = panel_of(dashboard, "neighbors")
-    hint, highlight = panel.render(Dash("t"), {"table": "digits", "rows": [1, 2]}, 5, "cosine")
+    hint, highlight = panel.render({"table": "digits", "rows": [1, 2]}, 5, "cosine")
     assert hint.startswith("Click a point")
     assert highlight is no_update
-    alert, _ = panel.render(Dash("t"), {"table": "digits", "rows": [1]}, None, "cosine")
+    alert, _ = panel.render({"table": "digits", "rows": [1]}, None, "cosine")
     assert "`k`: enter a whole number from 1 to 1000" in alert.children
-    alert, _ = panel.render(Dash("t"), {"table": "digits", "rows": [1]}, 5, "hamming")
+    alert, _ = panel.render({"table": "digits", "rows": [1]}, 5, "hamming")
     assert "`metric` must be one of" in alert.children
 
 
 def test_search_panel_substring_regex_and_errors(dashboard):
     panel = panel_of(dashboard, "search")
-    projection = {"table": "digits"}
+    projection = Projection("0" * 32, "digits", "pca", 2, {}, 1797)
     count, highlight = panel.render("DIGIT 7", False, projection)
     assert count.children == "179 of 1,797 rows match in `label`"
     assert len(highlight["rows"]) == 179
@@ -379,12 +379,11 @@ def test_search_columns_are_checked(write_config, digits_path):
 
 
 def test_table_panel_lists_the_selection_with_coordinates(dashboard):
-    from dash import Dash
 
     result, _ = projected(dashboard)
     table = panel_of(dashboard, "table")
     selection = {"table": "digits", "rows": [5, 3, 8, 9999]}  # a row past the end is dropped
-    records, columns, info = table.render(Dash("t"), selection, result)
+    records, columns, info = table.render(selection, result)
     assert info == "3 selected rows of digits"
     assert [r["row"] for r in records] == [5, 3, 8]
     assert records[1]["label"] == "digit 3"
@@ -392,21 +391,19 @@ def test_table_panel_lists_the_selection_with_coordinates(dashboard):
     fields = [c["field"] for c in columns]
     assert fields[:2] == ["row", "image"]
     assert {"x", "y", "target", "ink"} <= set(fields)
-    coords = dashboard.context.store.load(result["key"])
+    coords = dashboard.context.store.load(result.key)
     assert records[2]["x"] == pytest.approx(float(coords[8, 0]))
-    assert table.render(Dash("t"), {"table": None, "rows": []}, result) == ([], [], HINT_TABLE)
+    assert table.render({"table": None, "rows": []}, result) == ([], [], HINT_TABLE)
 
 
 def test_table_panel_limits_the_grid_not_the_export(dashboard):
     import base64
     import io
 
-    from dash import Dash
-
     result, _ = projected(dashboard)
     table = panel_of(dashboard, "table")  # limit: 3 in the test config
     selection = {"table": "digits", "rows": list(range(10))}
-    records, _, info = table.render(Dash("t"), selection, result)
+    records, _, info = table.render(selection, result)
     assert len(records) == 3
     assert info == "10 selected rows of digits (grid shows the first 3; exports have all)"
     download, _ = table.export("parquet", selection, result)
@@ -429,8 +426,8 @@ def test_a_table_with_only_an_embedding_still_draws_every_row(write_config, tmp_
     pl.DataFrame({"vec": X}).write_parquet(tmp_path / "only.parquet")
     path = write_config({"tables": {"t": {"path": str(tmp_path / "only.parquet")}}})
     dashboard = prepare(path)
-    result, status = compute_projection(
-        {"table": "t", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    result, status = project(
+        dashboard.context, {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
     )
     assert status.startswith("PCA 2D · t · 40 points x 5 dims")
     figure, _ = render(scatter_of(dashboard), result, None)
@@ -458,7 +455,7 @@ def test_an_isolated_map_shows_only_its_rows(dashboard):
         "params": {},
         "rows": list(range(50)),
     }
-    result, status = compute_projection(request, dashboard.context)
+    result, status = project(dashboard.context, request)
     assert "· 50 of 1,797 points (isolated) x 64 dims ·" in status
     figure, message = render(scatter_of(dashboard), result, "target")
     assert shown_rows(figure).tolist() == list(range(50))
@@ -483,6 +480,7 @@ def test_size_by_and_opacity(dashboard):
     assert options == ["__none__", "id", "target", "ink"]
 
 
+@pytest.mark.slow
 def test_status_says_when_pca_ran_first(dashboard):
     _, status = projected(dashboard, reducer="tsne", params={"max_iter": 250})
     assert "· 1,797 points x 64 dims · PCA 50 first ·" in status
@@ -522,7 +520,7 @@ def test_restyling_patches_2d_and_redraws_3d(dashboard):
     assert ("data", 0, "marker", "size") in assigned
     assert not any(loc[:2] == ("data", 0) and loc[2] in "xyz" for loc in assigned)
     assert legend == []
-    assert drawn == flat["key"]
+    assert drawn == flat.key
     deep, _ = projected(dashboard, dims=3)
     figure, *_ = scatter.render(deep, "ink", patch=True)  # Scatter3d has no opacity array
     assert figure["data"][0]["type"] == "scatter3d"

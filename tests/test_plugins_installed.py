@@ -14,6 +14,9 @@ from dashboard.testing import PluginConformanceError, check_panel, check_reducer
 from reducers.pca import PCA
 from tests.conftest import with_site
 
+# pip installs the example plugins, and checks panels in whole apps.
+pytestmark = pytest.mark.slow
+
 
 def test_installed_plugins_are_listed_with_their_package(plugin_site):
     out = subprocess.run(
@@ -93,3 +96,50 @@ def test_the_conformance_check_lists_every_broken_rule():
 
     with pytest.raises(PluginConformanceError, match=r"2D trustworthiness on planted clusters"):
         check_reducer(Useless)
+
+
+BUILT_IN_OPTIONS = {
+    "compare": {"tables": ["t", "t"]},
+    "timeline": {"steps": ["t", "t"]},
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "controls",
+        "scatter",
+        "search",
+        "filter",
+        "neighbors",
+        "gallery",
+        "table",
+        "faithfulness",
+        "contrast",
+        "outliers",
+        "compare",
+        "timeline",
+    ],
+)
+def test_every_built_in_panel_passes_its_conformance_check(name):
+    from dashboard.plugin.manager import build_registry, get_plugin_manager
+
+    cls = build_registry(get_plugin_manager(load_entry_points=False)).panels[name]
+    report = check_panel(cls, BUILT_IN_OPTIONS.get(name))
+    assert report.measured["callbacks"] >= 1
+
+
+def test_a_panel_whose_callback_or_layout_raises_fails_its_check():
+    from tests.faulty_plugins import CrashingCallback, CrashingLayout
+
+    with pytest.raises(
+        PluginConformanceError,
+        match=r"callback `crashing-callback-1-out.children` raised "
+        r"ValueError\(\"this panel's callback is broken\"\)",
+    ):
+        check_panel(CrashingCallback)
+    with pytest.raises(
+        PluginConformanceError,
+        match=r'building an app with the panel failed: KeyError\("no such column',
+    ):
+        check_panel(CrashingLayout)

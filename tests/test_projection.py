@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from dashboard.config import TableConfig
-from dashboard.data import open_dataset
+from dashboard.data.sources import open_dataset
 from dashboard.errors import DataError, PluginError, ReducerError
-from dashboard.plugin_manager import build_registry, get_plugin_manager
-from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
+from dashboard.plugin.manager import build_registry, get_plugin_manager
+from dashboard.projection.request import ProjectionRequest
+from dashboard.projection.runner import run_projection
+from dashboard.projection.store import ProjectionStore
 from tests.conftest import blobs
 
 
@@ -31,13 +33,13 @@ def test_second_run_comes_from_the_cache(setup):
     datasets, registry, store = setup
     request = ProjectionRequest("t", "pca", 2, {})
     first = run_projection(request, datasets, registry, store)
-    assert first["cached"] is False
-    assert first["n"] == 90
-    assert first["params"] == {"whiten": False, "svd_solver": "auto", "random_state": 0}
+    assert first.cached is False
+    assert first.n == 90
+    assert first.params == {"whiten": False, "svd_solver": "auto", "random_state": 0}
     second = run_projection(request, datasets, registry, store)
-    assert second["cached"] is True
-    assert second["key"] == first["key"]
-    coords = store.load(first["key"])
+    assert second.cached is True
+    assert second.key == first.key
+    coords = store.load(first.key)
     assert coords.shape == (90, 2)
     assert coords.dtype == np.float32
 
@@ -49,8 +51,8 @@ def test_key_depends_on_params_and_dims(setup):
         ProjectionRequest("t", "pca", 2, {"whiten": True}), datasets, registry, store
     )
     three = run_projection(ProjectionRequest("t", "pca", 3, {}), datasets, registry, store)
-    assert len({base["key"], whiten["key"], three["key"]}) == 3
-    assert store.load(three["key"]).shape == (90, 3)
+    assert len({base.key, whiten.key, three.key}) == 3
+    assert store.load(three.key).shape == (90, 3)
 
 
 def test_progress_is_reported(setup):
@@ -105,9 +107,9 @@ def test_isolated_rows_are_projected_alone(setup):
     isolated = run_projection(
         ProjectionRequest("t", "pca", 2, {}, rows=rows), datasets, registry, store
     )
-    assert isolated["isolated"] == 7
-    assert isolated["key"] != full["key"]
-    coords = store.load(isolated["key"])
+    assert isolated.isolated == 7
+    assert isolated.key != full.key
+    coords = store.load(isolated.key)
     assert coords.shape == (90, 2)
     assert np.isfinite(coords[list(rows)]).all()
     assert np.isnan(np.delete(coords, rows, axis=0)).all()
@@ -120,7 +122,7 @@ def test_isolated_rows_are_projected_alone(setup):
     again = run_projection(
         ProjectionRequest("t", "pca", 2, {}, rows=rows[::-1]), datasets, registry, store
     )
-    assert again["cached"] is True  # order does not matter
+    assert again.cached is True  # order does not matter
 
 
 def test_isolating_bad_rows_is_refused(setup):
@@ -140,12 +142,12 @@ def test_pca_first_only_for_wide_tables_and_neighbour_methods(setup, tmp_path):
         store,
         pca_dims=3,
     )
-    assert tsne["pca_dims"] == 3
+    assert tsne.pca_dims == 3
     plain = run_projection(
         ProjectionRequest("t", "tsne", 2, {"max_iter": 250}), datasets, registry, store
     )
-    assert plain["pca_dims"] is None
-    assert plain["key"] != tsne["key"]
+    assert plain.pca_dims is None
+    assert plain.key != tsne.key
     narrow = run_projection(
         ProjectionRequest("t", "tsne", 2, {"max_iter": 250}),
         datasets,
@@ -153,12 +155,13 @@ def test_pca_first_only_for_wide_tables_and_neighbour_methods(setup, tmp_path):
         store,
         pca_dims=50,
     )
-    assert narrow["pca_dims"] is None  # 5 dims is not wider than 50
-    assert narrow["key"] == plain["key"]
+    assert narrow.pca_dims is None  # 5 dims is not wider than 50
+    assert narrow.key == plain.key
     pca = run_projection(ProjectionRequest("t", "pca"), datasets, registry, store, pca_dims=3)
-    assert pca["pca_dims"] is None  # PCA needs no PCA first
+    assert pca.pca_dims is None  # PCA needs no PCA first
 
 
+@pytest.mark.slow
 def test_pca_first_keeps_tsne_quality_on_digits(digits_path, tmp_path):
     from sklearn.manifold import trustworthiness
     from sklearn.model_selection import cross_val_score
@@ -180,8 +183,8 @@ def test_pca_first_keeps_tsne_quality_on_digits(digits_path, tmp_path):
         store,
         pca_dims=30,
     )
-    assert result["pca_dims"] == 30
+    assert result.pca_dims == 30
     X, y = digits.matrix(), digits.metadata()["target"].to_numpy()
-    Y = store.load(result["key"])
+    Y = store.load(result.key)
     assert trustworthiness(X, Y, n_neighbors=10) >= 0.97  # measured against the raw 64 dims
     assert cross_val_score(KNeighborsClassifier(10), Y, y, cv=5).mean() >= 0.95

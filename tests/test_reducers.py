@@ -9,7 +9,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from dashboard.errors import ReducerError
-from dashboard.reducer import Params, Reducer
+from dashboard.plugin.reducer import Params, Reducer
 from plugins.param_widgets import field_specs
 from reducers import umap_layout
 from reducers.pca import PCA
@@ -26,7 +26,11 @@ def knn_accuracy(Y: np.ndarray, labels: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     ("cls", "min_trust", "min_knn"),
-    [(UMAP, 0.97, 0.95), (TSNE, 0.97, 0.95), (PCA, 0.80, 0.55)],
+    [
+        pytest.param(UMAP, 0.97, 0.95, marks=pytest.mark.slow),
+        pytest.param(TSNE, 0.97, 0.95, marks=pytest.mark.slow),
+        (PCA, 0.80, 0.55),
+    ],
 )
 def test_quality_on_digits(digits, cls, min_trust, min_knn):
     X, y = digits
@@ -181,6 +185,7 @@ def test_transform_needs_a_fit_and_support():
         TSNE().transform(np.ones((3, 4)))
 
 
+@pytest.mark.slow
 def test_opentsne_path_keeps_quality_and_reports_progress(digits):
     X, y = digits
     X, y = X[:800], y[:800]

@@ -9,10 +9,11 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from dashboard import Panel, Reducer, hookimpl, hookspecs
-from dashboard import plugin_manager as pm_module
+from dashboard import Panel, Reducer, hookimpl
 from dashboard.errors import ConfigError, PluginError
-from dashboard.plugin_manager import DEFAULT_PLUGINS, build_registry, get_plugin_manager
+from dashboard.plugin import hookspecs
+from dashboard.plugin import manager as pm_module
+from dashboard.plugin.manager import DEFAULT_PLUGINS, build_registry, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +60,7 @@ def test_each_call_builds_a_fresh_manager():
     )
 
 
+@pytest.mark.slow
 def test_app_start_does_not_import_umap(demo_config):
     import subprocess
     import sys

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from dash import Dash
 
 from dashboard import Image, Table, create_app
-from dashboard.app import prepare
-from dashboard.log import Run
-from dashboard.runs import find_logged_tables, natural
+from dashboard.data.runs import find_logged_tables, natural
+from dashboard.web.assemble import prepare
+from dashboard.writer.run import Run
 
 
 @pytest.fixture
@@ -134,12 +133,12 @@ def test_image_urls_redirect(tmp_path, write_config):
 
 
 def test_hover_maps_trace_and_point_back_to_the_row(demo_config):
-    from dashboard.app import compute_projection
+    from tests.conftest import project
 
     dashboard = prepare(demo_config)
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
-    projection, _ = compute_projection(
-        {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    projection, _ = project(
+        dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     )
     bbox = {"x0": 1, "x1": 2, "y0": 1, "y1": 2}
     hover = {"points": [{"curveNumber": 0, "pointNumber": 3, "bbox": bbox}]}
@@ -149,7 +148,7 @@ def test_hover_maps_trace_and_point_back_to_the_row(demo_config):
     assert scatter.hovered_row({"points": []}, projection, "target") is None
     ring = {"points": [{"curveNumber": 1, "pointNumber": 0, "bbox": bbox}]}
     assert scatter.hovered_row(ring, projection, "target") is None
-    tooltip = scatter.tooltip(Dash("t"), dataset, row, "target")
+    tooltip = scatter.tooltip(dataset, row, "target")
     image, caption = tooltip.children
     assert image.src.startswith("/_dashboard/image/3?table=digits&v=")
     label = dataset.metadata()["label"][3]

@@ -6,13 +6,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.app import prepare, sample_notice, status_text
 from dashboard.config import SampleConfig, TableConfig
-from dashboard.data import open_dataset
+from dashboard.data.sampling import sample_rows, strata_codes
+from dashboard.data.sources import open_dataset
 from dashboard.errors import ConfigError
-from dashboard.plugin_manager import build_registry, get_plugin_manager
-from dashboard.projection import ProjectionRequest, ProjectionStore, run_projection
-from dashboard.sampling import sample_rows, strata_codes
+from dashboard.plugin.manager import build_registry, get_plugin_manager
+from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
+from dashboard.projection.runner import run_projection
+from dashboard.projection.store import ProjectionStore
+from dashboard.web.assemble import prepare
 from tests.conftest import blobs
 
 
@@ -74,11 +76,11 @@ def test_pca_fits_a_stratified_sample_and_places_the_rest(setup):
     datasets, registry, store = setup
     config = SampleConfig(max_rows=100, stratify="kind")
     full = run_projection(ProjectionRequest("t", "pca"), datasets, registry, store)
-    assert full["sample"] is None  # `auto`: PCA is never sampled
+    assert full.sample is None  # `auto`: PCA is never sampled
     result = run_projection(ProjectionRequest("t", "pca"), datasets, registry, store, sample=config)
-    assert result["sample"] == {"fitted": 100, "of": 1200, "by": "kind", "placed": 1100}
-    assert result["key"] != full["key"]
-    coords = store.load(result["key"])
+    assert result.sample == SampleSummary(fitted=100, of=1200, by="kind", placed=1100)
+    assert result.key != full.key
+    coords = store.load(result.key)
     assert np.isfinite(coords).all()  # every row has a place
     # Placed rows land in their planted cluster: the nearest fitted point shares it.
     meta = datasets["t"].metadata()
@@ -89,7 +91,7 @@ def test_pca_fits_a_stratified_sample_and_places_the_rest(setup):
     cluster = meta["cluster"].to_numpy()
     assert (cluster[rest] == cluster[fitted][nearest]).mean() > 0.98
     again = run_projection(ProjectionRequest("t", "pca"), datasets, registry, store, sample=config)
-    assert again["cached"] is True
+    assert again.cached is True
 
 
 def test_tsne_cannot_place_the_rest_so_only_the_sample_is_drawn(setup):
@@ -97,8 +99,8 @@ def test_tsne_cannot_place_the_rest_so_only_the_sample_is_drawn(setup):
     request = ProjectionRequest("t", "tsne", params={"max_iter": 250}, max_rows=150)
     config = SampleConfig(stratify="cluster")
     result = run_projection(request, datasets, registry, store, sample=config)
-    assert result["sample"] == {"fitted": 150, "of": 1200, "by": "cluster", "placed": 0}
-    coords = store.load(result["key"])
+    assert result.sample == SampleSummary(fitted=150, of=1200, by="cluster", placed=0)
+    coords = store.load(result.key)
     shown = np.isfinite(coords).all(axis=1)
     assert shown.sum() == 150
     clusters = datasets["t"].metadata()["cluster"].to_numpy()[shown]
@@ -111,23 +113,24 @@ def test_an_isolated_subset_is_sampled_within_itself(setup):
     request = ProjectionRequest("t", "pca", rows=rows, max_rows=100)
     config = SampleConfig(place_rest=False)
     result = run_projection(request, datasets, registry, store, sample=config)
-    assert result["sample"] == {"fitted": 100, "of": 600, "by": None, "placed": 0}
-    shown = np.flatnonzero(np.isfinite(store.load(result["key"])).all(axis=1))
+    assert result.sample == SampleSummary(fitted=100, of=600, by=None, placed=0)
+    shown = np.flatnonzero(np.isfinite(store.load(result.key)).all(axis=1))
     assert len(shown) == 100
     assert (shown % 2 == 0).all()
 
 
 def test_status_and_map_say_the_map_is_sampled():
-    placed = {"fitted": 200_000, "of": 1_000_000, "by": "label", "placed": 800_000}
-    assert sample_notice({"sample": placed}) == (
+    def notice(sample: SampleSummary | None) -> str | None:
+        return Projection("k", "t", "pca", 2, {}, 1_000_000, sample=sample).notice()
+
+    placed = SampleSummary(fitted=200_000, of=1_000_000, by="label", placed=800_000)
+    assert notice(placed) == (
         "fitted on 200,000 of 1,000,000 rows, sampled by `label`; "
         "the other 800,000 placed on the map with `transform`"
     )
-    drawn = {**placed, "by": None, "placed": 0}
-    assert sample_notice({"sample": drawn}) == (
-        "showing 200,000 of 1,000,000 rows, sampled at random"
-    )
-    assert sample_notice({"sample": None}) is None
+    drawn = SampleSummary(fitted=200_000, of=1_000_000, by=None, placed=0)
+    assert notice(drawn) == "showing 200,000 of 1,000,000 rows, sampled at random"
+    assert notice(None) is None
 
 
 def test_the_scatter_shows_the_sample_notice(write_config, tmp_path):
@@ -139,14 +142,14 @@ def test_the_scatter_shows_the_sample_notice(write_config, tmp_path):
             "panels": [{"type": "scatter"}],
         }
     )
-    from dashboard.app import compute_projection
+    from tests.conftest import project
 
     dashboard = prepare(path)
-    result, status = compute_projection(
-        {"table": "b", "reducer": "pca", "dims": 2, "params": {}}, dashboard.context
+    result, status = project(
+        dashboard.context, {"table": "b", "reducer": "pca", "dims": 2, "params": {}}
     )
     assert "· fitted on a sample of 120 ·" in status
-    assert status == status_text(result, dashboard.context)
+    assert status == dashboard.context.describe(result)
     scatter = dashboard.panels[0]
     _, _, message, _ = scatter.render(result, "cluster")
     assert [line.children for line in message.children] == [

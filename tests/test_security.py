@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.app import create_app
-from dashboard.cli import build_parser
 from dashboard.errors import ConfigError
-from dashboard.image import Image
+from dashboard.serve.cli import build_parser
+from dashboard.web.app import create_app
+from dashboard.writer.image import Image
 from tests.conftest import ROOT
 
 
@@ -20,7 +20,7 @@ def test_yaml_tags_that_build_python_objects_are_refused_and_never_run(tmp_path)
     (tmp_path / "team.yaml").write_text(
         f"tables: !!python/object/apply:os.system ['touch {marker}']\n"
     )
-    from dashboard.app import prepare
+    from dashboard.web.assemble import prepare
 
     with pytest.raises(ConfigError, match=r"team\.yaml: invalid YAML at line 1.*python/object"):
         prepare(tmp_path / "team.yaml")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.structure import NOISE, NOT_MEASURED, cluster_names, map_clusters, outlier_scores
+from dashboard.analysis.structure import (
+    NOISE,
+    NOT_MEASURED,
+    cluster_names,
+    map_clusters,
+    outlier_scores,
+)
+from dashboard.projection.request import Projection
 
 
 def planted(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +49,8 @@ def test_hdbscan_finds_the_three_blobs_and_leaves_the_far_rows_as_noise():
 
 
 def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
-    from dashboard.app import compute_projection, prepare
+    from dashboard.web.assemble import prepare
+    from tests.conftest import project
     from tests.figures import decode
 
     dashboard = prepare(demo_config)
@@ -50,7 +58,7 @@ def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
     values = [o["value"] for o in scatter.colour_options("digits")]
     assert values[-3:] == ["__recall__", "__outlier__", "__cluster__"]
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     figure, legend, _, _ = scatter.render(result, "__cluster__")
     assert legend[0].children == "cluster (HDBSCAN)"
     names = [item.children[1] for item in legend[1:]]
@@ -68,9 +76,9 @@ def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
 
 def test_the_outliers_panel_lists_the_planted_far_rows(write_config, tmp_path):
     import polars as pl
-    from dash import Dash
 
-    from dashboard.app import compute_projection, prepare
+    from dashboard.web.assemble import prepare
+    from tests.conftest import project
 
     X, _ = planted()
     names = [f"row {i}" for i in range(len(X))]
@@ -84,20 +92,22 @@ def test_the_outliers_panel_lists_the_planted_far_rows(write_config, tmp_path):
     dashboard = prepare(path)
     panel = dashboard.panels[0]
     request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     rows, scores = panel.top_rows(result)
     assert sorted(rows.tolist()) == [300, 301, 302]
     assert (np.diff(scores) <= 0).all()  # highest first
-    _, table = panel.render(Dash("t"), result)
+    _, table = panel.render(result)
     listed = [tr.children[2].children for tr in table.children[1].children]
     assert sorted(listed) == ["row 300", "row 301", "row 302"]
-    assert panel.render(Dash("t"), {"table": "p", "key": "0" * 32}).color == "warning"
+    gone = Projection("0" * 32, "p", "pca", 2, {}, result.n)
+    assert panel.render(gone).color == "warning"
 
 
 def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_path):
     import polars as pl
 
-    from dashboard.app import compute_projection, prepare
+    from dashboard.web.assemble import prepare
+    from tests.conftest import project
 
     X, _ = planted()
     path = tmp_path / "planted.parquet"
@@ -109,7 +119,7 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     dashboard = prepare(write_config(config))
     scatter, panel = dashboard.panels
     request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = compute_projection(request, dashboard.context)
+    result, _ = project(dashboard.context, request)
     _, button, dropdown = panel.cluster_control(result, compute=False).children
     assert button.children.style is None  # "Find clusters" asks before HDBSCAN runs
     assert dropdown.style == {"display": "none"}

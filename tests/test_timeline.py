@@ -7,13 +7,13 @@ import polars as pl
 import pytest
 from sklearn.manifold import trustworthiness
 
-from dashboard.timeline import (
+from dashboard.analysis.alignment import (
     aligned_layouts,
-    aligned_umap_layouts,
     match_steps,
     movement,
     procrustes_layouts,
 )
+from reducers.umap import UMAP
 from tests.conftest import run_writer_examples
 
 
@@ -74,11 +74,12 @@ def test_procrustes_shows_movement_where_the_space_really_changed():
     assert np.median(gap) < 0.05
 
 
+@pytest.mark.slow
 def test_aligned_umap_keeps_clusters_and_holds_a_steady_space_steady():
     X, _ = clusters(n=300)
     rng = np.random.default_rng(3)
     steps = [X + rng.normal(0, 0.05, X.shape) for _ in range(3)]  # the same items, a jitter
-    layouts = aligned_umap_layouts(steps)
+    layouts = aligned_layouts(steps, UMAP().fit_aligned)
     assert layouts.shape == (3, 300, 2)
     for s in range(3):
         assert trustworthiness(steps[s], layouts[s], n_neighbors=10) > 0.85
@@ -86,12 +87,12 @@ def test_aligned_umap_keeps_clusters_and_holds_a_steady_space_steady():
     assert np.median(movement(layouts)[1:]) < 0.25
 
 
-def test_a_timeline_needs_two_steps_and_a_known_method():
+def test_a_timeline_needs_two_steps_and_an_aligner_of_the_right_shape():
     X, _ = clusters(n=30)
     with pytest.raises(ValueError, match=r"a timeline needs at least 2 steps, got 1"):
-        aligned_layouts([X], "procrustes")
-    with pytest.raises(ValueError, match=r"unknown timeline method 'tsne'; choose one of"):
-        aligned_layouts([X, X], "tsne")  # type: ignore[arg-type]
+        aligned_layouts([X])
+    with pytest.raises(ValueError, match=r"the alignment returned shape \(2, 30, 3\)"):
+        aligned_layouts([X, X], lambda matrices, progress: np.zeros((2, 30, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +102,12 @@ def runs_folder(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_the_panel_over_the_comet_epochs(runs_folder, write_config):
     from dash import Patch, no_update
 
-    from dashboard.app import prepare
     from dashboard.errors import ConfigError
+    from dashboard.web.assemble import prepare
 
     tables = {"comet": {"path": str(runs_folder / "runs" / "comet_style")}}
     panels = [{"type": "timeline", "run": "comet", "trails": True}]
@@ -137,7 +139,7 @@ def test_the_panel_over_the_comet_epochs(runs_folder, write_config):
     }
     assert panel.compute("nope") == (
         None,
-        "unknown timeline method 'nope'; choose one of ['aligned_umap', 'procrustes']",
+        "unknown timeline method 'nope'\nallowed values: 'procrustes', 'aligned_umap'",
     )
     tables["one"] = {"path": str(runs_folder / "runs" / "embedding_tutorial")}
     with pytest.raises(ConfigError, match=r"`panels\[0\]\.run`: table 'one' has 1 logged set"):
@@ -145,3 +147,24 @@ def test_the_panel_over_the_comet_epochs(runs_folder, write_config):
     bad = [{"type": "timeline", "run": "comet", "color": "colour"}]
     with pytest.raises(ConfigError, match=r"`panels\[0\]\.color`: column 'colour' not found"):
         prepare(write_config({"tables": tables, "panels": bad}))
+
+
+@pytest.mark.slow
+def test_aligned_umap_goes_through_the_registry(runs_folder, write_config):
+    from dashboard.errors import ConfigError
+    from dashboard.web.assemble import prepare
+
+    tables = {"comet": {"path": str(runs_folder / "runs" / "comet_style")}}
+    panels = [{"type": "timeline", "run": "comet", "method": "aligned_umap"}]
+    (panel,) = prepare(write_config({"tables": tables, "panels": panels})).panels
+    assert panel.methods() == {
+        "procrustes": "PCA, Procrustes-aligned",
+        "aligned_umap": "Aligned UMAP",
+    }
+    disabled = {"tables": tables, "panels": panels, "disable_plugins": ["umap"]}
+    with pytest.raises(
+        ConfigError,
+        match=r"`panels\[0\]\.method`: unknown timeline method 'aligned_umap'\n"
+        r"allowed values: 'procrustes'",
+    ):
+        prepare(write_config(disabled))

@@ -19,6 +19,7 @@ def _umap_learn_fit(X: np.ndarray, n_components: int = 2) -> np.ndarray:
     return umap.UMAP(n_components=n_components).fit_transform(X)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_components", [2, 3])
 def test_maps_are_as_trustworthy_as_umap_learns_own_layout(digits, n_components):
     X, _ = digits
@@ -33,10 +34,11 @@ def test_maps_are_as_trustworthy_as_umap_learns_own_layout(digits, n_components)
     assert "UMAP: layout, epoch 500 of 500" in calls
 
 
+@pytest.mark.slow
 def test_only_unseeded_fits_in_the_calling_thread_use_the_fast_loop(monkeypatch):
     import umap.umap_
 
-    umap_layout._install()
+    umap_layout._PATCH.install()
     rng = np.random.default_rng(0)
     start = rng.uniform(0, 10, (50, 2)).astype(np.float32)
     head = np.repeat(np.arange(50), 3).astype(np.int32)
@@ -52,7 +54,9 @@ def test_only_unseeded_fits_in_the_calling_thread_use_the_fast_loop(monkeypatch)
         return call
 
     monkeypatch.setattr(umap_layout, "_optimize", spy("ours", umap_layout._optimize))
-    monkeypatch.setattr(umap_layout, "_original", spy("umap-learn", umap_layout._original))
+    monkeypatch.setattr(
+        umap_layout._PATCH, "original", spy("umap-learn", umap_layout._PATCH.original)
+    )
 
     def layout(parallel: bool) -> np.ndarray:
         emb = start.copy()
@@ -78,6 +82,7 @@ def test_only_unseeded_fits_in_the_calling_thread_use_the_fast_loop(monkeypatch)
     assert not np.allclose(ours, start)  # the points moved
 
 
+@pytest.mark.slow
 def test_a_progress_call_that_raises_stops_the_layout(digits):
     X, _ = digits
     epochs: list[int] = []
@@ -93,6 +98,7 @@ def test_a_progress_call_that_raises_stops_the_layout(digits):
     assert epochs == [10, 20, 30]
 
 
+@pytest.mark.slow
 def test_transform_still_places_new_rows_among_their_digit(digits):
     X, y = digits
     reducer = UMAP()
@@ -123,3 +129,24 @@ def test_the_power_table_matches_numpy_within_1e_4(b):
         normal = exact > np.finfo(np.float32).tiny  # float32 underflows below
         assert normal.sum() > 200_000
         assert np.abs(got[normal, column] / exact[normal] - 1).max() < 1e-4, power
+
+
+@pytest.mark.slow
+def test_if_our_loop_fails_umap_learns_runs_from_the_same_start(digits, monkeypatch, caplog):
+    """The guard's fallback: a broken loop (say, after a numba upgrade) costs speed, not maps."""
+    X, _ = digits
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a helper changed")
+
+    monkeypatch.setattr(umap_layout, "_optimize", broken)
+    monkeypatch.setattr(umap_layout._PATCH, "failed", None)  # restored after the test
+    with caplog.at_level("WARNING", logger="reducers.umap_patch"):
+        first = UMAP().fit_transform(X[:600])
+        second = UMAP().fit_transform(X[600:1200])
+    assert trustworthiness(X[:600], first, n_neighbors=10) > 0.95
+    assert np.isfinite(second).all()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1  # logged once, not once per fit
+    assert "failed with umap-learn 0.5" in warnings[0]
+    assert "RuntimeError('a helper changed')" in warnings[0]

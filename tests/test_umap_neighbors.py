@@ -12,7 +12,11 @@ from reducers import umap_neighbors
 from reducers.umap import enable_numba_cache
 
 # pynndescent's own search, run here to compare, cannot be cached: numba says so each time.
-pytestmark = pytest.mark.filterwarnings("ignore:Cannot cache compiled function")
+# Each test compiles and runs a neighbour search of thousands of rows.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Cannot cache compiled function"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +73,22 @@ def test_the_compiled_search_is_kept_in_numbas_disk_cache(blobs):
     # What a new process would load instead of compiling (None: numba could not save it).
     for signature in search.signatures:
         assert search._cache.load_overload(signature, search.targetctx) is not None
+
+
+def test_if_our_search_fails_pynndescents_runs(blobs, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("a pynndescent helper changed")
+
+    monkeypatch.setattr(umap_neighbors, "_nn_descent", broken)
+    monkeypatch.setattr(umap_neighbors._PATCH, "failed", None)  # restored after the test
+    with (
+        caplog.at_level("WARNING", logger="reducers.umap_patch"),
+        umap_neighbors.cached_neighbors(),
+    ):
+        found = _search(blobs, "euclidean")
+        again = _search(blobs[:5000], "euclidean")
+    assert _recall(found, blobs, "euclidean") >= 0.9
+    assert again.shape == (5000, 15)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "failed with pynndescent 0.7" in warnings[0]

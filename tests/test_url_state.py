@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import no_update
 
-from dashboard.app import prepare
-from dashboard.url_state import (
+from dashboard.web.assemble import prepare
+from dashboard.web.url_state import (
     MAX_ROWS,
     decode,
     encode,

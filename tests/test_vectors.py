@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard.config import TableConfig
-from dashboard.data import open_dataset
+from dashboard.data.sources import open_dataset
+from dashboard.data.vectors import read_parquet_vectors
 from dashboard.errors import DataError
-from dashboard.plugin_manager import get_plugin_manager
-from dashboard.vectors import read_parquet_vectors
+from dashboard.plugin.manager import get_plugin_manager
 
 
 def vectors(n: int, d: int, seed: int) -> np.ndarray:

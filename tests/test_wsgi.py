@@ -7,10 +7,10 @@ import threading
 import diskcache
 import pytest
 
-from dashboard.app import create_app
-from dashboard.errors import ConfigError
-from dashboard.jobs import JobCancelledError, ThreadJobManager
-from dashboard.wsgi import build_server
+from dashboard.errors import ConfigError, JobCancelledError
+from dashboard.serve.wsgi import build_server
+from dashboard.web.app import create_app
+from dashboard.web.jobs import ThreadJobManager
 
 
 def test_the_wsgi_entry_needs_its_config_variable_and_serves_the_config(demo_config):

@@ -16,12 +16,6 @@ from tests.servers import serve, server_tracebacks
 GRAPH = "#scatter-1-graph .js-plotly-plot"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "browser" in item.nodeid.split("::")[0]:
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "Debian chromium is missing: `make test` installs it"

@@ -18,6 +18,8 @@ from playwright.sync_api import Page
 from tests.browser.conftest import wait_for_points, wait_for_status, write_demo_config
 from tests.servers import ROOT, free_port, serve, stop
 
+pytestmark = pytest.mark.browser
+
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 CELERY = str(Path(sys.executable).with_name("celery"))
 
@@ -63,7 +65,7 @@ def celery_page(tmp_path_factory, digits_path, redis_url) -> Iterator[tuple[str,
             [
                 CELERY,
                 "-A",
-                "dashboard.worker:celery_app",
+                "dashboard.serve.worker:celery_app",
                 "worker",
                 "--pool",
                 "threads",

@@ -11,6 +11,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import wait_for_points, wait_for_status, write_demo_config
 from tests.servers import serve
 
+pytestmark = pytest.mark.browser
+
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
@@ -21,7 +23,7 @@ def gunicorn_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path):
     # No keep-alive: every request opens a new connection, so requests spread over the workers
     # (a kept-alive browser connection would stay with one worker).
     command = [GUNICORN, "--workers", "3", "--threads", "2", "--keep-alive", "0"]
-    command.append("dashboard.wsgi:server")
+    command.append("dashboard.serve.wsgi:server")
     with serve(
         command,
         port_args=lambda port: ["--bind", f"127.0.0.1:{port}"],

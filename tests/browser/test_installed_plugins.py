@@ -13,6 +13,8 @@ from tests.browser.conftest import wait_for_points, wait_for_status
 from tests.conftest import with_site
 from tests.servers import serve
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def plugins_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path, plugin_site: Path):

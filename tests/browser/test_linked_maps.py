@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from tests.servers import serve
 from tests.test_linked import write_pair
 
+pytestmark = pytest.mark.browser
+
 LEFT = "#scatter-0-graph .js-plotly-plot"
 RIGHT = "#scatter-1-graph .js-plotly-plot"
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pytest
 from playwright.sync_api import Browser
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
 
 
 def load_benchmark():

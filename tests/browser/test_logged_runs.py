@@ -13,6 +13,8 @@ from tests.browser.conftest import point_position, wait_for_points, wait_for_sta
 from tests.conftest import run_writer_examples
 from tests.servers import serve
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

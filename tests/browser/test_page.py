@@ -9,9 +9,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.url_state import from_search
+from dashboard.web.url_state import from_search
 from tests.browser.conftest import (
     GRAPH,
     point_count,
@@ -22,6 +23,8 @@ from tests.browser.conftest import (
     write_demo_config,
 )
 from tests.servers import serve
+
+pytestmark = pytest.mark.browser
 
 N = 1797
 

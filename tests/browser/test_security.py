@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import point_position, wait_for_points, wait_for_status
 from tests.servers import serve
 
+pytestmark = pytest.mark.browser
+
 IMG = '<img src=x onerror="window.__xss=1">'
 SCRIPT = "<script>window.__xss=2</script>"
 BOLD = "<b>bold</b>"

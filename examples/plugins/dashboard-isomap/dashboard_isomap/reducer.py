@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from dashboard import Params, Reducer, hookimpl
+from dashboard.plugin import Params, Reducer, hookimpl
 
 
 class IsomapParams(Params):

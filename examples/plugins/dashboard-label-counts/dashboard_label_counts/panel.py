@@ -9,12 +9,10 @@ import polars as pl
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard import Panel, PanelOptions, hookimpl
-from dashboard.panel import REQUEST_STORE, SELECTION_STORE
+from dashboard.plugin import REQUEST_STORE, SELECTION_STORE, Panel, PanelOptions, hookimpl
 
 
 class LabelCountsOptions(PanelOptions):
-    width: int = Field(3, ge=1, le=12, description="Bootstrap grid columns (1-12) to span.")
     top: int = Field(10, ge=1, le=100, description="How many label values to list.")
 
 
@@ -24,15 +22,10 @@ class LabelCountsPanel(Panel):
     name = "label-counts"
     Options = LabelCountsOptions
     options: LabelCountsOptions
+    default_width = 3
 
     def layout(self) -> Any:
-        return dbc.Card(
-            [
-                dbc.CardHeader(self.options.title or "Label counts"),
-                dbc.CardBody(html.Div(id=self.id("counts"), className="small")),
-            ],
-            className="shadow-sm",
-        )
+        return self.card("Label counts", html.Div(id=self.id("counts"), className="small"))
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
@@ -46,7 +39,7 @@ class LabelCountsPanel(Panel):
     def render(self, selection: Any, request: Any) -> Any:
         """A row per label value: its count in the selection (or table) and share."""
         table = (selection or {}).get("table") or (request or {}).get("table")
-        dataset = self.context.datasets.get(table or "")
+        dataset = self.context.dataset(table)
         if dataset is None or not dataset.config.label:
             return html.Span("The table has no label column.", className="text-body-secondary")
         labels = dataset.metadata().get_column(dataset.config.label)

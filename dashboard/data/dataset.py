@@ -1,0 +1,376 @@
+"""One opened table (a :class:`Dataset`): its lazy frame, roles, embedding columns, and what
+is read from it once and kept (metadata, the float32 matrix, images, the k-NN index)."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from dashboard.analysis.knn import NeighborIndex
+from dashboard.config import TableConfig
+from dashboard.data.cloud import is_cloud
+from dashboard.data.vectors import read_parquet_vectors
+from dashboard.errors import DataError, quote_list
+
+T = TypeVar("T")
+
+ROLES = ("label", "text", "image", "id")
+#: The row-number column of :meth:`Dataset.metadata`.
+ROW = "__row__"
+
+
+def is_vector_dtype(dtype: pl.DataType) -> bool:
+    """True for List/Array columns of numbers: one embedding per cell."""
+    return isinstance(dtype, (pl.List, pl.Array)) and dtype.inner.is_numeric()
+
+
+#: Longest label shown as a row's name; a longer one (a pasted document) is cut with "…".
+CAPTION_CHARS = 200
+
+
+def shorten(text: str, limit: int = CAPTION_CHARS) -> str:
+    """``text``, cut to ``limit`` characters with "…" when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Dataset:
+    """One configured table: its lazy frame, roles, embedding columns and matrix.
+
+    Parameters
+    ----------
+    name
+        The table's name in the config.
+    config
+        Its `tables.<name>` entry.
+    frame
+        The lazy frame to read from.
+    files
+        The local files behind ``frame`` (for a cheap fingerprint), or None.
+    where
+        Config file name, for messages.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: TableConfig,
+        frame: pl.LazyFrame,
+        *,
+        files: list[Path] | None = None,
+        where: str = "<config>",
+        key: str | None = None,
+    ):
+        self.name = name
+        #: The config table this dataset came from (for error messages).
+        self.key = key or name
+        self.config = config
+        self.frame = frame
+        self.files = files
+        self.where = where
+        try:
+            self.schema = frame.collect_schema()
+        except Exception as exc:  # polars raises many kinds for unreadable files
+            remedy = (
+                "check the URL, the table's `storage_options` (endpoint, region, keys) and "
+                "that the server can reach the store"
+                if is_cloud(config.path)
+                else "check that the file is a valid table of the given `format:`"
+            )
+            raise DataError(
+                f"{where}: `tables.{key or name}.path`: cannot read {config.path!r}: {exc}\n"
+                f"{remedy}"
+            ) from exc
+        self._check_unique_columns()
+        self._check_roles()
+        self.embedding_columns = self._resolve_embedding()
+        # What is read once and kept, by name; each name has its own lock, so panels asking
+        # together (the page's first load) read a column once, and a slow matrix read does
+        # not hold up a metadata lookup.
+        self._kept: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    def _once(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``'s value, computed once per dataset even when threads ask together."""
+        if name in self._kept:
+            return self._kept[name]
+        with self._locks_lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._kept:
+                self._kept[name] = compute()
+            return self._kept[name]
+
+    # -- columns -----------------------------------------------------------------------------
+
+    def _error(self, key: str, message: str, remedy: str) -> DataError:
+        return DataError(f"{self.where}: `tables.{self.key}.{key}`: {message}\n{remedy}")
+
+    def _missing(self, key: str, column: str) -> DataError:
+        return self._error(
+            key,
+            f"column {column!r} not found in table {self.name!r}",
+            f"available columns: {quote_list(self.schema.names())}",
+        )
+
+    def _check_unique_columns(self) -> None:
+        # Polars renames a CSV's repeated header `a` to `a_duplicated_0`: the map would then
+        # silently use a column nobody named. Parquet refuses duplicates when read.
+        renamed = [c for c in self.schema.names() if re.search(r"_duplicated_\d+$", c)]
+        if renamed:
+            originals = sorted({re.sub(r"_duplicated_\d+$", "", c) for c in renamed})
+            raise self._error(
+                "path",
+                f"{self.config.path!r} has duplicate column names: {quote_list(originals)}",
+                "rename the columns so that each name appears once",
+            )
+
+    def _check_roles(self) -> None:
+        for role in ROLES:
+            column = getattr(self.config, role)
+            if column is not None and column not in self.schema:
+                raise self._missing(role, column)
+
+    def _resolve_embedding(self) -> list[str]:
+        spec = self.config.embedding
+        names = self.schema.names()
+        if spec is None:
+            vectors = [c for c in names if is_vector_dtype(self.schema[c])]
+            if len(vectors) == 1:
+                return vectors
+            if len(vectors) > 1:
+                raise self._error(
+                    "embedding",
+                    f"table {self.name!r} has several vector columns",
+                    f"set `embedding:` to one of {quote_list(vectors)}",
+                )
+            roles = {getattr(self.config, r) for r in ROLES}
+            numeric = [c for c in names if self.schema[c].is_numeric() and c not in roles]
+            if not numeric:
+                raise self._error(
+                    "embedding",
+                    f"table {self.name!r} has no vector column and no numeric columns",
+                    f"set `embedding:` to columns of numbers; columns: {quote_list(names)}",
+                )
+            return numeric
+        if isinstance(spec, str) and glob.has_magic(spec):
+            matched = [c for c in names if fnmatch.fnmatchcase(c, spec)]
+            if not matched:
+                raise self._error(
+                    "embedding",
+                    f"pattern {spec!r} matches no column of table {self.name!r}",
+                    f"available columns: {quote_list(names)}",
+                )
+            columns = matched
+        else:
+            columns = [spec] if isinstance(spec, str) else list(spec)
+        for column in columns:
+            if column not in self.schema:
+                raise self._missing("embedding", column)
+        if len(columns) == 1 and is_vector_dtype(self.schema[columns[0]]):
+            return columns
+        bad = [c for c in columns if not self.schema[c].is_numeric()]
+        if bad:
+            kinds = ", ".join(f"{c!r} is {self.schema[c]}" for c in bad)
+            raise self._error(
+                "embedding",
+                f"embedding columns must be numbers (or one list/array column): {kinds}",
+                "pick numeric columns, or one column holding a vector per row",
+            )
+        if len(set(columns)) != len(columns):
+            raise self._error("embedding", "embedding columns repeat", "list each column once")
+        return columns
+
+    @property
+    def is_vector_column(self) -> bool:
+        """True when the embedding is one list/array column."""
+        return len(self.embedding_columns) == 1 and is_vector_dtype(
+            self.schema[self.embedding_columns[0]]
+        )
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        """Columns usable for colour, hover and filters: all but the embedding and images."""
+        skip = set(self.embedding_columns) | {self.config.image}
+        return [
+            c
+            for c in self.schema.names()
+            if c not in skip and not isinstance(self.schema[c], (pl.Binary, pl.List, pl.Array))
+        ]
+
+    # -- data --------------------------------------------------------------------------------
+
+    def metadata(self) -> pl.DataFrame:
+        """Return the row number (column :data:`ROW`) and the metadata columns, read once.
+
+        The row number is there so the frame has the table's height even when the table
+        holds nothing but its embedding.
+        """
+        return self._once("metadata", self._read_metadata)
+
+    def _read_metadata(self) -> pl.DataFrame:
+        try:
+            frame = self.frame.with_row_index(ROW).select(ROW, *self.metadata_columns)
+            return frame.collect()
+        except Exception as exc:  # polars raises many kinds for broken files
+            raise self._error(
+                "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
+            ) from exc
+
+    def _read_parquet_vectors(self) -> np.ndarray | None:
+        # The frame is a plain scan of these files when they are all parquet.
+        parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
+        if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
+            return None
+        try:
+            return read_parquet_vectors(self.files, self.embedding_columns[0], self.n_rows)
+        except (OSError, ValueError, pa.ArrowException):
+            return None  # the Polars path reports what is wrong
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.metadata().height
+
+    def _collect(self, columns: list[str]) -> pl.DataFrame:
+        try:
+            return self.frame.select(columns).collect()
+        except Exception as exc:  # polars raises many kinds for broken files
+            raise DataError(
+                f"{self.where}: `tables.{self.key}.path`: cannot read {self.config.path!r}: "
+                f"{exc}\ncheck the file"
+            ) from exc
+
+    def matrix(self) -> np.ndarray:
+        """Return the embedding as a C-contiguous float32 (rows x dims) array.
+
+        Built with vectorised Polars operations, never a Python loop over rows.
+
+        Raises
+        ------
+        DataError
+            On null or ragged vectors, naming the first offending rows.
+        """
+        return self._once("matrix", self._build_matrix)
+
+    def _build_matrix(self) -> np.ndarray:
+        fast = self._read_parquet_vectors()
+        if fast is not None:
+            return fast
+        df = self._collect(self.embedding_columns)
+        if self.is_vector_column:
+            column = self.embedding_columns[0]
+            series = df.get_column(column)
+            if series.null_count():
+                rows = np.flatnonzero(series.is_null().to_numpy())[:5].tolist()
+                raise self._error(
+                    "embedding",
+                    f"column {column!r} has {series.null_count()} empty (null) vectors, "
+                    f"first rows: {rows}",
+                    "drop those rows or fill them before logging",
+                )
+            if isinstance(series.dtype, pl.Array):
+                out = series.to_numpy()
+            else:
+                lengths = series.list.len().to_numpy()
+                if lengths.size and (lengths != lengths[0]).any():
+                    odd = np.flatnonzero(lengths != lengths[0])[:5].tolist()
+                    raise self._error(
+                        "embedding",
+                        f"column {column!r} holds vectors of different lengths "
+                        f"(row 0 has {lengths[0]}, rows {odd} have "
+                        f"{lengths[odd].tolist()})",
+                        "every row needs a vector of the same length",
+                    )
+                width = int(lengths[0]) if lengths.size else 0
+                out = series.explode().to_numpy().reshape(len(series), width)
+        else:
+            out = df.select(pl.all().cast(pl.Float32)).to_numpy()
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def image(self, row: int) -> bytes | Path | str | None:
+        """Return row ``row``'s image: PNG bytes, a local file inside the table's directory,
+        or an http(s) URL; None when there is none (or the path leaves the table's folder).
+
+        The image column is read once, then served from memory.
+        """
+        column = self.config.image
+        if column is None:
+            return None
+        images = self._once("images", lambda: self._collect([column]).get_column(column))
+        if not 0 <= row < len(images):
+            return None
+        value = images[row]
+        if value is None or isinstance(value, bytes):
+            return value
+        text = str(value)
+        if text.startswith(("http://", "https://")):
+            return text
+        return self._local_image(text)
+
+    def _local_image(self, text: str) -> Path | None:
+        # Only files below the table's own folder(s): a crafted cell must not reach /etc.
+        roots = [f.parent.resolve() for f in self.files or []]
+        for root in roots:
+            candidate = (root / text).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return candidate
+        return None
+
+    def neighbors(self) -> NeighborIndex:
+        """The exact k-NN index over the embedding, built once per process."""
+        return self._once("neighbors", lambda: NeighborIndex(self.matrix()))
+
+    @property
+    def n_dims(self) -> int | None:
+        """Embedding dimensions, from the schema, or for a List column from its first row
+        (read once); None for an empty table."""
+        if not self.is_vector_column:
+            return len(self.embedding_columns)
+        column = self.embedding_columns[0]
+        dtype = self.schema[column]
+        if isinstance(dtype, pl.Array):
+            return int(dtype.size)
+        return self._once("list_width", lambda: self._first_length(column))
+
+    def _first_length(self, column: str) -> int | None:
+        first = self.frame.select(pl.col(column).first().list.len()).collect().item()
+        return None if first is None else int(first)
+
+    def caption(self, row: int) -> str:
+        """How a row is named in panels: its label (at most :data:`CAPTION_CHARS`
+        characters), else ``row <n>``."""
+        label = self.config.label
+        return shorten(str(self.metadata().get_column(label)[row])) if label else f"row {row}"
+
+    def fingerprint(self) -> str:
+        """Return a content key: file identities when known (cheap), else the matrix bytes.
+
+        Computed once: the dataset's matrix and metadata are read once too, so a later
+        change to the files must not relabel what this process already holds.
+        """
+        return self._once("fingerprint", self._compute_fingerprint)
+
+    def _compute_fingerprint(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(json.dumps([self.embedding_columns, self.config.format]).encode())
+        if self.files:
+            for f in self.files:
+                st = f.stat()
+                h.update(json.dumps([str(f.resolve()), st.st_size, st.st_mtime_ns]).encode())
+        else:
+            m = self.matrix()
+            h.update(str(m.shape).encode())
+            h.update(m.tobytes())
+        return h.hexdigest()

@@ -1,0 +1,74 @@
+"""The public plugin API: the only part of ``dashboard`` a panel or reducer plugin imports.
+
+Built-in panels and reducers use nothing else (a test checks it), so a third-party plugin can
+do whatever a built-in does.
+
+- Hooks: :data:`hookimpl` marks a plugin's functions (see :mod:`dashboard.plugin.hookspecs`).
+- Reducers: :class:`Reducer`, :class:`Params`, :data:`Progress`.
+- Panels: :class:`Panel`, :class:`PanelOptions`, :class:`PanelContext` (the app's services:
+  projections, coordinates, computed colours, image URLs), :class:`DerivedColumn`, the
+  page's store ids, :class:`Projection` and :class:`ProjectionRequest`, :class:`Dataset`,
+  :class:`Memo` (a thread-safe cache).
+- Submodules, imported by name: :mod:`dashboard.plugin.components` (``alert``,
+  ``card_header``), :mod:`dashboard.plugin.figures` (colours, legends, typed arrays),
+  :mod:`dashboard.plugin.analysis` (the dashboard's measures), :mod:`dashboard.plugin.testing`
+  (conformance checks).
+"""
+
+from dashboard.data.dataset import Dataset
+from dashboard.errors import (
+    ConfigError,
+    DashboardError,
+    DataError,
+    JobCancelledError,
+    PluginError,
+    ProjectionGoneError,
+    ReducerError,
+)
+from dashboard.plugin.context import PanelContext
+from dashboard.plugin.hookspecs import hookimpl
+from dashboard.plugin.manager import Registry, build_registry, get_plugin_manager
+from dashboard.plugin.memo import Memo
+from dashboard.plugin.panel import (
+    FILTER_STORE,
+    HIGHLIGHT_STORE,
+    PROJECTION_STORE,
+    REQUEST_STORE,
+    SELECTION_STORE,
+    DerivedColumn,
+    Panel,
+    PanelOptions,
+)
+from dashboard.plugin.reducer import Params, Progress, Reducer
+from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
+
+__all__ = [
+    "FILTER_STORE",
+    "HIGHLIGHT_STORE",
+    "PROJECTION_STORE",
+    "REQUEST_STORE",
+    "SELECTION_STORE",
+    "ConfigError",
+    "DashboardError",
+    "DataError",
+    "Dataset",
+    "DerivedColumn",
+    "JobCancelledError",
+    "Memo",
+    "Panel",
+    "PanelContext",
+    "PanelOptions",
+    "Params",
+    "PluginError",
+    "Progress",
+    "Projection",
+    "ProjectionGoneError",
+    "ProjectionRequest",
+    "Reducer",
+    "ReducerError",
+    "Registry",
+    "SampleSummary",
+    "build_registry",
+    "get_plugin_manager",
+    "hookimpl",
+]

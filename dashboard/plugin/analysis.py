@@ -1,0 +1,53 @@
+"""The dashboard's measures, for panels: the same functions the built-in panels use.
+
+Stable names for plugins; where each lives inside the dashboard may change.
+"""
+
+from dashboard.analysis.alignment import (
+    BUILT_IN_METHODS,
+    PROCRUSTES,
+    Items,
+    aligned_layouts,
+    match_steps,
+    movement,
+)
+from dashboard.analysis.comparison import Comparison, compare, linear_cka, match_ids
+from dashboard.analysis.differences import Difference, contrast
+from dashboard.analysis.knn import METRICS, Metric, map_neighbours, nearest, nearest_to
+from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES, OUTLIER, RECALL, MapMeasure
+from dashboard.analysis.quality import Faithfulness, measure
+from dashboard.analysis.structure import NOISE, NOT_MEASURED
+from dashboard.data.filtering import MISSING, filter_mask
+from dashboard.data.sampling import sample_rows
+
+__all__ = [
+    "BUILT_IN_METHODS",
+    "CLUSTER",
+    "MAP_MEASURES",
+    "METRICS",
+    "MISSING",
+    "NOISE",
+    "NOT_MEASURED",
+    "OUTLIER",
+    "PROCRUSTES",
+    "RECALL",
+    "Comparison",
+    "Difference",
+    "Faithfulness",
+    "Items",
+    "MapMeasure",
+    "Metric",
+    "aligned_layouts",
+    "compare",
+    "contrast",
+    "filter_mask",
+    "linear_cka",
+    "map_neighbours",
+    "match_ids",
+    "match_steps",
+    "measure",
+    "movement",
+    "nearest",
+    "nearest_to",
+    "sample_rows",
+]

@@ -1,0 +1,31 @@
+"""Small Dash components the built-in panels share; plugins may use them too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def alert(message: str, *, color: str = "warning", **kwargs: Any) -> Any:
+    """A compact Bootstrap alert that keeps a message's line breaks (the remedy line)."""
+    import dash_bootstrap_components as dbc
+
+    return dbc.Alert(
+        message,
+        color=color,
+        className="py-1 px-2 mb-0 small",
+        style={"whiteSpace": "pre-wrap"},
+        **kwargs,
+    )
+
+
+def card_header(title: str, controls: Any) -> Any:
+    """A card header with ``title`` on the left and ``controls`` on the right."""
+    import dash_bootstrap_components as dbc
+    from dash import html
+
+    return dbc.CardHeader(
+        html.Div(
+            [html.Span(title), controls],
+            className="d-flex justify-content-between align-items-center gap-2",
+        )
+    )

@@ -1,0 +1,251 @@
+"""What a panel may use: :class:`PanelContext`, the app's shared objects and services.
+
+Built-in panels use nothing else of the host app: anything a panel needs is added here, where
+third-party panels get it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from dashboard.analysis.map_measures import MAP_MEASURES
+from dashboard.data.sources import resolve_table
+from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
+from dashboard.plugin.memo import Memo
+from dashboard.projection.request import Projection, ProjectionRequest
+from dashboard.projection.runner import run_projection
+
+if TYPE_CHECKING:
+    from dashboard.config import DashboardConfig
+    from dashboard.data.dataset import Dataset
+    from dashboard.plugin.manager import Registry
+    from dashboard.plugin.panel import DerivedColumn
+    from dashboard.plugin.reducer import Progress
+    from dashboard.projection.store import ProjectionStore
+
+logger = logging.getLogger(__name__)
+
+#: How often the browser asks whether a background job is done (Dash's default is 1 s; a
+#: cached projection is done at once, so a long first poll would be most of its wait).
+POLL_MS = 250
+#: Where the app serves row images, below its URL base.
+IMAGE_ROUTE = "_dashboard/image/"
+
+
+class PanelContext:
+    """The config, tables, reducers and projection cache of one app, and what panels do
+    with them: run a projection, load a map's coordinates, compute a colour from a map,
+    link a row's image.
+
+    Panels read it and call its methods; only the app changes it (while it is built).
+
+    Parameters
+    ----------
+    config
+        The validated config.
+    datasets
+        The opened tables by name (a run directory opens one per logged set).
+    registry
+        The reducer and panel classes of the app's plugins.
+    store
+        The projection cache.
+    initial_request
+        The projection the page opens with.
+    reducer_cache
+        Where reducers keep compiled code (``Reducer.cache_dir``).
+    """
+
+    def __init__(
+        self,
+        config: DashboardConfig,
+        datasets: Mapping[str, Dataset],
+        registry: Registry,
+        store: ProjectionStore,
+        initial_request: ProjectionRequest,
+        *,
+        reducer_cache: Path | None = None,
+    ):
+        self.config = config
+        self.datasets: Mapping[str, Dataset] = MappingProxyType(dict(datasets))
+        self.registry = registry
+        self.store = store
+        self.initial_request = initial_request
+        self.reducer_cache = reducer_cache
+        self.poll_ms = POLL_MS
+        self.url_base = "/"
+        self._derived: Mapping[str, Mapping[str, DerivedColumn]] = MappingProxyType({})
+        # Colours computed from maps, kept in memory: every hover's tooltip reads them.
+        self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
+
+    # -- set by the app while it is built --------------------------------------------------
+
+    def _attach(self, *, url_base: str, derived: list[DerivedColumn] | None = None) -> PanelContext:
+        """Record where the app is mounted and the panels' derived colours (the app calls
+        this once, before any layout is built)."""
+        self.url_base = url_base
+        tables: dict[str, dict[str, DerivedColumn]] = {}
+        for column in derived or ():
+            tables.setdefault(column.table, {})[column.value] = column
+        self._derived = MappingProxyType(
+            {table: MappingProxyType(columns) for table, columns in tables.items()}
+        )
+        return self
+
+    # -- tables -----------------------------------------------------------------------------
+
+    def resolve_table(self, name: str | None) -> str | None:
+        """The dataset called ``name``, or the first one a config table ``name`` opened (a run
+        directory opens one per logged set); None if there is neither."""
+        return None if name is None else resolve_table(self.datasets, name)
+
+    def dataset(self, name: Any) -> Dataset | None:
+        """The dataset called ``name`` (from a store value: anything), or None."""
+        return self.datasets.get(name) if isinstance(name, str) else None
+
+    def image_url(self, dataset: Dataset, row: int) -> str:
+        """URL of row ``row``'s image; the fingerprint makes a cached copy safe to keep."""
+        query = urllib.parse.urlencode({"table": dataset.name, "v": dataset.fingerprint()[:12]})
+        return f"{self.url_base}{IMAGE_ROUTE}{int(row)}?{query}"
+
+    def thumbnail(self, dataset: Dataset, row: int, size: int = 32) -> Any:
+        """``row``'s image ``size`` pixels wide (pixels kept sharp), or None without images."""
+        if not dataset.config.image:
+            return None
+        from dash import html
+
+        return html.Img(
+            src=self.image_url(dataset, row),
+            alt=dataset.caption(row),
+            style={"width": f"{size}px", "imageRendering": "pixelated"},
+        )
+
+    # -- projections ------------------------------------------------------------------------
+
+    def project(
+        self, request: ProjectionRequest | Mapping[str, Any], progress: Progress | None = None
+    ) -> Projection:
+        """Run (or load from the cache) the projection ``request`` asks for, with the config's
+        PCA width, sampling and time limit.
+
+        Raises
+        ------
+        DashboardError
+            Unknown table or reducer, bad params, or data the reducer cannot use.
+        """
+        if not isinstance(request, ProjectionRequest):
+            try:
+                request = ProjectionRequest.from_dict(request)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DashboardError(
+                    f"not a projection request: {exc!r}\nreload the page"
+                ) from None
+        settings = self.config.projection
+        return run_projection(
+            request,
+            self.datasets,
+            self.registry,
+            self.store,
+            progress,
+            pca_dims=settings.pca_dims,
+            sample=settings.sample,
+            time_limit=settings.time_limit,
+            reducer_cache=self.reducer_cache,
+        )
+
+    def coordinates(self, projection: Projection) -> np.ndarray:
+        """The map's (n, 2|3) float32 coordinates (NaN: a row not on the map).
+
+        Raises
+        ------
+        ProjectionGoneError
+            When they are no longer in the cache.
+        """
+        coords = self.store.load(projection.key)
+        if coords is None or coords.ndim != 2 or len(coords) != projection.n:
+            raise ProjectionGoneError()
+        return coords
+
+    def describe(self, projection: Projection) -> str:
+        """One line saying what the map shows, e.g. ``UMAP 2D · digits · 1,797 points x 64
+        dims · from cache``."""
+        reducer = self.registry.reducers.get(projection.reducer)
+        title = getattr(reducer, "title", "") or projection.reducer
+        dataset = self.datasets.get(projection.table)
+        dims = dataset.n_dims if dataset is not None else None
+        when = "from cache" if projection.cached else f"{projection.seconds:.1f} s"
+        points = f"{projection.n:,} points"
+        if projection.isolated is not None:
+            points = f"{projection.isolated:,} of {points} (isolated)"
+        size = points + (f" x {dims:,} dims" if dims else "")
+        via = f" · PCA {projection.pca_dims} first" if projection.pca_dims else ""
+        if projection.sample:
+            via += f" · fitted on a sample of {projection.sample.fitted:,}"
+        return f"{title} {projection.dims}D · {projection.table} · {size}{via} · {when}"
+
+    # -- colours computed from a map or derived by a panel ----------------------------------
+
+    def derived(self, table: str) -> Mapping[str, DerivedColumn]:
+        """The colours panels derive for ``table``'s rows, by dropdown value."""
+        return self._derived.get(table, MappingProxyType({}))
+
+    def colour_choices(self, table: str) -> list[dict[str, str]]:
+        """Dropdown entries of the colours ``table``'s maps can compute: the map measures
+        (neighbour recall, outlier score, clusters) and the panels' derived colours."""
+        return [{"label": m.label, "value": m.value} for m in MAP_MEASURES.values()] + [
+            {"label": c.name, "value": c.value} for c in self.derived(table).values()
+        ]
+
+    def is_computed_colour(self, table: str, choice: Any) -> bool:
+        """Whether ``choice`` names a computed colour of ``table``'s maps (not a column)."""
+        return isinstance(choice, str) and (choice in MAP_MEASURES or choice in self.derived(table))
+
+    def is_computed(self, projection: Projection, choice: str) -> bool:
+        """Whether map measure ``choice`` was computed for ``projection`` already."""
+        return choice in MAP_MEASURES and self.store.exists(_measure_key(projection, choice))
+
+    def computed(self, projection: Projection, choice: str) -> pl.Series:
+        """The values of computed colour ``choice`` for ``projection``'s map, one per table
+        row, named for display; measured once per map and kept in the cache.
+
+        Raises
+        ------
+        DashboardError
+            For an unknown colour, a map gone from the cache, or a deriving panel that
+            cannot compute.
+        """
+        derived = self.derived(projection.table).get(choice)
+        if derived is not None:
+            return self._computed.get(
+                (projection.table, choice), lambda: pl.Series(derived.name, derived.values())
+            )
+        measure = MAP_MEASURES.get(choice)
+        if measure is None:
+            allowed = [c["value"] for c in self.colour_choices(projection.table)]
+            raise DashboardError(
+                f"unknown computed colour {choice!r}\nallowed values: {quote_list(allowed)}"
+            )
+
+        def compute() -> pl.Series:
+            name = _measure_key(projection, choice)
+            values = self.store.load(name)
+            if values is None:
+                coords = self.coordinates(projection)
+                dataset = self.datasets[projection.table]
+                values = np.asarray(measure.compute(dataset.matrix(), coords), dtype=np.float32)
+                self.store.save(name, values)
+            return measure.column(values)
+
+        return self._computed.get((projection.key, choice), compute)
+
+
+def _measure_key(projection: Projection, choice: str) -> str:
+    # Store keys are letters and digits.
+    return f"{projection.key}{choice.strip('_')}"

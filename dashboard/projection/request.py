@@ -1,0 +1,117 @@
+"""What a page asks to see (:class:`ProjectionRequest`) and what it gets back
+(:class:`Projection`): both travel through the page's stores as JSON."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectionRequest:
+    """What the user asked to see."""
+
+    table: str
+    reducer: str
+    dims: int = 2
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Project only these rows ("isolate"); the others get no coordinates (NaN).
+    rows: tuple[int, ...] | None = None
+    #: Fit at most this many rows (a sample); None: as the config says.
+    max_rows: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (what the browser stores)."""
+        data = asdict(self)
+        data["rows"] = None if self.rows is None else list(self.rows)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProjectionRequest:
+        """Build from :meth:`to_dict` output."""
+        return cls(
+            table=str(data["table"]),
+            reducer=str(data["reducer"]),
+            dims=int(data.get("dims", 2)),
+            params=dict(data.get("params") or {}),
+            rows=None if data.get("rows") is None else tuple(int(r) for r in data["rows"]),
+            max_rows=int(data["max_rows"]) if data.get("max_rows") else None,
+        )
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """How a map of a big table was sampled: rows ``fitted`` of ``of``, stratified ``by`` a
+    column (None: at random), and ``placed`` rows put on the map with ``transform``."""
+
+    fitted: int
+    of: int
+    by: str | None
+    placed: int
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A computed map: what it shows and the cache key of its coordinates.
+
+    Panels get it from the projection store with :meth:`from_store` and its coordinates
+    with :meth:`dashboard.plugin.PanelContext.coordinates`.
+    """
+
+    key: str
+    table: str
+    reducer: str
+    dims: int
+    params: dict[str, Any]
+    n: int
+    seconds: float = 0.0
+    cached: bool = False
+    #: Rows projected when the map is of an isolated subset, else None.
+    isolated: int | None = None
+    #: The PCA width the reducer ran on first, or None.
+    pca_dims: int | None = None
+    sample: SampleSummary | None = None
+
+    def to_store(self) -> dict[str, Any]:
+        """The JSON-ready value of the projection store."""
+        return asdict(self)
+
+    @classmethod
+    def from_store(cls, data: Any) -> Projection | None:
+        """The projection a store value describes; None when there is none yet, or when the
+        value is not one (a damaged or forged value is logged and ignored)."""
+        if not data:
+            return None
+        if isinstance(data, Projection):
+            return data
+        try:
+            projection = _ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            logger.warning("ignoring a projection store value that is not one: %s", exc)
+            return None
+        if not projection.key.isalnum():  # keys name cache files
+            logger.warning("ignoring a projection with key %r", projection.key)
+            return None
+        return projection
+
+    def notice(self) -> str | None:
+        """What a map fitted on a sample says about it, e.g. ``fitted on 200,000 of
+        1,000,000 rows, sampled by `label`; ...``; None for a map of every row."""
+        sample = self.sample
+        if sample is None:
+            return None
+        by = f"sampled by `{sample.by}`" if sample.by else "sampled at random"
+        if sample.placed:
+            return (
+                f"fitted on {sample.fitted:,} of {sample.of:,} rows, {by}; "
+                f"the other {sample.placed:,} placed on the map with `transform`"
+            )
+        return f"showing {sample.fitted:,} of {sample.of:,} rows, {by}"
+
+
+_ADAPTER = TypeAdapter(Projection)

@@ -1,0 +1,1 @@
+"""Ways to run the dashboard: the command line, the WSGI entry, Celery workers, precompute."""

@@ -1,0 +1,2 @@
+"""The Dash app: its factory, page skeleton, routes, shareable links, jobs and panel
+isolation."""

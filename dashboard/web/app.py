@@ -1,0 +1,155 @@
+"""Build the Dash app from a config: plugins, tables, panels, and the projection callback."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import diskcache
+import flask
+import pluggy
+from dash import Dash, Input, Output, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.config import DashboardConfig
+from dashboard.errors import DashboardError, JobCancelledError
+from dashboard.plugin.components import alert
+from dashboard.plugin.context import PanelContext
+from dashboard.plugin.panel import PROJECTION_STORE, REQUEST_STORE
+from dashboard.web import url_state
+from dashboard.web.assemble import prepare
+from dashboard.web.isolation import (
+    build_panel_layout,
+    callback_error_handler,
+    register_panel_callbacks,
+)
+from dashboard.web.jobs import ThreadJobManager
+from dashboard.web.locked_dash import LockedSetupDash
+from dashboard.web.page import PROGRESS, PROGRESS_TEXT, PROGRESS_WRAP, STATUS, page_layout
+from dashboard.web.routes import BOOTSTRAP_CSS, STATIC_ROUTE, add_image_route, add_static_route
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    config: DashboardConfig | Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    server: flask.Flask | bool = True,
+    url_base_pathname: str = "/",
+    plugin_manager: pluggy.PluginManager | None = None,
+    compress: bool = True,
+    isolate_panels: bool = True,
+) -> Dash:
+    """Build the dashboard described by ``config``.
+
+    Parameters
+    ----------
+    config
+        A :class:`DashboardConfig`, a mapping as parsed from YAML, or a path to a YAML file.
+    server
+        A Flask app to mount the dashboard in, or True for a new one (``app.server``).
+    url_base_pathname
+        Where the dashboard lives on ``server``, e.g. ``"/projector/"``.
+    plugin_manager
+        A prepared plugin manager (tests); default: built from the config.
+    compress
+        gzip responses (Flask-Compress). It applies to the whole ``server``: pass False
+        when the host app compresses already.
+    isolate_panels
+        Contain a panel whose layout or callback raises (the error shows in its place). The
+        conformance checks turn it off, so a broken panel fails them.
+
+    Raises
+    ------
+    DashboardError
+        When the config, its tables or its plugins are invalid; the message names the file,
+        the key and the allowed values.
+
+    Examples
+    --------
+    >>> flask_app = flask.Flask(__name__)
+    >>> create_app("configs/demo.yaml", server=flask_app, url_base_pathname="/projector/")
+    ... # doctest: +SKIP
+    """
+    if not url_base_pathname.endswith("/"):
+        url_base_pathname += "/"
+    dashboard = prepare(config, plugin_manager=plugin_manager, url_base=url_base_pathname)
+    context, panels = dashboard.context, dashboard.panels
+    # Dash keys background results by callback code and arguments, which two dashboards
+    # in one process share: each mount point gets its own result store.
+    mount = url_base_pathname.strip("/").replace("/", "_") or "root"
+    manager: Any
+    if context.config.celery is not None:
+        from dash import CeleryManager
+
+        from dashboard.serve.worker import make_celery
+
+        manager = CeleryManager(make_celery(context.config.celery))
+    else:
+        manager = ThreadJobManager(diskcache.Cache(dashboard.cache_dir / "callbacks" / mount))
+    app = LockedSetupDash(
+        "dashboard",
+        server=server,
+        url_base_pathname=url_base_pathname,
+        title=context.config.title,
+        external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
+        background_callback_manager=manager,
+        update_title=None,
+        # gzip: coordinates are base64 float32, which gzip brings back to about 4 bytes.
+        compress=compress,
+        on_error=callback_error_handler(panels) if isolate_panels else None,
+    )
+    add_static_route(app)
+    add_image_route(app, context.datasets)
+    if isolate_panels:
+        built = {panel.index: build_panel_layout(panel) for panel in panels}
+    else:
+        built = {panel.index: build_panel_layout(panel, isolate=False) for panel in panels}
+    app.layout = page_layout(context.config, panels, context.initial_request, built)
+    _register_projection_callback(app, context, manager)
+    for panel in panels:
+        if built[panel.index][1]:  # a panel without its layout gets no callbacks
+            register_panel_callbacks(app, panel, isolate=isolate_panels)
+    app.layout.children.extend(url_state.register(app, panels))
+    return app
+
+
+def _register_projection_callback(app: Dash, context: PanelContext, manager: Any) -> None:
+    """Compute the requested projection in a background job, reporting progress."""
+
+    @app.callback(
+        Output(PROJECTION_STORE, "data"),
+        Output(STATUS, "children"),
+        Input(REQUEST_STORE, "data"),
+        background=True,
+        interval=context.poll_ms,
+        progress=[Output(PROGRESS, "value"), Output(PROGRESS_TEXT, "children")],
+        progress_default=[0, ""],
+        running=[(Output(PROGRESS_WRAP, "style"), {"display": "flex"}, {"display": "none"})],
+    )
+    def project(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, Any]:
+        def progress(fraction: float, message: str) -> None:
+            if isinstance(manager, ThreadJobManager):  # Celery stops its own tasks
+                manager.raise_if_cancelled()  # a newer request replaced this one
+            set_progress((round(100 * fraction), message))
+
+        try:
+            return compute_projection(request, context, progress)
+        except JobCancelledError:
+            raise PreventUpdate from None
+
+
+def compute_projection(
+    request: Mapping[str, Any] | None, context: PanelContext, progress: Any = None
+) -> tuple[Any, Any]:
+    """The projection callback's body: (projection store value, status line or error)."""
+    if not request:
+        return no_update, no_update
+    try:
+        projection = context.project(request, progress)
+    except DashboardError as exc:
+        logger.warning("projection failed: %s", exc)
+        return no_update, alert(str(exc), color="danger", id="dashboard-error")
+    return projection.to_store(), context.describe(projection)

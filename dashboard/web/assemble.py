@@ -1,0 +1,158 @@
+"""From a config to panels: validate it against the plugins and the data, open the tables,
+build the shared :class:`~dashboard.plugin.PanelContext` and the panels. No Dash object exists
+yet, so this is testable alone and serves the precompute command too."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import ValidationError
+
+from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
+from dashboard.data.dataset import Dataset
+from dashboard.data.sources import open_datasets, resolve_table
+from dashboard.errors import ConfigError, DashboardError, quote_list
+from dashboard.plugin.context import PanelContext
+from dashboard.plugin.manager import Registry, build_registry, get_plugin_manager
+from dashboard.plugin.panel import DerivedColumn, Panel
+from dashboard.projection.request import ProjectionRequest
+from dashboard.projection.store import ProjectionStore
+
+
+@dataclass
+class Dashboard:
+    """Everything a config resolves to before any Dash object exists."""
+
+    context: PanelContext
+    panels: list[Panel]
+    plugin_manager: pluggy.PluginManager
+    cache_dir: Path
+
+
+def prepare(
+    config: DashboardConfig | Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    url_base: str = "/",
+) -> Dashboard:
+    """Validate ``config`` against plugins and data; build the context and the panels.
+
+    Raises
+    ------
+    DashboardError
+        When the config, its tables or its plugins are invalid; the message names the file,
+        the key and the allowed values.
+    """
+    if isinstance(config, (str, os.PathLike)):
+        config = load_config(config)
+    elif not isinstance(config, DashboardConfig):
+        config = parse_config(config)
+    cache_dir = config.resolved_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if plugin_manager is None:
+        try:
+            plugin_manager = get_plugin_manager(config.disable_plugins)
+        except ConfigError as exc:
+            raise ConfigError(f"{config.source}: {exc}") from None
+    registry = build_registry(plugin_manager)
+    datasets = _open_datasets(config, plugin_manager, cache_dir)
+    _check_stratify(config, datasets)
+    initial = _initial_request(config, datasets, registry)
+    context = PanelContext(
+        config,
+        datasets,
+        registry,
+        ProjectionStore(cache_dir),
+        initial,
+        reducer_cache=config.resolved_numba_cache_dir(),
+    )
+    panels = _build_panels(config, registry, context)
+    derived: list[DerivedColumn] = [c for panel in panels for c in panel.derived_columns()]
+    context._attach(url_base=url_base, derived=derived)
+    return Dashboard(context, panels, plugin_manager, cache_dir)
+
+
+def _open_datasets(
+    config: DashboardConfig, pm: pluggy.PluginManager, cache_dir: Path
+) -> dict[str, Dataset]:
+    datasets = {}
+    for name, table in config.tables.items():
+        try:
+            datasets.update(
+                open_datasets(
+                    name,
+                    table,
+                    scan_hook=pm.hook.dashboard_scan_table,
+                    cache_dir=cache_dir,
+                    where=config.source,
+                )
+            )
+        except DashboardError as exc:
+            if str(exc).startswith(config.source):
+                raise
+            raise type(exc)(f"{config.source}: `tables.{name}.path`: {exc}") from None
+    return datasets
+
+
+def _check_stratify(config: DashboardConfig, datasets: dict[str, Dataset]) -> None:
+    column = config.projection.sample.stratify
+    if column and not any(column in d.metadata_columns for d in datasets.values()):
+        columns = sorted({c for d in datasets.values() for c in d.metadata_columns})
+        raise config.error(
+            "projection.sample.stratify",
+            f"no table has a column {column!r}",
+            f"allowed values: {quote_list(columns)}",
+        )
+
+
+def _initial_request(
+    config: DashboardConfig, datasets: dict[str, Dataset], registry: Registry
+) -> ProjectionRequest:
+    proj = config.projection
+    table = proj.table or next(
+        (p.options().get("table") for p in config.panels if p.options().get("table")),
+        next(iter(config.tables)),
+    )
+    resolved = resolve_table(datasets, table)
+    if resolved is None:
+        key = "projection.table" if proj.table else "panels[].table"
+        raise config.error(
+            key, f"unknown table {table!r}", f"allowed values: {quote_list(datasets)}"
+        )
+    try:
+        reducer = registry.reducer(proj.reducer)
+    except DashboardError as exc:
+        raise ConfigError(f"{config.source}: {exc}") from None
+    try:
+        params = reducer.Params.model_validate(proj.params)
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error(exc, reducer.Params, config.source, prefix="projection.params")
+        ) from None
+    return ProjectionRequest(resolved, proj.reducer, proj.dims, params.model_dump(mode="json"))
+
+
+def _build_panels(
+    config: DashboardConfig, registry: Registry, context: PanelContext
+) -> list[Panel]:
+    panels = []
+    for i, entry in enumerate(config.panels):
+        try:
+            cls = registry.panel(entry.type, key=f"panels[{i}].type")
+        except DashboardError as exc:
+            raise ConfigError(f"{config.source}: {exc}") from None
+        try:
+            options = cls.Options.model_validate(entry.options())
+        except ValidationError as exc:
+            raise ConfigError(
+                format_validation_error(exc, cls.Options, config.source, prefix=f"panels[{i}]")
+            ) from None
+        panel = cls(options, context, i)
+        panel.validate()
+        panels.append(panel)
+    return panels
