@@ -229,3 +229,23 @@ def test_umap_passes_epochs_and_picks_an_init_the_table_supports(monkeypatch):
     UMAP().fit_transform(small[:12])
     assert [c["n_epochs"] for c in calls] == [None, 300, None]  # None: umap-learn's default
     assert [c["init"] for c in calls] == ["spectral", "spectral", "random"]
+
+
+@pytest.mark.slow
+def test_numba_caches_follow_the_apps_folder(tmp_path, monkeypatch):
+    """Each app names its compile cache (`numba_cache_dir:`); no process-wide first-wins."""
+    import umap  # noqa: F401  (its compiled functions are the ones pointed)
+
+    import reducers.umap as module
+    from reducers.umap import default_numba_cache, enable_numba_cache
+
+    try:
+        assert enable_numba_cache(tmp_path / "one") > 10
+        assert enable_numba_cache(tmp_path / "one") == 0  # already there: nothing to do
+        assert enable_numba_cache(tmp_path / "two") > 10
+        from umap.umap_ import smooth_knn_dist
+
+        assert str(tmp_path / "two") in smooth_knn_dist._cache._cache_path
+    finally:
+        enable_numba_cache(default_numba_cache())
+    assert module._cache_dir == str(default_numba_cache())

@@ -169,3 +169,21 @@ def test_default_plugins_are_importable_modules():
 
     for _, module in DEFAULT_PLUGINS:
         assert importlib.import_module(module)
+
+
+def test_hooks_are_called_through_pluggy_so_a_wrapper_can_change_what_they_return():
+    from dashboard.plugin.hookspecs import PROJECT
+
+    wrapper = pluggy.HookimplMarker(PROJECT)
+
+    class HidesTSNE:
+        @wrapper(wrapper=True)
+        def dashboard_reducers(self):
+            groups = yield
+            return [[cls for cls in group if cls.name != "tsne"] for group in groups]
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(HidesTSNE(), name="hides-tsne")
+    registry = build_registry(pm)
+    assert "tsne" not in registry.reducers
+    assert registry.providers[("reducer", "umap")] == "umap"  # still attributed
