@@ -141,9 +141,18 @@ class DashboardConfig(_Strict):
 
     title: str = Field("Embedding projector", description="Shown in the page header and tab.")
     tables: dict[str, TableConfig] = Field(min_length=1, description="Tables by name.")
-    projection: ProjectionConfig = Field(default_factory=ProjectionConfig)
-    panels: list[PanelConfig] = Field(default_factory=_default_panels)
-    disable_plugins: list[str] = Field(default_factory=list)
+    projection: ProjectionConfig = Field(
+        default_factory=ProjectionConfig, description="The map the page opens with."
+    )
+    panels: list[PanelConfig] = Field(
+        default_factory=_default_panels,
+        description="The page's panels, in order: `{type: <panel>, ...options}`.",
+    )
+    disable_plugins: list[str] = Field(
+        default_factory=list,
+        description="Plugins to leave out, by name (built-in or installed); "
+        "`python -m dashboard plugins` lists them.",
+    )
     cache_dir: Path | None = Field(
         None, description=f"Projection cache; default `${CACHE_ENV}` or the user cache dir."
     )
@@ -336,13 +345,13 @@ def _is_model(tp: Any) -> bool:
 def _allowed_hint(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     parent = _model_at(model, loc[:-1])
     if parent is None or not isinstance(loc[-1], str) or loc[-1] not in parent.model_fields:
-        return "see the config reference in README.md"
+        return "see the config reference (docs/config.md)"
     field = parent.model_fields[loc[-1]]
     schema = field.description or ""
     literal = _literal_values(field.annotation)
     if literal:
         return f"allowed values: {', '.join(repr(v) for v in literal)}"
-    return f"expected: {schema}" if schema else "see the config reference in README.md"
+    return f"expected: {schema}" if schema else "see the config reference (docs/config.md)"
 
 
 def _literal_values(tp: Any) -> list[Any]:

@@ -19,6 +19,10 @@ KINDS = ("vector", "image", "bool", "int", "float", "str", "bytes")
 class Table:
     """Rows of values under named columns, built like a ``wandb.Table``.
 
+    Cells may be numbers, strings, :class:`dashboard.Image`, or vectors (list of ints or
+    floats, or a 1-D ``np.ndarray``) for an embedding column; ``None`` is a missing value.
+    Types are checked when the table is written; the errors name the column and rows.
+
     Parameters
     ----------
     columns
@@ -27,10 +31,6 @@ class Table:
         Rows, each a sequence with one value per column.
     dataframe
         A pandas or polars data frame (instead of ``columns``/``data``).
-
-    Cells may be numbers, strings, :class:`dashboard.Image`, or vectors (list of ints or
-    floats, or a 1-D ``np.ndarray``) for an embedding column; ``None`` is a missing value.
-    Types are checked when the table is written; the errors name the column and rows.
 
     Examples
     --------
