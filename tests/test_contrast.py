@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import yaml
+from scipy import stats
 
-from dashboard.analysis.differences import contrast
+from dashboard.analysis.differences import Contrasts, contrast
 
 
 def planted(n: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
@@ -54,6 +56,44 @@ def test_nothing_to_compare_without_rows_on_both_sides():
     meta, _ = planted(50)
     assert contrast(meta, np.arange(50), ["kind", "shifted"]) == []
     assert contrast(meta, np.array([3]), ["shifted"]) == []  # one value on a side
+
+
+@pytest.mark.parametrize("size", [3, 6, 9, 50, 2500])
+def test_prepared_columns_give_scipys_answers(size):
+    # Contrasts prepares ranks and sums once per column; each selection's statistics must
+    # equal those computed from scratch (scipy's Mann-Whitney, exact or asymptotic, and
+    # Cohen's d), also far from zero where sums of squares lose precision.
+    rng = np.random.default_rng(size)
+    n = 5000
+    meta = pl.DataFrame(
+        {
+            "wide": rng.normal(size=n) + 1e6,
+            "tied": rng.integers(0, 40, n).astype(float),
+            "gappy": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        }
+    )
+    prepared = Contrasts(meta, meta.columns)
+    for _ in range(3):  # the same prepared columns for several selections
+        rows = np.sort(rng.choice(n, size, replace=False))
+        found = {d.column: d for d in prepared.compare(rows)}
+        selected = np.zeros(n, bool)
+        selected[rows] = True
+        for column in meta.columns:
+            values = meta[column].to_numpy()
+            inside = values[selected & np.isfinite(values)]
+            outside = values[~selected & np.isfinite(values)]
+            pooled = np.sqrt(
+                ((len(inside) - 1) * inside.var(ddof=1) + (len(outside) - 1) * outside.var(ddof=1))
+                / (len(inside) + len(outside) - 2)
+            )
+            if len(inside) < 2:
+                assert column not in found
+                continue
+            assert found[column].p_value == pytest.approx(
+                stats.mannwhitneyu(inside, outside).pvalue, rel=1e-9
+            )
+            d = (inside.mean() - outside.mean()) / pooled
+            assert found[column].effect == pytest.approx(d, rel=1e-6, abs=1e-9)
 
 
 def test_the_panel_ranks_the_selected_digits_columns(demo_config):

@@ -12,7 +12,7 @@ from dashboard.analysis.alignment import (
     movement,
 )
 from dashboard.analysis.comparison import Comparison, compare, linear_cka, match_ids
-from dashboard.analysis.differences import Difference, contrast
+from dashboard.analysis.differences import Contrasts, Difference, contrast
 from dashboard.analysis.knn import METRICS, Metric, map_neighbours, nearest, nearest_to
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES, OUTLIER, RECALL, MapMeasure
 from dashboard.analysis.quality import Faithfulness, measure
@@ -32,6 +32,7 @@ __all__ = [
     "PROCRUSTES",
     "RECALL",
     "Comparison",
+    "Contrasts",
     "Difference",
     "Faithfulness",
     "Items",
