@@ -127,7 +127,8 @@ def record_callbacks(port: int, browser: object | None = None) -> list[bytes]:
     page.locator("#dashboard-status").filter(has_text="PCA 2D").wait_for(timeout=120_000)
     graph = "#scatter-1-graph .js-plotly-plot"
     page.wait_for_function(f"() => document.querySelector('{graph}')?._fullData?.length")
-    page.locator("#scatter-1-color").select_option("ink")
+    colour = '{"key":"maps/1/colour","panel":1,"type":"dashboard-view"}'
+    page.locator(f"[id='{colour}']").select_option("ink")
     page.wait_for_timeout(1500)
     for row in (3, 10, 200):
         x, y = page.evaluate(

@@ -7,7 +7,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -17,10 +17,14 @@ from dashboard.plugin import (
     DerivedColumn,
     Panel,
     PanelOptions,
+    action,
+    focus_attributes,
     hookimpl,
 )
 from dashboard.plugin.analysis import Comparison, compare
 from dashboard.plugin.components import alert
+
+RING_LABEL = "least overlap"
 
 
 class CompareOptions(PanelOptions):
@@ -93,7 +97,10 @@ class ComparePanel(Panel):
         ring = dbc.Button("Ring on map", id=self.id("ring"), size="sm", color="link")
         return self.card(
             f"{a} against {b}",
-            html.Div("Comparing…", id=self.id("body"), className="small"),
+            [
+                html.Div("Comparing…", id=self.id("body"), className="small"),
+                dcc.Store(id=self.action_id()),
+            ],
             controls=ring,
             body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
@@ -104,13 +111,17 @@ class ComparePanel(Panel):
             return self.render()
 
         @app.callback(
-            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
+            Output(self.action_id(), "data"),
             Input(self.id("ring"), "n_clicks"),
             State(REQUEST_STORE, "data"),
+            State(HIGHLIGHT_STORE, "data"),
             prevent_initial_call=True,
         )
-        def ring(n_clicks: Any, request: Any) -> Any:
-            return self.ring(request) or no_update
+        def ring(n_clicks: Any, request: Any, highlight: Any) -> Any:
+            if isinstance(highlight, dict) and highlight.get("label") == RING_LABEL:
+                return action("clear_highlight")  # the second click takes the rings off
+            rings = self.ring(request)
+            return action("highlight", **rings) if rings else no_update
 
     def comparison(self) -> Comparison | str:
         """The comparison, computed once (the tables do not change), or why it failed.
@@ -167,6 +178,8 @@ class ComparePanel(Panel):
             html.Tr(
                 [html.Td(a.caption(int(result.rows_a[i]))), html.Td(f"{result.overlap[i]:.2f}")],
                 className="dashboard-compare-item",
+                title="Click to find it on the map",
+                **focus_attributes(a.name, int(result.rows_a[i])),
             )
             for i in self.lowest(result)
         ]
@@ -181,7 +194,7 @@ class ComparePanel(Panel):
             return None
         picked = self.lowest(result)
         rows = result.rows_a if table == self.tables[0] else result.rows_b
-        return {"table": table, "rows": rows[picked].tolist(), "label": "least overlap"}
+        return {"table": table, "rows": rows[picked].tolist(), "label": RING_LABEL}
 
 
 @hookimpl

@@ -9,10 +9,12 @@ import numpy as np
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard.plugin import SELECTION_STORE, Panel, PanelOptions, hookimpl
-from dashboard.plugin.analysis import Difference, contrast
+from dashboard.plugin import SELECTION_STORE, Memo, Panel, PanelOptions, hookimpl
+from dashboard.plugin.analysis import Contrasts, Difference
 
 HINT = "Select points on the map to see which columns set them apart."
+#: Fewest rows on each side a comparison needs (the tests need a few of each).
+MIN_ROWS = 5
 
 
 class ContrastOptions(PanelOptions):
@@ -29,6 +31,11 @@ class ContrastPanel(Panel):
     name = "contrast"
     Options = ContrastOptions
     options: ContrastOptions
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Each table's selection-free work (category codes, ranks), done once.
+        self._contrasts: Memo[str, Contrasts] = Memo(4)
 
     def validate(self) -> None:
         # Checked against the table the page opens on; other tables use what they have.
@@ -56,13 +63,24 @@ class ContrastPanel(Panel):
 
     def render(self, selection: dict[str, Any] | None) -> Any:
         """The panel's content for a selection store value."""
-        selection = selection or {}
+        selection = selection if isinstance(selection, dict) else {}
         dataset = self.context.dataset(selection.get("table"))
-        rows = np.asarray(selection.get("rows") or [], dtype=np.int64)
-        if dataset is None or not rows.size:
+        picked = [r for r in selection.get("rows") or [] if isinstance(r, int)]
+        if dataset is None or not picked:
             return HINT
-        found = contrast(dataset.metadata(), rows, self.columns(dataset.name))
-        rest = dataset.n_rows - len(set(rows.tolist()))
+        rows = np.unique(np.asarray(picked, dtype=np.int64))
+        rows = rows[(rows >= 0) & (rows < dataset.n_rows)]
+        if len(rows) < MIN_ROWS or dataset.n_rows - len(rows) < MIN_ROWS:
+            return html.Div(
+                f"Select at least {MIN_ROWS} points (and leave {MIN_ROWS} out) to compare "
+                f"them with the rest; {len(rows):,} selected.",
+                className="text-body-secondary",
+            )
+        columns = self.columns(dataset.name)
+        found = self._contrasts.get(
+            dataset.name, lambda: Contrasts(dataset.metadata(), columns)
+        ).compare(rows)
+        rest = dataset.n_rows - len(rows)
         heading = html.Div(
             f"{len(rows):,} selected against the other {rest:,} rows of {dataset.name!r}",
             className="mb-1",
@@ -76,6 +94,13 @@ class ContrastPanel(Panel):
         return [heading, dbc.Table([head, html.Tbody(body)], size="sm", className="mb-0")]
 
 
+def p_text(p: float) -> str:
+    """A p-value as a person reads it: ``p = 0.03``, ``p < 1e-300`` (never ``p = 0``)."""
+    if not p > 0:  # below the smallest float: the test can only say it is tiny
+        return "p < 1e-300"
+    return f"p = {p:.2g}"
+
+
 def difference_row(difference: Difference) -> Any:
     """One column's row: its name, effect size, what differs, and the test's p-value."""
     return html.Tr(
@@ -83,7 +108,7 @@ def difference_row(difference: Difference) -> Any:
             html.Td(difference.column, className="fw-semibold"),
             html.Td(f"{difference.effect_name} {difference.effect:+.2f}"),
             html.Td(difference.summary),
-            html.Td(f"{difference.test} p = {difference.p_value:.2g}", className="text-nowrap"),
+            html.Td(f"{difference.test} {p_text(difference.p_value)}", className="text-nowrap"),
         ],
         className="dashboard-contrast-row",
     )

@@ -1,26 +1,20 @@
-"""Controls panel: choose table, reducer, its parameters (generated from ``Params``) and dims."""
+"""Controls panel: choose table, reducer, its parameters (generated from ``Params``) and dims.
+
+Every widget here is bound to the view (:meth:`Panel.view_id`): its value is that part of the
+view, so a link restores it, and the projection request is derived from the view."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 
-from dashboard.plugin import (
-    REQUEST_STORE,
-    SELECTION_STORE,
-    DashboardError,
-    Panel,
-    ProjectionRequest,
-    hookimpl,
-)
+from dashboard.plugin import MESSAGES_STORE, Panel, action, hookimpl
 from dashboard.plugin.components import alert
-from plugins.param_widgets import PARAM_TYPE, clean_value, field_specs, param_widget
+from plugins.param_widgets import dom_id, field_specs, param_widget
 
 GROUP_TYPE = "controls-params"
-#: Fewest selected points "Isolate selection" re-projects.
-MIN_ISOLATE = 5
 
 
 class ControlsPanel(Panel):
@@ -28,37 +22,47 @@ class ControlsPanel(Panel):
 
     name = "controls"
     default_width = 3
+    region = "sidebar"
 
     def layout(self) -> Any:
-        ctx = self.context
-        initial = ctx.initial_request
-        reducers = ctx.registry.reducers
+        context = self.context
+        initial = context.initial_request
+        reducers = context.registry.reducers
         groups = []
         for name, cls in sorted(reducers.items()):
             values = initial.params if name == initial.reducer else {}
             widgets = [
-                param_widget(name, spec, values.get(spec["name"], spec["default"]))
+                param_widget(
+                    self.view_id("params", name, spec["name"]),
+                    spec,
+                    values.get(spec["name"], spec["default"]),
+                )
                 for spec in field_specs(cls.Params)
             ]
             groups.append(
                 html.Div(
                     widgets or [html.Small("No parameters.", className="text-body-secondary")],
-                    id={"type": GROUP_TYPE, "reducer": name},
+                    id={"type": GROUP_TYPE, "panel": self.index, "reducer": name},
                     style=None if name == initial.reducer else {"display": "none"},
                 )
             )
+        tables = [
+            {"label": html.Span(t, title=t, className="dashboard-option"), "value": t}
+            for t in context.datasets
+        ]
         body = [
-            dbc.Label("Table", html_for=self.id("table"), className="mb-0 small fw-semibold"),
+            _label("Table", self.view_id("table")),
             dcc.Dropdown(
-                id=self.id("table"),
-                options=[{"label": t, "value": t} for t in ctx.datasets],
+                id=self.view_id("table"),
+                options=tables,
                 value=initial.table,
                 clearable=False,
-                className="mb-2",
+                optionHeight=48,
+                className="mb-2 dashboard-wrap",
             ),
-            dbc.Label("Reducer", html_for=self.id("reducer"), className="mb-0 small fw-semibold"),
+            _label("Reducer", self.view_id("reducer")),
             dcc.Dropdown(
-                id=self.id("reducer"),
+                id=self.view_id("reducer"),
                 options=[
                     {"label": cls.title or name, "value": name}
                     for name, cls in sorted(reducers.items())
@@ -69,20 +73,18 @@ class ControlsPanel(Panel):
             ),
             dbc.Label("Dimensions", className="mb-0 small fw-semibold d-block"),
             dbc.RadioItems(
-                id=self.id("dims"),
+                id=self.view_id("dims"),
                 options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
                 value=initial.dims,
                 inline=True,
                 className="mb-2",
             ),
-            dbc.Label(
-                "Fit at most", html_for=self.id("sample"), className="mb-0 small fw-semibold"
-            ),
+            _label("Fit at most", self.view_id("max_rows")),
             html.Div(
                 dbc.InputGroup(
                     [
                         dbc.Input(
-                            id=self.id("sample"),
+                            id=self.view_id("max_rows"),
                             type="number",
                             min=100,
                             step=1,
@@ -94,8 +96,8 @@ class ControlsPanel(Panel):
                     size="sm",
                 ),
                 className="mb-2",
-                title="Bigger tables are fitted on a sample of this many rows, the rest placed "
-                "with `transform` where the reducer can. Empty: the config's limit.",
+                title="Bigger tables are fitted on a sample of this many rows; the rest are "
+                "placed on the map afterwards where the method can. Empty: the usual limit.",
             ),
             html.Div(
                 [
@@ -113,9 +115,10 @@ class ControlsPanel(Panel):
                 ],
                 className="d-flex gap-2 mb-2",
             ),
+            html.Div(id=self.id("message"), role="status", className="mb-2"),
             html.Hr(className="my-2"),
             html.Div(groups, id=self.id("params")),
-            html.Div(id=self.id("message"), role="status"),
+            dcc.Store(id=self.action_id()),
         ]
         return self.card("Projection", body)
 
@@ -126,129 +129,33 @@ class ControlsPanel(Panel):
             return "auto (UMAP, t-SNE: 200,000)"
         return "all" if limit is None else f"{limit:,}"
 
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        return {
-            "table": (self.id("table"), "value"),
-            "reducer": (self.id("reducer"), "value"),
-            "dims": (self.id("dims"), "value"),
-            "sample": (self.id("sample"), "value"),
-            "params": ({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
-        }
-
     def register_callbacks(self, app: Dash) -> None:
-        registry = self.context.registry
-
         @app.callback(
-            Output({"type": GROUP_TYPE, "reducer": ALL}, "style"),
-            Input(self.id("reducer"), "value"),
-            State({"type": GROUP_TYPE, "reducer": ALL}, "id"),
+            Output({"type": GROUP_TYPE, "panel": self.index, "reducer": ALL}, "style"),
+            Input(self.view_id("reducer"), "value"),
+            State({"type": GROUP_TYPE, "panel": self.index, "reducer": ALL}, "id"),
         )
-        def show_params(reducer: str, ids: list[dict[str, str]]) -> list[Any]:
+        def show_params(reducer: Any, ids: list[dict[str, Any]]) -> list[Any]:
             return [None if i["reducer"] == reducer else {"display": "none"} for i in ids]
 
         @app.callback(
-            Output(REQUEST_STORE, "data"),
-            Output(self.id("message"), "children"),
-            Input(self.id("table"), "value"),
-            Input(self.id("reducer"), "value"),
-            Input(self.id("dims"), "value"),
-            Input({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "value"),
-            Input(self.id("sample"), "value"),
+            Output(self.action_id(), "data"),
             Input(self.id("isolate"), "n_clicks"),
             Input(self.id("all"), "n_clicks"),
-            State({"type": PARAM_TYPE, "reducer": ALL, "param": ALL}, "id"),
-            State(REQUEST_STORE, "data"),
-            State(SELECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def request(
-            table: str,
-            reducer: str,
-            dims: int,
-            values: list[Any],
-            max_rows: Any,
-            isolate: Any,
-            show_all: Any,
-            ids: list[dict[str, str]],
-            current: dict[str, Any] | None,
-            selection: dict[str, Any] | None,
-        ) -> tuple[Any, Any]:
-            trigger = ctx.triggered_id
-            rows = subset_rows(
-                trigger == self.id("isolate"), trigger == self.id("all"), table, current, selection
-            )
-            if isinstance(rows, str):
-                return no_update, alert(rows)
-            return build_request(
-                registry, table, reducer, dims, values, ids, current, rows, max_rows
-            )
+        def subset(isolate: Any, show_all: Any) -> Any:
+            return action("isolate" if ctx.triggered_id == self.id("isolate") else "show_all")
+
+        @app.callback(Output(self.id("message"), "children"), Input(MESSAGES_STORE, "data"))
+        def message(messages: Any) -> Any:
+            messages = messages if isinstance(messages, dict) else {}
+            text = messages.get("request") or messages.get("refused")
+            return alert(str(text)) if text else None
 
 
-def subset_rows(
-    isolate: bool,
-    show_all: bool,
-    table: str,
-    current: dict[str, Any] | None,
-    selection: dict[str, Any] | None,
-) -> list[int] | str | None:
-    """Rows the next projection covers: the selection when isolating, all rows after
-    "Show all" or a table change, else the current subset. A string explains a refusal."""
-    if show_all:
-        return None
-    if isolate:
-        selection = selection or {}
-        rows = selection.get("rows") or []
-        if selection.get("table") != table or len(rows) < MIN_ISOLATE:
-            return (
-                f"select at least {MIN_ISOLATE} points of {table!r} on the map to isolate them\n"
-                "use the box or lasso tool"
-            )
-        return sorted(int(r) for r in rows)
-    if current and current.get("table") == table:
-        return current.get("rows")
-    return None
-
-
-def build_request(
-    registry: Any,
-    table: str,
-    reducer: str,
-    dims: int,
-    values: list[Any],
-    ids: list[dict[str, str]],
-    current: dict[str, Any] | None,
-    rows: list[int] | None = None,
-    max_rows: Any = None,
-) -> tuple[Any, Any]:
-    """Turn the controls' values into a projection request, or explain what is wrong.
-
-    Returns ``(request dict or no_update, message)``; an unchanged request is not resent.
-    """
-    params = {
-        i["param"]: clean_value(v)
-        for i, v in zip(ids, values, strict=True)
-        if i["reducer"] == reducer
-    }
-    try:
-        cls = registry.reducer(reducer)
-        for spec in field_specs(cls.Params):
-            # The browser sends None for a number outside the input's min/max.
-            if params.get(spec["name"], 0) is None and not spec["nullable"]:
-                bounds = f" from {spec['min']} to {spec['max']}" if "min" in spec else ""
-                raise DashboardError(
-                    f"{reducer}: `{spec['name']}`: enter a value{bounds}\n{spec['description']}"
-                )
-        validated = cls.validate_params(params)
-    except DashboardError as exc:
-        return no_update, alert(str(exc))
-    subset = None if rows is None else tuple(rows)
-    limit = int(max_rows) if isinstance(max_rows, (int, float)) and max_rows >= 100 else None
-    request = ProjectionRequest(
-        table, reducer, int(dims), validated.model_dump(mode="json"), subset, limit
-    ).to_dict()
-    if request == current:
-        return no_update, None
-    return request, None
+def _label(text: str, component_id: dict[str, Any]) -> Any:
+    return dbc.Label(text, html_for=dom_id(component_id), className="mb-0 small fw-semibold")
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""Filter panel: keep rows by category (multi-select) or numeric range (slider)."""
+"""Filter panel: keep rows by category (multi-select), numeric range (from/to boxes, applied
+on Enter) and by the map's HDBSCAN clusters. Every control is bound to the view's filters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -19,13 +20,11 @@ from dashboard.plugin import (
     Panel,
     PanelOptions,
     Projection,
+    action,
     hookimpl,
 )
 from dashboard.plugin.analysis import CLUSTER, MAP_MEASURES, MISSING
 from dashboard.plugin.figures import is_categorical, shorten
-
-IN_TYPE = "filter-in"
-RANGE_TYPE = "filter-range"
 
 
 class FilterOptions(PanelOptions):
@@ -44,6 +43,14 @@ class FilterOptions(PanelOptions):
     )
 
 
+def current(filters: Any, table: str) -> dict[str, Any]:
+    """The filter store's specs when they are about ``table``, else none."""
+    filters = filters if isinstance(filters, dict) else {}
+    if filters.get("table") != table or not isinstance(filters.get("filters"), dict):
+        return {}
+    return filters["filters"]
+
+
 class FilterPanel(Panel):
     """One control per column; the map shows only the rows that pass them all."""
 
@@ -51,13 +58,16 @@ class FilterPanel(Panel):
     Options = FilterOptions
     options: FilterOptions
     default_width = 3
+    region = "sidebar"
 
     def validate(self) -> None:
         self.check_columns("columns", self.options.columns or [], self.check_table(None))
 
-    def controls(self, dataset: Dataset) -> list[Any]:
-        """The filter widgets for ``dataset``'s columns (all set to keep every row)."""
+    def controls(self, dataset: Dataset, filters: Any = None) -> list[Any]:
+        """The filter widgets for ``dataset``'s columns, showing ``filters`` (the filter
+        store's value; widgets of columns it does not name keep every row)."""
         meta = dataset.metadata()
+        specs = current(filters, dataset.name)
         skip = {dataset.config.id, dataset.config.text}
         names = self.options.columns or [c for c in dataset.metadata_columns if c not in skip]
         widgets = []
@@ -66,6 +76,7 @@ class FilterPanel(Panel):
                 continue
             series = meta.get_column(column)
             label = dbc.Label(column, className="mb-0 small fw-semibold")
+            spec = specs.get(column) or {}
             if is_categorical(series) or not series.dtype.is_numeric():
                 values = series.drop_nulls().unique()
                 if values.len() > self.options.max_categories:
@@ -77,9 +88,9 @@ class FilterPanel(Panel):
                 if series.null_count():
                     options.append({"label": MISSING, "value": MISSING})
                 control = dcc.Dropdown(
-                    id={"type": IN_TYPE, "panel": self.index, "column": column},
+                    id=self.view_id("filters", column, "in"),
                     options=options,
-                    value=[],
+                    value=list(spec.get("in") or []),
                     multi=True,
                     placeholder="all",
                 )
@@ -87,18 +98,25 @@ class FilterPanel(Panel):
                 low, high = series.min(), series.max()
                 if low is None or high is None or not math.isfinite(float(high - low)):
                     continue
-                low, high = float(low), float(high)
-                integer = series.dtype.is_integer()
-                step = 1 if integer else (high - low) / 100 or 1
-                control = dcc.RangeSlider(
-                    id={"type": RANGE_TYPE, "panel": self.index, "column": column},
-                    min=low,
-                    max=high,
-                    step=step,
-                    value=[low, high],
-                    marks=None,
-                    tooltip={"placement": "bottom"},
-                    allowCross=False,
+                bounds = spec.get("range") or [None, None]
+                control = dbc.InputGroup(
+                    [
+                        dbc.Input(
+                            id=self.view_id("filters", column, "min"),
+                            type="number",
+                            value=bounds[0],
+                            placeholder=f"from {_number(low)}",
+                            debounce=True,
+                        ),
+                        dbc.Input(
+                            id=self.view_id("filters", column, "max"),
+                            type="number",
+                            value=bounds[1],
+                            placeholder=f"to {_number(high)}",
+                            debounce=True,
+                        ),
+                    ],
+                    size="sm",
                 )
             widgets.append(html.Div([label, control], className="mb-2"))
         return widgets or [html.Small("No column to filter by.", className="text-body-secondary")]
@@ -108,38 +126,39 @@ class FilterPanel(Panel):
         body = [
             html.Div(self.controls(dataset), id=self.id("controls")),
             html.Div(
-                self.cluster_control(None, compute=False),
+                self.cluster_control(None, None, compute=False),
                 id=self.id("clusters"),
                 style=None if self.options.clusters else {"display": "none"},
             ),
-            # Which table the controls are for: a new reducer must not reset them.
+            # Which table the controls are for: a new reducer must not rebuild them.
             dcc.Store(id=self.id("built-for"), data=dataset.name),
+            dcc.Store(id=self.action_id()),
         ]
         clear = dbc.Button("Clear", id=self.id("clear"), size="sm", color="link")
         return self.card("Filter", body, controls=clear)
-
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        # Kept for the table the page opens on; another table rebuilds these controls.
-        return {
-            "in": ({"type": IN_TYPE, "panel": self.index, "column": ALL}, "value"),
-            "range": ({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "value"),
-        }
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("controls"), "children"),
             Output(self.id("built-for"), "data"),
             Input(REQUEST_STORE, "data"),
-            Input(self.id("clear"), "n_clicks"),
             State(self.id("built-for"), "data"),
+            State(FILTER_STORE, "data"),
             prevent_initial_call=True,
         )
-        def rebuild(request: Any, clear: Any, built_for: Any) -> tuple[Any, Any]:
+        def rebuild(request: Any, built_for: Any, filters: Any) -> tuple[Any, Any]:
             dataset = self.context.dataset((request or {}).get("table"))
-            cleared = ctx.triggered_id == self.id("clear")
-            if dataset is None or (dataset.name == built_for and not cleared):
+            if dataset is None or dataset.name == built_for:
                 return no_update, no_update
-            return self.controls(dataset), dataset.name
+            return self.controls(dataset, filters), dataset.name
+
+        @app.callback(
+            Output(self.action_id(), "data"),
+            Input(self.id("clear"), "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def clear(n_clicks: Any) -> Any:
+            return action("clear_filters")
 
         if self.options.clusters:
 
@@ -147,33 +166,21 @@ class FilterPanel(Panel):
                 Output(self.id("clusters"), "children"),
                 Input(PROJECTION_STORE, "data"),
                 Input(self.id("find-clusters"), "n_clicks"),
-                Input(self.id("clear"), "n_clicks"),
+                State(FILTER_STORE, "data"),
             )
-            def clusters(projection: Any, find: Any, clear: Any) -> Any:
+            def clusters(projection: Any, find: Any, filters: Any) -> Any:
                 asked = ctx.triggered_id == self.id("find-clusters")
-                return self.cluster_control(Projection.from_store(projection), compute=asked)
+                return self.cluster_control(
+                    Projection.from_store(projection), filters, compute=asked
+                )
 
-        @app.callback(
-            Output(FILTER_STORE, "data"),
-            Input({"type": IN_TYPE, "panel": self.index, "column": ALL}, "value"),
-            Input({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "value"),
-            State({"type": IN_TYPE, "panel": self.index, "column": ALL}, "id"),
-            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "id"),
-            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "min"),
-            State({"type": RANGE_TYPE, "panel": self.index, "column": ALL}, "max"),
-            State(REQUEST_STORE, "data"),
-            Input(self.id("cluster-pick"), "value"),
-            prevent_initial_call=True,
-        )
-        def store(*args: Any) -> Any:
-            return self.filters(*args)
-
-    def cluster_control(self, projection: Projection | None, *, compute: bool) -> Any:
+    def cluster_control(self, projection: Projection | None, filters: Any, *, compute: bool) -> Any:
         """The cluster filter for ``projection``'s map: a "Find clusters" button until they
         are known (computed on a click, or already by a "cluster" colour), then a dropdown
         of the clusters with their sizes."""
         on_map = projection is not None and self.context.dataset(projection.table) is not None
         options = []
+        picked: list[str] = []
         if on_map and (compute or self.context.is_computed(projection, CLUSTER)):
             try:
                 names = self.context.computed(projection, CLUSTER)
@@ -184,7 +191,9 @@ class FilterPanel(Panel):
                     {"label": f"{name} ({count:,})", "value": name}
                     for name, count in sorted(names.value_counts().iter_rows())
                 ]
-        # Both controls always exist (one hidden): they are inputs of callbacks.
+                spec = current(filters, projection.table).get(CLUSTER) or {}
+                picked = list(spec.get("in") or [])
+        # Both controls always exist (one hidden): the button is a callback's input.
         button = dbc.Button(
             "Find clusters",
             id=self.id("find-clusters"),
@@ -193,9 +202,9 @@ class FilterPanel(Panel):
             style={"display": "none"} if options or not on_map else None,
         )
         dropdown = dcc.Dropdown(
-            id=self.id("cluster-pick"),
+            id=self.view_id("filters", CLUSTER, "in"),
             options=options,
-            value=[],
+            value=picked,
             multi=True,
             placeholder="all",
             style=None if options else {"display": "none"},
@@ -203,28 +212,10 @@ class FilterPanel(Panel):
         label = dbc.Label(MAP_MEASURES[CLUSTER].label, className="mb-0 small fw-semibold")
         return html.Div([label, html.Div(button), dropdown], className="mb-2")
 
-    def filters(
-        self,
-        picked: list[Any],
-        ranges: list[Any],
-        picked_ids: list[dict[str, Any]],
-        range_ids: list[dict[str, Any]],
-        lows: list[float],
-        highs: list[float],
-        request: dict[str, Any] | None,
-        clusters: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """The filter store's value: only the controls that leave something out."""
-        filters: dict[str, Any] = {}
-        if clusters:
-            filters[CLUSTER] = {"in": list(clusters)}
-        for wid, values in zip(picked_ids, picked, strict=True):
-            if values:
-                filters[wid["column"]] = {"in": list(values)}
-        for wid, value, low, high in zip(range_ids, ranges, lows, highs, strict=True):
-            if value and (value[0] > low or value[1] < high):
-                filters[wid["column"]] = {"range": [value[0], value[1]]}
-        return {"table": (request or {}).get("table"), "filters": filters}
+
+def _number(value: Any) -> str:
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.4g}"
 
 
 @hookimpl

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, dcc, html
 from pydantic import Field
 
-from dashboard.plugin import SELECTION_STORE, Panel, PanelOptions, hookimpl
+from dashboard.plugin import (
+    SELECTION_STORE,
+    Panel,
+    PanelOptions,
+    action,
+    focus_attributes,
+    hookimpl,
+)
 
 HINT = "Select points with the box or lasso tool, or click one, to see them here."
 
@@ -26,11 +33,15 @@ class GalleryPanel(Panel):
     name = "gallery"
     Options = GalleryOptions
     options: GalleryOptions
+    default_width = 6
 
     def layout(self) -> Any:
         return self.card(
             "Selection",
-            html.Div(HINT, id=self.id("items"), className="text-body-secondary small"),
+            [
+                html.Div(HINT, id=self.id("items"), className="text-body-secondary small"),
+                dcc.Store(id=self.action_id()),
+            ],
             controls=dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
         )
 
@@ -40,20 +51,22 @@ class GalleryPanel(Panel):
             return self.render(selection)
 
         @app.callback(
-            Output(SELECTION_STORE, "data", allow_duplicate=True),
+            Output(self.action_id(), "data"),
             Input(self.id("clear"), "n_clicks"),
             prevent_initial_call=True,
         )
         def clear(n_clicks: Any) -> dict[str, Any]:
-            return {"table": None, "rows": []}
+            return action("clear")
 
     def render(self, selection: dict[str, Any] | None) -> Any:
         """The gallery's content for a selection store value."""
         selection = selection or {}
         dataset = self.context.dataset(selection.get("table"))
-        rows = [int(r) for r in selection.get("rows") or []]
+        rows = [r for r in selection.get("rows") or [] if isinstance(r, int)]
         if dataset is None or not rows:
             return HINT
+        n = dataset.n_rows
+        rows = [r for r in rows if 0 <= r < n]
         shown = rows[: self.options.limit]
         items = []
         for row in shown:
@@ -66,7 +79,8 @@ class GalleryPanel(Panel):
                     content,
                     className="dashboard-gallery-item m-0 text-center",
                     style={"width": f"{self.options.size + 8}px"},
-                    title=caption,
+                    title=f"{caption} (row {row}): click to find it on the map",
+                    **focus_attributes(dataset.name, row),
                 )
             )
         count = f"{len(rows):,} selected" + (
@@ -74,7 +88,7 @@ class GalleryPanel(Panel):
         )
         return [
             html.Div(count, className="small text-body-secondary mb-2 dashboard-gallery-count"),
-            html.Div(items, className="d-flex flex-wrap gap-2"),
+            html.Div(items, className="d-flex flex-wrap gap-2 dashboard-gallery-items"),
         ]
 
 

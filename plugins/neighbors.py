@@ -6,17 +6,17 @@ from typing import Any, Literal
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, State, dcc, html
 from pydantic import Field
 
 from dashboard.plugin import (
-    HIGHLIGHT_STORE,
+    FOCUS_STORE,
     PROJECTION_STORE,
-    SELECTION_STORE,
     DashboardError,
     Panel,
     PanelOptions,
     Projection,
+    focus_attributes,
     hookimpl,
 )
 from dashboard.plugin.analysis import METRICS, map_neighbours
@@ -24,7 +24,12 @@ from dashboard.plugin.components import alert
 
 KEPT = "Also among this row's nearest on the map."
 TORN = "A neighbour in the original space that the map draws away from this row."
-HINT = "Click a point on the map to list its nearest neighbours in the original space."
+HINT = (
+    "Click a point on the map (or a row in a list) to list its nearest neighbours in the "
+    "original space."
+)
+#: Colour of the rings round a row's neighbours.
+RING_COLOUR = "#198754"
 
 
 class NeighborsOptions(PanelOptions):
@@ -47,7 +52,7 @@ class NeighborsPanel(Panel):
             [
                 dbc.InputGroupText("k"),
                 dbc.Input(
-                    id=self.id("k"),
+                    id=self.own_view_id("k"),
                     type="number",
                     min=1,
                     max=1000,
@@ -57,7 +62,7 @@ class NeighborsPanel(Panel):
                     style={"maxWidth": "6rem"},
                 ),
                 dbc.Select(
-                    id=self.id("metric"),
+                    id=self.own_view_id("metric"),
                     options=[{"label": m, "value": m} for m in METRICS],
                     value=self.options.metric,
                     style={"maxWidth": "9rem"},
@@ -68,7 +73,10 @@ class NeighborsPanel(Panel):
         )
         return self.card(
             "Nearest neighbours",
-            html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+            [
+                html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+                dcc.Store(id=self.rings_id()),
+            ],
             controls=controls,
             body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
@@ -76,36 +84,35 @@ class NeighborsPanel(Panel):
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("list"), "children"),
-            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
-            Input(SELECTION_STORE, "data"),
-            Input(self.id("k"), "value"),
-            Input(self.id("metric"), "value"),
+            Output(self.rings_id(), "data"),
+            Input(FOCUS_STORE, "data"),
+            Input(self.own_view_id("k"), "value"),
+            Input(self.own_view_id("metric"), "value"),
             State(PROJECTION_STORE, "data"),
-            prevent_initial_call=True,
         )
-        def show(selection: Any, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
-            return self.render(selection, k, metric, Projection.from_store(projection))
+        def show(focus: Any, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
+            return self.render(focus, k, metric, Projection.from_store(projection))
 
     def render(
-        self, selection: Any, k: Any, metric: Any, projection: Projection | None = None
+        self, focus: Any, k: Any, metric: Any, projection: Projection | None = None
     ) -> tuple[Any, Any]:
-        """(list, highlight) for a one-row selection; a hint (and no highlight) otherwise.
+        """(list, rings) for the focused row; a hint (and no rings) without one.
 
         With the current map (``projection``, when of the same table), each neighbour says
         whether the map keeps it among the row's k nearest, and the map's own k nearest that
         are not neighbours in the original space are listed as false neighbours."""
-        selection = selection or {}
-        dataset = self.context.dataset(selection.get("table"))
-        rows = selection.get("rows") or []
-        if dataset is None or len(rows) != 1:
-            return HINT, no_update
+        none = {"table": None, "rows": []}
+        focus = focus if isinstance(focus, dict) else {}
+        dataset = self.context.dataset(focus.get("table"))
+        query = focus.get("row")
+        if dataset is None or not isinstance(query, int) or not 0 <= query < dataset.n_rows:
+            return HINT, none
         if not isinstance(k, int) or not 1 <= k <= 1000:
-            return alert("`k`: enter a whole number from 1 to 1000"), no_update
-        query = int(rows[0])
+            return alert("`k`: enter a whole number from 1 to 1000"), none
         try:
             found, distances = dataset.neighbors().query(query, k, metric)
         except DashboardError as exc:
-            return alert(str(exc)), no_update
+            return alert(str(exc)), none
         name = dataset.caption
 
         on_map = self.map_neighbours(dataset, projection, query, len(found))
@@ -114,24 +121,34 @@ class NeighborsPanel(Panel):
                 [
                     html.Td(rank),
                     html.Td(self.context.thumbnail(dataset, row)),
-                    html.Td(name(row)),
+                    html.Td(f"{name(row)}"),
+                    html.Td(f"{row:,}", className="text-body-secondary"),
                     html.Td(f"{d:.4f}"),
                     html.Td(kept_badge(on_map is None or row in on_map)),
                 ],
                 className="dashboard-neighbor",
+                title="Click to find it on the map",
+                **focus_attributes(dataset.name, row),
             )
             for rank, (row, d) in enumerate(zip(found.tolist(), distances.tolist(), strict=True), 1)
         ]
         dims = dataset.n_dims
         title = (
-            f"{len(found)} nearest to {name(query)!r} by {metric} distance "
+            f"{len(found)} nearest to {name(query)!r} (row {query:,}) by {metric} distance "
             f"in the original {dims}-dim space"
         )
         table = dbc.Table(
             [
                 html.Thead(
                     html.Tr(
-                        [html.Th("#"), html.Th(""), html.Th("row"), html.Th(metric), html.Th("")]
+                        [
+                            html.Th("#"),
+                            html.Th(""),
+                            html.Th("name"),
+                            html.Th("row"),
+                            html.Th(metric),
+                            html.Th(""),
+                        ]
                     )
                 ),
                 html.Tbody(lines),
@@ -142,8 +159,9 @@ class NeighborsPanel(Panel):
         )
         highlight = {
             "table": dataset.name,
-            "rows": [query, *found.tolist()],
+            "rows": found.tolist(),
             "label": f"neighbours of {name(query)}",
+            "colour": RING_COLOUR,
         }
         content = [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table]
         if on_map is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -16,12 +16,15 @@ from dashboard.plugin import (
     Panel,
     PanelOptions,
     Projection,
+    action,
+    focus_attributes,
     hookimpl,
 )
 from dashboard.plugin.analysis import MAP_MEASURES, OUTLIER
 from dashboard.plugin.components import alert
 
 HINT = "The most isolated rows appear with the map."
+RING_LABEL = "top outliers"
 
 
 class OutliersOptions(PanelOptions):
@@ -40,7 +43,10 @@ class OutliersPanel(Panel):
         ring = dbc.Button("Ring on map", id=self.id("ring"), size="sm", color="link")
         return self.card(
             "Top outliers",
-            html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+            [
+                html.Div(HINT, id=self.id("list"), className="small text-body-secondary"),
+                dcc.Store(id=self.action_id()),
+            ],
             controls=ring,
             body_style={"maxHeight": "32rem", "overflowY": "auto"},
         )
@@ -51,12 +57,15 @@ class OutliersPanel(Panel):
             return self.render(Projection.from_store(projection))
 
         @app.callback(
-            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
+            Output(self.action_id(), "data"),
             Input(self.id("ring"), "n_clicks"),
             State(PROJECTION_STORE, "data"),
+            State(HIGHLIGHT_STORE, "data"),
             prevent_initial_call=True,
         )
-        def ring(n_clicks: Any, store_value: dict[str, Any] | None) -> Any:
+        def ring(n_clicks: Any, store_value: Any, highlight: Any) -> Any:
+            if isinstance(highlight, dict) and highlight.get("label") == RING_LABEL:
+                return action("clear_highlight")  # the second click takes the rings off
             projection = Projection.from_store(store_value)
             try:
                 found = self.top_rows(projection)
@@ -64,7 +73,8 @@ class OutliersPanel(Panel):
                 return no_update
             if projection is None or found is None:
                 return no_update
-            return {"table": projection.table, "rows": found[0].tolist(), "label": "top outliers"}
+            rows = found[0].tolist()
+            return action("highlight", table=projection.table, rows=rows, label=RING_LABEL)
 
     def top_rows(self, projection: Projection | None) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows, scores) of the highest outlier scores of the projection's map, or None
@@ -100,7 +110,14 @@ class OutliersPanel(Panel):
                 dataset.caption(row),
                 f"{score:.3g}",
             ]
-            lines.append(html.Tr([html.Td(c) for c in cells], className="dashboard-outlier"))
+            lines.append(
+                html.Tr(
+                    [html.Td(c) for c in cells],
+                    className="dashboard-outlier",
+                    title="Click to find it on the map",
+                    **focus_attributes(dataset.name, row),
+                )
+            )
         name = MAP_MEASURES[OUTLIER].name
         head = html.Thead(html.Tr([html.Th("#"), html.Th(""), html.Th("row"), html.Th("score")]))
         return [

@@ -9,15 +9,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from pydantic import BaseModel
 
-PARAM_TYPE = "controls-param"
+from dashboard.plugin.components import rich_text
 
 
-def param_id(reducer: str, param: str) -> dict[str, str]:
-    """Pattern-matching id of one parameter widget."""
-    return {"type": PARAM_TYPE, "reducer": reducer, "param": param}
-
-
-def dom_id(component_id: dict[str, str]) -> str:
+def dom_id(component_id: dict[str, Any]) -> str:
     """The DOM id Dash gives a dict id (sorted keys, no spaces), for ``<label for=...>``."""
     return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
@@ -60,13 +55,13 @@ def field_specs(params: type[BaseModel]) -> list[dict[str, Any]]:
     return specs
 
 
-def param_widget(reducer: str, spec: dict[str, Any], value: Any) -> Any:
-    """Return a labelled form control for one parameter spec."""
-    wid = param_id(reducer, spec["name"])
+def param_widget(wid: dict[str, Any], spec: dict[str, Any], value: Any) -> Any:
+    """Return a labelled form control, with id ``wid``, for one parameter spec."""
     kind = spec["kind"]
+    help_text = dbc.FormText(rich_text(spec["description"]))
     if kind == "bool":
         control = dbc.Switch(id=wid, value=bool(value), label=spec["label"])
-        return html.Div([control, dbc.FormText(spec["description"])], className="mb-2")
+        return html.Div([control, help_text], className="mb-2")
     if kind == "choice":
         control = dcc.Dropdown(
             id=wid,
@@ -92,7 +87,7 @@ def param_widget(reducer: str, spec: dict[str, Any], value: Any) -> Any:
         [
             dbc.Label(spec["label"], html_for=dom_id(wid), className="mb-0 small fw-semibold"),
             control,
-            dbc.FormText(spec["description"]),
+            help_text,
         ],
         className="mb-2",
     )

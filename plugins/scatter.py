@@ -1,4 +1,11 @@
-"""Scatter panel: the projected map, coloured by any column, with label and text on hover."""
+"""Scatter panel: the projected map, coloured by any column, with a tooltip on hover.
+
+The server sends each map's coordinates once per map, its colouring once per colouring, and
+the filter mask when the filters change; the page's script builds the figure from them
+and the view (selection dimming, rings, focus, opacity, hidden legend categories), and turns
+the person's clicks, boxes, lassos and zooms into view actions. Colour, size and opacity are
+view-bound widgets.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,19 @@ from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update, set_props
 from pydantic import Field
 
 from dashboard.plugin import (
     FILTER_STORE,
+    FOCUS_STORE,
     HIGHLIGHT_STORE,
+    MAPS_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
+    RINGS_TYPE,
     SELECTION_STORE,
     DashboardError,
-    Dataset,
     Memo,
     Panel,
     PanelOptions,
@@ -26,19 +35,24 @@ from dashboard.plugin import (
 )
 from dashboard.plugin.analysis import filter_mask
 from dashboard.plugin.components import alert
-from dashboard.plugin.figures import legend_children
-from plugins.scatter_figure import (
-    POINTS,
-    Ring,
-    build_figure,
-    message_figure,
-    restyle,
-)
-from plugins.scatter_html import notice, tooltip
+from dashboard.plugin.figures import GRAPH_CONFIG, categories, legend_children, typed
+from plugins.scatter_figure import map_colours, map_coords, message_base
+from plugins.scatter_html import notice
 
 #: Colour of the rings that show a selection made on another (linked) map.
 LINKED_COLOUR = "#d62728"
 NO_COLOUR = "__none__"
+#: String columns with more distinct values than this are text, not categories to colour by.
+MAX_COLOUR_VALUES = 100
+#: The page's figure builder, in ``dashboard.js``.
+FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps, rings, theme) {{
+    return window.dashboardClient.mapFigure(
+        {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme);
+}}"""
+STALE_JS = """function(projection, request) {
+    return window.dashboardClient.staleNotice(projection, request);
+}"""
+EMPTY_FIGURE = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
 class ScatterOptions(PanelOptions):
@@ -46,12 +60,26 @@ class ScatterOptions(PanelOptions):
     color: str | None = Field(
         None, description="Column to colour by; default: the table's `label` column."
     )
-    height: int = Field(640, ge=200, le=4000, description="Height of the map in pixels.")
+    height: int | None = Field(
+        None,
+        ge=200,
+        le=4000,
+        description="Height of the map in pixels; default: the window's height.",
+    )
     pinned: bool = Field(
         False,
         description="Always show `table`, projected with the current reducer, params and "
         "dims (for side-by-side maps); otherwise follow the controls' table.",
     )
+
+
+class Colouring(NamedTuple):
+    """What the server built for a map's colours: the colouring, its legend, and the column
+    it shows (named for display)."""
+
+    colours: dict[str, Any]
+    legend: list[Any]
+    column: str | None
 
 
 class ScatterPanel(Panel):
@@ -60,18 +88,26 @@ class ScatterPanel(Panel):
     name = "scatter"
     Options = ScatterOptions
     options: ScatterOptions
-    default_width = 9
+    default_width = 12
+    region = "main"
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # What the map shows for a (projection, colour, filters): every hover and selection
-        # checks its rows against it.
-        self._views: Memo[str, View] = Memo(16)
+        # Coordinates, colourings and masks by map, colouring and filters: every request of
+        # a page asks again for what did not change.
+        self._coords: Memo[str, dict[str, Any]] = Memo(4)
+        self._colourings: Memo[str, Colouring] = Memo(8)
+        self._masks: Memo[str, np.ndarray | None] = Memo(16)
 
     @property
     def projection_store(self) -> str:
         """The store this map draws: its own when pinned, else the app's projection."""
         return self.id("projection") if self.options.pinned else PROJECTION_STORE
+
+    @property
+    def map_key(self) -> str:
+        """This map's key in the view's ``maps``."""
+        return str(self.index)
 
     def validate(self) -> None:
         if self.options.pinned and not self.options.table:
@@ -79,19 +115,41 @@ class ScatterPanel(Panel):
         table = self.check_table(self.options.table)
         self.check_columns("color", [self.options.color] if self.options.color else [], table)
 
-    def default_color(self, table: str) -> str | None:
-        """The colour column for ``table``: the option if the table has it, else its label."""
+    # -- colour choices ---------------------------------------------------------------------
+
+    def default_color(self, table: str) -> str:
+        """The colour column for ``table``: the option if the table has it, else its label,
+        else none."""
         dataset = self.context.datasets[table]
         if self.options.color in dataset.metadata_columns:
             return self.options.color
-        return dataset.config.label
+        return dataset.config.label or NO_COLOUR
+
+    def colour_columns(self, table: str) -> list[str]:
+        """Columns worth colouring by: not the text or id column, not a string column with
+        more values than a legend can show."""
+        dataset = self.context.datasets[table]
+        meta = dataset.metadata()
+        skip = {dataset.config.text, dataset.config.id} - {dataset.config.label}
+        keep = []
+        for column in dataset.metadata_columns:
+            if column in skip:
+                continue
+            series = meta.get_column(column)
+            if (
+                column != dataset.config.label
+                and not series.dtype.is_numeric()
+                and series.n_unique() > MAX_COLOUR_VALUES
+            ):
+                continue
+            keep.append(column)
+        return keep
 
     def colour_options(self, table: str) -> list[dict[str, str]]:
-        """Dropdown entries: "none" and every metadata column of ``table``."""
-        columns = self.context.datasets[table].metadata_columns
+        """Dropdown entries: "none", the columns worth colouring by, the computed colours."""
         return (
             [{"label": "(none)", "value": NO_COLOUR}]
-            + [{"label": c, "value": c} for c in columns]
+            + [{"label": c, "value": c} for c in self.colour_columns(table)]
             + self.context.colour_choices(table)
         )
 
@@ -103,78 +161,108 @@ class ScatterPanel(Panel):
             {"label": c, "value": c} for c in numeric
         ]
 
+    def table_of(self, view_table: str | None) -> str | None:
+        """The table this map shows when the view shows ``view_table``."""
+        if self.options.pinned:
+            return self.check_table(self.options.table)
+        return self.context.resolve_table(view_table)
+
+    def normalise_view(self, before: Any, data: dict[str, Any]) -> None:
+        """Keep this map's colour and size valid for its table: a new table gets its own
+        default colour unless the one chosen exists there and was picked by hand."""
+        table = self.table_of(data.get("table"))
+        if table is None:
+            return
+        state = data.setdefault("maps", {}).setdefault(self.map_key, {})
+        state["table"] = table
+        valid = {o["value"] for o in self.colour_options(table)}
+        colour = state.get("colour")
+        old_table = self.table_of(getattr(before, "table", None))
+        if old_table is not None and old_table != table and colour == self.default_color(old_table):
+            colour = None  # the old table's default: the new table's own default instead
+        state["colour"] = colour if colour in valid else self.default_color(table)
+        was = getattr(before, "maps", {}).get(self.map_key) if before is not None else None
+        if was is not None and was.colour != state["colour"]:
+            state["hidden"] = []  # hidden categories belong to the colouring they came from
+        sizes = {o["value"] for o in self.size_options(table)}
+        if state.get("size") not in sizes:
+            state["size"] = NO_COLOUR
+
+    # -- layout -------------------------------------------------------------------------
+
     def layout(self) -> Any:
         table = self.check_table(self.options.table)
-        colour = self.default_color(table)
         header = dbc.CardHeader(
-            dbc.Row(
+            html.Div(
                 [
-                    dbc.Col(html.Span(self.options.title or "Map", className="fw-semibold")),
-                    dbc.Col(
-                        dbc.InputGroup(
-                            [
-                                dbc.InputGroupText("Colour by"),
-                                dbc.Select(
-                                    id=self.id("color"),
-                                    options=self.colour_options(table),
-                                    value=colour or NO_COLOUR,
-                                    style={"minWidth": "8rem"},
-                                ),
-                                dbc.InputGroupText("Size by"),
-                                dbc.Select(
-                                    id=self.id("size"),
-                                    options=self.size_options(table),
-                                    value=NO_COLOUR,
-                                    style={"minWidth": "7rem"},
-                                ),
-                                dbc.InputGroupText("Opacity"),
-                                dbc.Input(
-                                    id=self.id("opacity"),
-                                    type="range",
-                                    min=0.1,
-                                    max=1,
-                                    step=0.05,
-                                    value=0.85,
-                                    style={"width": "6rem"},
-                                    className="form-range px-2 border",
-                                ),
-                            ],
-                            size="sm",
-                        ),
-                        width="auto",
+                    html.Span(self.options.title or "Map", className="fw-semibold me-2"),
+                    html.Div(
+                        [
+                            _select(
+                                "Colour by",
+                                self.view_id("maps", self.map_key, "colour"),
+                                self.colour_options(table),
+                                self.default_color(table),
+                            ),
+                            _select(
+                                "Size by",
+                                self.view_id("maps", self.map_key, "size"),
+                                self.size_options(table),
+                                NO_COLOUR,
+                            ),
+                            dbc.InputGroup(
+                                [
+                                    dbc.InputGroupText("Opacity"),
+                                    dbc.Input(
+                                        id=self.view_id("maps", self.map_key, "opacity"),
+                                        type="range",
+                                        min=0.1,
+                                        max=1,
+                                        step=0.05,
+                                        value=0.85,
+                                        style={"width": "6rem"},
+                                        className="form-range px-2 border",
+                                    ),
+                                ],
+                                size="sm",
+                                className="w-auto",
+                            ),
+                        ],
+                        className="d-flex flex-wrap gap-2 align-items-center",
                     ),
                 ],
-                align="center",
-                justify="between",
+                className="d-flex flex-wrap justify-content-between align-items-center gap-2",
             )
         )
-        graph = dcc.Loading(
-            dcc.Graph(
-                id=self.id("graph"),
-                figure=message_figure("Computing the map…"),
-                config={"displaylogo": False, "scrollZoom": True},
-                style={"height": f"{self.options.height}px"},
-            ),
-            delay_show=300,
+        height = {"height": f"{self.options.height}px"} if self.options.height else None
+        graph = dcc.Graph(
+            id=self.id("graph"),
+            figure={
+                "data": [],
+                "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}},
+            },
+            config=GRAPH_CONFIG,
+            className="dashboard-map-graph" if height is None else "",
+            style=height,
         )
-        # Images show in a tooltip left of the point; plotly's own label shows the text.
-        tooltip = dcc.Tooltip(id=self.id("tooltip"), direction="left", loading_text="")
         return dbc.Card(
             [
                 header,
                 dbc.CardBody(
                     [
                         html.Div(id=self.id("status"), className="small text-body-secondary px-2"),
+                        html.Div(id=self.id("stale"), className="small px-2 dashboard-stale"),
                         html.Div(id=self.id("message")),
                         html.Div(
                             id=self.id("legend"),
                             className="d-flex flex-wrap gap-2 small px-2 dashboard-legend",
                         ),
                         graph,
-                        tooltip,
                         dcc.Store(id=self.id("projection")),
-                        # The projection key the browser's figure shows: restyles patch it.
-                        dcc.Store(id=self.id("drawn")),
+                        dcc.Store(id=self.id("coords")),
+                        dcc.Store(id=self.id("colours")),
+                        dcc.Store(id=self.id("mask")),
+                        dcc.Store(id=self.rings_id()),
                     ],
                     className="p-1",
                 ),
@@ -182,111 +270,70 @@ class ScatterPanel(Panel):
             className="shadow-sm",
         )
 
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        return {
-            "color": (self.id("color"), "value"),
-            "size": (self.id("size"), "value"),
-            "opacity": (self.id("opacity"), "value"),
-        }
+    # -- callbacks ------------------------------------------------------------------------
 
     def register_callbacks(self, app: Dash) -> None:
-        # Dash holds back a callback while one of its inputs is an output of a running (or
-        # waiting) callback. So nothing that feeds the colour picker waits on the background
-        # projection: its options follow the *requested* table, and the projection is a
-        # mere State of the recolouring callback. Recolouring works while a projection runs.
+        colour_id = self.view_id("maps", self.map_key, "colour")
+        size_id = self.view_id("maps", self.map_key, "size")
+
         @app.callback(
-            Output(self.id("color"), "options"),
-            Output(self.id("color"), "value"),
-            Output(self.id("size"), "options"),
-            Output(self.id("size"), "value"),
+            Output(colour_id, "options"),
+            Output(size_id, "options"),
             Input(REQUEST_STORE, "data"),
-            State(self.id("color"), "value"),
-            State(self.id("size"), "value"),
         )
-        def on_table(request: Any, colour: Any, size: Any) -> tuple[Any, Any, Any, Any]:
-            table = self.own_request(request).get("table")
-            if self.context.dataset(table) is None:
-                return no_update, no_update, no_update, no_update
-            options, value = self.colour_choice(table, colour)
-            sizes = self.size_options(table)
-            size_value = size if size in {o["value"] for o in sizes} else NO_COLOUR
-            # Re-sending an unchanged value would fire `on_view` for nothing.
-            return (
-                options,
-                no_update if value == colour else value,
-                sizes,
-                no_update if size_value == size else size_value,
+        def on_table(request: Any) -> tuple[Any, Any]:
+            table = self.table_of(
+                (request or {}).get("table") if isinstance(request, dict) else None
             )
-
-        targets = [
-            (self.id("graph"), "figure"),
-            (self.id("legend"), "children"),
-            (self.id("message"), "children"),
-            (self.id("drawn"), "data"),
-        ]
+            if table is None:
+                return no_update, no_update
+            return self.colour_options(table), self.size_options(table)
 
         @app.callback(
-            *[Output(*target) for target in targets],
+            Output(self.id("coords"), "data"),
+            Output(self.id("colours"), "data"),
+            Output(self.id("mask"), "data"),
+            Output(self.id("legend"), "children"),
+            Output(self.id("message"), "children"),
             Input(self.projection_store, "data"),
-            State(self.id("color"), "value"),
-            State(HIGHLIGHT_STORE, "data"),
-            State(FILTER_STORE, "data"),
-            State(self.id("size"), "value"),
-            State(self.id("opacity"), "value"),
-            State(SELECTION_STORE, "data"),
+            Input(MAPS_STORE, "data"),
+            Input(FILTER_STORE, "data"),
+            # What the browser has: only what changed is sent.
+            State(self.id("coords"), "data"),
+            State(self.id("colours"), "data"),
         )
-        def on_projection(projection: Any, colour: Any, *view: Any) -> tuple:
-            return self.render(Projection.from_store(projection), colour, *view)
+        def on_data(projection: Any, maps: Any, filters: Any, coords: Any, colours: Any) -> tuple:
+            return self.render(Projection.from_store(projection), maps, filters, coords, colours)
 
         @app.callback(
-            *[Output(*target, allow_duplicate=True) for target in targets],
-            Input(self.id("color"), "value"),
-            Input(HIGHLIGHT_STORE, "data"),
-            Input(FILTER_STORE, "data"),
-            Input(self.id("size"), "value"),
-            Input(self.id("opacity"), "value"),
+            Output(self.rings_id(), "data"),
             Input(SELECTION_STORE, "data"),
-            State(self.projection_store, "data"),
-            State(self.id("drawn"), "data"),
-            prevent_initial_call=True,
+            Input(REQUEST_STORE, "data"),
         )
-        def on_view(colour: Any, *view_and_projection: Any) -> tuple:
-            *view, selection, store_value, drawn = view_and_projection
-            projection = Projection.from_store(store_value)
-            if ctx.triggered_id == SELECTION_STORE and (
-                projection is None or (selection or {}).get("table") == projection.table
-            ):
-                # A selection on this very map: plotly already shows it; redrawing would
-                # only clear the box or lasso outline.
-                return no_update, no_update, no_update, no_update
-            # Patch the figure the browser has when it shows this very projection.
-            patch = projection is not None and drawn == projection.key
-            return self.render(projection, colour, *view, selection, patch=patch)
+        def linked(selection: Any, request: Any) -> Any:
+            return self.linked_rings(selection, request)
 
-        self.register_hover_tooltip(app)
+        app.clientside_callback(
+            FIGURE_JS.format(index=self.index),
+            Output(self.id("graph"), "figure"),
+            Input(self.id("coords"), "data"),
+            Input(self.id("colours"), "data"),
+            Input(self.id("mask"), "data"),
+            Input(SELECTION_STORE, "data"),
+            Input(HIGHLIGHT_STORE, "data"),
+            Input(FOCUS_STORE, "data"),
+            Input(MAPS_STORE, "data"),
+            Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
+            Input("dashboard-theme", "data"),
+        )
+        app.clientside_callback(
+            STALE_JS,
+            Output(self.id("stale"), "children"),
+            Input(self.projection_store, "data"),
+            Input(REQUEST_STORE, "data"),
+        )
         if self.options.pinned:
             self.register_own_projection(app)
-
-        @app.callback(
-            Output(SELECTION_STORE, "data", allow_duplicate=True),
-            Input(self.id("graph"), "selectedData"),
-            Input(self.id("graph"), "clickData"),
-            State(self.projection_store, "data"),
-            State(self.id("color"), "value"),
-            State(FILTER_STORE, "data"),
-            prevent_initial_call=True,
-        )
-        def on_select(
-            selected: Any, clicked: Any, projection: Any, colour: Any, filters: Any
-        ) -> Any:
-            # Box/lasso (2D) replaces the selection; a click (2D or 3D) selects one point.
-            box_or_lasso = f"{self.id('graph')}.selectedData" in ctx.triggered_prop_ids
-            source = selected if box_or_lasso else clicked
-            if is_dropped_selection(source):
-                # Plotly drops its selection whenever the figure is replaced (a new map, 2D
-                # to 3D): the rows stay selected; the gallery's "Clear" button clears them.
-                return no_update
-            return self.selection(source, Projection.from_store(projection), colour, filters)
 
     def own_request(self, request: dict[str, Any] | None) -> dict[str, Any]:
         """The request this map projects: a pinned map swaps in its table (all rows)."""
@@ -296,10 +343,10 @@ class ScatterPanel(Panel):
         return request
 
     def register_own_projection(self, app: Dash) -> None:
-        """A pinned map computes its own projection in the background, as the app does."""
+        """A pinned map computes its own projection in the background, as the app does (and
+        as there, the result goes out by ``set_props`` so the old map stays live meanwhile)."""
 
         @app.callback(
-            Output(self.id("projection"), "data"),
             Output(self.id("status"), "children"),
             Input(REQUEST_STORE, "data"),
             # Dash keys background results by the function's code and arguments: this
@@ -309,81 +356,86 @@ class ScatterPanel(Panel):
             interval=self.context.poll_ms,
             running=[(Output(self.id("status"), "children"), "computing…", "")],
         )
-        def project(request: Any, panel_id: str) -> tuple[Any, Any]:
+        def project(request: Any, panel_id: str) -> Any:
             if not request:
-                return no_update, no_update
+                return no_update
             try:
                 projection = self.context.project(self.own_request(request))
             except DashboardError as exc:
-                return no_update, alert(str(exc), color="danger")
-            return projection.to_store(), self.context.describe(projection)
+                return alert(str(exc), color="danger")
+            set_props(self.id("projection"), {"data": projection.to_store()})
+            return self.context.describe(projection)
 
-    def register_hover_tooltip(self, app: Dash) -> None:
-        """Show the hovered row beside the point: label, colour value, text and image.
+    # -- what the server computes ---------------------------------------------------------
 
-        2D points carry no hover text (it would triple the payload), so this tooltip is
-        the 2D hover label. 3D hovers have no position for it: plotly shows their text.
+    def map_state(self, maps: Any) -> dict[str, Any]:
+        """This map's part of the view's maps store."""
+        maps = maps if isinstance(maps, dict) else {}
+        state = maps.get(self.map_key)
+        return state if isinstance(state, dict) else {}
+
+    def coords(self, projection: Projection) -> dict[str, Any]:
+        """The map's coordinates for the browser (see :func:`map_coords`), memoised.
+
+        Raises
+        ------
+        DashboardError
+            When the projection left the cache.
         """
+        dataset = self.context.datasets[projection.table]
 
-        @app.callback(
-            Output(self.id("tooltip"), "show"),
-            Output(self.id("tooltip"), "bbox"),
-            Output(self.id("tooltip"), "children"),
-            Input(self.id("graph"), "hoverData"),
-            State(self.projection_store, "data"),
-            State(self.id("color"), "value"),
-            State(FILTER_STORE, "data"),
-        )
-        def on_hover(hover: Any, store_value: Any, colour: Any, filters: Any) -> tuple:
-            projection = Projection.from_store(store_value)
-            found = self.hovered_row(hover, projection, colour, filters)
-            if found is None:
-                return False, no_update, no_update
-            dataset, row, bbox = found
-            return True, bbox, self.tooltip(dataset, row, colour, projection)
+        def compute() -> dict[str, Any]:
+            return map_coords(
+                self.context.coordinates(projection),
+                dataset.metadata(),
+                key=projection.key,
+                table=dataset.name,
+                label=dataset.config.label,
+                text=dataset.config.text,
+                row_route=f"{self.context.url_base}_dashboard/row/",
+            )
 
-    def tooltip(
-        self,
-        dataset: Dataset,
-        row: int,
-        colour: str | None,
-        projection: Projection | None = None,
-    ) -> Any:
-        """The tooltip of ``row`` (see :func:`plugins.scatter_html.tooltip`)."""
-        src = self.context.image_url(dataset, row) if dataset.config.image else None
-        extra = None
-        if projection is not None and self.context.is_computed_colour(dataset.name, colour):
-            series = self.context.computed(projection, colour)  # type: ignore[arg-type]
-            value = series[row]
-            if isinstance(value, float):
-                value = "not measured" if np.isnan(value) else f"{value:.3g}"
-            extra = (series.name, str(value))
-        return tooltip(dataset, row, colour, src, extra)
+        return self._coords.get(projection.key, compute)
 
-    def hovered_row(
-        self,
-        hover: dict[str, Any] | None,
-        projection: Projection | None,
-        colour: str | None,
-        filters: dict[str, Any] | None = None,
-    ) -> tuple[Dataset, int, dict[str, Any]] | None:
-        """Map plotly's (trace, point) of a hover back to (dataset, table row, bbox)."""
-        points = (hover or {}).get("points") or []
-        if not points or "bbox" not in points[0]:
-            return None
-        found = self.rows_of(points[:1], projection, colour, filters)
-        if found is None or not found[1]:
-            return None
-        return found[0], found[1][0], points[0]["bbox"]
+    def colouring(self, projection: Projection, colour: str | None, size: str | None) -> Colouring:
+        """The map's colours and sizes for a colouring (see :func:`map_colours`), memoised.
 
-    def view(
-        self,
-        projection: Projection,
-        colour: str | None,
-        filters: dict[str, Any] | None = None,
-    ) -> View:
-        """What the map shows for a projection, colour and filters, memoised: every hover
-        and selection checks its rows against it.
+        Raises
+        ------
+        DashboardError
+            When a colour computed from the map cannot be (the map left the cache).
+        """
+        dataset = self.context.datasets[projection.table]
+        _, colour = self.colour_choice(projection.table, colour)
+        size_by = size if size in dataset.metadata_columns else None
+        key = json.dumps([projection.key, colour, size_by])
+
+        def compute() -> Colouring:
+            meta = dataset.metadata()
+            column = None if colour == NO_COLOUR else colour
+            if self.context.is_computed_colour(dataset.name, column):
+                # Computed from the map (recall, outliers, clusters) or by another panel
+                # (compare's overlap): a column like the others.
+                values = self.context.computed(projection, column)  # type: ignore[arg-type]
+                meta = meta.with_columns(values)
+                column = values.name
+            colours, legend = map_colours(
+                meta,
+                key=projection.key,
+                n=projection.n,
+                dims=projection.dims,
+                colour=column,
+                colour_title=column,
+                size_by=size_by,
+            )
+            # The tooltip asks the server for this colour's value by its dropdown value.
+            colours["colour"] = None if colour == NO_COLOUR else colour
+            return Colouring(colours, legend, column)
+
+        return self._colourings.get(key, compute)
+
+    def shown(self, projection: Projection, filters: Any) -> np.ndarray | None:
+        """Rows the filters keep and that have coordinates (None: every row), memoised.
 
         Raises
         ------
@@ -391,201 +443,146 @@ class ScatterPanel(Panel):
             When the projection left the cache, or a filter is invalid.
         """
         table = projection.table
-        dataset = self.context.datasets[table]
-        _, colour = self.colour_choice(table, colour)
-        if not filters or filters.get("table") != table:
-            filters = {}
-        key = json.dumps([projection.key, colour, filters.get("filters")], sort_keys=True)
+        filters = filters if isinstance(filters, dict) and filters.get("table") == table else {}
+        specs = filters.get("filters") or {}
+        key = json.dumps([projection.key, specs], sort_keys=True, default=str)
 
-        def compute() -> View:
+        def compute() -> np.ndarray | None:
             coords = self.context.coordinates(projection)
-            # Rows without coordinates (outside an isolated subset) and filtered rows go.
-            shown = np.isfinite(coords).all(axis=1)
-            meta = dataset.metadata()
-            for name in filters.get("filters") or {}:
+            keep = np.isfinite(coords).all(axis=1)
+            meta = self.context.datasets[table].metadata()
+            for name in specs:
                 if self.context.is_computed_colour(table, name):  # e.g. the map's clusters
                     meta = meta.with_columns(self.context.computed(projection, name).alias(name))
-            shown &= filter_mask(meta, filters.get("filters"))
-            column = None if colour == NO_COLOUR else colour
-            return View(dataset, coords, column, None if shown.all() else shown)
+            keep &= filter_mask(meta, specs)
+            return None if keep.all() else keep
 
-        return self._views.get(key, compute)
+        return self._masks.get(key, compute)
 
-    def rows_of(
+    def render(
         self,
-        points: list[dict[str, Any]],
         projection: Projection | None,
-        colour: str | None,
-        filters: dict[str, Any] | None = None,
-    ) -> tuple[Dataset, list[int]] | None:
-        """Map plotly's points back to table rows: a point number of the points trace is a
-        row number. Points of other traces (the rings), hidden rows (filtered out, kept in
-        the trace but transparent) and stale events are dropped."""
+        maps: Any,
+        filters: Any,
+        drawn_coords: Any = None,
+        drawn_colours: Any = None,
+    ) -> tuple[Any, Any, Any, Any, Any]:
+        """(coords, colours, mask, legend, message) for a projection and the view's map
+        state and filters. Coordinates and colours are sent only when they differ from what
+        the browser has (``drawn_coords``, ``drawn_colours``)."""
         if projection is None or self.context.dataset(projection.table) is None:
-            return None
+            return no_update, no_update, no_update, no_update, None
+        state = self.map_state(maps)
         try:
-            view = self.view(projection, colour, filters)
-        except DashboardError:
-            return None
-        n = len(view.coords)
-        rows = []
-        for point in points:
-            row = point.get("pointNumber", -1)
-            if point.get("curveNumber", 0) != POINTS or not 0 <= row < n:
-                continue
-            if view.shown is None or view.shown[row]:
-                rows.append(int(row))
-        return view.dataset, rows
+            coords = self.coords(projection)
+            colouring = self.colouring(projection, state.get("colour"), state.get("size"))
+            shown = self.shown(projection, filters)
+        except DashboardError as exc:
+            message = str(exc)
+            gone = message_base(message.splitlines()[0])
+            return gone, no_update, None, None, alert(message, color="danger")
+        hidden = set(state.get("hidden") or [])
+        visible = shown
+        categories = colouring.colours.get("categories")
+        if hidden and categories:
+            out = np.isin(
+                self.codes(projection, colouring),
+                [i for i, name in enumerate(categories) if name in hidden],
+            )
+            visible = (np.ones(projection.n, bool) if shown is None else shown) & ~out
+        mask = {"key": projection.key, "shown": None if shown is None else _typed_mask(shown)}
+        return (
+            no_update if _same(drawn_coords, coords, "key") else coords,
+            no_update if _same(drawn_colours, colouring.colours, "revision") else colouring.colours,
+            mask,
+            self.legend(projection, colouring, shown, hidden),
+            notice(projection, visible, projection.n),
+        )
 
-    def selection(
+    def codes(self, projection: Projection, colouring: Colouring) -> np.ndarray:
+        """Each row's category code of a categorical colouring."""
+        dataset = self.context.datasets[projection.table]
+        choice = colouring.colours["colour"]
+        if self.context.is_computed_colour(dataset.name, choice):
+            series = self.context.computed(projection, choice)
+        else:
+            series = dataset.metadata().get_column(choice)
+        return categories(series)[1]
+
+    def legend(
         self,
-        event: dict[str, Any] | None,
-        projection: Projection | None,
-        colour: str | None,
-        filters: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The selection store's value for a plotly selection or click event."""
-        found = self.rows_of((event or {}).get("points") or [], projection, colour, filters)
-        if found is None:
-            return {"table": None, "rows": []}
-        dataset, rows = found
-        return {"table": dataset.name, "rows": sorted(set(rows))}
+        projection: Projection,
+        colouring: Colouring,
+        shown: np.ndarray | None,
+        hidden: set[str],
+    ) -> list[Any]:
+        """The legend with each category's count of rows the filters keep."""
+        entries = colouring.legend
+        if not entries:
+            return []
+        if shown is not None:
+            counts = np.bincount(self.codes(projection, colouring)[shown], minlength=len(entries))
+            entries = [e._replace(count=int(c)) for e, c in zip(entries, counts, strict=True)]
+        return legend_children(entries, colouring.column, map_index=self.index, hidden=hidden)
 
-    def rings(
-        self, dataset: Dataset, highlight: dict[str, Any] | None, selection: dict[str, Any] | None
-    ) -> tuple[Ring | None, Ring | None]:
-        """Rings for ``dataset``'s map: the highlight store's rows (search, neighbours) when
-        about this table, and a selection made on ANOTHER table, matched by the `id` column."""
-        ringed = None
-        if highlight and highlight.get("table") == dataset.name and highlight.get("rows"):
-            ringed = Ring(highlight["rows"], str(highlight.get("label") or "highlighted"))
-        linked = self.linked_rows(dataset, selection)
-        if linked is not None:
-            linked = Ring(linked, f"selected in {selection['table']}", LINKED_COLOUR)
-        return ringed, linked
-
-    @staticmethod
-    def own_selection(dataset: Dataset, selection: dict[str, Any] | None) -> Any:
-        """The selected rows when the selection is of ``dataset`` itself, else None."""
-        selection = selection or {}
-        if selection.get("table") != dataset.name or not selection.get("rows"):
-            return None
-        return np.asarray(selection["rows"], dtype=np.int64)
-
-    def linked_rows(self, dataset: Dataset, selection: dict[str, Any] | None) -> Any:
-        """Rows of ``dataset`` whose `id` matches the rows selected in another table."""
-        selection = selection or {}
+    def linked_rings(self, selection: Any, request: Any) -> Any:
+        """Rows of this map's table whose `id` matches rows selected in another table, as
+        this panel's rings (red); an empty ring otherwise."""
+        empty = {"table": None, "rows": []}
+        selection = selection if isinstance(selection, dict) else {}
+        request = request if isinstance(request, dict) else {}
+        table = self.table_of(request.get("table"))
         source = self.context.dataset(selection.get("table"))
-        rows = selection.get("rows") or []
-        if source is None or source is dataset or not rows:
-            return None
+        if table is None or source is None or source.name == table:
+            return empty
+        dataset = self.context.datasets[table]
         if not source.config.id or not dataset.config.id:
-            return None
+            return empty
+        rows = [r for r in selection.get("rows") or [] if isinstance(r, int)]
+        rows = [r for r in rows if 0 <= r < source.n_rows]
+        if not rows:
+            return empty
         ids = source.metadata().get_column(source.config.id).gather(rows)
         mine = dataset.metadata().get_column(dataset.config.id)
         wanted = ids.cast(mine.dtype, strict=False).drop_nulls().to_list()
-        return np.flatnonzero(mine.is_in(wanted).to_numpy())
+        return {
+            "table": table,
+            "rows": np.flatnonzero(mine.is_in(wanted).to_numpy()).tolist(),
+            "label": f"selected in {source.name}",
+            "colour": LINKED_COLOUR,
+        }
 
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""
         options = self.colour_options(table)
         if colour not in {o["value"] for o in options}:
-            colour = self.default_color(table) or NO_COLOUR
+            colour = self.default_color(table)
         return options, colour
 
-    def render(
-        self,
-        projection: Projection | None,
-        colour: str | None,
-        highlight: dict[str, Any] | None = None,
-        filters: dict[str, Any] | None = None,
-        size: str | None = None,
-        opacity: Any = 0.85,
-        selection: dict[str, Any] | None = None,
-        *,
-        patch: bool = False,
-    ) -> tuple[Any, Any, Any, Any]:
-        """Return (figure, legend, message, drawn key) for a projection summary, coloured by
-        ``colour``, with ``highlight`` rows ringed and ``filters`` applied when they are about
-        its table, points sized by the numeric column ``size`` and drawn at ``opacity``, and
-        the rows selected on another table's map ringed in red when the tables share ids.
 
-        With ``patch`` (the browser shows this projection already), a 2D figure comes as a
-        :class:`dash.Patch` that restyles the points without resending their coordinates.
-        """
-        if projection is None:
-            return no_update, no_update, None, no_update
-        try:
-            view = self.view(projection, colour, filters)
-            dataset = view.dataset
-            style = dict(
-                color=view.colour,
-                keep=view.shown,
-                size_by=size if size in dataset.metadata_columns else None,
-                opacity=_opacity(opacity),
-                rings=self.rings(dataset, highlight, selection),
-                selected=self.own_selection(dataset, selection),
-            )
-            meta = dataset.metadata()
-            if self.context.is_computed_colour(dataset.name, view.colour):
-                # Computed from the map (recall, outliers, clusters) or by another panel
-                # (compare's overlap): a column like the others.
-                column = self.context.computed(projection, view.colour)  # type: ignore[arg-type]
-                meta = meta.with_columns(column)
-                style["color"] = column.name
-            if patch and view.coords.shape[1] == 2:
-                figure, legend = restyle(view.coords, meta, **style)
-            else:
-                figure, legend = build_figure(
-                    view.coords,
-                    meta,
-                    label=dataset.config.label,
-                    text=dataset.config.text,
-                    uirevision=projection.key,
-                    **style,
-                )
-        except (DashboardError, KeyError) as exc:
-            message = str(exc) if isinstance(exc, DashboardError) else f"unknown table {exc}"
-            figure = message_figure(message.splitlines()[0])
-            return figure, None, alert(message, color="danger"), None
-        computed = self.context.is_computed_colour(view.dataset.name, view.colour)
-        title = (
-            self.context.computed(projection, view.colour).name  # type: ignore[arg-type]
-            if computed
-            else view.colour
-        )
-        legend_items = legend_children(legend, title)
-        return (
-            figure,
-            legend_items,
-            notice(projection, view.shown, len(view.coords)),
-            projection.key,
-        )
+def _same(drawn: Any, new: dict[str, Any], field: str) -> bool:
+    """Whether the browser's copy (``drawn``) is the one the server would send."""
+    return isinstance(drawn, dict) and drawn.get(field) == new.get(field)
 
 
-def _opacity(value: Any) -> float:
-    """A slider's value as an opacity in [0.1, 1]; anything unreadable means the default."""
-    try:
-        return min(1.0, max(0.1, float(value)))
-    except (TypeError, ValueError):
-        return 0.85
+def _typed_mask(mask: np.ndarray) -> Any:
+    return typed(mask.astype(np.uint8))
 
 
-class View(NamedTuple):
-    """What a scatter draws: coordinates, colour column, and the rows shown (None: all)."""
-
-    dataset: Dataset
-    coords: np.ndarray
-    colour: str | None
-    shown: np.ndarray | None
-
-
-def is_dropped_selection(event: dict[str, Any] | None) -> bool:
-    """True for what plotly sends when a figure replacement drops its selection: nothing, or
-    no points and no box or lasso (an empty box the user drew has its `range`)."""
-    if event is None:
-        return True
-    return not event.get("points") and not ({"range", "lassoPoints"} & set(event))
+def _select(label: str, component_id: dict[str, Any], options: Any, value: Any) -> Any:
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText(label),
+            dbc.Select(
+                id=component_id,
+                options=options,
+                value=value,
+                style={"minWidth": "11rem"},
+            ),
+        ],
+        size="sm",
+        className="w-auto",
+    )
 
 
 @hookimpl

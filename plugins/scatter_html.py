@@ -1,4 +1,4 @@
-"""The scatter panel's HTML beside the map: the hover tooltip and the notice above it."""
+"""The scatter panel's HTML above the map: the notice of what it shows."""
 
 from __future__ import annotations
 
@@ -7,48 +7,7 @@ from typing import Any
 import numpy as np
 from dash import html
 
-from dashboard.plugin import Dataset, Projection
-from dashboard.plugin.figures import HOVER_TEXT_CHARS
-
-
-def tooltip(
-    dataset: Dataset,
-    row: int,
-    colour: str | None,
-    image_src: str | None,
-    extra: tuple[str, str] | None = None,
-) -> Any:
-    """The hover tooltip of ``row``: its caption in bold, colour value (or the ``extra``
-    name and value of a computed colour), text, and its image from ``image_src`` (None: the
-    table has no images)."""
-    caption = dataset.caption(row)
-    lines: list[Any] = [html.Strong(caption)]
-    meta = dataset.metadata()
-    config = dataset.config
-    if colour in meta.columns and colour not in (config.label, config.text):
-        lines.append(html.Div(f"{colour}: {meta.get_column(colour)[row]}"))
-    if extra:
-        lines.append(html.Div(f"{extra[0]}: {extra[1]}"))
-    if config.text and meta.get_column(config.text)[row] is not None:
-        text = str(meta.get_column(config.text)[row])
-        limit = HOVER_TEXT_CHARS
-        lines.append(html.Div(text if len(text) <= limit else text[:limit] + "…"))
-    children: list[Any] = []
-    if image_src:
-        children.append(
-            html.Img(
-                src=image_src,
-                alt=caption,
-                className="dashboard-hover-image mx-auto",
-                style={"width": "96px", "imageRendering": "pixelated", "display": "block"},
-            )
-        )
-    children.append(html.Figcaption(lines, className="small"))
-    return html.Figure(
-        children,
-        className="m-0 text-center dashboard-tooltip",
-        style={"maxWidth": "16rem", "whiteSpace": "normal"},
-    )
+from dashboard.plugin import Projection
 
 
 def notice(projection: Projection, shown: np.ndarray | None, n: int) -> Any:

@@ -8,19 +8,16 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import numpy as np
 import polars as pl
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, dcc, html
 from pydantic import Field
 
-from dashboard.plugin import (
-    HIGHLIGHT_STORE,
-    PROJECTION_STORE,
-    DataError,
-    Panel,
-    PanelOptions,
-    Projection,
-    hookimpl,
-)
-from dashboard.plugin.components import alert
+from dashboard.plugin import SEARCH_STORE, DataError, Panel, PanelOptions, hookimpl
+from dashboard.plugin.components import alert, rich_text
+
+#: Milliseconds of quiet typing before the search runs.
+DEBOUNCE_MS = 300
+#: Colour of the rings round search matches.
+RING_COLOUR = "#6f42c1"
 
 
 class SearchOptions(PanelOptions):
@@ -40,6 +37,8 @@ def search_rows(meta: pl.DataFrame, columns: list[str], query: str, *, regex: bo
     """
     if not columns:
         return np.empty(0, np.int64)
+    if regex:
+        check_pattern(query)
     pattern = query if regex else "(?i)" + re.escape(query)
     try:
         hits = meta.select(
@@ -47,13 +46,32 @@ def search_rows(meta: pl.DataFrame, columns: list[str], query: str, *, regex: bo
                 pl.col(c).cast(pl.String).str.contains(pattern).fill_null(False) for c in columns
             )
         ).to_series()
-    except pl.exceptions.ComputeError as exc:
-        reason = str(exc).strip().splitlines()
+    except pl.exceptions.PolarsError:
+        # Valid for Python, not for the Rust engine: look-arounds and back-references.
         raise DataError(
-            f"invalid regular expression {query!r}: {reason[-1] if reason else exc}\n"
-            "fix the pattern, or turn off `regex` to search for the text as typed"
+            f"the pattern {query!r} uses look-around or back-references, which the search "
+            "does not support\nrewrite it without them, or turn off regex"
         ) from None
     return np.flatnonzero(hits.to_numpy())
+
+
+def check_pattern(query: str) -> None:
+    """Explain what is wrong with a regular expression, in words a person can act on.
+
+    Raises
+    ------
+    DataError
+        Naming the problem and where it is (Python's parser, which agrees with the search's
+        on everything but look-arounds and back-references).
+    """
+    try:
+        re.compile(query)
+    except re.error as exc:
+        where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+        raise DataError(
+            f"invalid regular expression {query!r}: {exc.msg}{where}\n"
+            "fix the pattern, or turn off regex to search for the text as typed"
+        ) from None
 
 
 class SearchPanel(Panel):
@@ -63,6 +81,7 @@ class SearchPanel(Panel):
     Options = SearchOptions
     options: SearchOptions
     default_width = 6
+    region = "sidebar"
 
     def columns(self, table: str) -> list[str]:
         """Columns searched in ``table``: the option's, else the label and text columns."""
@@ -78,54 +97,57 @@ class SearchPanel(Panel):
         row = dbc.InputGroup(
             [
                 dbc.Input(
-                    id=self.id("query"),
+                    id=self.view_id("search", "query"),
                     type="search",
                     placeholder="Search labels and texts",
-                    debounce=True,
+                    debounce=DEBOUNCE_MS,
                 ),
-                dbc.InputGroupText(dbc.Switch(id=self.id("regex"), label="regex", value=False)),
+                dbc.InputGroupText(
+                    dbc.Switch(id=self.view_id("search", "regex"), label="regex", value=False)
+                ),
             ],
             size="sm",
         )
-        return self.card("Search", [row, html.Div(id=self.id("count"), className="small mt-2")])
-
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        return {"query": (self.id("query"), "value"), "regex": (self.id("regex"), "value")}
+        return self.card(
+            "Search",
+            [
+                row,
+                html.Div(id=self.id("count"), className="small mt-2"),
+                dcc.Store(id=self.rings_id()),
+            ],
+        )
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("count"), "children"),
-            Output(HIGHLIGHT_STORE, "data", allow_duplicate=True),
-            Input(self.id("query"), "value"),
-            Input(self.id("regex"), "value"),
-            State(PROJECTION_STORE, "data"),
-            prevent_initial_call=True,
+            Output(self.rings_id(), "data"),
+            Input(SEARCH_STORE, "data"),
         )
-        def search(query: Any, regex: Any, projection: Any) -> tuple[Any, Any]:
-            return self.render(query, bool(regex), Projection.from_store(projection))
+        def search(search: Any) -> tuple[Any, Any]:
+            search = search if isinstance(search, dict) else {}
+            return self.render(search.get("query"), bool(search.get("regex")), search.get("table"))
 
-    def render(
-        self, query: str | None, regex: bool, projection: Projection | None
-    ) -> tuple[Any, Any]:
-        """(count line, highlight store value) for a query on the projected table."""
-        table = projection.table if projection else self.context.initial_request.table
-        if table not in self.context.datasets:
-            return no_update, no_update
-        if not query:
-            return None, {"table": table, "rows": []}
-        dataset = self.context.datasets[table]
-        columns = self.columns(table)
+    def render(self, query: Any, regex: bool, table: Any) -> tuple[Any, Any]:
+        """(count line, rings) for a query on ``table``: the matches are ringed on its maps;
+        a bad pattern is explained and rings nothing."""
+        none = {"table": None, "rows": []}
+        dataset = self.context.dataset(table)
+        if dataset is None or not isinstance(query, str) or not query:
+            return None, none
+        columns = self.columns(dataset.name)
         try:
             rows = search_rows(dataset.metadata(), columns, query, regex=regex)
         except DataError as exc:
-            return alert(str(exc)), no_update
+            return alert(str(exc)), none
         where = " and ".join(f"`{c}`" for c in columns) or "no text column"
-        count = f"{rows.size:,} of {dataset.metadata().height:,} rows match in {where}"
-        label = f"matches for {query!r}"
-        return (
-            html.Span(count, className="dashboard-search-count"),
-            {"table": table, "rows": rows.tolist(), "label": label},
-        )
+        count = f"{rows.size:,} of {dataset.n_rows:,} rows match in {where}"
+        rings = {
+            "table": dataset.name,
+            "rows": rows.tolist(),
+            "label": f"matches for {query!r}",
+            "colour": RING_COLOUR,
+        }
+        return html.Span(rich_text(count), className="dashboard-search-count"), rings
 
 
 @hookimpl

@@ -22,6 +22,7 @@ from dashboard.plugin import (
     PanelContext,
     PanelOptions,
     Projection,
+    action,
     hookimpl,
 )
 
@@ -80,14 +81,18 @@ class TablePanel(Panel):
             id=self.id("grid"),
             rowData=[],
             columnDefs=[],
-            defaultColDef={"sortable": True, "filter": True, "resizable": True},
+            defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 80},
             dashGridOptions={"rowHeight": 40, "animateRows": False},
-            style={"height": f"{self.options.height}px"},
+            # A row's id is its table row: a click on it focuses that row on the map.
+            getRowId="params.data._row_id",
+            columnSize="autoSize",
+            style={"height": f"{self.options.height}px", "width": "100%"},
             className="ag-theme-alpine",
         )
         body = [
             html.Div(HINT, id=self.id("info"), className="small text-body-secondary mb-2"),
             grid,
+            dcc.Store(id=self.action_id()),
         ]
         return self.card("Selected rows", body, controls=buttons)
 
@@ -101,6 +106,19 @@ class TablePanel(Panel):
         )
         def show(selection: Any, projection: Any) -> tuple[Any, Any, Any]:
             return self.render(selection, Projection.from_store(projection))
+
+        @app.callback(
+            Output(self.action_id(), "data"),
+            Input(self.id("grid"), "cellClicked"),
+            State(SELECTION_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def focus(clicked: Any, selection: Any) -> Any:
+            dataset, _ = self._selected(selection)
+            row = str((clicked or {}).get("rowId") or "")
+            if dataset is None or not row.isdigit() or int(row) >= dataset.n_rows:
+                return no_update
+            return action("focus", table=dataset.name, row=int(row))
 
         @app.callback(
             Output(self.id("download"), "data"),
@@ -118,12 +136,13 @@ class TablePanel(Panel):
             return self.export(kind, selection, Projection.from_store(projection))
 
     def _selected(self, selection: Any) -> tuple[Dataset | None, list[int]]:
-        selection = selection or {}
+        selection = selection if isinstance(selection, dict) else {}
         dataset = self.context.dataset(selection.get("table"))
-        rows = [int(r) for r in selection.get("rows") or []]
+        rows = [r for r in selection.get("rows") or [] if isinstance(r, int)]
         if dataset is None:
             return None, []
-        return dataset, [r for r in rows if 0 <= r < dataset.n_rows]
+        n = dataset.n_rows
+        return dataset, [r for r in rows if 0 <= r < n]
 
     def render(self, selection: Any, projection: Projection | None) -> tuple[Any, Any, Any]:
         """(rowData, columnDefs, info line) of the grid for a selection."""
@@ -133,6 +152,8 @@ class TablePanel(Panel):
         shown = rows[: self.options.limit]
         frame = selection_frame(self.context, dataset, shown, projection)
         records = frame.to_dicts()
+        for record in records:  # AG Grid's row id (a string): the table row
+            record["_row_id"] = str(record["row"])
         # headerName as is: AG Grid would title-case `target` into "Target".
         columns: list[dict[str, Any]] = [{"field": c, "headerName": c} for c in frame.columns]
         for axis in AXES:
@@ -149,13 +170,16 @@ class TablePanel(Panel):
                 1,
                 {
                     "field": "image",
+                    "headerName": "image",
                     "cellRenderer": "markdown",
-                    "width": 70,
+                    "width": 80,
+                    "minWidth": 80,
                     "sortable": False,
                     "filter": False,
                 },
             )
-        info = f"{len(rows):,} selected rows of {dataset.name}" + (
+        noun = "row" if len(rows) == 1 else "rows"
+        info = f"{len(rows):,} selected {noun} of {dataset.name}" + (
             f" (grid shows the first {len(shown):,}; exports have all)"
             if len(shown) < len(rows)
             else ""

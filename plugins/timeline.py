@@ -33,7 +33,13 @@ from dashboard.plugin.analysis import (
     movement,
 )
 from dashboard.plugin.components import alert, card_header
-from dashboard.plugin.figures import colour_marker, hover_texts, legend_children, typed
+from dashboard.plugin.figures import (
+    GRAPH_CONFIG,
+    colour_marker,
+    hover_texts,
+    legend_children,
+    typed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +288,7 @@ class TimelinePanel(Panel):
             every = -(-len(labels) // 12)
             marks = {i: m for i, m in marks.items() if i % every == 0 or i == len(labels) - 1}
         method = dbc.Select(
-            id=self.id("method"),
+            id=self.own_view_id("method"),
             options=[{"label": v, "value": k} for k, v in self.methods().items()],
             value=self.options.method,
             size="sm",
@@ -294,36 +300,48 @@ class TimelinePanel(Panel):
                 card_header(title, method),
                 dbc.CardBody(
                     [
-                        html.Div(id=self.id("legend"), className="small mb-1"),
+                        html.Div(
+                            id=self.id("legend"),
+                            className="small mb-1 d-flex flex-wrap gap-2 dashboard-legend",
+                        ),
                         html.Div(id=self.id("message")),
                         html.Div(id=self.id("progress"), className="small text-body-secondary"),
                         dcc.Graph(
                             id=self.id("graph"),
                             figure={"data": [], "layout": {"height": 420}},
-                            config={"displaylogo": False, "scrollZoom": True},
+                            config=GRAPH_CONFIG,
+                        ),
+                        html.Div(
+                            dcc.Slider(
+                                id=self.id("step"),
+                                min=0,
+                                max=len(labels) - 1,
+                                step=1,
+                                value=0,
+                                marks=marks,
+                                updatemode="drag",
+                                # Its number box shows the step's index, not its name (the
+                                # summary below names it), and crowded the last label.
+                                allow_direct_input=False,
+                            ),
+                            # Room for the first and last step's labels, which overhang.
+                            className="px-4 pt-1 dashboard-timeline-slider",
                         ),
                         html.Div(
                             [
                                 dbc.Button("Play", id=self.id("play"), size="sm", color="primary"),
-                                html.Div(
-                                    dcc.Slider(
-                                        id=self.id("step"),
-                                        min=0,
-                                        max=len(labels) - 1,
-                                        step=1,
-                                        value=0,
-                                        marks=marks,
-                                        updatemode="drag",
-                                    ),
-                                    className="flex-grow-1",
+                                dbc.Checkbox(
+                                    id=self.own_view_id("loop"),
+                                    label="Loop",
+                                    value=False,
                                 ),
                                 dbc.Checkbox(
-                                    id=self.id("trails"),
+                                    id=self.own_view_id("trails"),
                                     label="Trails",
                                     value=self.options.trails,
                                 ),
                             ],
-                            className="d-flex align-items-center gap-2",
+                            className="d-flex align-items-center gap-3 mt-2",
                         ),
                         html.Div(id=self.id("summary"), className="small text-body-secondary"),
                         dcc.Interval(
@@ -336,19 +354,16 @@ class TimelinePanel(Panel):
             className="shadow-sm",
         )
 
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        return {"step": (self.id("step"), "value"), "method": (self.id("method"), "value")}
-
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(
             Output(self.id("layouts"), "data"),
             Output(self.id("message"), "children"),
-            Input(self.id("method"), "value"),
+            Input(self.own_view_id("method"), "value"),
             background=True,
             interval=self.context.poll_ms,
             progress=[Output(self.id("progress"), "children")],
             progress_default=[""],
-            running=[(Output(self.id("method"), "disabled"), True, False)],
+            running=[(Output(self.own_view_id("method"), "disabled"), True, False)],
         )
         def align(set_progress: Any, method: str) -> tuple[Any, Any]:
             def progress(fraction: float, message: str) -> None:
@@ -366,7 +381,7 @@ class TimelinePanel(Panel):
             Output(self.id("summary"), "children"),
             Input(self.id("layouts"), "data"),
             Input(self.id("step"), "value"),
-            Input(self.id("trails"), "value"),
+            Input(self.own_view_id("trails"), "value"),
         )
         def draw(data: Any, step: Any, trails: Any) -> tuple[Any, Any, Any]:
             return self.draw(data, step, trails, ctx.triggered_id)
@@ -374,21 +389,32 @@ class TimelinePanel(Panel):
         @app.callback(
             Output(self.id("tick"), "disabled"),
             Output(self.id("play"), "children"),
-            Input(self.id("play"), "n_clicks"),
-            State(self.id("tick"), "disabled"),
-            prevent_initial_call=True,
-        )
-        def play(n_clicks: Any, stopped: bool) -> tuple[bool, str]:
-            return (False, "Pause") if stopped else (True, "Play")
-
-        @app.callback(
             Output(self.id("step"), "value"),
+            Input(self.id("play"), "n_clicks"),
             Input(self.id("tick"), "n_intervals"),
+            State(self.id("tick"), "disabled"),
             State(self.id("step"), "value"),
+            State(self.own_view_id("loop"), "value"),
             prevent_initial_call=True,
         )
-        def advance(n_intervals: Any, step: Any) -> int:
-            return (int(step or 0) + 1) % len(self.steps)
+        def play(clicks: Any, ticks: Any, stopped: Any, step: Any, loop: Any) -> tuple:
+            return self.play(ctx.triggered_id == self.id("play"), stopped, step, bool(loop))
+
+    def play(self, clicked: bool, stopped: Any, step: Any, loop: bool) -> tuple[Any, Any, Any]:
+        """(interval disabled, button label, step) after a click on Play/Pause or a tick:
+        playing stops at the last step unless ``loop``; Play at the end starts over."""
+        last = len(self.steps) - 1
+        step = min(max(int(step or 0), 0), last)
+        if clicked:
+            if not stopped:
+                return True, "Play", no_update
+            return False, "Pause", 0 if step >= last else no_update
+        if step >= last:
+            return (False, "Pause", 0) if loop else (True, "Play", no_update)
+        following = step + 1
+        if following >= last and not loop:
+            return True, "Play", following
+        return no_update, no_update, following
 
     def draw(self, data: Any, step: Any, trails: Any, trigger: Any) -> tuple[Any, Any, Any]:
         """The figure (or a patch of its coordinates when only the step or trails changed),
@@ -398,7 +424,7 @@ class TimelinePanel(Panel):
             raise PreventUpdate
         step = min(max(int(step or 0), 0), len(layouts) - 1)
         summary = self.summary(layouts, step)
-        if trigger in (self.id("step"), self.id("trails")):
+        if trigger in (self.id("step"), self.own_view_id("trails")):
             patch = Patch()
             patch["data"][1]["x"] = typed(layouts[step, :, 0])
             patch["data"][1]["y"] = typed(layouts[step, :, 1])

@@ -112,9 +112,9 @@ class UMAPParams(Params):
         title="Epochs",
         ge=10,
         le=2000,
-        description="Layout optimisation epochs. Empty: umap-learn's default (500 up to 10,000 "
-        "rows, then 200). Fewer is faster: 100 halves the layout time of 100k rows, but cost "
-        "0.02-0.03 trustworthiness on noisy data here (docs/benchmarks.md).",
+        description="Rounds of layout optimisation. Empty: umap-learn's default (500 up to "
+        "10,000 rows, 200 above). Fewer is faster: 100 halves the layout time of a large map, "
+        "at some cost in faithfulness on noisy data.",
     )
     random_state: int | None = Field(
         None,

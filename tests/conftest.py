@@ -31,6 +31,35 @@ def project(context: Any, request: dict[str, Any]) -> tuple[Projection | None, A
     return Projection.from_store(stored), status
 
 
+def render_map(
+    scatter: Any,
+    projection: Any,
+    colour: str | None = None,
+    *,
+    size: str | None = None,
+    hidden: tuple[str, ...] = (),
+    filters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A scatter panel's data callback as the page runs it, its outputs by name: ``coords``,
+    ``colours``, ``mask``, ``legend``, ``message``."""
+    state = {"colour": colour, "size": size, "hidden": list(hidden)}
+    outputs = scatter.render(projection, {scatter.map_key: state}, filters)
+    return dict(zip(("coords", "colours", "mask", "legend", "message"), outputs, strict=True))
+
+
+def drawn_rows(coords: dict[str, Any], mask: dict[str, Any] | None) -> np.ndarray:
+    """Rows the page's script draws: with coordinates, kept by the mask."""
+    from tests.figures import decode
+
+    x, y = decode(coords["x"]), decode(coords["y"])
+    keep = np.isfinite(x) & np.isfinite(y)
+    if coords.get("z"):
+        keep &= np.isfinite(decode(coords["z"]))
+    if mask and mask["shown"]:
+        keep &= decode(mask["shown"]).astype(bool)
+    return np.flatnonzero(keep)
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")

@@ -11,6 +11,7 @@ import flask
 import pytest
 
 from dashboard import create_app
+from dashboard.web.drive import CallbackDriver
 
 REQUEST = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
 
@@ -26,61 +27,52 @@ def callback_body(output: str, outputs: list[tuple[str, str]], inputs: list[tupl
 
 
 def project_over_http(client, prefix: str = "/", request: dict | None = None) -> dict:
-    """Drive the background projection callback as the browser does: start, then poll."""
+    """Drive the background projection callback as the browser does: start, then poll. The
+    status comes as its output, the projection as a side update (``set_props``), which may
+    arrive in any poll: both are merged into one ``{id: {property: value}}``."""
     body = callback_body(
-        "..dashboard-projection.data...dashboard-status.children..",
-        [("dashboard-projection", "data"), ("dashboard-status", "children")],
+        "dashboard-status.children",
+        [("dashboard-status", "children")],
         [("dashboard-request", "data", request or REQUEST)],
     )
+    body["outputs"] = body["outputs"][0]
     url = f"{prefix}_dash-update-component"
     started = client.post(url, json=body)
     assert started.status_code == 200
     job = started.json
+    merged: dict = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         polled = client.post(f"{url}?cacheKey={job['cacheKey']}&job={job['job']}", json=body)
         assert polled.status_code == 200
+        for component, props in (polled.json.get("sideUpdate") or {}).items():
+            merged.setdefault(component, {}).update(props)
         if "response" in polled.json:
-            return polled.json["response"]
+            return {**merged, **polled.json["response"]}
         time.sleep(0.1)
     raise AssertionError("the projection did not finish in 60 s")
 
 
-SCATTER_OUTPUTS = [
-    ("scatter-1-graph", "figure"),
-    ("scatter-1-legend", "children"),
-    ("scatter-1-message", "children"),
-    ("scatter-1-drawn", "data"),
-]
-VIEW_STATE = [
-    ("dashboard-highlight", "data", {"table": None, "rows": []}),
-    ("dashboard-filter", "data", {"table": None, "filters": {}}),
-    ("scatter-1-size", "value", "__none__"),
-    ("scatter-1-opacity", "value", 0.85),
-]
-
-
-def scatter_body(inputs: list, state: list, key: str | None = None) -> dict:
-    """A scatter callback's request; ``key`` names the callback (default: on_projection)."""
-    key = key or ".." + "...".join(f"{i}.{p}" for i, p in SCATTER_OUTPUTS) + ".."
-    outputs = [tuple(part.rsplit(".", 1)) for part in key[2:-2].split("...")]
-    body = callback_body(key, outputs, inputs)
-    body["state"] = [{"id": i, "property": p, "value": v} for i, p, v in state]
-    return body
-
-
-def render_over_http(client, projection: dict, colour: str, prefix: str = "/") -> dict:
-    body = scatter_body(
-        [("dashboard-projection", "data", projection)],
-        [
-            ("scatter-1-color", "value", colour),
-            *VIEW_STATE,
-            ("dashboard-selection", "data", {"table": None, "rows": []}),
-        ],
+def map_over_http(app, projection: dict, colour: str, drawn: tuple = (None, None)) -> Any:
+    """The scatter's data callback over HTTP: (response, its decoded JSON outputs)."""
+    driver = CallbackDriver(
+        app,
+        {
+            ("dashboard-projection", "data"): projection,
+            ("dashboard-maps", "data"): {"1": {"colour": colour}},
+            ("scatter-1-coords", "data"): drawn[0],
+            ("scatter-1-colours", "data"): drawn[1],
+        },
     )
-    response = client.post(f"{prefix}_dash-update-component", json=body)
+    (callback,) = driver.callbacks(lambda c: c.outputs[0] == ("scatter-1-coords", "data"))
+    response = driver.client.post(
+        driver.url, json=driver.body(callback), headers={"Accept-Encoding": "gzip"}
+    )
     assert response.status_code == 200
-    return response.json["response"]
+    body = response.data
+    if response.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return response, json.loads(body)["response"]
 
 
 @pytest.fixture
@@ -95,8 +87,11 @@ def test_page_and_layout_are_served(app):
     assert b"<title>Digits test</title>" in page.data
     assert b"/_dashboard/static/css/bootstrap.min.css" in page.data
     layout = client.get("/_dash-layout").get_data(as_text=True)
-    for component in ("controls-0-reducer", "scatter-1-graph", "dashboard-request"):
+    for component in ('"key":"reducer"', "scatter-1-graph", "dashboard-request", "dashboard-view"):
         assert component in layout
+    # The page's own script and styles are served with it.
+    assert client.get("/assets/dashboard.js").status_code == 200
+    assert b"dashboard.js" in page.data
 
 
 def test_bootstrap_css_is_served_locally(app):
@@ -122,60 +117,30 @@ def test_background_projection_then_scatter_over_http(app):
     projection = response["dashboard-projection"]["data"]
     assert projection["n"] == 1797
     assert response["dashboard-status"]["children"].startswith("PCA 2D · digits · 1,797 points")
-    rendered = render_over_http(client, projection, "target")
-    traces = rendered["scatter-1-graph"]["figure"]["data"]
-    assert len(traces) == 3  # the points, then the highlight and linked-selection rings
-    assert {t["type"] for t in traces} == {"scattergl"}
-    assert traces[0]["x"]["dtype"] == "f4"  # a typed array, not a JSON list
-    assert traces[0]["marker"]["color"]["dtype"] == "u1"  # a category code a point
+    _, rendered = map_over_http(app, projection, "target")
+    coords = rendered["scatter-1-coords"]["data"]
+    colours = rendered["scatter-1-colours"]["data"]
+    assert coords["x"]["dtype"] == "f4"  # a typed array, not a JSON list
+    assert colours["marker"]["color"]["dtype"] == "u1"  # a category code a point
     legend = rendered["scatter-1-legend"]["children"]
     assert [item["props"]["children"][1] for item in legend[1:]] == [str(d) for d in range(10)]
     assert rendered["scatter-1-message"]["children"] is None
 
 
-def recolour_body(app, projection: dict, drawn: str | None) -> dict:
-    """The restyle callback's request (outputs with ids ending in @<hash>): colour by ink,
-    with the browser holding the figure of ``drawn``."""
-    key = next(k for k in app.callback_map if "scatter-1-graph.figure@" in k)
-    return scatter_body(
-        [
-            ("scatter-1-color", "value", "ink"),
-            *VIEW_STATE,
-            ("dashboard-selection", "data", {"table": None, "rows": []}),
-        ],
-        [("dashboard-projection", "data", projection), ("scatter-1-drawn", "data", drawn)],
-        key,
-    )
-
-
-def test_recolouring_patches_the_marker_and_sends_no_coordinates(app):
+def test_recolouring_sends_no_coordinates(app):
     client = app.server.test_client()
     projection = project_over_http(client)["dashboard-projection"]["data"]
-    body = recolour_body(app, projection, projection["key"])
-    response = client.post(
-        "/_dash-update-component", json=body, headers={"Accept-Encoding": "gzip"}
-    )
-    assert response.status_code == 200
+    _, first = map_over_http(app, projection, "target")
+    drawn = (first["scatter-1-coords"]["data"], first["scatter-1-colours"]["data"])
+    response, rendered = map_over_http(app, projection, "ink", drawn)
     assert response.headers["Content-Encoding"] == "gzip"
-    assert len(response.data) < 1797 * 3  # under 3 bytes a point on the wire
-    rendered = json.loads(gzip.decompress(response.data))["response"]
-    patch = rendered["scatter-1-graph"]["figure"]
-    assert patch["__dash_patch_update"] == "__dash_patch_update"
-    locations = [op["location"] for op in patch["operations"]]
-    assert ["data", 0, "marker", "color"] in locations
-    assert not [loc for loc in locations if loc[:2] == ["data", 0] and loc[2] in ("x", "y")]
-    colour = next(op for op in patch["operations"] if op["location"][-1] == "color")
-    assert colour["params"]["value"]["dtype"] == "f4"  # ink is continuous: float32 values
-    assert rendered["scatter-1-drawn"]["data"] == projection["key"]
-
-
-def test_a_figure_the_browser_does_not_have_is_sent_whole(app):
-    client = app.server.test_client()
-    projection = project_over_http(client)["dashboard-projection"]["data"]
-    body = recolour_body(app, projection, None)
-    rendered = client.post("/_dash-update-component", json=body).json["response"]
-    figure = rendered["scatter-1-graph"]["figure"]
-    assert figure["data"][0]["x"]["dtype"] == "f4"
+    assert len(response.data) < 1797 * 5  # colours as float32, gzipped: no coordinates
+    assert "scatter-1-coords" not in rendered  # the browser has them
+    assert rendered["scatter-1-colours"]["data"]["marker"]["color"]["dtype"] == "f4"
+    _, unchanged = map_over_http(
+        app, projection, "ink", (drawn[0], rendered["scatter-1-colours"]["data"])
+    )
+    assert "scatter-1-colours" not in unchanged
 
 
 def test_projection_error_is_shown_not_raised(app):

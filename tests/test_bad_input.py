@@ -15,7 +15,7 @@ from dash import no_update
 from dashboard.errors import ConfigError, DataError
 from dashboard.web.app import compute_projection
 from dashboard.web.assemble import prepare
-from tests.conftest import project
+from tests.conftest import project, render_map
 
 RNG = np.random.default_rng(0)
 
@@ -148,7 +148,7 @@ def test_huge_labels_are_cut_where_they_are_shown(tmp_path):
     request = {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
-    _, legend, _, _ = scatter.render(result, "label")
+    legend = render_map(scatter, result, "label")["legend"]
     names = [item.children[1] for item in legend[1:]]
     assert max(len(n) for n in names) == 60
     assert dataset.metadata()["label"][0] == label  # the data itself is intact

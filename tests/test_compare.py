@@ -87,8 +87,9 @@ def test_the_panel_on_a_rotated_shuffled_copy_and_on_a_mismatched_one(
 
 
 def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_path):
+    from dashboard.web.app import create_app
     from dashboard.web.assemble import prepare
-    from tests.conftest import project
+    from tests.conftest import project, render_map
     from tests.figures import decode
     from tests.test_linked import write_pair
 
@@ -97,7 +98,9 @@ def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_pa
     b.write_parquet(tmp_path / "b-part.parquet")
     tables["b"]["path"] = str(tmp_path / "b-part.parquet")
     panels = [{"type": "scatter"}, {"type": "compare", "tables": ["a", "b"], "k": 5}]
-    dashboard = prepare(write_config({"tables": tables, "panels": panels}))
+    config = write_config({"tables": tables, "panels": panels})
+    dashboard = prepare(config)
+    client = create_app(config).server.test_client()
     scatter, _ = dashboard.panels
     options = {o["label"]: o["value"] for o in scatter.colour_options("a")}
     assert options["5-NN overlap with b"] == "__overlap10__"
@@ -105,8 +108,7 @@ def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_pa
     for table, value, shared in (("a", "__overlap10__", 1000), ("b", "__overlap11__", 1000)):
         request = {"table": table, "reducer": "pca", "dims": 2, "params": {}}
         result, _ = project(dashboard.context, request)
-        figure, *_ = scatter.render(result, value)
-        marker = figure["data"][0]["marker"]
+        marker = render_map(scatter, result, value)["colours"]["marker"]
         assert marker["colorbar"]["title"]["text"].startswith("5-NN overlap with")
         values = decode(marker["color"])
         assert np.isfinite(values).sum() == shared  # rows whose id the other table lacks: NaN
@@ -114,6 +116,7 @@ def test_either_map_can_be_coloured_by_overlap(tmp_path, write_config, digits_pa
         assert measured.min() >= 0
         assert measured.max() <= 1
         row = int(np.flatnonzero(np.isfinite(values))[0])
-        # The tables have no images: the tooltip has none.
-        tip = scatter.tooltip(dashboard.context.datasets[table], row, value, result)
-        assert "5-NN overlap with" in str(tip)
+        # The tooltip says the value too (the tables have no images: it shows none).
+        tip = client.get(f"/_dashboard/row/{row}?table={table}&colour={value}&key={result.key}")
+        assert tip.json["lines"][0].startswith("5-NN overlap with")
+        assert tip.json["image"] is None

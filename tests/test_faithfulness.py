@@ -111,12 +111,12 @@ def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_p
     store = dashboard.context.store
     store.save("faithful", X.astype(np.float32))  # the map is the plane itself
     store.save("shuffled", np.random.default_rng(0).permutation(X).astype(np.float32))
-    selection = {"table": "plane", "rows": [0]}
+    focus = {"table": "plane", "row": 0}
 
     def render(key):
         projection = Projection(key, "plane", "pca", 2, {}, len(X))
-        listing, _ = panel.render(selection, 5, "euclidean", projection)
-        badges = [row.children[4].children.children for row in listing[1].children[1].children]
+        listing, _ = panel.render(focus, 5, "euclidean", projection)
+        badges = [row.children[5].children.children for row in listing[1].children[1].children]
         return badges, listing[2].children
 
     badges, note = render("faithful")
@@ -126,7 +126,7 @@ def test_neighbours_panel_flags_what_the_map_tears_and_fakes(write_config, tmp_p
     assert badges.count("far on map") >= 4
     assert note.startswith("False neighbours: ")
     assert "of its 5 nearest on the map are not among its nearest in the original space" in note
-    listing, _ = panel.render(selection, 5, "euclidean", None)  # no map: no flags
+    listing, _ = panel.render(focus, 5, "euclidean", None)  # no map: no flags
     assert len(listing) == 2
 
 
@@ -155,8 +155,9 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
 
     from dashboard.analysis.map_measures import MAP_MEASURES as COMPUTED
     from dashboard.analysis.quality import RECALL_K, recall_per_row
+    from dashboard.web.app import create_app
     from dashboard.web.assemble import prepare
-    from tests.conftest import project
+    from tests.conftest import project, render_map
 
     RECALL = "__recall__"
     RECALL_NAME = COMPUTED[RECALL].name
@@ -167,8 +168,7 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
     assert {"label": COMPUTED[RECALL].label, "value": RECALL} in scatter.colour_options("digits")
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
-    figure, *_ = scatter.render(result, RECALL)
-    marker = figure["data"][0]["marker"]
+    marker = render_map(scatter, result, RECALL)["colours"]["marker"]
     assert marker["colorbar"]["title"]["text"] == RECALL_NAME
     dataset = dashboard.context.datasets["digits"]
     expected, measured = recall_per_row(
@@ -179,6 +179,7 @@ def test_the_map_can_be_coloured_by_its_own_neighbour_recall(demo_config):
     assert 0.1 < expected.mean() < 0.9  # PCA keeps some neighbourhoods, not all
     # Kept beside the coordinates: the next render reads it back.
     assert dashboard.context.store.load(f"{result.key}recall") is not None
-    tooltip = scatter.tooltip(dataset, 3, RECALL, result)
-    lines = [line.children for line in tooltip.children[1].children]
-    assert f"{RECALL_NAME}: {expected[3]:.3g}" in lines
+    client = create_app(demo_config).server.test_client()
+    tooltip = client.get(f"/_dashboard/row/3?table=digits&colour={RECALL}&key={result.key}").json
+    assert tooltip["lines"] == [f"{RECALL_NAME}: {expected[3]:.3g}"]
+    assert tooltip["caption"] == "digit 3"

@@ -9,8 +9,7 @@ import pytest
 from dashboard.data.filtering import filter_mask
 from dashboard.errors import DataError
 from dashboard.web.assemble import prepare
-from tests.conftest import project
-from tests.figures import decode, shown, shown_rows
+from tests.conftest import drawn_rows, project, render_map
 
 META = pl.DataFrame(
     {
@@ -56,62 +55,45 @@ def panel(dashboard, name):
     return next(p for p in dashboard.panels if p.name == name)
 
 
-def test_filter_panel_builds_controls_and_keeps_only_active_filters(dashboard):
+def test_filter_panel_builds_controls_bound_to_the_view(dashboard):
     filters = panel(dashboard, "filter")
     dataset = dashboard.context.datasets["digits"]
     widgets = filters.controls(dataset)
-    kinds = {w.children[1].id["column"]: type(w.children[1]).__name__ for w in widgets}
-    assert kinds == {"target": "Dropdown", "label": "Dropdown", "ink": "RangeSlider"}
-    value = filters.filters(
-        [["3"], []],
-        [[0.0, 500.0], [200.0, 300.0]],
-        [{"column": "target"}, {"column": "label"}],
-        [{"column": "ink"}, {"column": "other"}],
-        [0.0, 100.0],
-        [500.0, 400.0],
-        {"table": "digits"},
-    )
-    assert value == {
+    kinds = {w.children[0].children: type(w.children[1]).__name__ for w in widgets}
+    assert kinds == {"target": "Dropdown", "label": "Dropdown", "ink": "InputGroup"}
+    target = widgets[0].children[1]
+    assert target.id == {"type": "dashboard-view", "panel": 6, "key": "filters/target/in"}
+    low, high = widgets[2].children[1].children
+    assert low.id["key"] == "filters/ink/min"
+    assert (low.placeholder, high.placeholder) == ("from 185", "to 433")
+    # Rebuilt (a table switched back, a link), they show the view's filters.
+    current = {
         "table": "digits",
-        "filters": {"target": {"in": ["3"]}, "other": {"range": [200.0, 300.0]}},
+        "filters": {"target": {"in": ["3"]}, "ink": {"range": [200, None]}},
     }
+    widgets = filters.controls(dataset, current)
+    assert widgets[0].children[1].value == ["3"]
+    assert widgets[2].children[1].children[0].value == 200
 
 
-def test_the_map_shows_only_filtered_rows_and_maps_points_back(dashboard):
+def test_the_map_shows_only_filtered_rows(dashboard):
     result, _ = project(
         dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     )
     scatter = panel(dashboard, "scatter")
     filters = {"table": "digits", "filters": {"target": {"in": ["3", "8"]}}}
-    figure, legend, message, _ = scatter.render(result, "target", None, filters)
+    out = render_map(scatter, result, "target", filters=filters)
     target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
-    assert shown_rows(figure).tolist() == np.flatnonzero(np.isin(target, [3, 8])).tolist()
-    assert message.children[0].children == "showing 357 of 1,797 rows"
+    rows = drawn_rows(out["coords"], out["mask"])
+    assert rows.tolist() == np.flatnonzero(np.isin(target, [3, 8])).tolist()
+    assert out["message"].children[0].children == "showing 357 of 1,797 rows"
     # Colours come from the whole column; the legend counts what the filter leaves.
-    full, *_ = scatter.render(result, "target")
-    assert figure["data"][0]["marker"]["colorscale"] == full["data"][0]["marker"]["colorscale"]
-    counts = [(item.children[1], item.children[2].children) for item in legend[1:]]
+    full = render_map(scatter, result, "target")
+    assert out["colours"]["marker"]["colorscale"] == full["colours"]["marker"]["colorscale"]
+    counts = [(item.children[1], item.children[2].children) for item in out["legend"][1:]]
     assert counts == [("3", " 183"), ("8", " 174")]
-    # A box over hidden rows selects only the visible ones.
-    points = [{"curveNumber": 0, "pointNumber": i} for i in range(40)]
-    _, rows = scatter.rows_of(points, result, "target", filters)
-    assert rows == [i for i in range(40) if target[i] in (3, 8)]
     bad = {"table": "digits", "filters": {"nope": {"in": ["x"]}}}
-    figure, _, alert, _ = scatter.render(result, "target", None, bad)
+    alert = render_map(scatter, result, "target", filters=bad)["message"]
     assert "cannot filter on unknown column 'nope'" in alert.children
     other_table = {"table": "elsewhere", "filters": {"target": {"in": ["3"]}}}
-    assert shown(scatter.render(result, "target", None, other_table)[0]) == 1797
-
-
-def test_highlight_skips_filtered_rows(dashboard):
-    result, _ = project(
-        dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
-    )
-    scatter = panel(dashboard, "scatter")
-    meta = dashboard.context.datasets["digits"].metadata()
-    threes = np.flatnonzero(meta["target"].to_numpy() == 3)[:4].tolist()
-    ones = np.flatnonzero(meta["target"].to_numpy() == 1)[:4].tolist()
-    highlight = {"table": "digits", "rows": threes + ones, "label": "h"}
-    filters = {"table": "digits", "filters": {"target": {"in": ["3"]}}}
-    figure, *_ = scatter.render(result, "target", highlight, filters)
-    assert len(decode(figure["data"][1]["x"])) == 4
+    assert render_map(scatter, result, "target", filters=other_table)["mask"]["shown"] is None

@@ -9,7 +9,6 @@ import pytest
 from dashboard.errors import ConfigError
 from dashboard.web.assemble import prepare
 from tests.conftest import project
-from tests.figures import decode
 
 
 def write_pair(folder, digits_path):
@@ -58,16 +57,15 @@ def test_a_selection_on_one_map_rings_the_same_ids_on_the_other(pair):
     left, right = pair.panels[0], pair.panels[1]
     a, b = pair.context.datasets["a"], pair.context.datasets["b"]
     request = {"table": "b", "reducer": "pca", "dims": 2, "params": {}}
-    result, _ = project(pair.context, request)
     selection = {"table": "a", "rows": [0, 1, 2, 3, 4]}
-    linked = right.linked_rows(b, selection)
-    assert sorted(b.metadata()["id"].gather(linked).to_list()) == [0, 1, 2, 3, 4]
-    figure, *_ = right.render(result, "label", None, None, None, 0.85, selection)
-    ring = figure["data"][2]
-    assert ring["name"] == "selected in a"
-    assert len(decode(ring["x"])) == 5
-    assert ring["marker"]["color"] == "#d62728"
-    assert left.linked_rows(a, selection) is None  # its own selection: plotly shows it
+    ring = right.linked_rings(selection, request)
+    assert ring["table"] == "b"
+    assert sorted(b.metadata()["id"].gather(ring["rows"]).to_list()) == [0, 1, 2, 3, 4]
+    assert ring["label"] == "selected in a"
+    assert ring["colour"] == "#d62728"
+    # Its own selection is drawn as a selection, not as rings.
+    assert left.linked_rings(selection, request)["rows"] == []
+    assert a.name == "a"
 
 
 def test_no_ids_no_link(tmp_path, write_config, digits_path):
@@ -75,8 +73,8 @@ def test_no_ids_no_link(tmp_path, write_config, digits_path):
     tables["b"].pop("id")
     dashboard = prepare(write_config({"tables": tables}))
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
-    b = dashboard.context.datasets["b"]
-    assert scatter.linked_rows(b, {"table": "a", "rows": [0]}) is None
+    request = {"table": "b", "reducer": "pca", "dims": 2, "params": {}}
+    assert scatter.linked_rings({"table": "a", "rows": [0]}, request)["rows"] == []
 
 
 def test_a_pinned_map_needs_a_table(write_config, digits_path):

@@ -11,15 +11,13 @@ from dashboard.errors import ConfigError
 from dashboard.plugin.figures import categories, hover_texts, is_categorical
 from dashboard.projection.request import Projection
 from dashboard.web.assemble import prepare
-from plugins.controls import build_request
 from plugins.param_widgets import field_specs, param_widget
 from plugins.scatter import NO_COLOUR
-from plugins.scatter_figure import build_figure
+from plugins.scatter_figure import map_coords
 from plugins.selection_table import HINT as HINT_TABLE
-from reducers.tsne import TSNEParams
 from reducers.umap import UMAPParams
 from tests.conftest import project
-from tests.figures import decode, shown, shown_rows
+from tests.figures import decode
 
 
 @pytest.fixture
@@ -37,10 +35,20 @@ def projected(dashboard, reducer="pca", dims=2, params=None):
     return result, status
 
 
-def render(scatter, *args, **kwargs):
-    """(figure, message) of a full render."""
-    figure, _legend, message, _drawn = scatter.render(*args, **kwargs)
-    return figure, message
+def maps(colour="target", size=None, hidden=()):
+    """The view's maps store for the demo's scatter (panel 1)."""
+    return {"1": {"colour": colour, "size": size, "hidden": list(hidden), "opacity": 0.85}}
+
+
+def drawn(coords, mask):
+    """Rows the page's script draws: with coordinates, kept by the mask."""
+    x, y = decode(coords["x"]), decode(coords["y"])
+    keep = np.isfinite(x) & np.isfinite(y)
+    if coords.get("z"):
+        keep &= np.isfinite(decode(coords["z"]))
+    if mask and mask["shown"]:
+        keep &= decode(mask["shown"]).astype(bool)
+    return np.flatnonzero(keep)
 
 
 def test_projection_callback_reports_status(dashboard):
@@ -61,58 +69,87 @@ def test_projection_callback_shows_errors_in_an_alert(dashboard):
 
 def test_scatter_has_one_point_per_row_coloured_by_category(dashboard):
     result, _ = projected(dashboard)
-    figure, legend, message, drawn = scatter_of(dashboard).render(result, "target")
-    assert shown(figure) == 1797
-    assert [t["type"] for t in figure["data"]] == ["scattergl"] * 3  # points, two ring slots
+    coords, colours, mask, legend, message = scatter_of(dashboard).render(result, maps(), None)
+    assert len(drawn(coords, mask)) == 1797
+    assert coords["key"] == colours["key"] == result.key
+    assert coords["dims"] == 2
+    assert colours["categories"] == [str(d) for d in range(10)]
     names = [item.children[1] for item in legend[1:]]
     assert names == [str(d) for d in range(10)]
     # Each point's colour is its category's code; the legend counts them.
-    codes = decode(figure["data"][0]["marker"]["color"])
+    codes = decode(colours["marker"]["color"])
     target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
     assert (codes == target).all()
     assert legend[4].children[2].children == f" {(target == 3).sum():,}"
+    assert getattr(legend[4], "data-dashboard-category") == "3"  # a click toggles it on the map
     assert message is None
-    assert figure["layout"]["uirevision"] == drawn == result.key
+    # The browser has them already: they are not sent again; a new colour sends no
+    # coordinates.
+    again = scatter_of(dashboard).render(result, maps(), None, coords, colours)
+    assert again[0] is no_update
+    assert again[1] is no_update
+    recoloured = scatter_of(dashboard).render(result, maps("ink"), None, coords, colours)
+    assert recoloured[0] is no_update
+    assert recoloured[1]["marker"]["color"]["dtype"] == "f4"
 
 
 def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
     result, _ = projected(dashboard)
-    figure, legend, _, _ = scatter_of(dashboard).render(result, "ink")
-    marker = figure["data"][0]["marker"]
+    _, colours, _, legend, _ = scatter_of(dashboard).render(result, maps("ink"), None)
+    marker = colours["marker"]
     assert marker["showscale"] is True
     assert marker["colorbar"]["title"]["text"] == "ink"
     ink = dashboard.context.datasets["digits"].metadata()["ink"].to_numpy()
     assert np.allclose(decode(marker["color"]), ink)
     assert legend == []  # the colour bar is the legend
+    assert colours["categories"] is None
 
 
-def test_scatter_3d_uses_scatter3d(dashboard):
+def test_scatter_3d_sends_hover_text(dashboard):
     result, _ = projected(dashboard, dims=3)
-    figure, _ = render(scatter_of(dashboard), result, "target")
-    assert {t["type"] for t in figure["data"]} == {"scatter3d"}
-    assert shown(figure) == 1797
+    coords, _, mask, _, _ = scatter_of(dashboard).render(result, maps(), None)
+    assert coords["dims"] == 3
+    assert len(drawn(coords, mask)) == 1797
     # 3D hovers have no tooltip position: each point carries its label.
-    assert figure["data"][0]["hovertext"][0].startswith("<b>digit ")
+    assert coords["hover"][0].startswith("<b>digit ")
 
 
 def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
     scatter = scatter_of(dashboard)
     options, colour = scatter.colour_choice("digits", "no-such-column")
     assert colour == "target"
-    assert {"label": "ink", "value": "ink"} in options
-    assert {"label": "pixels", "value": "pixels"} not in options  # the embedding itself
+    values = {o["value"] for o in options}
+    assert {"ink", "target", "label"} <= values
+    assert "pixels" not in values  # the embedding itself
+    assert "text" not in values  # free text: a legend of sentences helps nobody
     assert scatter.colour_choice("digits", NO_COLOUR)[1] == NO_COLOUR
     result, _ = projected(dashboard)
-    _, legend, _, _ = scatter.render(result, "no-such-column")
+    legend = scatter.render(result, maps("no-such-column"), None)[3]
     assert legend[0].children == "target"
 
 
 def test_scatter_reports_a_missing_projection(dashboard):
     gone = Projection("0" * 32, "digits", "pca", 2, {}, 1797)
-    figure, _, message, drawn = scatter_of(dashboard).render(gone, "target")
+    coords, _, _, _, message = scatter_of(dashboard).render(gone, maps(), None)
     assert "the map is no longer in the projection cache" in message.children
-    assert figure.layout.annotations[0].text.startswith("the map is no longer")
-    assert drawn is None  # the next restyle sends a whole figure
+    assert coords == {"message": "the map is no longer in the projection cache"}
+
+
+def test_filters_mask_rows_and_legend_counts_what_is_left(dashboard):
+    result, _ = projected(dashboard)
+    scatter = scatter_of(dashboard)
+    filters = {"table": "digits", "filters": {"target": {"in": ["3", "8"]}}}
+    coords, _, mask, legend, message = scatter.render(result, maps(), filters)
+    assert len(drawn(coords, mask)) == 183 + 174
+    assert [item.children[1] for item in legend[1:]] == ["3", "8"]
+    assert message.children[0].children == "showing 357 of 1,797 rows"
+    # A category hidden in the legend is struck through and not counted as shown.
+    _, _, _, legend, message = scatter.render(result, maps(hidden=["8"]), filters)
+    assert "dashboard-hidden" in legend[2].className
+    assert message.children[0].children == "showing 183 of 1,797 rows"
+    other = {"table": "other", "filters": {"target": {"in": ["3"]}}}
+    mask = scatter.render(result, maps(), other)[2]
+    assert mask["shown"] is None  # filters of another table do not apply
 
 
 def test_hover_shows_label_then_colour_and_escapes_html():
@@ -144,17 +181,23 @@ def test_many_categories_fold_into_other_and_missing():
     assert (codes >= 0).all()
 
 
-def test_figure_payload_is_float32():
+def test_map_payload_is_float32():
     coords = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
-    fig, _ = build_figure(
-        coords, pl.DataFrame({"c": ["a"] * 50}), color="c", label=None, text=None, uirevision="k"
+    sent = map_coords(
+        coords,
+        pl.DataFrame({"c": ["a"] * 50}),
+        key="k",
+        table="t",
+        label=None,
+        text=None,
+        row_route="/_dashboard/row/",
     )
     # Sent as a base64 float32 typed array (4 bytes a value), not a list of numbers.
-    payload = fig["data"][0]["x"]
+    payload = sent["x"]
     assert payload["dtype"] == "f4"
     assert isinstance(payload["bdata"], str)
     assert (decode(payload) == coords[:, 0]).all()
-    assert "hovertext" not in fig["data"][0]  # the 2D tooltip fetches the row
+    assert sent["hover"] is None  # the 2D tooltip fetches the row
 
 
 def test_param_specs_come_from_the_schema():
@@ -166,58 +209,9 @@ def test_param_specs_come_from_the_schema():
     assert specs["metric"]["kind"] == "choice"
     assert "cosine" in specs["metric"]["options"]
     assert specs["random_state"]["nullable"] is True
-    widget = param_widget("umap", specs["n_neighbors"], 15)
+    widget = param_widget({"type": "x", "key": "n"}, specs["n_neighbors"], 15)
     control = widget.children[1]
     assert (control.min, control.max, control.step, control.value) == (2, 200, 1, 15)
-
-
-def test_controls_build_a_request():
-    from dashboard.plugin.manager import build_registry, get_plugin_manager
-
-    registry = build_registry(get_plugin_manager(load_entry_points=False))
-    ids = [
-        {"type": "controls-param", "reducer": "tsne", "param": s["name"]}
-        for s in field_specs(TSNEParams)
-    ] + [{"type": "controls-param", "reducer": "pca", "param": "whiten"}]
-    values = [5, 12.0, 500, "cosine", 1, "sklearn", True]
-    request, message = build_request(registry, "digits", "tsne", 3, values, ids, None)
-    assert request == {
-        "table": "digits",
-        "reducer": "tsne",
-        "dims": 3,
-        "params": {
-            "perplexity": 5.0,
-            "early_exaggeration": 12.0,
-            "max_iter": 500,
-            "metric": "cosine",
-            "random_state": 1,
-            "method": "sklearn",
-        },
-        "rows": None,
-        "max_rows": None,
-    }
-    assert message is None
-    same, _ = build_request(registry, "digits", "tsne", 3, values, ids, request)
-    assert same is no_update
-    sampled, _ = build_request(registry, "digits", "tsne", 3, values, ids, request, None, 500)
-    assert sampled["max_rows"] == 500
-    auto, _ = build_request(registry, "digits", "tsne", 3, values, ids, sampled, None, None)
-    assert auto == request
-    bad, alert = build_request(registry, "digits", "tsne", 3, [500, *values[1:]], ids, None)
-    assert bad is no_update
-    assert "`perplexity`: input should be less than or equal to 100, got 500" in alert.children
-    cleared, alert = build_request(registry, "digits", "tsne", 3, [None, *values[1:]], ids, None)
-    assert cleared is no_update
-    assert alert.children.startswith("tsne: `perplexity`: enter a value from 2.0 to 100.0\n")
-
-
-def test_empty_number_input_means_default_none():
-    from dashboard.plugin.manager import build_registry, get_plugin_manager
-
-    registry = build_registry(get_plugin_manager(load_entry_points=False))
-    ids = [{"type": "controls-param", "reducer": "umap", "param": "random_state"}]
-    request, _ = build_request(registry, "digits", "umap", 2, [""], ids, None)
-    assert request["params"]["random_state"] is None
 
 
 def test_scatter_colour_option_is_checked(write_config, digits_path):
@@ -279,90 +273,73 @@ def test_unknown_projection_table(write_config, digits_path):
         prepare(path)
 
 
-def test_selection_maps_points_to_rows_and_the_gallery_shows_them(dashboard):
-
-    result, _ = projected(dashboard)
-    scatter = scatter_of(dashboard)
+def test_the_gallery_shows_the_selection_and_each_thumbnail_leads_back(dashboard):
     gallery = next(p for p in dashboard.panels if p.name == "gallery")
     meta = dashboard.context.datasets["digits"].metadata()
-    threes = np.flatnonzero(meta["target"].to_numpy() == 3)[:8]
-    points = [{"curveNumber": 0, "pointNumber": int(i)} for i in threes]
-    points.append({"curveNumber": 1, "pointNumber": 0})  # a ring: dropped
-    points.append({"curveNumber": 0, "pointNumber": 99999})  # stale: dropped
-    selection = scatter.selection({"points": points}, result, "target")
-    assert selection == {"table": "digits", "rows": threes.tolist()}
+    threes = np.flatnonzero(meta["target"].to_numpy() == 3)[:8].tolist()
+    selection = {"table": "digits", "rows": [*threes, 99999]}  # a stale row: dropped
     count, grid = gallery.render(selection)
     assert count.children == "8 selected, showing the first 5"  # limit: 5 in the config
     assert len(grid.children) == 5
-    image, caption = grid.children[0].children
-    assert image.src.startswith(f"/_dashboard/image/{selection['rows'][0]}?table=digits&v=")
+    first = grid.children[0]
+    image, caption = first.children
+    assert image.src.startswith(f"/_dashboard/image/{threes[0]}?table=digits&v=")
     assert caption.children == "digit 3"
+    assert getattr(first, "data-dashboard-row") == threes[0]  # a click focuses it on the map
     assert gallery.render({"table": None, "rows": []}).startswith("Select points")
-    assert scatter.selection(None, result, "target") == {"table": "digits", "rows": []}
+    assert gallery.render({"table": "digits", "rows": ["x", None]}).startswith("Select points")
 
 
 def panel_of(dashboard, name):
     return next(p for p in dashboard.panels if p.name == name)
 
 
-def test_highlight_rings_rows_in_a_last_trace_without_hover(dashboard):
-    result, _ = projected(dashboard)
-    highlight = {"table": "digits", "rows": [0, 5, 9999], "label": "matches for 'x'"}
-    figure, _ = render(scatter_of(dashboard), result, "target", highlight)
-    ring = figure["data"][1]
-    assert ring["name"] == "matches for 'x'"
-    assert len(decode(ring["x"])) == 2  # the row past the end is dropped
-    assert ring["hoverinfo"] == "skip"
-    assert ring["showlegend"] is True
-    assert shown(figure) == 1797
-    other = {"table": "other", "rows": [0], "label": "x"}
-    figure, _ = render(scatter_of(dashboard), result, "target", other)
-    assert len(decode(figure["data"][1]["x"])) == 0
-    assert figure["data"][1]["showlegend"] is False
-
-
-def test_neighbours_panel_lists_and_highlights(dashboard):
-
+def test_neighbours_panel_lists_and_rings_the_focused_rows_neighbours(dashboard):
     panel = panel_of(dashboard, "neighbors")
-    listing, highlight = panel.render({"table": "digits", "rows": [3]}, 5, "euclidean")
+    listing, rings = panel.render({"table": "digits", "row": 3}, 5, "euclidean")
     title, table = listing
-    assert title.children.startswith("5 nearest to 'digit 3' by euclidean distance")
+    assert title.children.startswith("5 nearest to 'digit 3' (row 3) by euclidean distance")
     assert "original 64-dim space" in title.children
     body = table.children[1].children
     assert len(body) == 5
-    assert highlight["rows"][0] == 3
-    assert len(highlight["rows"]) == 6
+    assert len(rings["rows"]) == 5
+    assert getattr(body[0], "data-dashboard-row") == rings["rows"][0]  # a click focuses it
+    assert body[0].children[3].children == f"{rings['rows'][0]:,}"  # its row number shown
     meta = dashboard.context.datasets["digits"].metadata()
-    assert (meta["target"].gather(highlight["rows"][1:]) == 3).sum() >= 4  # 3s sit by 3s
+    assert (meta["target"].gather(rings["rows"]) == 3).sum() >= 4  # 3s sit by 3s
 
 
 def test_neighbours_panel_hints_and_bad_k(dashboard):
-
     panel = panel_of(dashboard, "neighbors")
-    hint, highlight = panel.render({"table": "digits", "rows": [1, 2]}, 5, "cosine")
+    hint, rings = panel.render({"table": "digits", "row": None}, 5, "cosine")
     assert hint.startswith("Click a point")
-    assert highlight is no_update
-    alert, _ = panel.render({"table": "digits", "rows": [1]}, None, "cosine")
+    assert rings == {"table": None, "rows": []}
+    assert panel.render({"table": "digits", "row": 99999}, 5, "cosine")[0].startswith("Click")
+    alert, _ = panel.render({"table": "digits", "row": 1}, None, "cosine")
     assert "`k`: enter a whole number from 1 to 1000" in alert.children
-    alert, _ = panel.render({"table": "digits", "rows": [1]}, 5, "hamming")
+    alert, _ = panel.render({"table": "digits", "row": 1}, 5, "hamming")
     assert "`metric` must be one of" in alert.children
 
 
 def test_search_panel_substring_regex_and_errors(dashboard):
     panel = panel_of(dashboard, "search")
-    projection = Projection("0" * 32, "digits", "pca", 2, {}, 1797)
-    count, highlight = panel.render("DIGIT 7", False, projection)
-    assert count.children == "179 of 1,797 rows match in `label`"
-    assert len(highlight["rows"]) == 179
-    assert highlight["label"] == "matches for 'DIGIT 7'"
-    count, highlight = panel.render(r"^digit [05]$", True, projection)
-    assert len(highlight["rows"]) == 178 + 182
-    alert, highlight = panel.render("digit (", True, projection)
-    assert alert.children.startswith("invalid regular expression 'digit (':")
-    assert highlight is no_update
-    assert panel.render("digit (", False, projection)[1]["rows"] == []  # literal: no match
-    cleared = panel.render("", False, projection)
-    assert cleared == (None, {"table": "digits", "rows": []})
+    count, rings = panel.render("DIGIT 7", False, "digits")
+    assert [getattr(c, "children", c) for c in count.children] == [
+        "179 of 1,797 rows match in ",
+        "label",
+    ]
+    assert len(rings["rows"]) == 179
+    assert rings["label"] == "matches for 'DIGIT 7'"
+    count, rings = panel.render(r"^digit [05]$", True, "digits")
+    assert len(rings["rows"]) == 178 + 182
+    alert, rings = panel.render("digit (", True, "digits")
+    # What is wrong with the pattern, in words; the old rings go.
+    assert alert.children.startswith(
+        "invalid regular expression 'digit (': missing ), unterminated subpattern at character 7"
+    )
+    assert rings == {"table": None, "rows": []}
+    assert panel.render("digit (", False, "digits")[1]["rows"] == []  # literal: no match
+    assert panel.render("", False, "digits") == (None, {"table": None, "rows": []})
 
 
 def test_search_columns_are_checked(write_config, digits_path):
@@ -385,6 +362,7 @@ def test_table_panel_lists_the_selection_with_coordinates(dashboard):
     selection = {"table": "digits", "rows": [5, 3, 8, 9999]}  # a row past the end is dropped
     records, columns, info = table.render(selection, result)
     assert info == "3 selected rows of digits"
+    assert table.render({"table": "digits", "rows": [7]}, result)[2] == "1 selected row of digits"
     assert [r["row"] for r in records] == [5, 3, 8]
     assert records[1]["label"] == "digit 3"
     assert records[0]["image"].startswith("![digit 5](/_dashboard/image/5?table=digits")
@@ -430,21 +408,8 @@ def test_a_table_with_only_an_embedding_still_draws_every_row(write_config, tmp_
         dashboard.context, {"table": "t", "reducer": "pca", "dims": 2, "params": {}}
     )
     assert status.startswith("PCA 2D · t · 40 points x 5 dims")
-    figure, _ = render(scatter_of(dashboard), result, None)
-    assert shown(figure) == 40
-
-
-def test_isolate_uses_the_selection_and_show_all_resets():
-    from plugins.controls import subset_rows
-
-    selection = {"table": "digits", "rows": [9, 3, 4, 5, 6, 7]}
-    assert subset_rows(True, False, "digits", None, selection) == [3, 4, 5, 6, 7, 9]
-    refused = subset_rows(True, False, "digits", None, {"table": "digits", "rows": [1, 2]})
-    assert refused.startswith("select at least 5 points of 'digits'")
-    current = {"table": "digits", "rows": [1, 2, 3]}
-    assert subset_rows(False, False, "digits", current, selection) == [1, 2, 3]  # kept
-    assert subset_rows(False, False, "other", current, selection) is None  # new table
-    assert subset_rows(False, True, "digits", current, selection) is None
+    coords, _, mask, _, _ = scatter_of(dashboard).render(result, {}, None)
+    assert len(drawn(coords, mask)) == 40
 
 
 def test_an_isolated_map_shows_only_its_rows(dashboard):
@@ -457,25 +422,22 @@ def test_an_isolated_map_shows_only_its_rows(dashboard):
     }
     result, status = project(dashboard.context, request)
     assert "· 50 of 1,797 points (isolated) x 64 dims ·" in status
-    figure, message = render(scatter_of(dashboard), result, "target")
-    assert shown_rows(figure).tolist() == list(range(50))
+    coords, _, mask, _, message = scatter_of(dashboard).render(result, maps(), None)
+    assert drawn(coords, mask).tolist() == list(range(50))
     assert message.children[0].children == "showing 50 of 1,797 rows"
 
 
-def test_size_by_and_opacity(dashboard):
+def test_size_by_a_column(dashboard):
     result, _ = projected(dashboard)
     scatter = scatter_of(dashboard)
-    figure, _ = render(scatter, result, "target", None, None, "ink", "0.4")
-    marker = figure["data"][0]["marker"]
-    sizes = decode(marker["size"])
+    colours = scatter.render(result, maps(size="ink"), None)[1]
+    sizes = decode(colours["size"])
     ink = dashboard.context.datasets["digits"].metadata()["ink"].to_numpy()
     assert sizes.min() == pytest.approx(3.5)  # 0.5x the 7 px of a small map
     assert sizes.max() == pytest.approx(17.5)  # 2.5x
     assert sizes[np.argmax(ink)] == pytest.approx(17.5)
-    assert marker["opacity"] == 0.4
-    plain, _ = render(scatter, result, "target", None, None, "__none__", "not a number")
-    assert plain["data"][0]["marker"]["size"] == 7.0
-    assert plain["data"][0]["marker"]["opacity"] == 0.85
+    plain = scatter.render(result, maps(size="__none__"), None)[1]
+    assert plain["size"] == 7.0
     options = [o["value"] for o in scatter.size_options("digits")]
     assert options == ["__none__", "id", "target", "ink"]
 
@@ -484,52 +446,3 @@ def test_size_by_and_opacity(dashboard):
 def test_status_says_when_pca_ran_first(dashboard):
     _, status = projected(dashboard, reducer="tsne", params={"max_iter": 250})
     assert "· 1,797 points x 64 dims · PCA 50 first ·" in status
-
-
-def test_a_selection_of_this_table_is_drawn_selected(dashboard):
-    result, _ = projected(dashboard)
-    scatter = scatter_of(dashboard)
-    meta = dashboard.context.datasets["digits"].metadata()
-    rows = np.flatnonzero(meta["target"].to_numpy() == 3)[:6].tolist()
-    figure, _ = render(
-        scatter, result, "target", None, None, None, 0.85, {"table": "digits", "rows": rows}
-    )
-    assert figure["data"][0]["selectedpoints"] == rows
-    plain, _ = render(scatter, result, "target")
-    assert "selectedpoints" not in plain["data"][0]
-
-
-def test_a_selection_in_3d_draws_without_selection_marks(dashboard):
-    result, _ = projected(dashboard, dims=3)
-    selection = {"table": "digits", "rows": [1, 2, 3]}
-    figure, message = render(
-        scatter_of(dashboard), result, "target", None, None, None, 1, selection
-    )
-    assert message is None
-    assert shown(figure) == 1797
-    assert "selectedpoints" not in figure["data"][0]
-
-
-def test_restyling_patches_2d_and_redraws_3d(dashboard):
-    scatter = scatter_of(dashboard)
-    flat, _ = projected(dashboard)
-    patch, legend, _, drawn = scatter.render(flat, "ink", None, None, "ink", 0.5, patch=True)
-    operations = patch.to_plotly_json()["operations"]
-    assigned = {tuple(op["location"]) for op in operations}
-    assert ("data", 0, "marker", "color") in assigned
-    assert ("data", 0, "marker", "size") in assigned
-    assert not any(loc[:2] == ("data", 0) and loc[2] in "xyz" for loc in assigned)
-    assert legend == []
-    assert drawn == flat.key
-    deep, _ = projected(dashboard, dims=3)
-    figure, *_ = scatter.render(deep, "ink", patch=True)  # Scatter3d has no opacity array
-    assert figure["data"][0]["type"] == "scatter3d"
-
-
-def test_a_replaced_figure_does_not_clear_the_selection():
-    from plugins.scatter import is_dropped_selection
-
-    assert is_dropped_selection(None)
-    assert is_dropped_selection({"points": []})
-    assert not is_dropped_selection({"points": [], "range": {"x": [0, 1], "y": [0, 1]}})
-    assert not is_dropped_selection({"points": [{"curveNumber": 0, "pointNumber": 1}]})

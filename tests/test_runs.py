@@ -132,25 +132,14 @@ def test_image_urls_redirect(tmp_path, write_config):
     assert response.headers["Location"] == "https://example.org/a.png"
 
 
-def test_hover_maps_trace_and_point_back_to_the_row(demo_config):
-    from tests.conftest import project
+def test_the_tooltip_route_describes_a_row(demo_config):
+    from dashboard.web.app import create_app
 
-    dashboard = prepare(demo_config)
-    scatter = next(p for p in dashboard.panels if p.name == "scatter")
-    projection, _ = project(
-        dashboard.context, {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
-    )
-    bbox = {"x0": 1, "x1": 2, "y0": 1, "y1": 2}
-    hover = {"points": [{"curveNumber": 0, "pointNumber": 3, "bbox": bbox}]}
-    dataset, row, box = scatter.hovered_row(hover, projection, "target")
-    assert row == 3  # a point number of the points trace is a row number
-    assert box == bbox
-    assert scatter.hovered_row({"points": []}, projection, "target") is None
-    ring = {"points": [{"curveNumber": 1, "pointNumber": 0, "bbox": bbox}]}
-    assert scatter.hovered_row(ring, projection, "target") is None
-    tooltip = scatter.tooltip(dataset, row, "target")
-    image, caption = tooltip.children
-    assert image.src.startswith("/_dashboard/image/3?table=digits&v=")
-    label = dataset.metadata()["label"][3]
-    assert caption.children[0].children == label
-    assert caption.children[1].children == f"target: {dataset.metadata()['target'][3]}"
+    client = create_app(demo_config).server.test_client()
+    dataset = prepare(demo_config).context.datasets["digits"]
+    tip = client.get("/_dashboard/row/3?table=digits&colour=target").json
+    assert tip["image"].startswith("/_dashboard/image/3?table=digits&v=")
+    assert tip["caption"] == dataset.metadata()["label"][3]
+    assert tip["lines"] == [f"target: {dataset.metadata()['target'][3]}"]
+    for bad in ("99999?table=digits", "3?table=nope", "3", "-1?table=digits", "x?table=digits"):
+        assert client.get(f"/_dashboard/row/{bad}").status_code == 404

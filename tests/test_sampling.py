@@ -142,7 +142,7 @@ def test_the_scatter_shows_the_sample_notice(write_config, tmp_path):
             "panels": [{"type": "scatter"}],
         }
     )
-    from tests.conftest import project
+    from tests.conftest import project, render_map
 
     dashboard = prepare(path)
     result, status = project(
@@ -151,7 +151,7 @@ def test_the_scatter_shows_the_sample_notice(write_config, tmp_path):
     assert "· fitted on a sample of 120 ·" in status
     assert status == dashboard.context.describe(result)
     scatter = dashboard.panels[0]
-    _, _, message, _ = scatter.render(result, "cluster")
+    message = render_map(scatter, result, "cluster")["message"]
     assert [line.children for line in message.children] == [
         "showing 120 of 600 rows, sampled by `cluster`"
     ]

@@ -50,7 +50,7 @@ def test_hdbscan_finds_the_three_blobs_and_leaves_the_far_rows_as_noise():
 
 def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
     from dashboard.web.assemble import prepare
-    from tests.conftest import project
+    from tests.conftest import project, render_map
     from tests.figures import decode
 
     dashboard = prepare(demo_config)
@@ -59,15 +59,19 @@ def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
     assert values[-3:] == ["__recall__", "__outlier__", "__cluster__"]
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
-    figure, legend, _, _ = scatter.render(result, "__cluster__")
+    out = render_map(scatter, result, "__cluster__")
+    legend = out["legend"]
     assert legend[0].children == "cluster (HDBSCAN)"
     names = [item.children[1] for item in legend[1:]]
     assert names[0] == "cluster 01"
     counts = [int(item.children[2].children.replace(",", "")) for item in legend[1:]]
     assert sum(counts) == 1797  # every row is in a cluster or noise: sizes add up
-    assert figure["data"][0]["marker"]["color"]["dtype"] == "u1"
-    figure, *_ = scatter.render(result, "__outlier__")
-    marker = figure["data"][0]["marker"]
+    assert out["colours"]["marker"]["color"]["dtype"] == "u1"
+    # Noise is grey, not one more colour among the clusters.
+    names = out["colours"]["categories"]
+    steps = out["colours"]["marker"]["colorscale"]
+    assert steps[2 * names.index(NOISE)][1] == "#a6a6a6"
+    marker = render_map(scatter, result, "__outlier__")["colours"]["marker"]
     assert marker["colorbar"]["title"]["text"] == "outlier score (k=10)"
     scores = decode(marker["color"])
     assert np.isfinite(scores).all()
@@ -107,7 +111,8 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     import polars as pl
 
     from dashboard.web.assemble import prepare
-    from tests.conftest import project
+    from tests.conftest import project, render_map
+    from tests.figures import decode
 
     X, _ = planted()
     path = tmp_path / "planted.parquet"
@@ -120,19 +125,23 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     scatter, panel = dashboard.panels
     request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
-    _, button, dropdown = panel.cluster_control(result, compute=False).children
+    _, button, dropdown = panel.cluster_control(result, None, compute=False).children
     assert button.children.style is None  # "Find clusters" asks before HDBSCAN runs
     assert dropdown.style == {"display": "none"}
-    _, button, dropdown = panel.cluster_control(result, compute=True).children
+    _, button, dropdown = panel.cluster_control(result, None, compute=True).children
     assert button.children.style == {"display": "none"}
+    assert dropdown.id["key"] == "filters/__cluster__/in"  # bound to the view's filters
     sizes = {o["value"]: int(o["label"].split("(")[1].rstrip(")")) for o in dropdown.options}
     assert sum(sizes.values()) == 303
     assert [v for v in sizes if v != NOISE] == ["cluster 01", "cluster 02", "cluster 03"]
-    # Known now: the next time the panel is built for this map it shows the dropdown at once.
-    assert panel.cluster_control(result, compute=False).children[2].options == dropdown.options
-    filters = panel.filters([], [], [], [], [], [], request, ["cluster 02"])
-    assert filters == {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02"]}}}
-    view = scatter.view(result, None, filters)
-    assert view.shown.sum() == sizes["cluster 02"]
-    both = panel.filters([], [], [], [], [], [], request, ["cluster 02", NOISE])
-    assert scatter.view(result, None, both).shown.sum() == sizes["cluster 02"] + sizes[NOISE]
+    # Known now: the next time the panel is built for this map it shows the dropdown at once,
+    # with the clusters the view's filters pick.
+    picked = {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02"]}}}
+    again = panel.cluster_control(result, picked, compute=False).children[2]
+    assert again.options == dropdown.options
+    assert again.value == ["cluster 02"]
+    shown = render_map(scatter, result, filters=picked)["mask"]
+    assert decode(shown["shown"]).sum() == sizes["cluster 02"]
+    both = {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02", NOISE]}}}
+    shown = render_map(scatter, result, filters=both)["mask"]
+    assert decode(shown["shown"]).sum() == sizes["cluster 02"] + sizes[NOISE]

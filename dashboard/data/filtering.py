@@ -2,11 +2,12 @@
 
 A filter store value is ``{"table": name, "filters": {column: spec}}`` where a spec is
 ``{"in": [values]}`` (categories, compared as text; ``"(missing)"`` matches nulls) or
-``{"range": [low, high]}`` (numbers, inclusive).
+``{"range": [low, high]}`` (numbers, inclusive; a None bound is open).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,9 @@ def filter_mask(meta: pl.DataFrame, filters: Mapping[str, Mapping[str, Any]] | N
                     f"column {column!r} holds {series.dtype}, not numbers: it has no range\n"
                     "filter it by values instead"
                 )
-            low, high = (float(v) for v in spec["range"])
+            low, high = spec["range"]
+            low = -math.inf if low is None else float(low)
+            high = math.inf if high is None else float(high)
             hit = series.cast(pl.Float64).is_between(low, high).fill_null(False)
         else:
             raise DataError(f"filter on {column!r} must have `in` or `range`, got {dict(spec)!r}")

@@ -7,8 +7,9 @@ do whatever a built-in does.
 - Reducers: :class:`Reducer`, :class:`Params`, :data:`Progress`.
 - Panels: :class:`Panel`, :class:`PanelOptions`, :class:`PanelContext` (the app's services:
   projections, coordinates, computed colours, image URLs), :class:`DerivedColumn`, the
-  page's store ids, :class:`Projection` and :class:`ProjectionRequest`, :class:`Dataset`,
-  :class:`Memo` (a thread-safe cache).
+  page's store ids, :func:`action` (to change the view) and :func:`focus_attributes` (to make
+  a list row a way back to the map), :class:`Projection` and :class:`ProjectionRequest`,
+  :class:`Dataset`, :class:`Memo` (a thread-safe cache).
 - Submodules, imported by name: :mod:`dashboard.plugin.components` (``alert``,
   ``card_header``), :mod:`dashboard.plugin.figures` (colours, legends, typed arrays),
   :mod:`dashboard.plugin.analysis` (the dashboard's measures), :mod:`dashboard.plugin.testing`
@@ -30,24 +31,42 @@ from dashboard.plugin.hookspecs import hookimpl
 from dashboard.plugin.manager import Registry, build_registry, get_plugin_manager
 from dashboard.plugin.memo import Memo
 from dashboard.plugin.panel import (
+    ACTION_TYPE,
     FILTER_STORE,
+    FOCUS_STORE,
     HIGHLIGHT_STORE,
+    MAPS_STORE,
+    MESSAGES_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
+    RINGS_TYPE,
+    SEARCH_STORE,
     SELECTION_STORE,
+    VIEW_STORE,
+    VIEW_TYPE,
     DerivedColumn,
     Panel,
     PanelOptions,
+    action,
+    focus_attributes,
 )
 from dashboard.plugin.reducer import Params, Progress, Reducer
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
 
 __all__ = [
+    "ACTION_TYPE",
     "FILTER_STORE",
+    "FOCUS_STORE",
     "HIGHLIGHT_STORE",
+    "MAPS_STORE",
+    "MESSAGES_STORE",
     "PROJECTION_STORE",
     "REQUEST_STORE",
+    "RINGS_TYPE",
+    "SEARCH_STORE",
     "SELECTION_STORE",
+    "VIEW_STORE",
+    "VIEW_TYPE",
     "ConfigError",
     "DashboardError",
     "DataError",
@@ -68,7 +87,9 @@ __all__ = [
     "ReducerError",
     "Registry",
     "SampleSummary",
+    "action",
     "build_registry",
+    "focus_attributes",
     "get_plugin_manager",
     "hookimpl",
 ]

@@ -29,3 +29,15 @@ def card_header(title: str, controls: Any) -> Any:
             className="d-flex justify-content-between align-items-center gap-2",
         )
     )
+
+
+def rich_text(text: str) -> list[Any]:
+    """``text`` for the page: ```code``` spans become ``<code>``, the rest stays plain text
+    (parameter and option descriptions are written for the docs and the page alike)."""
+    from dash import html
+
+    parts: list[Any] = []
+    for i, piece in enumerate(text.split("`")):
+        if piece:
+            parts.append(html.Code(piece) if i % 2 else piece)
+    return parts

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from plotly.colors import qualitative
 
+from dashboard.analysis.structure import NOISE, NOT_MEASURED
 from dashboard.data.dataset import shorten
 
 #: Integer columns with at most this many distinct values colour as categories.
@@ -22,6 +23,23 @@ MAX_INT_CATEGORIES = 24
 MAX_CATEGORIES = 30
 OTHER = "(other)"
 MISSING = "(missing)"
+#: Plotly's ``config`` for the maps: no modebar button that sends data off the machine
+#: (plotly's cloud and Chart Studio links), scroll to zoom.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "scrollZoom": True,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"],
+}
+#: Categories that are not one: greys instead of palette colours.
+GREYS = {
+    OTHER: "#8c8c8c",
+    MISSING: "#b3b3b3",
+    NOISE: "#a6a6a6",
+    NOT_MEASURED: "#d0d0d0",
+}
 HOVER_TEXT_CHARS = 240
 LEGEND_CHARS = 60
 
@@ -143,6 +161,8 @@ def colour_marker(
     if is_categorical(series):
         names, codes = categories(series)
         colours = palette(len(names))
+        # Rows in no category read as grey, not as one more colour among the others.
+        colours = [GREYS.get(name, colour) for name, colour in zip(names, colours, strict=True)]
         steps = []
         for i, colour in enumerate(colours):
             steps += [[i / len(colours), colour], [(i + 1) / len(colours), colour]]
@@ -170,26 +190,51 @@ def colour_marker(
     return marker, []
 
 
-def legend_children(entries: list[LegendEntry], colour: str | None) -> list[Any]:
-    """The colour legend: a swatch, name and visible row count per category."""
+def legend_children(
+    entries: list[LegendEntry],
+    colour: str | None,
+    *,
+    map_index: int | None = None,
+    hidden: set[str] | frozenset[str] = frozenset(),
+) -> list[Any]:
+    """The colour legend: a swatch, name and shown row count per category. With
+    ``map_index``, each item toggles its category on that map when clicked (a double click
+    shows it alone); ``hidden`` categories are struck through."""
     if not entries:
         return []
     from dash import html
 
     items: list[Any] = [html.Span(colour, className="fw-semibold")]
     for entry in entries:
-        if not entry.count:  # a category a filter hid entirely
+        if not entry.count and entry.name not in hidden:  # a category a filter hid entirely
             continue
         swatch = html.Span(
             className="d-inline-block rounded-circle me-1",
             style={"width": "0.7rem", "height": "0.7rem", "background": entry.colour},
         )
         count = html.Span(f" {entry.count:,}", className="text-body-tertiary")
+        attributes = {}
+        if map_index is not None:
+            attributes = {
+                "data-dashboard-map": str(map_index),
+                "data-dashboard-category": entry.name,
+                "role": "button",
+            }
+        off = entry.name in hidden
         items.append(
             html.Span(
                 [swatch, entry.name, count],
-                className="dashboard-legend-item text-nowrap",
-                title=f"{colour} = {entry.name}: {entry.count:,} rows shown",
+                className="dashboard-legend-item text-nowrap"
+                + (" dashboard-hidden" if off else ""),
+                title=f"{colour} = {entry.name}: {entry.count:,} rows"
+                + (
+                    " (hidden: click to show)"
+                    if off
+                    else " (click to hide, double-click to show it alone)"
+                    if map_index is not None
+                    else ""
+                ),
+                **attributes,
             )
         )
     return items

@@ -13,9 +13,18 @@ The whole contract, for built-in and third-party panels alike:
 - **Ids.** Components use :meth:`Panel.id` (``<name>-<index>-<part>``), or pattern ids with a
   ``"panel": index`` key, so two panels of one type never clash and a failing callback is
   shown above the panel that owns it.
-- **Shared state.** Panels talk through the page's stores (the ``*_STORE`` ids here) and the
-  context's services; they never import the host app. Caches a panel keeps must be safe under
-  threads (several requests run at once): use :class:`dashboard.plugin.Memo` or a lock.
+- **One view state.** Everything a person can change lives in the page's view
+  (:mod:`dashboard.web.view`), written by one callback. A panel changes it in two ways:
+  a widget whose id is :meth:`Panel.view_id` is bound to a place in the view (its value *is*
+  that part of the view: it is in the link, and restored from it), and
+  :meth:`Panel.action` values written to the panel's :meth:`Panel.action_id` store ask for
+  a change (select rows, focus a row, ring rows, ...). Panels read the view through the
+  derived stores (``*_STORE`` ids here), never write them, and never feed what they read
+  back into an action (Dash forbids such loops): derived things (search matches, a row's
+  neighbours) go to the panel's own :meth:`Panel.rings_id` store, which the maps draw.
+- **Shared state.** Panels use the context's services; they never import the host app.
+  Caches a panel keeps must be safe under threads (several requests run at once): use
+  :class:`dashboard.plugin.Memo` or a lock.
 - **Isolation.** A panel whose ``layout()`` raises is replaced by the error; one whose callback
   raises shows the error above itself and keeps its last output; the page and other panels
   carry on. :func:`dashboard.testing.check_panel` runs without that net, so a broken panel
@@ -24,9 +33,11 @@ The whole contract, for built-in and third-party panels alike:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from itertools import count
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,16 +49,57 @@ if TYPE_CHECKING:
 
     from dashboard.plugin.context import PanelContext
 
-#: ``dcc.Store`` holding the requested projection (table, reducer, params, dims).
+#: ``dcc.Store`` of the whole view (:class:`dashboard.web.view.View` as JSON).
+VIEW_STORE = "dashboard-view"
+#: ``dcc.Store`` holding the requested projection (table, reducer, params, dims, rows,
+#: max_rows); None while the controls hold an invalid value.
 REQUEST_STORE = "dashboard-request"
 #: ``dcc.Store`` holding the computed projection (:meth:`Projection.to_store`).
 PROJECTION_STORE = "dashboard-projection"
 #: ``dcc.Store`` holding the selected rows: ``{"table": name, "rows": [row, ...]}``.
 SELECTION_STORE = "dashboard-selection"
-#: ``dcc.Store`` of rows to ring on the map: ``{"table", "rows", "label"}`` (search, neighbours).
+#: ``dcc.Store`` of rows a panel asked to ring (a "Ring on map" button): ``{"table",
+#: "rows", "label"}``.
 HIGHLIGHT_STORE = "dashboard-highlight"
+#: ``dcc.Store`` of the row a person looks at: ``{"table", "row"}`` (clicked on the map, in
+#: a list, in the gallery).
+FOCUS_STORE = "dashboard-focus"
 #: ``dcc.Store`` of metadata filters: ``{"table", "filters": {column: spec}}``.
 FILTER_STORE = "dashboard-filter"
+#: ``dcc.Store`` of the search: ``{"table", "query", "regex"}``.
+SEARCH_STORE = "dashboard-search"
+#: ``dcc.Store`` of how each map is drawn, by its panel index: ``{"colour", "size",
+#: "opacity", "hidden", "camera"}``.
+MAPS_STORE = "dashboard-maps"
+#: ``dcc.Store`` of what the view refused: ``{"request": why no projection can be asked
+#: for (a bad parameter), "refused": why the last action was not taken}``.
+MESSAGES_STORE = "dashboard-messages"
+#: The ``type`` of a view-bound widget's id (see :meth:`Panel.view_id`).
+VIEW_TYPE = "dashboard-view"
+#: The ``type`` of action stores' ids (see :meth:`Panel.action_id`).
+ACTION_TYPE = "dashboard-action"
+#: The ``type`` of rings stores' ids (see :meth:`Panel.rings_id`).
+RINGS_TYPE = "dashboard-rings"
+#: The action store of the page's own script (map selections, Escape, legend, camera).
+PAGE_ACTIONS = {"type": ACTION_TYPE, "panel": "page"}
+
+_seq = count()
+
+
+def action(op: str, **payload: Any) -> dict[str, Any]:
+    """An action for a panel's action store: ``op`` (``select``, ``clear``, ``focus``,
+    ``highlight``, ``clear_highlight``, ``isolate``, ``show_all``, ``clear_filters``,
+    ``escape``) and its payload (``table`` and ``rows`` or ``row``, ``label``). Each call
+    makes a new value, so asking twice is two changes."""
+    return {"op": op, "seq": f"{time.time_ns()}-{next(_seq)}", **payload}
+
+
+def focus_attributes(table: str, row: int) -> dict[str, Any]:
+    """HTML attributes that make an element a way back to the map: a click on it focuses
+    row ``row`` of ``table`` (the map rings it, centres it if off-screen, shows its
+    tooltip). Pass them to any ``html`` component: ``html.Tr(..., **focus_attributes(...))``.
+    """
+    return {"data-dashboard-table": table, "data-dashboard-row": int(row)}
 
 
 class PanelOptions(BaseModel):
@@ -92,6 +144,10 @@ class Panel:
     Options: ClassVar[type[PanelOptions]] = PanelOptions
     #: Grid columns the panel spans when its YAML sets no `width`.
     default_width: ClassVar[int] = 12
+    #: Where the page places it: ``sidebar`` (the collapsible column of controls), ``main``
+    #: (beside the other maps, filling the window's height) or ``below`` (the grid under
+    #: the maps).
+    region: ClassVar[Literal["sidebar", "main", "below"]] = "below"
 
     def __init__(self, options: PanelOptions, context: PanelContext, index: int):
         self.options = options
@@ -164,10 +220,33 @@ class Panel:
         header = card_header(title, controls) if controls is not None else dbc.CardHeader(title)
         return dbc.Card([header, dbc.CardBody(body, style=body_style)], className="shadow-sm")
 
-    def url_state(self) -> dict[str, tuple[Any, str]]:
-        """The component properties this panel keeps in the shareable link, by name:
-        ``{"color": (component id, "value")}``. Pattern ids (with ``ALL``) keep a list."""
-        return {}
+    def view_id(self, *path: str | int) -> dict[str, Any]:
+        """The id of a widget bound to the view at ``path`` (its ``value`` is that part of
+        the view: it goes in the link and is restored from it). Built-ins use core paths
+        (``search``, ``query``); a plugin's own state goes under ``panels``: use
+        :meth:`own_view_id`."""
+        from dashboard.web.view import path as view_path
+
+        return {"type": VIEW_TYPE, "panel": self.index, "key": view_path(*path)}
+
+    def own_view_id(self, key: str) -> dict[str, Any]:
+        """The id of a widget whose value is this panel's own part of the view (kept in
+        the link), at ``panels.<index>.<key>``."""
+        return self.view_id("panels", f"{self.index}.{key}")
+
+    def action_id(self) -> dict[str, Any]:
+        """The id of this panel's action store: write :func:`action` values to its
+        ``data`` to change the view."""
+        return {"type": ACTION_TYPE, "panel": self.index}
+
+    def rings_id(self) -> dict[str, Any]:
+        """The id of this panel's rings store: ``{"table", "rows", "label"}`` it writes are
+        ringed on the maps of that table (search matches, a row's neighbours)."""
+        return {"type": RINGS_TYPE, "panel": self.index}
+
+    def normalise_view(self, before: Any, data: dict[str, Any]) -> None:
+        """Put this panel's part of view data ``data`` right after a change (``before`` is
+        the view before it), e.g. a colour the new table lacks; called on every change."""
 
     def register_callbacks(self, app: Dash) -> None:
         """Attach callbacks with ``app.callback`` (never the process-global ``dash.callback``)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import diskcache
 import flask
 import pluggy
-from dash import Dash, Input, Output, no_update
+from dash import Dash, Input, Output, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard.config import DashboardConfig
@@ -18,7 +19,7 @@ from dashboard.errors import DashboardError, JobCancelledError
 from dashboard.plugin.components import alert
 from dashboard.plugin.context import PanelContext
 from dashboard.plugin.panel import PROJECTION_STORE, REQUEST_STORE
-from dashboard.web import url_state
+from dashboard.web import state
 from dashboard.web.assemble import prepare
 from dashboard.web.isolation import (
     build_panel_layout,
@@ -27,8 +28,24 @@ from dashboard.web.isolation import (
 )
 from dashboard.web.jobs import ThreadJobManager
 from dashboard.web.locked_dash import LockedSetupDash
-from dashboard.web.page import PROGRESS, PROGRESS_TEXT, PROGRESS_WRAP, STATUS, page_layout
-from dashboard.web.routes import BOOTSTRAP_CSS, STATIC_ROUTE, add_image_route, add_static_route
+from dashboard.web.page import (
+    PROGRESS,
+    PROGRESS_TEXT,
+    PROGRESS_WRAP,
+    STATUS,
+    THEME,
+    page_layout,
+)
+from dashboard.web.routes import (
+    BOOTSTRAP_CSS,
+    STATIC_ROUTE,
+    add_image_route,
+    add_row_route,
+    add_static_route,
+)
+
+#: The page's own script and styles (served by Dash from this folder).
+ASSETS = Path(__file__).parent / "assets"
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +113,7 @@ def create_app(
         title=context.config.title,
         external_stylesheets=[url_base_pathname + STATIC_ROUTE + BOOTSTRAP_CSS],
         background_callback_manager=manager,
+        assets_folder=str(ASSETS),
         update_title=None,
         # gzip: coordinates are base64 float32, which gzip brings back to about 4 bytes.
         compress=compress,
@@ -103,24 +121,31 @@ def create_app(
     )
     add_static_route(app)
     add_image_route(app, context.datasets)
-    if isolate_panels:
-        built = {panel.index: build_panel_layout(panel) for panel in panels}
-    else:
-        built = {panel.index: build_panel_layout(panel, isolate=False) for panel in panels}
-    app.layout = page_layout(context.config, panels, context.initial_request, built)
+    add_row_route(app, context)
+    built = {panel.index: build_panel_layout(panel, isolate=isolate_panels) for panel in panels}
+    app.layout = page_layout(context.config, panels, built)
+    app.layout.children.extend(state.register(app, context, panels))
+    app.clientside_callback(
+        "function(id) { return window.dashboardClient.start(); }",
+        Output(THEME, "data"),
+        Input(THEME, "id"),
+    )
     _register_projection_callback(app, context, manager)
     for panel in panels:
         if built[panel.index][1]:  # a panel without its layout gets no callbacks
             register_panel_callbacks(app, panel, isolate=isolate_panels)
-    app.layout.children.extend(url_state.register(app, panels))
     return app
 
 
 def _register_projection_callback(app: Dash, context: PanelContext, manager: Any) -> None:
-    """Compute the requested projection in a background job, reporting progress."""
+    """Compute the requested projection in a background job, reporting progress.
+
+    The result reaches the projection store by ``set_props``, not as the callback's output:
+    Dash holds back every callback downstream of a running callback's outputs, and the old
+    map must stay live (recolour, select, filter) while the new one computes.
+    """
 
     @app.callback(
-        Output(PROJECTION_STORE, "data"),
         Output(STATUS, "children"),
         Input(REQUEST_STORE, "data"),
         background=True,
@@ -129,16 +154,19 @@ def _register_projection_callback(app: Dash, context: PanelContext, manager: Any
         progress_default=[0, ""],
         running=[(Output(PROGRESS_WRAP, "style"), {"display": "flex"}, {"display": "none"})],
     )
-    def project(set_progress: Any, request: dict[str, Any] | None) -> tuple[Any, Any]:
+    def project(set_progress: Any, request: dict[str, Any] | None) -> Any:
         def progress(fraction: float, message: str) -> None:
             if isinstance(manager, ThreadJobManager):  # Celery stops its own tasks
                 manager.raise_if_cancelled()  # a newer request replaced this one
             set_progress((round(100 * fraction), message))
 
         try:
-            return compute_projection(request, context, progress)
+            stored, status = compute_projection(request, context, progress)
         except JobCancelledError:
             raise PreventUpdate from None
+        if stored is not no_update:
+            set_props(PROJECTION_STORE, {"data": stored})
+        return status
 
 
 def compute_projection(

@@ -48,6 +48,10 @@ def _matches(pattern: dict[str, Any], component_id: Any) -> bool:
     )
 
 
+def _is_wildcard(pattern: dict[str, Any]) -> bool:
+    return any(value in (["ALL"], ["MATCH"], ["ALLSMALLER"]) for value in pattern.values())
+
+
 @dataclass(frozen=True)
 class Callback:
     """One server callback: the key Dash files it under, its outputs, inputs and state."""
@@ -121,7 +125,8 @@ class CallbackDriver:
 
     def _entries(self, spec: dict[str, str], with_value: bool) -> Any:
         raw = spec["id"]
-        if raw.startswith("{"):
+        if raw.startswith("{") and _is_wildcard(json.loads(raw)):
+            # A wildcard id: a list of every matching component, as the browser sends.
             pattern = json.loads(raw)
             entries = []
             for component in self.components:
@@ -132,7 +137,8 @@ class CallbackDriver:
                         entry["value"] = self.value(concrete, spec["property"])
                     entries.append(entry)
             return entries
-        entry: dict[str, Any] = {"id": raw, "property": spec["property"]}
+        ident: Any = json.loads(raw) if raw.startswith("{") else raw
+        entry: dict[str, Any] = {"id": ident, "property": spec["property"]}
         if with_value:
             entry["value"] = self.value(raw, spec["property"])
         return entry

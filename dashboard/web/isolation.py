@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dash import ctx, html, set_props
 
 from dashboard.plugin.components import alert
+from dashboard.plugin.panel import VIEW_TYPE
 from dashboard.web.page import STATUS
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def owner(output_ids: list[Any], panels: list[Panel]) -> Panel | None:
     by_index = {p.index: p for p in panels}
     for output in output_ids:
         if isinstance(output, dict):
+            if output.get("type") == VIEW_TYPE:
+                continue  # the view's widgets are written by the page's own callback
             found = by_index.get(output.get("panel"))  # type: ignore[arg-type]
             if found is not None:
                 return found

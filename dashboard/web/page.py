@@ -1,5 +1,6 @@
-"""The page skeleton: the header (title, progress, status line), the panels on Bootstrap's
-grid, and the stores panels share."""
+"""The page skeleton: a header (title, progress, status line, the sidebar's toggle), a
+collapsible sidebar of controls, the maps filling the window's height, and the other panels in
+a grid below."""
 
 from __future__ import annotations
 
@@ -9,34 +10,42 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.config import DashboardConfig
-from dashboard.plugin.panel import (
-    FILTER_STORE,
-    HIGHLIGHT_STORE,
-    PROJECTION_STORE,
-    REQUEST_STORE,
-    SELECTION_STORE,
-    Panel,
-)
-from dashboard.projection.request import ProjectionRequest
+from dashboard.plugin.panel import PROJECTION_STORE, Panel
 
 #: The header's status line: what the map shows, or why a projection failed.
 STATUS = "dashboard-status"
 PROGRESS = "dashboard-progress"
 PROGRESS_TEXT = "dashboard-progress-text"
 PROGRESS_WRAP = "dashboard-progress-wrap"
+SIDEBAR = "dashboard-sidebar"
+SIDEBAR_TOGGLE = "dashboard-sidebar-toggle"
+#: The browser's colour scheme (``light`` or ``dark``), set by the page's script.
+THEME = "dashboard-theme"
 
 
 def page_layout(
-    config: DashboardConfig,
-    panels: list[Panel],
-    initial: ProjectionRequest,
-    built: dict[int, tuple[Any, bool]],
+    config: DashboardConfig, panels: list[Panel], built: dict[int, tuple[Any, bool]]
 ) -> Any:
-    """The whole page: header, the panels' built layouts (``built[index]``), the stores."""
+    """The whole page: header, the panels' built layouts (``built[index]``) in their
+    regions, and the projection store (the view's stores are added by
+    :func:`dashboard.web.state.register`)."""
+    toggle = html.Button(
+        [
+            html.Span(className="dashboard-burger d-inline-block align-middle"),
+            html.Span("Controls", className="ms-2 align-middle"),
+        ],
+        id=SIDEBAR_TOGGLE,
+        className="btn btn-sm btn-outline-secondary me-2",
+        title="Show or hide the controls",
+        **{"aria-label": "Show or hide the controls", "aria-controls": SIDEBAR},
+    )
     header = html.Header(
-        dbc.Container(
+        html.Div(
             [
-                html.H1(config.title, className="h5 mb-0 fw-semibold"),
+                html.Div(
+                    [toggle, html.H1(config.title, className="h5 mb-0 fw-semibold")],
+                    className="d-flex align-items-center",
+                ),
                 html.Div(
                     [
                         html.Div(
@@ -56,32 +65,45 @@ def page_layout(
                         ),
                         html.Div(id=STATUS, className="small text-body-secondary"),
                     ],
-                    className="d-flex align-items-center gap-3",
+                    className="d-flex align-items-center gap-3 dashboard-header-status",
                 ),
             ],
-            fluid=True,
-            className="d-flex justify-content-between align-items-center py-2",
+            className="d-flex justify-content-between align-items-center px-3 py-2",
         ),
-        className="mb-3 border-bottom bg-body-tertiary",
+        className="border-bottom bg-body-tertiary dashboard-header",
     )
-    columns = [
-        dbc.Col(
-            html.Section(
-                built[panel.index][0], id=f"panel-{panel.index}", **{"data-panel": panel.name}
-            ),
-            md=panel.width,
-            className="mb-3",
+
+    def placed(panel: Panel, *, grid: bool) -> Any:
+        section = html.Section(
+            built[panel.index][0],
+            id=f"panel-{panel.index}",
+            className="dashboard-panel",
+            **{"data-panel": panel.name},
         )
-        for panel in panels
-    ]
+        return dbc.Col(section, md=panel.width, className="mb-3") if grid else section
+
+    sidebar = [placed(p, grid=False) for p in panels if p.region == "sidebar"]
+    main = [placed(p, grid=True) for p in panels if p.region == "main"]
+    below = [placed(p, grid=True) for p in panels if p.region == "below"]
+    body = html.Div(
+        [
+            html.Aside(sidebar, id=SIDEBAR, className="dashboard-sidebar") if sidebar else None,
+            html.Main(
+                [
+                    dbc.Row(main, className="dashboard-main g-2"),
+                    dbc.Row(below, className="dashboard-below g-3"),
+                ],
+                className="dashboard-content",
+            ),
+        ],
+        className="dashboard-body",
+    )
     return html.Div(
         [
             header,
-            dbc.Container(dbc.Row(columns), fluid=True),
-            dcc.Store(id=REQUEST_STORE, data=initial.to_dict()),
+            body,
             dcc.Store(id=PROJECTION_STORE),
-            dcc.Store(id=SELECTION_STORE, data={"table": None, "rows": []}),
-            dcc.Store(id=HIGHLIGHT_STORE, data={"table": None, "rows": []}),
-            dcc.Store(id=FILTER_STORE, data={"table": None, "filters": {}}),
-        ]
+            dcc.Store(id=THEME),
+        ],
+        className="dashboard-page",
     )

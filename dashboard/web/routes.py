@@ -11,7 +11,8 @@ from dash import Dash
 
 from dashboard.data.dataset import Dataset
 from dashboard.errors import DashboardError
-from dashboard.plugin.context import IMAGE_ROUTE
+from dashboard.plugin.context import IMAGE_ROUTE, PanelContext
+from dashboard.projection.request import Projection
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +50,13 @@ def add_image_route(app: Dash, datasets: Mapping[str, Dataset]) -> None:
     """Serve one row's image: PNG bytes, a file inside the table's folder, or a redirect."""
     prefix = app.config.routes_pathname_prefix
 
-    def image(row: int) -> flask.Response:
+    def image(row: str) -> flask.Response:
+        number = _row_number(row)
         dataset = datasets.get(flask.request.args.get("table", ""))
-        if dataset is None:
+        if dataset is None or number is None:
             flask.abort(404)
         try:
-            found = dataset.image(row)
+            found = dataset.image(number)
         except DashboardError:
             logger.warning("cannot read images of table %r", dataset.name, exc_info=True)
             flask.abort(404)
@@ -72,10 +74,76 @@ def add_image_route(app: Dash, datasets: Mapping[str, Dataset]) -> None:
         return response
 
     app.server.add_url_rule(
-        f"{prefix}{IMAGE_ROUTE}<int:row>",
+        f"{prefix}{IMAGE_ROUTE}<path:row>",
         endpoint=_endpoint(app, "image"),
         view_func=image,
     )
+
+
+ROW_ROUTE = "_dashboard/row/"
+#: Characters of a row's text the tooltip shows.
+TOOLTIP_TEXT = 240
+
+
+def add_row_route(app: Dash, context: PanelContext) -> None:
+    """Serve what the hover tooltip shows of one row, as JSON: its caption, its colour
+    value (a column, or one computed from the map), its text and its image's URL.
+
+    ``?table=`` names the table, ``key=`` the map (for a computed colour), ``colour=`` the
+    colour; anything else is a 404."""
+    prefix = app.config.routes_pathname_prefix
+
+    def row_info(row: str) -> flask.Response:
+        args = flask.request.args
+        number = _row_number(row)
+        dataset = context.dataset(args.get("table", ""))
+        if dataset is None or number is None or number >= dataset.n_rows:
+            flask.abort(404)
+        colour = args.get("colour") or None
+        lines = []
+        meta = dataset.metadata()
+        config = dataset.config
+        if colour in meta.columns and colour not in (config.label, config.text):
+            lines.append(f"{colour}: {meta.get_column(colour)[number]}")
+        elif context.is_computed_colour(dataset.name, colour):
+            key = args.get("key", "")
+            if key.isalnum():  # the map's cache key: what the computed colour is stored under
+                projection = Projection(key, dataset.name, "", 2, {}, dataset.n_rows)
+                try:
+                    series = context.computed(projection, colour)  # type: ignore[arg-type]
+                except DashboardError:
+                    series = None
+                if series is not None:
+                    value = series[number]
+                    if isinstance(value, float):
+                        value = "not measured" if value != value else f"{value:.3g}"
+                    lines.append(f"{series.name}: {value}")
+        text = None
+        if config.text and meta.get_column(config.text)[number] is not None:
+            text = str(meta.get_column(config.text)[number])
+            if len(text) > TOOLTIP_TEXT:
+                text = text[: TOOLTIP_TEXT - 1] + "…"
+        info = {
+            "caption": dataset.caption(number),
+            "lines": lines,
+            "text": text,
+            "image": context.image_url(dataset, number) if config.image else None,
+        }
+        response = flask.jsonify(info)
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
+    app.server.add_url_rule(
+        f"{prefix}{ROW_ROUTE}<path:row>", endpoint=_endpoint(app, "row"), view_func=row_info
+    )
+
+
+def _row_number(text: str) -> int | None:
+    """A row number from a URL, or None (``-1``, ``1.5``, ``abc``, a huge number): the routes
+    take any text after their prefix, so that what is not a row is a 404, not the page."""
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
 
 
 def _image_type(data: bytes) -> str:

@@ -1,0 +1,657 @@
+/*
+ * The page's own script: what needs no server.
+ *
+ * - Each map's figure is built here from what the server sends once per map (coordinates,
+ *   colours, the filter mask) and the view's derived stores (selection, rings, focus,
+ *   opacity, hidden legend categories): dimming, rings and legend toggles are instant.
+ * - Map events become view actions (dash_clientside.set_props on the page's action store):
+ *   box or lasso selections as row numbers, clicks, double-clicks, zoom and camera moves.
+ * - The hover tooltip: shown beside the point, kept inside the window, hidden when the
+ *   pointer leaves the point; its content comes from a small JSON route, cached. A row
+ *   focused from a list gets the same card for a few seconds (its ring stays).
+ * - Escape lets go of the selection; a click on anything with data-dashboard-row focuses
+ *   that row on the map; the page follows the browser's light or dark scheme; the address
+ *   bar follows the view.
+ */
+(function () {
+  "use strict";
+
+  const PAGE_ACTIONS = { type: "dashboard-action", panel: "page" };
+  // Points outside a selection are drawn this much fainter.
+  const DIM = 0.3;
+  const maps = {}; // panel index -> {base, arrays, visible, graphId, table, ...}
+  const rowInfo = new Map(); // tooltip JSON, by URL
+  let seq = 0;
+
+  function act(action) {
+    seq += 1;
+    const payload = Object.assign({ seq: `${Date.now()}-${seq}` }, action);
+    window.dash_clientside.set_props(PAGE_ACTIONS, { data: payload });
+  }
+
+  // -- typed arrays -----------------------------------------------------------------------
+
+  const TYPES = {
+    i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
+    i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array,
+  };
+
+  function decode(spec) {
+    if (!spec || typeof spec !== "object" || !spec.bdata) {
+      return spec;
+    }
+    const binary = atob(spec.bdata);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return new TYPES[spec.dtype](bytes.buffer);
+  }
+
+  // -- the figure -------------------------------------------------------------------------
+
+  function rowsOf(store, table) {
+    if (!store || store.table !== table || !Array.isArray(store.rows)) {
+      return [];
+    }
+    return store.rows;
+  }
+
+  function ringTrace(state, rows, name, colour, dims, width, size) {
+    const a = state.arrays;
+    const shown = rows.filter((r) => r >= 0 && r < state.n && state.visible[r]);
+    const trace = {
+      type: dims === 3 ? "scatter3d" : "scattergl",
+      mode: "markers",
+      name: name,
+      showlegend: shown.length > 0,
+      hoverinfo: "skip",
+      marker: {
+        size: size,
+        color: colour,
+        symbol: "circle-open",
+        line: { width: width, color: colour },
+      },
+      x: shown.map((r) => a.x[r]),
+      y: shown.map((r) => a.y[r]),
+    };
+    if (dims === 3) {
+      trace.z = shown.map((r) => a.z[r]);
+    }
+    return trace;
+  }
+
+  function themeLayout(theme) {
+    const dark = theme === "dark";
+    return {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { color: dark ? "#dee2e6" : "#212529" },
+      grid: dark ? "#343a40" : "#e9ecef",
+    };
+  }
+
+  function messageFigure(text) {
+    const safe = String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return {
+      data: [],
+      layout: {
+        xaxis: { visible: false },
+        yaxis: { visible: false },
+        paper_bgcolor: "rgba(0,0,0,0)",
+        plot_bgcolor: "rgba(0,0,0,0)",
+        annotations: [{
+          text: safe, showarrow: false, font: { size: 14 },
+          xref: "paper", yref: "paper", x: 0.5, y: 0.5,
+        }],
+      },
+    };
+  }
+
+  function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
+    rings, theme) {
+    const key = String(panel);
+    if (coords && coords.message) {
+      delete maps[key];
+      return messageFigure(coords.message);
+    }
+    if (!coords || !coords.x || !colours || colours.key !== coords.key) {
+      return window.dash_clientside.no_update; // the other half is on its way
+    }
+    let state = maps[key];
+    if (!state || state.key !== coords.key) {
+      // A new map: its coordinates decoded once, kept while it is shown.
+      state = maps[key] = {
+        key: coords.key,
+        n: coords.n,
+        dims: coords.dims,
+        table: coords.table,
+        graphId: `scatter-${panel}-graph`,
+        arrays: { x: decode(coords.x), y: decode(coords.y), z: coords.z ? decode(coords.z) : null },
+      };
+    }
+    if (state.revision !== colours.revision) {
+      state.revision = colours.revision;
+      state.arrays.codes = colours.categories ? decode(colours.marker.color) : null;
+      state.size = decode(colours.size);
+    }
+    state.coords = coords;
+    state.colours = colours;
+    const base = {
+      key: coords.key, table: coords.table, dims: coords.dims, n: coords.n,
+      pointSize: coords.pointSize, hover: coords.hover, categories: colours.categories,
+      marker: colours.marker,
+    };
+    const a = state.arrays;
+    const n = state.n;
+    const view = (mapStates || {})[key] || {};
+    const opacity = typeof view.opacity === "number" ? view.opacity : 0.85;
+    // What is drawn: rows with coordinates, kept by the filters, not hidden in the legend.
+    if (state.maskRef !== mask) {
+      state.maskRef = mask;
+      state.shown = mask && mask.key === base.key && mask.shown ? decode(mask.shown) : null;
+    }
+    const shown = state.shown;
+    const hidden = new Set(view.hidden || []);
+    const hiddenCodes = new Set();
+    (base.categories || []).forEach((name, code) => {
+      if (hidden.has(name)) {
+        hiddenCodes.add(code);
+      }
+    });
+    const visible = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const finite = Number.isFinite(a.x[i]) && Number.isFinite(a.y[i]) &&
+        (!a.z || Number.isFinite(a.z[i]));
+      visible[i] = finite && (!shown || shown[i]) && !(a.codes && hiddenCodes.has(a.codes[i]))
+        ? 1 : 0;
+    }
+    state.visible = visible;
+    const selected = rowsOf(selection, base.table);
+    const isSelected = new Uint8Array(n);
+    selected.forEach((r) => { if (r >= 0 && r < n) { isSelected[r] = 1; } });
+    const anySelected = selected.some((r) => r >= 0 && r < n && visible[r]);
+    state.builds = (state.builds || 0) + 1;
+
+    const marker = Object.assign({}, base.marker, { size: state.size });
+    const points = {
+      type: base.dims === 3 ? "scatter3d" : "scattergl",
+      mode: "markers",
+      showlegend: false,
+      marker: marker,
+    };
+    if (base.dims === 2) {
+      const alpha = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        alpha[i] = !visible[i] ? 0 : (anySelected && !isSelected[i] ? opacity * DIM : opacity);
+      }
+      marker.opacity = alpha;
+      points.x = a.x;
+      points.y = a.y;
+      points.hoverinfo = "none";
+      // Plotly's own selection marks stay off: the selection is drawn by the opacity above.
+      points.selected = { marker: { opacity: opacity } };
+      points.unselected = { marker: { opacity: opacity } };
+    } else {
+      // Scatter3d has no per-point opacity: rows not drawn get no coordinates.
+      const hide = (arr) => {
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) { out[i] = visible[i] ? arr[i] : NaN; }
+        return out;
+      };
+      marker.opacity = opacity;
+      points.x = hide(a.x);
+      points.y = hide(a.y);
+      points.z = hide(a.z);
+      points.hovertext = base.hover || [];
+      points.hovertemplate = "%{hovertext}<extra></extra>";
+    }
+    const traces = [points];
+    const dims = base.dims;
+    const ringSize = dims === 2 ? base.pointSize * 2.2 : base.pointSize * 1.2;
+    if (dims === 3 && anySelected && selected.length <= 20000) {
+      traces.push(ringTrace(state, selected, "selected", "#0d6efd", 3, 2, ringSize));
+    }
+    const high = rowsOf(highlight, base.table);
+    if (high.length) {
+      traces.push(ringTrace(state, high, highlight.label || "highlighted", "#111", dims,
+        high.length > 500 ? 1 : 2, high.length > 500 ? ringSize * 0.7 : ringSize));
+    }
+    (rings || []).forEach((ring) => {
+      const rows = rowsOf(ring, base.table);
+      if (rows.length) {
+        const many = rows.length > 500;
+        traces.push(ringTrace(state, rows, ring.label || "ringed", ring.colour || "#111",
+          dims, many ? 1 : 2, many ? ringSize * 0.7 : ringSize));
+      }
+    });
+    const focusRow = focus && focus.table === base.table && Number.isInteger(focus.row) &&
+      focus.row < n && visible[focus.row] ? focus.row : null;
+    if (focusRow !== null) {
+      traces.push(ringTrace(state, [focusRow], "focused", "#fd7e14", dims, 3, ringSize * 1.6));
+    }
+    const themed = themeLayout(theme);
+    const axis = {
+      showticklabels: false, title: null, zeroline: false, showgrid: true,
+      gridcolor: themed.grid,
+    };
+    const layout = {
+      uirevision: base.key,
+      // Every build drops plotly's own selection (its box and dimming): the view's is drawn
+      // by the opacity above, and a box plotly kept would be re-sent at the next redraw.
+      selectionrevision: state.builds,
+      margin: { l: 10, r: 10, t: 10, b: 10 },
+      paper_bgcolor: themed.paper_bgcolor,
+      plot_bgcolor: themed.plot_bgcolor,
+      font: themed.font,
+      showlegend: true,
+      legend: { itemsizing: "constant", x: 0, y: 1, bgcolor: "rgba(127,127,127,0.12)" },
+      hovermode: "closest",
+      dragmode: dims === 2 ? (state.dragmode || "pan") : "orbit",
+    };
+    if (dims === 2) {
+      layout.xaxis = Object.assign({}, axis);
+      layout.yaxis = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
+      const camera = view.camera;
+      if (camera && camera.x && camera.y && !state.cameraApplied) {
+        layout.xaxis.range = camera.x;
+        layout.yaxis.range = camera.y;
+      }
+    } else {
+      const blank = Object.assign({}, axis, { title: { text: "" }, backgroundcolor: "rgba(0,0,0,0)" });
+      layout.scene = { xaxis: blank, yaxis: blank, zaxis: blank, aspectmode: "data" };
+      if (view.camera && view.camera.eye && !state.cameraApplied) {
+        layout.scene.camera = view.camera;
+      }
+    }
+    state.cameraApplied = true;
+    state.focusRow = focusRow;
+    window.setTimeout(() => { bind(key); showFocus(key, focus); }, 0);
+    return { data: traces, layout: layout };
+  }
+
+  // -- map events -------------------------------------------------------------------------
+
+  function graphDiv(key) {
+    const state = maps[key];
+    return state ? document.querySelector(`#${state.graphId} .js-plotly-plot`) : null;
+  }
+
+  function rowsFromEvent(key, event) {
+    const state = maps[key];
+    const rows = [];
+    ((event && event.points) || []).forEach((p) => {
+      const row = p.pointNumber !== undefined ? p.pointNumber : p.pointIndex;
+      if (p.curveNumber === 0 && Number.isInteger(row) && state.visible[row]) {
+        rows.push(row);
+      }
+    });
+    return rows;
+  }
+
+  function bind(key) {
+    const gd = graphDiv(key);
+    if (!gd || gd.__dashboardBound || typeof gd.on !== "function") {
+      return;
+    }
+    gd.__dashboardBound = true;
+    let clickedAt = 0;
+    let pressed = false;
+    let releasedAt = 0;
+    let press = 0; // presses of a pointer button on this map
+    let answered = -1; // the press whose selection was sent: one per press
+    gd.addEventListener("pointerdown", () => {
+      pressed = true;
+      press += 1;
+    }, true);
+    window.addEventListener("pointerup", () => {
+      if (pressed) {
+        pressed = false;
+        releasedAt = Date.now();
+      }
+    }, true);
+    // Plotly emits more selection events as it redraws (an empty one after each new
+    // figure): only the first of a press of the person's own, just now, counts.
+    const byPerson = () => (pressed || Date.now() - releasedAt < 500) && answered !== press;
+    // Set while this script takes plotly's own box or lasso off the map.
+    let tidying = false;
+    gd.on("plotly_selected", (event) => {
+      if (!event || tidying || !byPerson()) {
+        return;
+      }
+      answered = press;
+      act({ op: "select", table: maps[key].table, rows: rowsFromEvent(key, event) });
+    });
+    gd.on("plotly_deselect", () => {
+      if (!tidying && byPerson() && Date.now() - clickedAt > 400) {
+        answered = press;
+        act({ op: "clear" });
+      }
+    });
+    // A double click anywhere on the map lets go of the selection, whatever the drag mode.
+    gd.addEventListener("dblclick", () => act({ op: "clear" }));
+    gd.on("plotly_click", (event) => {
+      const rows = rowsFromEvent(key, event);
+      if (rows.length) {
+        clickedAt = Date.now();
+        act({ op: "select", table: maps[key].table, rows: rows.slice(0, 1) });
+      }
+    });
+    gd.on("plotly_hover", (event) => {
+      if (maps[key].dims !== 2) {
+        return; // 3D: plotly's own label
+      }
+      const rows = rowsFromEvent(key, event);
+      const point = event && event.points && event.points[0];
+      if (rows.length && point && point.bbox) {
+        showTooltip(key, rows[0], point.bbox);
+      }
+    });
+    gd.on("plotly_unhover", hideTooltip);
+    gd.addEventListener("mouseleave", hideTooltip);
+    let timer = null;
+    let sentCamera = "null";
+    gd.on("plotly_relayout", (change) => {
+      hideTooltip();
+      change = change || {};
+      if (change.dragmode) {
+        maps[key].dragmode = change.dragmode;
+      }
+      if (Array.isArray(change.selections) && change.selections.length && !tidying) {
+        // Plotly keeps the person's box or lasso as a shape: the selection is the view's,
+        // drawn by dimming, so the shape goes (whatever the order the server answers in).
+        window.setTimeout(() => {
+          tidying = true;
+          const done = () => { tidying = false; };
+          // Its events come while it runs; a redraw racing it may leave its promise
+          // pending, so the guard also ends by itself.
+          window.setTimeout(done, 250);
+          Promise.resolve(window.Plotly.relayout(gd, { selections: [] })).then(done, done);
+        }, 0);
+      }
+      const moved = Object.keys(change).some((k) => k !== "dragmode" && k !== "selections");
+      if (!moved) {
+        return; // no zoom, pan or turn: nothing for the view
+      }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        const layout = gd.layout || {};
+        let camera = null;
+        if (maps[key].dims === 2 && layout.xaxis && layout.yaxis && !layout.xaxis.autorange) {
+          camera = { x: layout.xaxis.range.slice(), y: layout.yaxis.range.slice() };
+        } else if (maps[key].dims === 3 && layout.scene && layout.scene.camera) {
+          camera = JSON.parse(JSON.stringify(layout.scene.camera));
+        }
+        const text = JSON.stringify(camera);
+        if (text !== sentCamera) {
+          sentCamera = text;
+          act({ op: "camera", map: key, camera: camera });
+        }
+      }, 400);
+    });
+  }
+
+  // -- the tooltip ------------------------------------------------------------------------
+
+  function tooltipElement() {
+    let tip = document.getElementById("dashboard-tooltip");
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.id = "dashboard-tooltip";
+      tip.className = "dashboard-tooltip card shadow-sm";
+      tip.setAttribute("role", "tooltip");
+      tip.style.display = "none";
+      document.body.appendChild(tip);
+    }
+    return tip;
+  }
+
+  let tipToken = 0;
+
+  function hideTooltip() {
+    tipToken += 1;
+    tooltipElement().style.display = "none";
+  }
+
+  function placeTooltip(tip, bbox) {
+    const margin = 8;
+    const width = tip.offsetWidth;
+    const height = tip.offsetHeight;
+    let left = bbox.x1 + margin;
+    if (left + width > window.innerWidth - margin) {
+      left = bbox.x0 - width - margin; // no room on the right: the left side
+    }
+    left = Math.max(margin, left);
+    let top = (bbox.y0 + bbox.y1) / 2 - height / 2;
+    top = Math.min(Math.max(margin, top), window.innerHeight - height - margin);
+    tip.style.left = `${left + window.scrollX}px`;
+    tip.style.top = `${top + window.scrollY}px`;
+  }
+
+  function fill(tip, info) {
+    tip.replaceChildren();
+    const body = document.createElement("div");
+    body.className = "card-body p-2 small";
+    if (info.image) {
+      const img = document.createElement("img");
+      img.src = info.image;
+      img.alt = info.caption;
+      img.className = "dashboard-hover-image d-block mx-auto mb-1";
+      body.appendChild(img);
+    }
+    const caption = document.createElement("strong");
+    caption.textContent = info.caption;
+    body.appendChild(caption);
+    (info.lines || []).forEach((line) => {
+      const div = document.createElement("div");
+      div.textContent = line;
+      body.appendChild(div);
+    });
+    if (info.text) {
+      const text = document.createElement("div");
+      text.className = "text-body-secondary dashboard-tooltip-text";
+      text.textContent = info.text;
+      body.appendChild(text);
+    }
+    tip.appendChild(body);
+  }
+
+  function rowUrl(key, row) {
+    const state = maps[key];
+    const query = new URLSearchParams({
+      table: state.table, key: state.key, colour: state.colours.colour || "",
+    });
+    return `${state.coords.rowRoute}${row}?${query}`;
+  }
+
+  // A focused row's card (a click in a list) shows this long; its ring stays.
+  const FOCUS_CARD_MS = 3000;
+
+  function showTooltip(key, row, bbox, kind) {
+    const token = ++tipToken;
+    const url = rowUrl(key, row);
+    const show = (info) => {
+      if (token !== tipToken || !info) {
+        return;
+      }
+      const tip = tooltipElement();
+      fill(tip, info);
+      tip.dataset.kind = kind || "hover";
+      tip.style.display = "block";
+      placeTooltip(tip, bbox);
+      if (kind === "focus") {
+        window.setTimeout(() => {
+          if (token === tipToken) {
+            hideTooltip();
+          }
+        }, FOCUS_CARD_MS);
+      }
+      const image = tip.querySelector("img");
+      if (image && !image.complete) {
+        // Its height was not known yet: place the card again once it is.
+        image.addEventListener("load", () => {
+          if (token === tipToken) {
+            placeTooltip(tip, bbox);
+          }
+        }, { once: true });
+      }
+    };
+    if (rowInfo.has(url)) {
+      show(rowInfo.get(url));
+      return;
+    }
+    fetch(url).then((r) => (r.ok ? r.json() : null)).then((info) => {
+      if (info) {
+        if (rowInfo.size > 2000) {
+          rowInfo.clear();
+        }
+        rowInfo.set(url, info);
+      }
+      show(info);
+    }).catch(() => {});
+  }
+
+  // -- focus: ring it (in the figure), centre it when off-screen, show its tooltip ---------
+
+  let lastFocus = "";
+
+  function showFocus(key, focus) {
+    const state = maps[key];
+    const gd = graphDiv(key);
+    const id = focus && focus.table === state.table ? `${focus.table}:${focus.row}` : "";
+    if (!gd || id === lastFocus) {
+      return;
+    }
+    lastFocus = id;
+    if (!id || state.focusRow === null || state.dims !== 2 || !gd._fullLayout) {
+      return;
+    }
+    const row = state.focusRow;
+    const x = state.arrays.x[row];
+    const y = state.arrays.y[row];
+    const xr = gd._fullLayout.xaxis.range;
+    const yr = gd._fullLayout.yaxis.range;
+    const within = (v, r) => v >= Math.min(r[0], r[1]) && v <= Math.max(r[0], r[1]);
+    const place = () => {
+      const fl = gd._fullLayout;
+      const box = gd.getBoundingClientRect();
+      const px = box.left + fl._size.l + fl.xaxis.l2p(x);
+      const py = box.top + fl._size.t + fl.yaxis.l2p(y);
+      showTooltip(key, row, { x0: px - 4, x1: px + 4, y0: py - 4, y1: py + 4 }, "focus");
+    };
+    if (within(x, xr) && within(y, yr)) {
+      place();
+      return;
+    }
+    const half = (r) => (Math.max(r[0], r[1]) - Math.min(r[0], r[1])) / 2;
+    window.Plotly.relayout(gd, {
+      "xaxis.range": [x - half(xr), x + half(xr)],
+      "yaxis.range": [y - half(yr), y + half(yr)],
+    }).then(place);
+  }
+
+  // -- the page -----------------------------------------------------------------------------
+
+  function start() {
+    if (window.__dashboardStarted) {
+      return window.dash_clientside.no_update;
+    }
+    window.__dashboardStarted = true;
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.defaultPrevented) {
+        hideTooltip();
+        act({ op: "escape" });
+      }
+    });
+    document.addEventListener("click", (event) => {
+      const target = event.target.closest && event.target.closest("[data-dashboard-row]");
+      if (target) {
+        act({
+          op: "focus",
+          table: target.getAttribute("data-dashboard-table"),
+          row: Number(target.getAttribute("data-dashboard-row")),
+        });
+        return;
+      }
+      const item = event.target.closest && event.target.closest("[data-dashboard-category]");
+      if (item && event.detail === 1) {
+        act({
+          op: "legend",
+          map: item.getAttribute("data-dashboard-map"),
+          category: item.getAttribute("data-dashboard-category"),
+          how: "toggle",
+        });
+      }
+      const toggle = event.target.closest && event.target.closest("#dashboard-sidebar-toggle");
+      if (toggle) {
+        // Wide windows show the sidebar unless hidden; narrow ones lay it over the map
+        // only when asked.
+        const narrow = window.matchMedia("(max-width: 991.98px)").matches;
+        const name = narrow ? "dashboard-sidebar-open" : "dashboard-sidebar-hidden";
+        const on = document.body.classList.toggle(name);
+        toggle.setAttribute("aria-expanded", String(narrow ? on : !on));
+        window.setTimeout(() => window.dispatchEvent(new Event("resize")), 50);
+      }
+    });
+    document.addEventListener("dblclick", (event) => {
+      const item = event.target.closest && event.target.closest("[data-dashboard-category]");
+      if (item) {
+        const legend = item.parentElement;
+        const all = [...legend.querySelectorAll("[data-dashboard-category]")]
+          .map((e) => e.getAttribute("data-dashboard-category"));
+        act({
+          op: "legend",
+          map: item.getAttribute("data-dashboard-map"),
+          category: item.getAttribute("data-dashboard-category"),
+          how: "only",
+          categories: all,
+        });
+      }
+    });
+    window.addEventListener("scroll", hideTooltip, { passive: true });
+    const scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    const apply = () => {
+      const theme = scheme.matches ? "dark" : "light";
+      document.documentElement.setAttribute("data-bs-theme", theme);
+      return theme;
+    };
+    scheme.addEventListener("change", () => {
+      window.dash_clientside.set_props("dashboard-theme", { data: apply() });
+    });
+    return apply();
+  }
+
+  function writeLink(link) {
+    if (link) {
+      const url = new URL(window.location.href);
+      url.searchParams.set("view", link);
+      window.history.replaceState(window.history.state, "", url.toString());
+    }
+    return window.dash_clientside.no_update;
+  }
+
+  function staleNotice(projection, request) {
+    // While a new map computes, the one shown says so.
+    if (!projection || !request) {
+      return "";
+    }
+    const rows = Array.isArray(request.rows) ? request.rows.length : null;
+    const isolated = Number.isInteger(projection.isolated) ? projection.isolated : null;
+    const same = projection.table === request.table && projection.reducer === request.reducer &&
+      projection.dims === request.dims && rows === isolated &&
+      JSON.stringify(projection.params) === JSON.stringify(request.params);
+    // True while the new map computes and after it failed (the status says why).
+    return same ? "" : `The map below is the previous one (${projection.reducer} ` +
+      `${projection.dims}D of ${projection.table}), not yet the ${request.reducer} ` +
+      `${request.dims}D map of ${request.table}${rows === null ? "" : ` (${rows} rows)`} asked for.`;
+  }
+
+  window.dashboardClient = {
+    mapFigure: mapFigure,
+    start: start,
+    writeLink: writeLink,
+    staleNotice: staleNotice,
+    hideTooltip: hideTooltip,
+    maps: maps,
+  };
+})();
