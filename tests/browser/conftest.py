@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from dashboard.web.view import path as view_path
 from tests.chromium import CHROMIUM, launch
 from tests.servers import serve, server_tracebacks
 
@@ -125,3 +128,121 @@ def point_position(page: Page, row: int = 0) -> tuple[float, float]:
             }}"""
         )
     )
+
+
+def widget(page: Page, panel: int, *path: str | int) -> Any:
+    """The view-bound widget of panel ``panel`` at view ``path`` (its DOM id is its dict id
+    as JSON, keys sorted)."""
+    ident = json.dumps(
+        {"key": view_path(*path), "panel": panel, "type": "dashboard-view"},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return page.locator(f"[id='{ident}']")
+
+
+def pick(page: Page, dropdown: Any, option: str) -> None:
+    """Choose ``option`` in a dcc.Dropdown."""
+    dropdown.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def view_state(page: Page) -> dict[str, Any]:
+    """The page's view, read back from its address (the ``?view=`` link follows it)."""
+    import urllib.parse
+
+    from dashboard.web.view import from_link
+
+    query = urllib.parse.urlparse(page.evaluate("location.href")).query
+    link = urllib.parse.parse_qs(query).get("view")
+    return from_link(link[0]) if link else {}
+
+
+def settle(page: Page, quiet_ms: int = 250, timeout: float = 30_000) -> None:
+    """Wait until no Dash callback has been running for ``quiet_ms``, counted from now at
+    the earliest (a click's callbacks may not have started yet; Dash marks the components
+    whose callbacks run with ``data-dash-is-loading``)."""
+    page.evaluate("() => { window.__dashboardBusyAt = performance.now(); }")
+    page.wait_for_function(
+        f"""() => {{
+            const busy = document.querySelector('[data-dash-is-loading="true"]');
+            const now = performance.now();
+            if (busy) {{ window.__dashboardBusyAt = now; return false; }}
+            return now - window.__dashboardBusyAt > {quiet_ms};
+        }}""",
+        timeout=timeout,
+        polling=50,
+    )
+
+
+#: Points of the map drawn as selected: full opacity while others are dimmed (none when
+#: nothing is dimmed: then nothing is selected).
+SELECTED_POINTS = """(graph) => {
+    const gd = document.querySelector(graph);
+    const t = gd && gd._fullData && gd._fullData[0];
+    if (!t || !t.marker || t.marker.opacity === undefined || t.marker.opacity.length === undefined)
+        return 0;
+    const op = t.marker.opacity;
+    let top = 0;
+    for (const o of op) top = Math.max(top, o);
+    let full = 0, dim = 0;
+    for (const o of op) { if (o === top && o > 0) full++; else if (o > 0) dim++; }
+    return dim ? full : 0;
+}"""
+
+
+def selected_points(page: Page, graph: str = GRAPH) -> int:
+    """Points the 2D map ``graph`` draws as selected."""
+    return page.evaluate(SELECTED_POINTS, graph)
+
+
+def tooltips_shown(page: Page, focus: bool = True) -> int:
+    """Hover cards a person sees: the page's tooltip and plotly's own hover labels (with
+    ``focus=False``, not the card a focused row shows for a few seconds)."""
+    return page.evaluate(
+        """(focus) => {
+            const ours = [...document.querySelectorAll('#dashboard-tooltip')]
+                .filter(e => e.style.display !== 'none')
+                .filter(e => focus || e.dataset.kind !== 'focus').length;
+            // 2D labels live in the hover layer, 3D ones in the scene's own svg.
+            const plotly = document.querySelectorAll('.js-plotly-plot .hovertext').length;
+            return ours + plotly;
+        }""",
+        focus,
+    )
+
+
+def choose_tool(page: Page, tool: str) -> None:
+    """Pick plotly's ``tool`` ("select", "lasso", "pan") in the 2D map's mode bar, unless it
+    is the tool in use already."""
+    if page.evaluate(f"() => document.querySelector('{GRAPH}')._fullLayout.dragmode") == tool:
+        return
+    page.locator(GRAPH).hover()
+    page.locator(f"{GRAPH} .modebar-btn[data-val='{tool}']").click()
+
+
+def box_select(page: Page, size: float = 40, dx: float = 0, dy: float = 0) -> None:
+    """Drag a box on the 2D map with plotly's box-select tool, centred ``dx, dy`` off the
+    middle."""
+    choose_tool(page, "select")
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy
+    page.mouse.move(cx - size, cy - size)
+    page.mouse.down()
+    page.mouse.move(cx + size, cy + size, steps=4)
+    page.mouse.up()
+
+
+def lasso(page: Page, radius: float = 50) -> None:
+    """Draw a lasso round the middle of the 2D map."""
+    import math
+
+    choose_tool(page, "lasso")
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx + radius, cy)
+    page.mouse.down()
+    for step in range(1, 9):
+        angle = 2 * math.pi * step / 8
+        page.mouse.move(cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+    page.mouse.up()

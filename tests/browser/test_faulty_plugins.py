@@ -9,7 +9,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_points, wait_for_status
+from tests.browser.conftest import wait_for_points, wait_for_status, widget
 from tests.conftest import with_site
 from tests.servers import serve
 
@@ -45,7 +45,7 @@ def faulty_url(tmp_path_factory: pytest.TempPathFactory, digits_path: Path):
 
 
 def pick_reducer(page: Page, title: str) -> None:
-    page.locator("#controls-0-reducer").click()
+    widget(page, 0, "reducer").click()
     page.get_by_role("option", name=title, exact=True).click()
 
 

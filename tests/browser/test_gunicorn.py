@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_points, wait_for_status, write_demo_config
+from tests.browser.conftest import wait_for_points, wait_for_status, widget, write_demo_config
 from tests.servers import serve
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,7 @@ def test_three_workers_serve_new_maps_whichever_worker_a_request_reaches(
         page.get_by_text(f"{dims}D", exact=True).click()
         wait_for_status(page, text)
         wait_for_points(page, 1797)
-    page.locator("#controls-0-reducer").click()
+    widget(page, 0, "reducer").click()
     page.get_by_role("option", name="t-SNE").click()
     status = wait_for_status(page, "t-SNE 2D")
     assert "1,797 points" in status

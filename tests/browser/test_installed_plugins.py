@@ -9,7 +9,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_points, wait_for_status
+from tests.browser.conftest import wait_for_points, wait_for_status, widget
 from tests.conftest import with_site
 from tests.servers import serve
 
@@ -42,10 +42,10 @@ def test_an_installed_reducer_and_panel_work_in_the_page(page: Page, plugins_url
     counts = page.locator("#label-counts-2-counts")
     expect(counts.locator(".label-counts-what")).to_have_text("all 1,797 rows")
     expect(counts.locator("tr")).to_have_count(3)
-    page.locator("#controls-0-reducer").click()
+    widget(page, 0, "reducer").click()
     page.get_by_role("option", name="Isomap").click()
     # Its Params became controls (each reducer has its own; the others are hidden).
-    neighbours = page.locator("""[id*='"reducer":"isomap"'][id*='"param":"n_neighbors"']""")
+    neighbours = widget(page, 0, "params", "isomap", "n_neighbors")
     expect(neighbours).to_be_visible()
     expect(neighbours).to_have_value("10")
     status = wait_for_status(page, "Isomap 2D")

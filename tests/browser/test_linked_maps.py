@@ -9,6 +9,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import selected_points, widget
 from tests.servers import serve
 from tests.test_linked import write_pair
 
@@ -47,8 +48,14 @@ DRAWN = (
 
 def test_selecting_on_one_map_rings_the_same_items_on_the_other(page: Page, pair_url: str):
     page.goto(pair_url)
-    expect(page.locator("#scatter-0-status")).to_contain_text("PCA 2D · a · 1,797 points")
-    expect(page.locator("#scatter-1-status")).to_contain_text("PCA 2D · b · 1,797 points")
+    expect(page.locator("#scatter-0-status")).to_contain_text(
+        "PCA 2D · a · 1,797 points",
+        timeout=60_000,  # the server's first maps
+    )
+    expect(page.locator("#scatter-1-status")).to_contain_text(
+        "PCA 2D · b · 1,797 points",
+        timeout=60_000,  # the server's first maps
+    )
     page.wait_for_function(f"() => ({DRAWN})('{LEFT}') === 1797")
     page.locator(LEFT).hover()
     page.locator(f"{LEFT} .modebar-btn[data-val='select']").click()
@@ -66,11 +73,7 @@ def test_selecting_on_one_map_rings_the_same_items_on_the_other(page: Page, pair
         f"() => document.querySelector('{RIGHT}')._fullData"
         ".find(t => t.name === 'selected in a').x.length"
     )
-    selected = page.evaluate(
-        f"() => document.querySelector('{LEFT}')._fullData"
-        ".reduce((n, t) => n + (t.selectedpoints ? t.selectedpoints.length : 0), 0)"
-    )
-    assert ringed == selected > 0
+    assert ringed == selected_points(page, LEFT) > 0
 
 
 def test_the_compare_panel_scores_the_rotated_copy_and_rings_its_least_overlap(
@@ -90,7 +93,7 @@ def test_the_compare_panel_scores_the_rotated_copy_and_rings_its_least_overlap(
 def test_either_map_can_be_coloured_by_the_compare_overlap(page: Page, pair_url: str):
     page.goto(pair_url)
     page.wait_for_function(f"() => ({DRAWN})('{RIGHT}') >= 1797")
-    page.locator("#scatter-1-color").select_option(label="10-NN overlap with a")
+    widget(page, 1, "maps", 1, "colour").select_option(label="10-NN overlap with a")
     expect(page.locator(f"{RIGHT} .colorbar")).to_contain_text("10-NN overlap with a")
     # Every id is in both tables, and b is a rotation of a: overlap near 1 on average.
     page.wait_for_function(

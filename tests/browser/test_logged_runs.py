@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import point_position, wait_for_points, wait_for_status
+from tests.browser.conftest import point_position, wait_for_points, wait_for_status, widget
 from tests.conftest import run_writer_examples
 from tests.servers import serve
 
@@ -49,7 +50,7 @@ def test_hovering_a_logged_digit_shows_its_image(page: Page, runs_url: str):
 def test_comet_epochs_are_listed_in_order_and_selectable(page: Page, runs_url: str):
     page.goto(runs_url)
     wait_for_status(page, "PCA 2D · wandb")
-    page.locator("#controls-0-table").click()
+    widget(page, 0, "table").click()
     options = page.get_by_role("listbox").get_by_role("option").all_inner_texts()
     assert options == ["wandb", *(f"comet / hidden-layer-1 / epoch-{i}" for i in range(5))]
     page.get_by_role("option", name="comet / hidden-layer-1 / epoch-4").click()
@@ -100,3 +101,66 @@ def test_the_timeline_plays_the_epochs_and_draws_trails(page: Page, runs_url: st
         f" const t = document.querySelector('{TIMELINE}')._fullData[0];"
         " return t.x.length === 300 * (step + 2); }"
     )
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_the_timeline_stops_at_the_end_unless_looping_and_its_labels_do_not_collide(
+    page: Page, runs_url: str
+):
+    page.goto(runs_url)
+    summary = page.locator("#timeline-3-summary")
+    expect(summary).to_have_text("epoch-0: 300 items in every step", timeout=60_000)
+    # The step labels neither overlap each other nor the buttons.
+    labels = page.locator("#timeline-3-step .dash-slider-mark")
+    expect(labels).to_have_count(5)
+    boxes = [labels.nth(i).bounding_box() for i in range(5)]
+    for left, right in itertools.pairwise(boxes):
+        assert not overlap(left, right)
+    play = page.locator("#timeline-3-play")
+    assert not any(overlap(play.bounding_box(), box) for box in boxes)
+    slider = page.locator("#panel-3 .dashboard-timeline-slider").bounding_box()
+    assert boxes[0]["x"] >= slider["x"] - 1  # the end labels stay inside the panel
+    assert boxes[-1]["x"] + boxes[-1]["width"] <= slider["x"] + slider["width"] + 1
+    # Play runs to the last step and stops there.
+    play.click()
+    expect(summary).to_contain_text("epoch-4:", timeout=20_000)
+    expect(play).to_have_text("Play", timeout=5_000)
+    page.wait_for_timeout(2_000)  # two more ticks' time: it stays at the end
+    expect(summary).to_contain_text("epoch-4:")
+    # With Loop on it starts over.
+    page.get_by_label("Loop").check()
+    play.click()
+    expect(summary).to_contain_text("epoch-0:", timeout=20_000)
+    expect(summary).to_contain_text("epoch-2:", timeout=20_000)
+    play.click()
+    expect(play).to_have_text("Play")
+
+
+def test_long_set_names_are_read_in_full(page: Page, runs_url: str):
+    page.goto(runs_url)
+    wait_for_status(page, "PCA 2D · wandb")
+    table = widget(page, 0, "table")
+    table.click()
+    options = page.get_by_role("listbox").get_by_role("option")
+    expect(options).to_have_count(6)
+    cut = options.evaluate_all(
+        "os => os.filter(o => o.scrollWidth > o.clientWidth + 1).map(o => o.innerText)"
+    )
+    assert cut == []
+    page.get_by_role("option", name="comet / hidden-layer-1 / epoch-3").click()
+    wait_for_status(page, "epoch-3")
+    # The chosen name shows whole in the closed dropdown too.
+    expect(table).to_contain_text("comet / hidden-layer-1 / epoch-3")
+    shown = table.evaluate(
+        "e => [...e.querySelectorAll('*')].filter(c => c.scrollWidth > c.clientWidth + 1)"
+        ".map(c => c.className)"
+    )
+    assert shown == []

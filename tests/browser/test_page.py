@@ -5,21 +5,23 @@ from __future__ import annotations
 import re
 import sys
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.web.url_state import from_search
 from tests.browser.conftest import (
     GRAPH,
+    box_select,
+    pick,
     point_count,
     point_position,
     trace_types,
+    view_state,
     wait_for_points,
     wait_for_status,
+    widget,
     write_demo_config,
 )
 from tests.servers import serve
@@ -27,6 +29,26 @@ from tests.servers import serve
 pytestmark = pytest.mark.browser
 
 N = 1797
+
+
+def reducer(page: Page):
+    return widget(page, 0, "reducer")
+
+
+def colour(page: Page):
+    return widget(page, 1, "maps", 1, "colour")
+
+
+def target_filter(page: Page):
+    return widget(page, 6, "filters", "target", "in")
+
+
+def choose(page: Page, *labels: str) -> None:
+    """Pick options of the open target filter, then close it."""
+    target_filter(page).click()
+    for label in labels:
+        page.get_by_role("option", name=label, exact=True).click()
+    page.keyboard.press("Escape")
 
 
 def open_demo(page: Page, url: str) -> None:
@@ -65,8 +87,7 @@ def test_hover_shows_the_label(page: Page, demo_url: str):
 def test_switching_reducer_rerenders_with_its_parameters(page: Page, demo_url: str):
     open_demo(page, demo_url)
     expect(page.get_by_label("Whiten")).to_be_visible()
-    page.locator("#controls-0-reducer").click()
-    page.get_by_role("option", name="t-SNE").click()
+    pick(page, reducer(page), "t-SNE")
     expect(page.get_by_label("Perplexity")).to_be_visible()
     expect(page.get_by_label("Whiten")).to_be_hidden()
     status = wait_for_status(page, "t-SNE 2D")
@@ -90,7 +111,7 @@ def test_switching_to_3d_draws_a_3d_cloud(page: Page, demo_url: str):
 def test_recolouring_keeps_the_projection(page: Page, demo_url: str):
     open_demo(page, demo_url)
     status = page.locator("#dashboard-status").inner_text()
-    page.locator("#scatter-1-color").select_option("ink")
+    colour(page).select_option("ink")
     expect(page.locator(f"{GRAPH} .colorbar")).to_have_count(1)
     expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("ink")
     assert point_count(page) == N
@@ -99,8 +120,7 @@ def test_recolouring_keeps_the_projection(page: Page, demo_url: str):
 
 def test_bad_parameter_is_explained_in_the_panel(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    page.locator("#controls-0-reducer").click()
-    page.get_by_role("option", name="t-SNE").click()
+    pick(page, reducer(page), "t-SNE")
     wait_for_status(page, "t-SNE 2D")
     field = page.get_by_label("Perplexity")
     field.fill("500")
@@ -113,11 +133,10 @@ def test_bad_parameter_is_explained_in_the_panel(page: Page, demo_url: str):
 
 def test_page_stays_responsive_while_projecting(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    page.locator("#controls-0-reducer").click()
-    page.get_by_role("option", name="UMAP").click()
+    pick(page, reducer(page), "UMAP")
     expect(page.locator("#dashboard-progress-wrap")).to_be_visible()
     # While UMAP runs in the background, recolouring the current map still works.
-    page.locator("#scatter-1-color").select_option("ink")
+    colour(page).select_option("ink")
     expect(page.locator(f"{GRAPH} .colorbar")).to_contain_text("ink")
     wait_for_status(page, "UMAP 2D", timeout=180_000)
     expect(page.locator("#dashboard-progress-wrap")).to_be_hidden()
@@ -164,17 +183,17 @@ def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_u
     x, y = point_position(page, 3)
     page.mouse.click(x, y)
     title = page.locator(".dashboard-neighbors-title")
-    expect(title).to_contain_text("8 nearest to 'digit 3' by cosine distance")
+    expect(title).to_contain_text("8 nearest to 'digit 3' (row 3) by cosine distance")
     expect(page.locator(".dashboard-neighbor")).to_have_count(8)
     # Each neighbour says whether the 2D map keeps it near; PCA tears some apart.
     expect(page.locator(".dashboard-neighbor .badge")).to_have_count(8)
     expect(page.locator(".dashboard-false-neighbours")).to_contain_text("nearest on the map")
     page.wait_for_function(
         f"() => document.querySelector('{GRAPH}')._fullData.some("
-        "t => t.name === 'neighbours of digit 3' && t.x.length === 9)"
+        "t => t.name === 'neighbours of digit 3' && t.x.length === 8)"
     )
     # Changing k re-queries at once.
-    k = page.locator("#neighbors-3-k")
+    k = widget(page, 3, "panels", "3.k")
     k.fill("20")
     k.press("Enter")
     expect(page.locator(".dashboard-neighbor")).to_have_count(20)
@@ -182,11 +201,11 @@ def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_u
 
 def test_search_rings_matches_and_explains_bad_patterns(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    query = page.locator("#search-2-query")
+    query = widget(page, 2, "search", "query")
     query.fill("digit 7")
     query.press("Enter")
     expect(page.locator(".dashboard-search-count")).to_have_text(
-        "179 of 1,797 rows match in `label` and `text`"
+        "179 of 1,797 rows match in label and text"
     )
     page.wait_for_function(
         f"() => document.querySelector('{GRAPH}')._fullData.some("
@@ -203,18 +222,6 @@ def legend_names(page: Page) -> list[str]:
     """The colour legend's category names, without their counts."""
     items = page.locator(".dashboard-legend-item").all_inner_texts()
     return [item.rsplit(" ", 1)[0] for item in items]
-
-
-def box_select(page: Page, size: float = 40) -> None:
-    """Drag a box in the middle of the 2D map with plotly's box-select tool."""
-    page.locator(GRAPH).hover()
-    page.locator(f"{GRAPH} .modebar-btn[data-val='select']").click()
-    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - size, cy - size)
-    page.mouse.down()
-    page.mouse.move(cx + size, cy + size, steps=8)
-    page.mouse.up()
 
 
 def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
@@ -242,10 +249,7 @@ def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
 
 def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    page.locator('button[id*="filter-in"][id*="target"]').click()
-    page.get_by_role("option", name="3", exact=True).click()
-    page.get_by_role("option", name="8", exact=True).click()
-    page.keyboard.press("Escape")
+    choose(page, "3", "8")
     expect(page.locator(".dashboard-shown")).to_have_text("showing 357 of 1,797 rows")
     wait_for_points(page, 357)
     expect(page.locator(".dashboard-legend-item")).to_have_text(["3 183", "8 174"])
@@ -278,19 +282,20 @@ def test_isolating_the_selection_reprojects_only_it(page: Page, demo_url: str):
 
 def test_size_by_a_column_and_opacity(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    page.locator("#scatter-1-size").select_option("ink")
+    widget(page, 1, "maps", 1, "size").select_option("ink")
     page.wait_for_function(
         f"() => Array.isArray(document.querySelector('{GRAPH}')._fullData[0].marker.size)"
         f" || ArrayBuffer.isView(document.querySelector('{GRAPH}')._fullData[0].marker.size)"
     )
-    page.locator("#scatter-1-opacity").fill("0.3")
+    widget(page, 1, "maps", 1, "opacity").fill("0.3")
     page.wait_for_function(
-        f"() => document.querySelector('{GRAPH}')._fullData[0].marker.opacity === 0.3"
+        f"() => Math.abs(Math.max(...document.querySelector('{GRAPH}')._fullData[0]"
+        ".marker.opacity) - 0.3) < 1e-6"
     )
     assert point_count(page) == N
     # Recolouring patches the marker: the coordinates the browser holds stay the same object.
     page.evaluate(f"() => {{ window.__x = document.querySelector('{GRAPH}').data[0].x; }}")
-    page.locator("#scatter-1-color").select_option("ink")
+    colour(page).select_option("ink")
     page.wait_for_function(
         f"() => document.querySelector('{GRAPH}')._fullData[0].marker.showscale === true"
     )
@@ -303,37 +308,34 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
     box_select(page, size=50)
     gallery = page.locator(".dashboard-gallery-count")
     expect(gallery).to_contain_text("selected")
-    selected = gallery.inner_text()
     page.get_by_text("3D", exact=True).click()
     wait_for_status(page, "PCA 3D")
-    page.locator("#scatter-1-color").select_option("ink")
-    query = page.locator("#search-2-query")
+    colour(page).select_option("ink")
+    query = widget(page, 2, "search", "query")
     query.fill("digit 7")
-    query.press("Enter")
     expect(page.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
-    page.locator('button[id*="filter-in"][id*="target"]').click()
-    page.get_by_role("option", name="7", exact=True).click()
-    page.get_by_role("option", name="1", exact=True).click()
-    page.keyboard.press("Escape")
+    choose(page, "7", "1")
     expect(page.locator(".dashboard-shown")).to_have_text("showing 361 of 1,797 rows")
-    # page.url misses history.replaceState; the document's own location does not.
+    selected = gallery.inner_text()  # what the filters leave of the box
     deadline = time.monotonic() + 20
     while True:
-        link = page.evaluate("location.href")
-        view = from_search(urllib.parse.urlparse(link).query)
-        filtered = view.get("6.in", [[]])[0]  # the filter panel is the 7th
-        if view.get("2.query") == "digit 7" and sorted(filtered or []) == ["1", "7"]:
+        view = view_state(page)
+        filtered = view.get("filters", {}).get("target", {}).get("in") or []
+        if view.get("search", {}).get("query") == "digit 7" and sorted(filtered) == ["1", "7"]:
             break
         assert time.monotonic() < deadline, f"the link never caught up: {view}"
         page.wait_for_timeout(100)
+    assert view["dims"] == 3
+    assert view["maps"]["1"]["colour"] == "ink"
+    link = page.evaluate("location.href")
     other = browser.new_page()
     errors: list[str] = []
     other.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         other.goto(link)
         wait_for_status(other, "PCA 3D · digits · 1,797 points")
-        expect(other.locator("#scatter-1-color")).to_have_value("ink")
-        expect(other.locator("#search-2-query")).to_have_value("digit 7")
+        expect(widget(other, 1, "maps", 1, "colour")).to_have_value("ink")
+        expect(widget(other, 2, "search", "query")).to_have_value("digit 7")
         expect(other.locator(".dashboard-search-count")).to_contain_text("179 of 1,797")
         expect(other.locator(".dashboard-shown")).to_have_text("showing 361 of 1,797 rows")
         expect(other.locator(".dashboard-gallery-count")).to_have_text(selected)
@@ -347,7 +349,7 @@ def test_the_url_restores_the_view(page: Page, demo_url: str, browser):
 
 def test_fitting_a_sample_says_so_above_the_map(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    sample = page.locator("#controls-0-sample")
+    sample = widget(page, 0, "max_rows")
     sample.fill("500")
     sample.press("Enter")
     wait_for_status(page, "fitted on a sample of 500")
@@ -384,7 +386,7 @@ def test_the_faithfulness_panel_measures_each_new_map(page: Page, demo_url: str)
     title = page.locator("[data-measure='continuity']").get_attribute("title")
     assert title.startswith("Are the original near neighbours still near on the map?")
     # Each point's own neighbour recall, as a colour with its scale.
-    page.locator("#scatter-1-color").select_option("__recall__")
+    colour(page).select_option("__recall__")
     page.wait_for_function(
         f"() => document.querySelector('{GRAPH}')._fullData[0].marker.showscale === true"
     )
@@ -399,7 +401,7 @@ def test_outliers_are_listed_ringed_and_clusters_coloured(page: Page, demo_url: 
         f"() => document.querySelector('{GRAPH}')._fullData.some("
         "t => t.name === 'top outliers' && t.x.length === 5)"
     )
-    page.locator("#scatter-1-color").select_option("__cluster__")
+    colour(page).select_option("__cluster__")
     legend = page.locator(".dashboard-legend")
     expect(legend).to_contain_text("cluster (HDBSCAN)")
     expect(legend).to_contain_text("cluster 01")
@@ -407,8 +409,9 @@ def test_outliers_are_listed_ringed_and_clusters_coloured(page: Page, demo_url: 
 
 def test_the_maps_clusters_filter_the_map(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    picker, button = page.locator("#filter-6-cluster-pick"), page.locator("#filter-6-find-clusters")
-    page.locator("#filter-6-cluster-pick:visible, #filter-6-find-clusters:visible").wait_for()
+    picker = widget(page, 6, "filters", "__cluster__", "in")
+    button = page.locator("#filter-6-find-clusters")
+    picker.or_(button).filter(visible=True).first.wait_for()
     if button.is_visible():  # not yet found for this map (colouring by cluster finds them too)
         button.click()
     expect(picker).to_be_visible()
