@@ -16,6 +16,7 @@ from plugins.scatter import NO_COLOUR
 from plugins.scatter_figure import map_coords
 from plugins.selection_table import HINT as HINT_TABLE
 from reducers.umap import UMAPParams
+from tests.conftest import drawn_rows as drawn
 from tests.conftest import project
 from tests.figures import decode
 
@@ -38,17 +39,6 @@ def projected(dashboard, reducer="pca", dims=2, params=None):
 def maps(colour="target", size=None, hidden=()):
     """The view's maps store for the demo's scatter (panel 1)."""
     return {"1": {"colour": colour, "size": size, "hidden": list(hidden), "opacity": 0.85}}
-
-
-def drawn(coords, mask):
-    """Rows the page's script draws: with coordinates, kept by the mask."""
-    x, y = decode(coords["x"]), decode(coords["y"])
-    keep = np.isfinite(x) & np.isfinite(y)
-    if coords.get("z"):
-        keep &= np.isfinite(decode(coords["z"]))
-    if mask and mask["shown"]:
-        keep &= decode(mask["shown"]).astype(bool)
-    return np.flatnonzero(keep)
 
 
 def test_projection_callback_reports_status(dashboard):
