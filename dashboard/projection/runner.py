@@ -16,6 +16,7 @@ import numpy as np
 from dashboard.config import SampleConfig
 from dashboard.data.sampling import sample_rows, strata_codes
 from dashboard.errors import DataError, ReducerError, quote_list
+from dashboard.projection.guards import checked_for_fit
 from dashboard.projection.limits import TimeLimitError, raise_if_overrun, run_with_time_limit
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
 from dashboard.projection.store import ProjectionStore
@@ -95,13 +96,17 @@ def place_rest(
     coords: np.ndarray,
     pca: Any,
     progress: Progress | None,
+    scale: float = 1.0,
 ) -> None:
-    """Fill ``coords[rows]`` with ``reducer.transform`` of those rows of ``X``, in chunks."""
+    """Fill ``coords[rows]`` with ``reducer.transform`` of those rows of ``X`` (times
+    ``scale``, as the fitted rows were), in chunks."""
     for start in range(0, len(rows), PLACE_CHUNK):
         if progress:
             progress(0.9, f"placing the rest: {start:,} of {len(rows):,} rows")
         chunk = rows[start : start + PLACE_CHUNK]
         block = X[chunk]
+        if scale != 1.0:
+            block = (block.astype(np.float64) * scale).astype(np.float32)
         if pca is not None:
             block = pca.transform(block).astype(np.float32)
         coords[chunk] = reducer.transform(block)
@@ -210,6 +215,11 @@ def _compute(
     fit = pool if plan is None else plan.fit
     everything = plan is None and len(pool) == dataset.n_rows
     X = full if everything else full[fit]
+    # Identical or near-identical vectors crash native reducers (t-SNE segfaults): refused
+    # or rescaled here, for every reducer, before any of them runs.
+    what = "the rows" if everything else "the isolated rows" if plan is None else "the sample"
+    prepared = checked_for_fit(X, reducer.n_components, what)
+    X = prepared.X
     pca = None
     if pca_dims:
         X, pca = pca_first(X, pca_dims, progress)
@@ -230,5 +240,5 @@ def _compute(
     coords = np.full((dataset.n_rows, reducer.n_components), np.nan, dtype=np.float32)
     coords[fit] = fitted
     if plan is not None and plan.rest.size:
-        place_rest(reducer, full, plan.rest, coords, pca, progress)
+        place_rest(reducer, full, plan.rest, coords, pca, progress, prepared.scale)
     return coords

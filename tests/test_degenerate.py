@@ -1,0 +1,107 @@
+"""Degenerate vectors get a message, never a crash (t-SNE segfaulted on them, issue 15).
+
+If a guard here regresses, the reducer's native code ends this test process: the run fails
+loudly either way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dashboard.config import TableConfig
+from dashboard.data.sources import open_dataset
+from dashboard.errors import ReducerError
+from dashboard.plugin.manager import build_registry, get_plugin_manager
+from dashboard.projection.guards import checked_for_fit
+from dashboard.projection.request import ProjectionRequest
+from dashboard.projection.runner import run_projection
+from dashboard.projection.store import ProjectionStore
+from tests.conftest import blobs
+
+#: Every built-in reducer and way of running it.
+REDUCERS = [
+    ("pca", {}),
+    ("umap", {}),
+    ("tsne", {"method": "sklearn"}),
+    ("tsne", {"method": "opentsne"}),
+]
+
+
+def open_table(tmp_path, vectors: np.ndarray):
+    pl.DataFrame({"vec": vectors.astype(np.float32)}).write_parquet(tmp_path / "t.parquet")
+    pm = get_plugin_manager(load_entry_points=False)
+    dataset = open_dataset(
+        "t",
+        TableConfig(path=str(tmp_path / "t.parquet"), embedding="vec"),
+        scan_hook=pm.hook.dashboard_scan_table,
+        cache_dir=tmp_path,
+        where="team.yaml",
+    )
+    return {"t": dataset}, build_registry(pm), ProjectionStore(tmp_path / "cache")
+
+
+@pytest.mark.parametrize(("reducer", "params"), REDUCERS)
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_identical_vectors_are_refused_by_every_reducer(tmp_path, reducer, params, dims, value):
+    datasets, registry, store = open_table(tmp_path, np.full((120, 8), value))
+    request = ProjectionRequest("t", reducer, dims, params)
+    with pytest.raises(ReducerError, match=r"table 't': the rows: all 120 vectors are the same"):
+        run_projection(request, datasets, registry, store)
+
+
+def test_isolating_identical_rows_of_a_normal_table_is_refused(tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(200, 8))
+    vectors[:20] = 0
+    datasets, registry, store = open_table(tmp_path, vectors)
+    request = ProjectionRequest("t", "tsne", 2, {}, rows=tuple(range(20)))
+    with pytest.raises(ReducerError, match="the isolated rows: all 20 vectors are the same"):
+        run_projection(request, datasets, registry, store)
+
+
+def test_too_few_different_vectors_are_refused(tmp_path):
+    base = np.random.default_rng(1).normal(size=(4, 8))
+    datasets, registry, store = open_table(tmp_path, np.repeat(base, 30, axis=0))
+    request = ProjectionRequest("t", "tsne", 3, {})
+    with pytest.raises(ReducerError, match=r"only 4 different vectors among 120 rows: .* least 5"):
+        run_projection(request, datasets, registry, store)
+    # Four different vectors are enough for a 2D map.
+    assert run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store).n == 120
+
+
+@pytest.mark.parametrize(("reducer", "params"), REDUCERS)
+@pytest.mark.parametrize("scale", [1e-30, 1e30])
+def test_tiny_and_huge_scales_map_like_a_normal_one(tmp_path, reducer, params, scale):
+    """Rows on a scale native code cannot compute distances at are rescaled: the map keeps
+    the table's clusters apart."""
+    table = blobs(150, d=6)
+    vectors = np.asarray(table["vec"].to_list(), dtype=np.float64) * scale
+    datasets, registry, store = open_table(tmp_path, vectors)
+    # The fewest iterations: the map only has to keep three blobs apart.
+    params = {**params, "max_iter": 250} if reducer == "tsne" else params
+    projection = run_projection(
+        ProjectionRequest("t", reducer, 2, params), datasets, registry, store
+    )
+    coords = store.load(projection.key)
+    assert np.isfinite(coords).all()
+    group = np.arange(150) % 3
+    centres = np.array([coords[group == g].mean(axis=0) for g in range(3)])
+    within = np.mean([coords[group == g].std(axis=0).mean() for g in range(3)])
+    apart = min(np.linalg.norm(centres[i] - centres[j]) for i in range(3) for j in range(i))
+    assert apart > 2 * within
+
+
+def test_normal_rows_are_passed_through_untouched():
+    X = np.random.default_rng(2).normal(size=(50, 4)).astype(np.float32)
+    prepared = checked_for_fit(X, 2, "the rows")
+    assert prepared.X is X
+    assert prepared.scale == 1.0
+
+
+def test_rows_differing_only_beyond_a_random_projection_are_told_apart():
+    # Rows that agree on most columns still count as different when they differ anywhere.
+    X = np.zeros((6, 3), np.float32)
+    X[np.arange(6), np.arange(6) % 3] = np.arange(1, 7)
+    assert checked_for_fit(X, 2, "the rows").scale == 1.0
