@@ -185,6 +185,34 @@ class DashboardConfig(_Strict):
             return Path(os.environ[CACHE_ENV])
         return user_cache_dir()
 
+    def writable_cache_dir(self) -> Path:
+        """:meth:`resolved_cache_dir`, created if missing and checked to take files.
+
+        Raises
+        ------
+        ConfigError
+            When it is a file, lies under one, or cannot be created or written.
+        """
+        path = self.resolved_cache_dir()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            if self.cache_dir is not None:
+                where = "`cache_dir`"
+            elif os.environ.get(CACHE_ENV):
+                where = f"`${CACHE_ENV}`"
+            else:
+                where = "the default cache directory (set `cache_dir`)"
+            raise ConfigError(
+                f"{self.source}: {where}: cannot keep the cache in {str(path)!r}: "
+                f"{exc.strerror or exc}\n"
+                "give a directory this user can write (it is created if missing)"
+            ) from None
+        return path
+
     def resolved_numba_cache_dir(self) -> Path:
         """Where reducers keep compiled code: config key, then ``$NUMBA_CACHE_DIR``, then
         the user cache (one per machine, shared by every config)."""
@@ -199,6 +227,29 @@ class DashboardConfig(_Strict):
         return ConfigError(f"{self.source}: `{key}`: {message}\n{remedy}")
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping in the YAML names one key twice."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key a mapping already has: plain YAML keeps the last
+    one silently, so a second `tables:` would drop the first without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base loader says what is wrong
+                continue
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise DuplicateKeyError(f"`{key}` appears twice, at lines {first} and {line}")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
     """Read and validate a YAML config file.
 
@@ -210,7 +261,7 @@ def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
         If the file is missing, is not valid YAML, or does not fit the models;
         the message names the file, the key path and the allowed values.
     """
-    file = Path(path)
+    file = Path(path).expanduser()
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -218,8 +269,16 @@ def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
             f"cannot read config file {str(file)!r}: {exc.strerror or exc}\n"
             "pass an existing YAML file with `--config`"
         ) from exc
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{file}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at line {line}\n"
+            "save the config as UTF-8"
+        ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader that refuses twins
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{file}: {exc}\nkeep one of them (YAML keeps only the last)") from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -259,12 +318,12 @@ def parse_config(
     if base_dir is not None:
         base = Path(base_dir)
         for table in config.tables.values():
-            if "://" not in table.path and not Path(table.path).is_absolute():
-                table.path = str(base / table.path)
+            if "://" not in table.path:
+                table.path = str(base / Path(table.path).expanduser())
         for key in ("cache_dir", "numba_cache_dir"):
             value = getattr(config, key)
-            if value is not None and not value.is_absolute():
-                setattr(config, key, base / value)
+            if value is not None:
+                setattr(config, key, base / value.expanduser())
     return config
 
 

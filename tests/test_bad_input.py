@@ -38,13 +38,26 @@ MAP_ERRORS = {
         {},
         {},
         r"table 't': pca: input has NaN or infinite values in 3 of 9 rows \(first rows: "
-        r"\[1, 4, 7\]\)\ndrop or impute those rows",
+        r"\[1, 4, 7\]\); values beyond float32's range \(about ±3\.4e38\) overflow to "
+        r"infinity when the table is read\ndrop, impute or rescale those rows",
     ),
     "infinite vectors": (
         vectors([[1.0, np.inf], [2.0, 1.0], [3.0, 4.0]] * 3),
         {},
         {},
         r"table 't': pca: input has NaN or infinite values in 3 of 9 rows",
+    ),
+    "values beyond float32": (
+        vectors([[1.0, 1e300], [2.0, 1.0], [3.0, 4.0]] * 3),
+        {},
+        {},
+        r"NaN or infinite values in 3 of 9 rows .*overflow to infinity",
+    ),
+    "identical vectors": (
+        vectors([[1.0, 2.0, 3.0]] * 30),
+        {},
+        {},
+        r"table 't': the rows: all 30 vectors are the same: a map of them would be one point",
     ),
     "empty table": (
         pl.DataFrame({"v": pl.Series([], dtype=pl.List(pl.Float32))}),
@@ -168,3 +181,62 @@ def test_malformed_yaml_names_the_file_and_place(tmp_path, text, message):
     (tmp_path / "team.yaml").write_text(text)
     with pytest.raises(ConfigError, match=rf"team\.yaml.*{message}"):
         prepare(tmp_path / "team.yaml")
+
+
+def test_twice_named_keys_are_refused_naming_both_lines(tmp_path):
+    text = "tables:\n  a: {path: x.parquet}\ntitle: t\ntables:\n  b: {path: y.parquet}\n"
+    (tmp_path / "team.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"team\.yaml: `tables` appears twice, at lines 1 and 4"):
+        prepare(tmp_path / "team.yaml")
+    nested = "tables:\n  a: {path: x.parquet, label: y, label: z}\n"
+    (tmp_path / "team.yaml").write_text(nested)
+    with pytest.raises(ConfigError, match=r"`label` appears twice, at lines 2 and 2"):
+        prepare(tmp_path / "team.yaml")
+
+
+def test_a_config_that_is_not_utf8_says_where(tmp_path):
+    (tmp_path / "team.yaml").write_bytes(b"title: caf\xe9\ntables: {}\n")
+    with pytest.raises(ConfigError, match=r"team\.yaml: not UTF-8 text: byte 0xe9 at line 1\n"):
+        prepare(tmp_path / "team.yaml")
+
+
+@pytest.mark.parametrize(
+    ("cache", "reason"),
+    [("afile", "File exists"), ("afile/sub", "Not a directory"), ("/proc/cache", "")],
+)
+def test_a_cache_dir_that_cannot_hold_files_is_named(tmp_path, cache, reason):
+    (tmp_path / "afile").write_text("x")
+    path = tmp_path / "t.parquet"
+    vectors([[1.0, 2.0]] * 3).write_parquet(path)
+    config = {"tables": {"t": {"path": str(path)}}, "cache_dir": cache}
+    (tmp_path / "team.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(
+        ConfigError, match=rf"team\.yaml: `cache_dir`: cannot keep the cache in .*{reason}"
+    ):
+        prepare(tmp_path / "team.yaml")
+
+
+def test_home_in_paths_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    vectors([[1.0, 2.0], [3.0, 1.0], [2.0, 2.0]]).write_parquet(tmp_path / "t.parquet")
+    config = {"tables": {"t": {"path": "~/t.parquet"}}, "cache_dir": "~/cache"}
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "team.yaml").write_text(yaml.safe_dump(config))
+    dashboard = prepare("~/sub/team.yaml")
+    assert dashboard.context.datasets["t"].n_rows == 3
+    assert (tmp_path / "cache").is_dir()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[[1, 2], [3]], [b"a", b"b"]],
+    ids=["lists", "bytes"],
+)
+def test_a_label_that_is_not_one_value_per_row_is_refused(tmp_path, values):
+    frame = pl.DataFrame({"v": [[1.0, 2.0], [2.0, 1.0]], "lab": values, "name": ["a", "b"]})
+    with pytest.raises(
+        DataError,
+        match=r"`tables\.t\.label`: column 'lab' of table 't' holds .* values, not "
+        r"one label per row\nchoose a column of numbers or text: 'name'$",
+    ):
+        prepare(write(tmp_path, frame, {"label": "lab"}))

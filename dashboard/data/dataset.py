@@ -139,8 +139,21 @@ class Dataset:
     def _check_roles(self) -> None:
         for role in ROLES:
             column = getattr(self.config, role)
-            if column is not None and column not in self.schema:
+            if column is None:
+                continue
+            if column not in self.schema:
                 raise self._missing(role, column)
+            dtype = self.schema[column]
+            # A label, text or id is one value per row: a list or bytes would fail in
+            # every panel later, with no word of which column is wrong.
+            if role != "image" and (dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object):
+                fits = [c for c, t in self.schema.items() if not (t.is_nested() or t == pl.Binary)]
+                raise self._error(
+                    role,
+                    f"column {column!r} of table {self.name!r} holds {dtype} values, "
+                    f"not one {role} per row",
+                    f"choose a column of numbers or text: {quote_list(fits)}",
+                )
 
     def _resolve_embedding(self) -> list[str]:
         spec = self.config.embedding

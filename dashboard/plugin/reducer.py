@@ -204,8 +204,9 @@ class Reducer:
             if bad_rows.size:  # else a sum overflowed: the values are finite
                 raise ReducerError(
                     f"{self.name}: input has NaN or infinite values in {bad_rows.size} of {n} "
-                    f"rows (first rows: {bad_rows[:5].tolist()})\n"
-                    "drop or impute those rows before projecting"
+                    f"rows (first rows: {bad_rows[:5].tolist()}); values beyond float32's "
+                    "range (about ±3.4e38) overflow to infinity when the table is read\n"
+                    "drop, impute or rescale those rows before projecting"
                 )
         return X
 

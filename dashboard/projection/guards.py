@@ -49,16 +49,19 @@ def checked_for_fit(X: np.ndarray, dims: int, what: str) -> FitInput:
         ``dims`` dimensions needs.
     """
     n = X.shape[0]
-    if n == 0:
-        raise ReducerError(f"{what}: no rows to map\nchoose other rows or another table")
-    spread = X.std(axis=0, dtype=np.float64)
-    typical = float(np.sqrt(np.mean(spread**2)))
-    if not typical > 0:
+    needed = dims + 2
+    if n < needed:
+        return FitInput(X, 1.0)  # too few rows: each reducer's own check says how many
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = X.std(axis=0, dtype=np.float64)
+        typical = float(np.sqrt(np.mean(spread**2)))
+    if not np.isfinite(typical):
+        return FitInput(X, 1.0)  # NaN or infinite values: the reducer's own check names them
+    if typical == 0:
         raise ReducerError(
             f"{what}: all {n:,} vectors are the same: a map of them would be one point\n"
             "check the embedding column, or choose rows with different vectors"
         )
-    needed = dims + 2
     distinct = _distinct_rows(X, needed)
     if distinct < needed:
         raise ReducerError(

@@ -52,8 +52,7 @@ def prepare(
         config = load_config(config)
     elif not isinstance(config, DashboardConfig):
         config = parse_config(config)
-    cache_dir = config.resolved_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = config.writable_cache_dir()
     if plugin_manager is None:
         try:
             plugin_manager = get_plugin_manager(config.disable_plugins)
