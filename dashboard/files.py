@@ -58,3 +58,30 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+#: A temporary file older than this is a killed writer's: no write takes an hour.
+STALE_SECONDS = 3600.0
+
+
+def remove_stale_temp_files(
+    folder: str | os.PathLike[str], older_than: float = STALE_SECONDS
+) -> int:
+    """Remove :func:`atomic_write`'s temporary files left in ``folder`` by writers that were
+    killed (older than ``older_than`` seconds); return how many went."""
+    import time
+
+    now = time.time()
+    removed = 0
+    try:
+        entries = list(Path(folder).glob(f".*{TMP_SUFFIX}"))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if now - entry.stat().st_mtime > older_than:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone already, or another process's: leave it
+    return removed

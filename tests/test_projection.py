@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +22,8 @@ from dashboard.projection.request import ProjectionRequest
 from dashboard.projection.runner import run_projection
 from dashboard.projection.store import ProjectionStore
 from tests.conftest import blobs
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -188,3 +199,69 @@ def test_pca_first_keeps_tsne_quality_on_digits(digits_path, tmp_path):
     Y = store.load(result.key)
     assert trustworthiness(X, Y, n_neighbors=10) >= 0.97  # measured against the raw 64 dims
     assert cross_val_score(KNeighborsClassifier(10), Y, y, cv=5).mean() >= 0.95
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_a_damaged_cache_entry_is_computed_again(setup, damage, caplog):
+    """A 0-byte or cut-short file (a full disk, a crash) is a miss, not a map broken on
+    every reopen."""
+    datasets, registry, store = setup
+    request = ProjectionRequest("t", "pca", 2, {})
+    first = run_projection(request, datasets, registry, store)
+    path = store.path(first.key)
+    good = path.read_bytes()
+    path.write_bytes(
+        {"empty": b"", "truncated": good[:100], "garbage": b"\x93NUMPY" + b"x" * 90}[damage]
+    )
+    again = run_projection(request, datasets, registry, store)
+    assert not again.cached
+    assert "unreadable cache entry" in caplog.text
+    assert np.array_equal(store.load(again.key), np.load(io.BytesIO(good)))
+
+
+def test_a_full_disk_fails_the_write_and_keeps_earlier_maps(setup, monkeypatch):
+    datasets, registry, store = setup
+    kept = run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store)
+    real_save = np.save
+
+    def full(fh, array, **kwargs):
+        real_save(fh, array[: len(array) // 2], **kwargs)  # half written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    with pytest.raises(OSError, match="No space left"):
+        run_projection(ProjectionRequest("t", "pca", 3, {}), datasets, registry, store)
+    monkeypatch.undo()
+    assert sorted(p.name for p in store.root.iterdir()) == [f"{kept.key}.npy"]  # no temp left
+    assert run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store).cached
+
+
+def test_temp_files_of_killed_writers_are_cleaned(tmp_path):
+    """A writer killed with -9 mid-write leaves its temporary file; the next store removes
+    it once it is old, and never a live writer's."""
+    root = tmp_path / "projections"
+    root.mkdir()
+    script = (
+        "import sys, time\n"
+        "from dashboard.files import atomic_write\n"
+        "def write(tmp):\n"
+        "    tmp.write_bytes(b'x' * 1000)\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+        f"atomic_write({str(root / 'k.npy')!r}, write)\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    left = list(root.glob(".*.tmp"))
+    assert len(left) == 1
+    assert not (root / "k.npy").exists()
+    ProjectionStore(tmp_path)  # young: could be a live writer's
+    assert left[0].exists()
+    old = time.time() - 2 * 3600
+    os.utime(left[0], (old, old))
+    ProjectionStore(tmp_path)
+    assert not left[0].exists()

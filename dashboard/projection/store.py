@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -16,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.files import atomic_write
+from dashboard.files import atomic_write, remove_stale_temp_files
+
+logger = logging.getLogger(__name__)
 
 _NPY_HEADER_LOCK = threading.Lock()
 
@@ -30,6 +33,9 @@ class ProjectionStore:
 
     def __init__(self, cache_dir: str | os.PathLike[str]):
         self.root = Path(cache_dir) / "projections"
+        removed = remove_stale_temp_files(self.root)
+        if removed:
+            logger.info("removed %d temporary files of killed cache writers", removed)
 
     @staticmethod
     def key(
@@ -60,12 +66,21 @@ class ProjectionStore:
     def load(self, key: str) -> np.ndarray | None:
         """Return cached coordinates, or None when absent or unreadable."""
         try:
+            path = self.path(key)
+        except ValueError:
+            return None  # not a key this store makes (a forged one from a browser)
+        try:
             # np.load parses the .npy header with `ast`, which CPython 3.11 cannot run in
             # two threads at once ("AST constructor recursion depth mismatch", seen here
             # when several panels load a new map together): one load at a time.
             with _NPY_HEADER_LOCK:
-                return np.load(self.path(key), allow_pickle=False)
-        except (OSError, ValueError):
+                return np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError) as exc:
+            # Empty or cut short (a full disk, a crash before an older, unsynced write): a
+            # miss, recomputed and written over.
+            logger.warning("unreadable cache entry %s (%s): computing it again", key, exc)
             return None
 
     def exists(self, key: str) -> bool:
