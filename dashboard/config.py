@@ -250,6 +250,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, refusing twice-named keys."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
     """Read and validate a YAML config file.
 
@@ -276,7 +285,7 @@ def load_config(path: str | os.PathLike[str]) -> DashboardConfig:
             "save the config as UTF-8"
         ) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader that refuses twins
+        data = _load_yaml(text)
     except DuplicateKeyError as exc:
         raise ConfigError(f"{file}: {exc}\nkeep one of them (YAML keeps only the last)") from None
     except yaml.YAMLError as exc:

@@ -104,7 +104,8 @@ def test_a_broken_panel_shows_its_error_and_the_others_work(faulty_config):
     reply = update(client, "crashing-callback-1-out.children", "crashing-callback-1-go.n_clicks", 1)
     shown = json.dumps(reply["sideUpdate"])
     assert "panel-1-error" in shown
-    assert "panel 'crashing-callback' (callback) failed: ValueError: this panel" in shown
+    assert "panel 'crashing-callback' (callback) failed: ValueError (error " in shown
+    assert "this panel" not in shown  # the exception's text stays in the server log
     # The server keeps serving, and other panels' callbacks answer.
     selection = {"table": "digits", "rows": [0, 1, 2]}
     reply = update(client, "gallery-3-items.children", "dashboard-selection.data", selection)

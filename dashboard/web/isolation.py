@@ -8,10 +8,12 @@ and in :mod:`dashboard.projection.runner` (a time limit); this module does the s
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
-from dash import ctx, html, set_props
+from dash import ctx, html, no_update, set_props
 
+from dashboard.errors import DashboardError
 from dashboard.plugin.components import alert
 from dashboard.plugin.panel import VIEW_TYPE
 from dashboard.web.page import STATUS
@@ -31,9 +33,21 @@ def error_id(panel: Panel) -> str:
     return f"panel-{panel.index}-error"
 
 
+def incident(exc: BaseException, what: str) -> str:
+    """Log ``exc`` in full under a fresh id and return what the page may show of it: our
+    own errors' messages (written for users), else only the exception's type and the id.
+    Exception texts can hold paths, expressions and data, so they stay in the log."""
+    code = uuid.uuid4().hex[:8]
+    logger.error("%s failed (error %s)", what, code, exc_info=exc)
+    if isinstance(exc, DashboardError):
+        return f"{exc}\n(error {code})"
+    return f"{type(exc).__name__} (error {code}; the server log has the details)"
+
+
 def failure_message(panel: Panel, step: str, exc: BaseException) -> str:
+    shown = incident(exc, f"panel {panel.name!r} ({panel.index}) {step}")
     return (
-        f"panel {panel.name!r} ({step}) failed: {type(exc).__name__}: {exc}\n"
+        f"panel {panel.name!r} ({step}) failed: {shown}\n"
         "the other panels keep working; if this persists, report it to the panel's authors"
     )
 
@@ -47,7 +61,6 @@ def build_panel_layout(panel: Panel, *, isolate: bool = True) -> tuple[Any, bool
         content = panel.layout()
         built = True
     except Exception as exc:  # a broken plugin must not take the page down
-        logger.exception("panel %r (%d) failed to build its layout", panel.name, panel.index)
         content = alert(failure_message(panel, "layout", exc), color="danger")
         built = False
     return html.Div([html.Div(id=error_id(panel)), content]), built
@@ -96,20 +109,29 @@ def _flat_output_ids() -> list[Any]:
     return flat
 
 
-def callback_error_handler(panels: list[Panel]) -> Callable[[Exception], None]:
+def _unchanged_outputs() -> Any:
+    """``no_update`` in the shape of the running callback's outputs: Dash refuses a bare
+    ``no_update`` (or None) for a pattern output, which wants one value per component."""
+    outputs = ctx.outputs_list
+    if not isinstance(outputs, list):
+        return no_update
+    return [[no_update] * len(o) if isinstance(o, list) else no_update for o in outputs]
+
+
+def callback_error_handler(panels: list[Panel]) -> Callable[[Exception], Any]:
     """Dash's ``on_error``: log the exception and show it above the panel whose callback
     raised (shared callbacks: in the status line). The outputs are left as they were."""
 
-    def on_error(exc: Exception) -> None:
+    def on_error(exc: Exception) -> Any:
         ids = _flat_output_ids()
         panel = owner(ids, panels)
-        logger.error("callback for %s failed", ids, exc_info=exc)
         if panel is None:
-            message = f"a callback failed: {type(exc).__name__}: {exc}\nreload the page to retry"
+            shown = incident(exc, f"the callback for {ids}")
+            message = f"a callback failed: {shown}\nreload the page to retry"
             set_props(STATUS, {"children": alert(message, color="danger")})
         else:
             message = failure_message(panel, "callback", exc)
             set_props(error_id(panel), {"children": alert(message, color="danger")})
-        return None
+        return _unchanged_outputs()
 
     return on_error
