@@ -205,3 +205,31 @@ def test_examples_run_as_written(tmp_path):
     epochs = find_logged_tables(tmp_path / "runs" / "comet_style")
     assert [t.name for t in epochs] == [f"epoch-{i}" for i in range(5)]
     assert {t.group for t in epochs} == {"hidden-layer-1"}
+
+
+def test_writers_sharing_a_run_each_keep_their_part_of_run_json(tmp_path):
+    """Several processes logging to one run (ranks of a job) all appear in `run.json`:
+    each one's config keys and its own entry, none overwritten by the last to write."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        import dashboard
+        rank = int(sys.argv[1])
+        with dashboard.init("proj", dir=sys.argv[2], name="shared",
+                            config={"lr": 0.1, f"rank_{rank}": rank}) as run:
+            for step in range(5):
+                run.log({f"emb_{rank}": dashboard.Table(
+                    columns=["v"], data=[[np.ones(3) * i] for i in range(4)])}, step=step)
+        """
+    )
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(rank), str(tmp_path)])
+        for rank in range(4)
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0, 0]
+    info = json.loads((tmp_path / "proj" / "shared" / "run.json").read_text())
+    assert info["config"] == {"lr": 0.1, "rank_0": 0, "rank_1": 1, "rank_2": 2, "rank_3": 3}
+    assert len(info["writers"]) == 4
+    assert all("finished" in w for w in info["writers"])
+    assert {t.name for t in find_logged_tables(tmp_path / "proj")} >= {f"emb_{r}" for r in range(4)}

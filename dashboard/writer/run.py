@@ -8,11 +8,14 @@ version stays readable.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +67,44 @@ class Run:
         self.finish()
 
     def _write_run_file(self, **extra: Any) -> None:
-        info = {
-            "project": self.project,
-            "name": self.name,
-            "config": self.config,
-            "started": getattr(self, "_started", None) or _now(),
-            **extra,
-        }
-        self._started = info["started"]
-        atomic_write_bytes(self.dir / RUN_FILE, json.dumps(info, indent=2, default=str).encode())
+        """Merge this writer's part into ``run.json``: several processes may log to one run
+        (data-parallel ranks, a restarted job), and each keeps its config keys and its
+        entry under ``writers``; the file is rewritten under a lock, atomically."""
+        self._started = getattr(self, "_started", None) or _now()
+        path = self.dir / RUN_FILE
+        with _locked(self.dir / f".{RUN_FILE}.lock"):
+            try:
+                info = json.loads(path.read_text())
+            except (OSError, ValueError):
+                info = {}
+            if not isinstance(info, dict):
+                info = {}
+            writers = [w for w in info.get("writers") or [] if isinstance(w, dict)]
+            me = {"pid": os.getpid(), "host": socket.gethostname(), "started": self._started}
+            mine = next(
+                (
+                    w
+                    for w in writers
+                    if w.get("started") == self._started and w.get("pid") == me["pid"]
+                ),
+                None,
+            )
+            if mine is None:
+                writers.append(me)
+                mine = me
+            mine.update(extra)
+            config = info.get("config") if isinstance(info.get("config"), dict) else {}
+            info.update(
+                {
+                    "project": self.project,
+                    "name": self.name,
+                    "config": {**config, **self.config},
+                    "started": min(str(info.get("started") or self._started), self._started),
+                    "writers": writers,
+                    **extra,
+                }
+            )
+            atomic_write_bytes(path, json.dumps(info, indent=2, default=str).encode())
 
     def log(
         self, data: Mapping[str, Any], step: int | None = None, *, group: str | None = None
@@ -304,3 +336,24 @@ def finish() -> None:
     """Finish the active run, if any."""
     if _active is not None:
         _active.finish()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) across processes; where the
+    system has no ``fcntl`` (Windows), only this process's threads are kept apart."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        with _RUN_FILE_LOCK:
+            yield
+        return
+    with _RUN_FILE_LOCK, open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+_RUN_FILE_LOCK = threading.Lock()
