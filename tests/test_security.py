@@ -82,3 +82,16 @@ def test_image_cells_cannot_reach_files_outside_the_table_folder(tmp_path, write
     assert html_bytes.headers["X-Content-Type-Options"] == "nosniff"
     assert not html_bytes.mimetype.startswith("text/")
     assert client.get("/_dashboard/image/0", query_string={"table": "../t"}).status_code == 404
+
+
+@pytest.mark.parametrize("row", ["-1", "abc", "1.5", "99999999999999999999", "1%00", "%00", "6"])
+@pytest.mark.parametrize("route", ["image", "row"])
+def test_routes_answer_rows_that_are_not_rows_with_404(write_config, tmp_path, row, route):
+    pl.DataFrame({"v": [[float(i), 1.0] for i in range(6)], "img": [None] * 6}).write_parquet(
+        tmp_path / "t.parquet"
+    )
+    config = write_config({"tables": {"t": {"path": str(tmp_path / "t.parquet"), "image": "img"}}})
+    client = create_app(config).server.test_client()
+    reply = client.get(f"/_dashboard/{route}/{row}", query_string={"table": "t"})
+    assert reply.status_code == 404, reply.get_data(as_text=True)[:200]
+    assert b"_dash-config" not in reply.data  # a plain 404, not the app's page
