@@ -214,10 +214,11 @@ def tooltips_shown(page: Page, focus: bool = True) -> int:
 
 def choose_tool(page: Page, tool: str) -> None:
     """Pick plotly's ``tool`` ("select", "lasso", "pan") in the 2D map's mode bar, unless it
-    is the tool in use already."""
+    is the tool in use already (a person keeps the tool between drags). The map is brought
+    into view first, as a person scrolls back to it."""
+    page.locator(GRAPH).hover()
     if page.evaluate(f"() => document.querySelector('{GRAPH}')._fullLayout.dragmode") == tool:
         return
-    page.locator(GRAPH).hover()
     page.locator(f"{GRAPH} .modebar-btn[data-val='{tool}']").click()
 
 

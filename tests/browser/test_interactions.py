@@ -109,7 +109,8 @@ def test_clear_click_double_click_and_escape_agree_with_the_gallery(page: Page, 
     box_select(page, 60)
     assert agree(page) > 1
     corner = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
-    page.mouse.dblclick(corner["x"] + 20, corner["y"] + 20)
+    # Bottom left: the top left holds the rings' legend.
+    page.mouse.dblclick(corner["x"] + 20, corner["y"] + corner["height"] - 20)
     expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
     assert agree(page) == 0
     # So does Escape.
@@ -300,5 +301,50 @@ def test_a_dark_scheme_gets_a_dark_page(browser: Browser, demo_url: str):
         assert red + green + blue < 200, background
         font = page.evaluate(f"() => document.querySelector('{GRAPH}')._fullLayout.font.color")
         assert font.lower() in ("#dee2e6", "rgb(222, 226, 230)")
+        # Dash's dropdowns and the grid follow (they were white, with light text on them).
+        for selector in (".dash-dropdown", "#table-5-grid .ag-root-wrapper"):
+            colour = page.evaluate(
+                f"() => getComputedStyle(document.querySelector('{selector}')).backgroundColor"
+            )
+            assert sum(int(v) for v in re.findall(r"\d+", colour)[:3]) < 200, (selector, colour)
     finally:
         context.close()
+
+
+def test_zoom_stays_through_redraws_and_the_link_brings_it_back(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    ranges = f"() => document.querySelector('{GRAPH}')._fullLayout.xaxis.range.slice()"
+    full = page.evaluate(ranges)
+    box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    settle(page)
+    page.wait_for_timeout(800)  # past the camera action and the redraw it brings
+    zoomed = page.evaluate(ranges)
+    assert zoomed[1] - zoomed[0] < 0.95 * (full[1] - full[0]), (full, zoomed)
+    # A selection redraws the map: the zoom stays.
+    box_select(page, 40)
+    settle(page)
+    assert page.evaluate(ranges) == pytest.approx(zoomed, rel=1e-6)
+    page.reload()
+    wait_for_points(page, N)
+    settle(page)
+    assert page.evaluate(ranges) == pytest.approx(zoomed, rel=1e-3)
+
+
+def test_a_double_click_lets_go_of_focus_and_rings_too(page: Page, demo_url: str):
+    open_demo(page, demo_url)
+    x, y = point_position(page, 10)
+    page.mouse.click(x, y)
+    expect(page.locator("#neighbors-3-list")).to_contain_text("nearest to")
+    corner = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    # Bottom left: the top left holds the rings' legend.
+    page.mouse.dblclick(corner["x"] + 20, corner["y"] + corner["height"] - 20)
+    expect(page.locator("#neighbors-3-list")).not_to_contain_text("nearest to")
+    settle(page)
+    names = f"() => document.querySelector('{GRAPH}')._fullData.map(t => t.name)"
+    assert page.evaluate(names) == [page.evaluate(names)[0]]  # no rings, no focus
+    # A later selection does not bring the old focus back.
+    box_select(page, 60)
+    settle(page)
+    assert "focused" not in page.evaluate(names)

@@ -253,7 +253,13 @@
       layout.xaxis = Object.assign({}, axis);
       layout.yaxis = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
       const camera = view.camera;
-      if (camera && camera.x && camera.y && !state.cameraApplied) {
+      const shown = state.cameraApplied ? liveRanges(key) : null;
+      if (shown) {
+        // Every rebuild carries the ranges on screen: plotly's uirevision alone let the
+        // rebuild that follows a zoom (its camera action) snap back to the full extent.
+        layout.xaxis.range = shown.x;
+        layout.yaxis.range = shown.y;
+      } else if (camera && camera.x && camera.y && !state.cameraApplied) {
         layout.xaxis.range = camera.x;
         layout.yaxis.range = camera.y;
       }
@@ -275,6 +281,16 @@
   function graphDiv(key) {
     const state = maps[key];
     return state ? document.querySelector(`#${state.graphId} .js-plotly-plot`) : null;
+  }
+
+  // The 2D map's zoomed ranges as drawn now, or null when it shows its full extent.
+  function liveRanges(key) {
+    const gd = graphDiv(key);
+    const full = gd && gd._fullLayout;
+    if (!full || !full.xaxis || !full.yaxis || full.xaxis.autorange || !full.xaxis.range) {
+      return null;
+    }
+    return { x: full.xaxis.range.slice(), y: full.yaxis.range.slice() };
   }
 
   function rowsFromEvent(key, event) {
@@ -322,14 +338,22 @@
       answered = press;
       act({ op: "select", table: maps[key].table, rows: rowsFromEvent(key, event) });
     });
+    // A click on empty map in select mode, or a double click: let go of the selection, the
+    // focused point and its rings, as Escape does.
     gd.on("plotly_deselect", () => {
       if (!tidying && byPerson() && Date.now() - clickedAt > 400) {
         answered = press;
-        act({ op: "clear" });
+        act({ op: "escape" });
       }
     });
-    // A double click anywhere on the map lets go of the selection, whatever the drag mode.
-    gd.addEventListener("dblclick", () => act({ op: "clear" }));
+    // A double click anywhere on the map lets go of the selection, the focus and the rings
+    // (as Escape does), whatever the drag mode.
+    // In pan or zoom mode plotly says a double click itself (the drag cover takes the
+    // native one).
+    gd.on("plotly_doubleclick", () => {
+      answered = press; // a double click is never a selection, whatever plotly re-emits
+      act({ op: "escape" });
+    });
     gd.on("plotly_click", (event) => {
       const rows = rowsFromEvent(key, event);
       if (rows.length) {
@@ -537,6 +561,9 @@
       const box = gd.getBoundingClientRect();
       const px = box.left + fl._size.l + fl.xaxis.l2p(x);
       const py = box.top + fl._size.t + fl.yaxis.l2p(y);
+      if (py < 0 || py > window.innerHeight || px < 0 || px > window.innerWidth) {
+        return; // the map is scrolled out of the window: a card there would float alone
+      }
       showTooltip(key, row, { x0: px - 4, x1: px + 4, y0: py - 4, y1: py + 4 }, "focus");
     };
     if (within(x, xr) && within(y, yr)) {
