@@ -561,9 +561,6 @@
       const box = gd.getBoundingClientRect();
       const px = box.left + fl._size.l + fl.xaxis.l2p(x);
       const py = box.top + fl._size.t + fl.yaxis.l2p(y);
-      if (py < 0 || py > window.innerHeight || px < 0 || px > window.innerWidth) {
-        return; // the map is scrolled out of the window: a card there would float alone
-      }
       showTooltip(key, row, { x0: px - 4, x1: px + 4, y0: py - 4, y1: py + 4 }, "focus");
     };
     if (within(x, xr) && within(y, yr)) {
