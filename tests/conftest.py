@@ -183,3 +183,23 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def with_site(site: Path) -> dict[str, str]:
     """The environment of a process that sees the packages installed in ``site``."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+
+
+def open_table(folder: Path, frame: pl.DataFrame, **table: Any) -> tuple[dict, Any, Any]:
+    """``frame`` written as table ``t`` in ``folder`` and opened as the app opens tables:
+    (datasets by name, the built-in registry, a projection store in ``folder/cache``)."""
+    from dashboard.config import TableConfig
+    from dashboard.data.sources import open_dataset
+    from dashboard.plugin.manager import build_registry, get_plugin_manager
+    from dashboard.projection.store import ProjectionStore
+
+    frame.write_parquet(folder / "t.parquet")
+    pm = get_plugin_manager(load_entry_points=False)
+    dataset = open_dataset(
+        "t",
+        TableConfig(path=str(folder / "t.parquet"), **table),
+        scan_hook=pm.hook.dashboard_scan_table,
+        cache_dir=folder,
+        where="team.yaml",
+    )
+    return {"t": dataset}, build_registry(pm), ProjectionStore(folder / "cache")

@@ -10,15 +10,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dashboard.config import TableConfig
-from dashboard.data.sources import open_dataset
 from dashboard.errors import ReducerError
-from dashboard.plugin.manager import build_registry, get_plugin_manager
 from dashboard.projection.guards import checked_for_fit
 from dashboard.projection.request import ProjectionRequest
 from dashboard.projection.runner import run_projection
-from dashboard.projection.store import ProjectionStore
 from tests.conftest import blobs
+from tests.conftest import open_table as open_test_table
 
 #: Every built-in reducer and way of running it.
 REDUCERS = [
@@ -30,16 +27,8 @@ REDUCERS = [
 
 
 def open_table(tmp_path, vectors: np.ndarray):
-    pl.DataFrame({"vec": vectors.astype(np.float32)}).write_parquet(tmp_path / "t.parquet")
-    pm = get_plugin_manager(load_entry_points=False)
-    dataset = open_dataset(
-        "t",
-        TableConfig(path=str(tmp_path / "t.parquet"), embedding="vec"),
-        scan_hook=pm.hook.dashboard_scan_table,
-        cache_dir=tmp_path,
-        where="team.yaml",
-    )
-    return {"t": dataset}, build_registry(pm), ProjectionStore(tmp_path / "cache")
+    frame = pl.DataFrame({"vec": vectors.astype(np.float32)})
+    return open_test_table(tmp_path, frame, embedding="vec")
 
 
 @pytest.mark.parametrize(("reducer", "params"), REDUCERS)

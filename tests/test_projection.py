@@ -21,23 +21,14 @@ from dashboard.plugin.manager import build_registry, get_plugin_manager
 from dashboard.projection.request import ProjectionRequest
 from dashboard.projection.runner import run_projection
 from dashboard.projection.store import ProjectionStore
-from tests.conftest import blobs
+from tests.conftest import blobs, open_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def setup(tmp_path):
-    blobs(90).write_parquet(tmp_path / "t.parquet")
-    pm = get_plugin_manager(load_entry_points=False)
-    ds = open_dataset(
-        "t",
-        TableConfig(path=str(tmp_path / "t.parquet"), label="cluster"),
-        scan_hook=pm.hook.dashboard_scan_table,
-        cache_dir=tmp_path,
-        where="team.yaml",
-    )
-    return {"t": ds}, build_registry(pm), ProjectionStore(tmp_path / "cache")
+    return open_table(tmp_path, blobs(90), label="cluster")
 
 
 def test_second_run_comes_from_the_cache(setup):
