@@ -63,9 +63,6 @@ DERIVED = (
     MESSAGES_STORE,
 )
 
-#: The derived stores the view callback reads back (all but the selection).
-HELD = tuple(store for store in DERIVED if store != SELECTION_STORE)
-
 
 def initial_view(context: PanelContext, panels: list[Panel]) -> views.View:
     """The view the page opens with: the config's projection, each panel's own defaults."""
@@ -332,19 +329,9 @@ def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]
         # make a loop), and it only lets filters on colours measured on the map apply.
         State(PROJECTION_STORE, "data"),
         State(VIEW_STORE, "data"),
-        # What the page's derived stores hold now: each is sent again whenever it differs
-        # from what the new view derives, so a store left behind by callbacks that crossed
-        # (the view store read before an earlier answer landed) is put right by the next
-        # change. The selection, which can be long, is compared with the old view's instead.
-        *[State(store, "data") for store in HELD],
     )
     def update_view(
-        values: list[Any],
-        actions: list[Any],
-        search: str | None,
-        shown: Any,
-        stored: Any,
-        *held: Any,
+        values: list[Any], actions: list[Any], search: str | None, shown: Any, stored: Any
     ) -> tuple:
         try:
             before = views.parse(stored) if stored else start
@@ -371,7 +358,6 @@ def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]
         projection = Projection.from_store(shown)
         new = derive(outcome.view, context, outcome.refused, projection)
         old = {} if first else derive(before, context, None, projection)
-        old.update(zip(HELD, held, strict=True))
         derived = [
             new[store] if first or new[store] != old.get(store) else no_update for store in DERIVED
         ]
