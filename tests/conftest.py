@@ -90,21 +90,24 @@ def write_config(tmp_path: Path):
     return write
 
 
+def digits_table(digits_path: Path) -> dict[str, str]:
+    """The digits table's entry in a test config (vectors, label, images, ids)."""
+    return {
+        "path": str(digits_path),
+        "embedding": "pixels",
+        "label": "label",
+        "image": "image",
+        "id": "id",
+    }
+
+
 @pytest.fixture
 def demo_config(write_config, digits_path: Path) -> Path:
     """The demo config pointed at the session's digits parquet."""
     return write_config(
         {
             "title": "Digits test",
-            "tables": {
-                "digits": {
-                    "path": str(digits_path),
-                    "embedding": "pixels",
-                    "label": "label",
-                    "image": "image",
-                    "id": "id",
-                }
-            },
+            "tables": {"digits": digits_table(digits_path)},
             "projection": {"reducer": "pca", "dims": 2},
             "panels": [
                 {"type": "controls"},

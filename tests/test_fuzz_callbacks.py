@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from dashboard import create_app
 from dashboard.web.drive import Callback, CallbackDriver
+from tests.conftest import digits_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,15 +69,7 @@ def driver(tmp_path_factory, digits_path) -> CallbackDriver:
 
     folder = tmp_path_factory.mktemp("fuzz")
     config = {
-        "tables": {
-            "digits": {
-                "path": str(digits_path),
-                "embedding": "pixels",
-                "label": "label",
-                "image": "image",
-                "id": "id",
-            }
-        },
+        "tables": {"digits": digits_table(digits_path)},
         "cache_dir": str(folder / "cache"),
         "projection": {"reducer": "pca", "dims": 2},
         "panels": [

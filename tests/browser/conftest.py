@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from dashboard.web.view import path as view_path
 from tests.chromium import CHROMIUM, launch
+from tests.conftest import digits_table
 from tests.servers import serve, server_tracebacks
 
 GRAPH = "#scatter-1-graph .js-plotly-plot"
@@ -46,16 +47,7 @@ def write_demo_config(folder: Path, digits_path: Path) -> Path:
     config = {
         "title": "Digits browser test",
         "cache_dir": str(folder / "cache"),
-        "tables": {
-            "digits": {
-                "path": str(digits_path),
-                "embedding": "pixels",
-                "label": "label",
-                "text": "text",
-                "image": "image",
-                "id": "id",
-            }
-        },
+        "tables": {"digits": {**digits_table(digits_path), "text": "text"}},
         "panels": [
             {"type": "controls"},
             {"type": "scatter", "color": "target"},
@@ -196,20 +188,21 @@ def selected_points(page: Page, graph: str = GRAPH) -> int:
     return page.evaluate(SELECTED_POINTS, graph)
 
 
+#: Hover cards shown: the page's own (the focus card only with ``focus``) and plotly's.
+TOOLTIPS_SHOWN = """(focus) => {
+    const ours = [...document.querySelectorAll('#dashboard-tooltip')]
+        .filter(e => e.style.display !== 'none')
+        .filter(e => focus || e.dataset.kind !== 'focus').length;
+    // 2D labels live in the hover layer, 3D ones in the scene's own svg.
+    const plotly = document.querySelectorAll('.js-plotly-plot .hovertext').length;
+    return ours + plotly;
+}"""
+
+
 def tooltips_shown(page: Page, focus: bool = True) -> int:
     """Hover cards a person sees: the page's tooltip and plotly's own hover labels (with
     ``focus=False``, not the card a focused row shows for a few seconds)."""
-    return page.evaluate(
-        """(focus) => {
-            const ours = [...document.querySelectorAll('#dashboard-tooltip')]
-                .filter(e => e.style.display !== 'none')
-                .filter(e => focus || e.dataset.kind !== 'focus').length;
-            // 2D labels live in the hover layer, 3D ones in the scene's own svg.
-            const plotly = document.querySelectorAll('.js-plotly-plot .hovertext').length;
-            return ours + plotly;
-        }""",
-        focus,
-    )
+    return page.evaluate(TOOLTIPS_SHOWN, focus)
 
 
 def choose_tool(page: Page, tool: str) -> None:

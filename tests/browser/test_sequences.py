@@ -36,6 +36,7 @@ from tests.browser.conftest import (
     COUNT_POINTS,
     GRAPH,
     SELECTED_POINTS,
+    TOOLTIPS_SHOWN,
     box_select,
     lasso,
     point_count,
@@ -139,8 +140,7 @@ READ_PAGE = f"""([graph, gallery]) => {{
     const gd = document.querySelector(graph);
     const selected = ({SELECTED_POINTS})(graph);
     const ringed = gd._fullData.find(t => t.name === 'selected');
-    const ours = [...document.querySelectorAll('#dashboard-tooltip')]
-        .filter(e => e.style.display !== 'none' && e.dataset.kind !== 'focus').length;
+
     const text = (selector) => {{
         const e = document.querySelector(selector);
         return e ? e.innerText : '';
@@ -150,7 +150,7 @@ READ_PAGE = f"""([graph, gallery]) => {{
         selected: selected,
         ringed: ringed ? ringed.x.length : 0,
         outlines: (gd._fullLayout.selections || []).length,
-        tooltips: ours + document.querySelectorAll('.js-plotly-plot .hovertext').length,
+        tooltips: ({TOOLTIPS_SHOWN})(false),
         message: text('#scatter-1-message'),
         gallery: text(gallery),
         legend: [...document.querySelectorAll(
