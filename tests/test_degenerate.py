@@ -94,3 +94,32 @@ def test_rows_differing_only_beyond_a_random_projection_are_told_apart():
     X = np.zeros((6, 3), np.float32)
     X[np.arange(6), np.arange(6) % 3] = np.arange(1, 7)
     assert checked_for_fit(X, 2, "the rows").scale == 1.0
+
+
+@pytest.mark.parametrize("rows", [6, 20])
+def test_a_few_isolated_rows_of_a_wide_table_map_with_umap(tmp_path, rows):
+    # UMAP takes the first `pca_dims` principal components of a wide table; a handful of
+    # isolated rows has fewer (a ValueError from PCA reached the page as an opaque error).
+    vectors = np.random.default_rng(2).normal(size=(300, 64))
+    datasets, registry, store = open_table(tmp_path, vectors)
+    request = ProjectionRequest("t", "umap", 2, {}, rows=tuple(range(rows)))
+    projection = run_projection(request, datasets, registry, store, pca_dims=50)
+    coords = store.load(projection.key)
+    assert np.isfinite(coords[:rows]).all()
+    assert np.isnan(coords[rows:]).all()
+    assert projection.pca_dims is None  # nothing to narrow
+
+
+def test_a_reducer_that_fails_is_named_with_the_rows_it_failed_on(tmp_path, monkeypatch):
+    from reducers.pca import PCA
+
+    def broken(self, X, progress=None):
+        raise RuntimeError("the plugin's own bug")
+
+    monkeypatch.setattr(PCA, "fit_transform", broken)
+    datasets, registry, store = open_table(tmp_path, np.random.default_rng(3).normal(size=(50, 8)))
+    with pytest.raises(
+        ReducerError,
+        match=r"table 't': reducer 'pca' failed on 50 rows: RuntimeError: the plugin's own bug\n",
+    ):
+        run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store)

@@ -97,6 +97,66 @@ def test_a_forged_action_changes_nothing(dashboard, start, action):
     assert update(dashboard, start, state.PAGE_ACTIONS, action).view == start
 
 
+def test_a_change_the_view_missed_is_taken_by_the_next_call(dashboard, start):
+    # Dash drops a call still running when the next starts: the page's view never saw the
+    # filter picked then, but the widget shows it, and the next call (an Escape) takes it.
+    key = views.path("filters", "target", "in")
+    escape = {"op": "escape", "seq": "e1"}
+    out = update(dashboard, start, state.PAGE_ACTIONS, escape, widgets={key: ["3", "8"]})
+    assert out.view.filters["target"].in_ == ["3", "8"]
+    assert key not in out.widgets  # the widget already shows it
+    assert state.derive(out.view, dashboard.context)[state.FILTER_STORE]["filters"] == {
+        "target": {"in": ["3", "8"]}
+    }
+    # A value the view cannot hold is put back, whichever call meets it.
+    bad = update(dashboard, start, state.PAGE_ACTIONS, escape, widgets={"dims": "three"})
+    assert bad.view.dims == 2
+    assert bad.widgets == {"dims": 2}
+
+
+def test_an_overtaken_action_is_taken_once(dashboard, start):
+    select = {"op": "select", "table": "digits", "rows": [4, 5], "seq": "s1"}
+    clear = {"op": "clear_filters", "seq": "c1"}
+    filtered = update(dashboard, start, widget(views.path("filters", "target", "in")), ["4"]).view
+    # Two actions fired together (Dash merges them into one call, with one trigger).
+    stores = {"4": select, "6": clear}
+    both = state.update(
+        filtered,
+        {"type": "dashboard-action", "panel": "4"},
+        select,
+        {},
+        dashboard.context,
+        dashboard.panels,
+        actions=stores,
+    ).view
+    assert both.selection.rows == [4, 5]
+    assert both.filters == {}
+    # Later calls see the same stores: neither action is taken again.
+    escape = {"op": "escape", "seq": "e1"}
+    after = state.update(
+        both,
+        state.PAGE_ACTIONS,
+        escape,
+        {},
+        dashboard.context,
+        dashboard.panels,
+        actions={**stores, "page": escape},
+    ).view
+    assert after.selection.rows == []
+    again = state.update(
+        after.model_copy(update={"filters": filtered.filters}),
+        state.PAGE_ACTIONS,
+        escape,
+        {},
+        dashboard.context,
+        dashboard.panels,
+        actions={**stores, "page": escape},
+    ).view
+    assert again.selection.rows == []
+    assert again.filters == filtered.filters
+    assert "book" not in views.from_link(views.to_link(again))  # the page's bookkeeping
+
+
 def test_isolating_needs_five_selected_rows(dashboard, start):
     two = update(
         dashboard, start, state.PAGE_ACTIONS, {"op": "select", "table": "digits", "rows": [1, 2]}
@@ -297,8 +357,81 @@ def test_the_view_callback_over_http(demo_config):
 
     app = create_app(demo_config)
     driver = CallbackDriver(app)
-    (callback,) = driver.callbacks(lambda c: c.outputs[0] == ("dashboard-view", "data"))
-    response = driver.call(callback).json["response"]
-    assert response["dashboard-request"]["data"]["table"] == "digits"
-    assert response["dashboard-view"]["data"]["maps"]["1"]["colour"] == "target"
-    assert response["dashboard-link"]["data"]  # the address bar's ?view=
+    (callback,) = driver.callbacks(lambda c: c.outputs[0] == (state.ANSWER, "data"))
+    answer = driver.call(callback).json["response"][state.ANSWER]["data"]
+    stores = dict(zip(state.DERIVED, answer["stores"], strict=True))
+    assert stores[state.REQUEST_STORE]["table"] == "digits"
+    assert answer["view"]["maps"]["1"]["colour"] == "target"
+    assert answer["link"]  # the address bar's ?view=
+    assert answer["rev"] == answer["view"]["book"]["rev"] == 1
+
+
+def _view_call(driver, callback, stored, *, widgets=None, actions=None, trigger=None):
+    """The view callback's answer to a call the browser would send with view store
+    ``stored``, widget values ``widgets`` and action store values ``actions`` (by path and
+    panel); ``trigger``: the fired input's id."""
+    body = driver.body(callback)
+    for entry in body["inputs"][0]:
+        entry["value"] = (widgets or {}).get(entry["id"]["key"], entry["value"])
+    for entry in body["inputs"][1]:
+        entry["value"] = (actions or {}).get(str(entry["id"]["panel"]))
+    body["state"][-1]["value"] = stored
+    fired = json.dumps(trigger, sort_keys=True, separators=(",", ":"))
+    body["changedPropIds"] = [f"{fired}.{'value' if 'key' in trigger else 'data'}"]
+    response = driver.client.post(driver.url, json=body)
+    assert response.status_code in (200, 204), response.data
+    return response.json["response"][state.ANSWER]["data"]
+
+
+def test_a_call_that_read_an_old_view_starts_from_the_latest(demo_config):
+    # Dash reads a callback's State when the call starts: a quick second change can read
+    # the view before the first change's answer is on the page, or after Dash dropped it.
+    from dashboard.web.app import create_app
+    from dashboard.web.drive import CallbackDriver
+
+    app = create_app(demo_config)
+    driver = CallbackDriver(app)
+    (callback,) = driver.callbacks(lambda c: c.outputs[0] == (state.ANSWER, "data"))
+    first = driver.call(callback).json["response"][state.ANSWER]["data"]["view"]
+    page = {"type": "dashboard-action", "panel": "page"}
+    legend = {"op": "legend", "map": "1", "category": "3", "seq": "l1"}
+    hidden = _view_call(driver, callback, first, actions={"page": legend}, trigger=page)
+    assert hidden["view"]["maps"]["1"]["hidden"] == ["3"]
+    # That answer never reached the page: the next call reads the first view, and its
+    # action store still holds the legend click. The click is not taken a second time (a
+    # second toggle would show the category again).
+    key = views.path("filters", "target", "in")
+    filter_id = {"type": "dashboard-view", "panel": 6, "key": key}
+    out = _view_call(
+        driver, callback, first, widgets={key: ["5"]}, actions={"page": legend}, trigger=filter_id
+    )
+    view = out["view"]
+    assert view["maps"]["1"]["hidden"] == ["3"]
+    assert view["filters"]["target"]["in"] == ["5"]
+    stores = dict(zip(state.DERIVED, out["stores"], strict=True))
+    assert stores[state.FILTER_STORE]["filters"] == {"target": {"in": ["5"]}}
+    assert stores[state.MAPS_STORE]["1"]["hidden"] == ["3"]
+    # "Clear" empties the filter; Dash drops its answer, so the box still shows 5. The next
+    # call (an Escape) does not take the 5 back: the box is set to the cleared view.
+    clear = {"op": "clear_filters", "seq": "c1"}
+    filter_panel = {"type": "dashboard-action", "panel": 6}
+    _view_call(
+        driver,
+        callback,
+        view,
+        widgets={key: ["5"]},
+        actions={"page": legend, "6": clear},
+        trigger=filter_panel,
+    )
+    escape = {"op": "escape", "seq": "e1"}
+    out = _view_call(
+        driver,
+        callback,
+        view,
+        widgets={key: ["5"]},
+        actions={"page": escape, "6": clear},
+        trigger=page,
+    )
+    assert out["view"]["filters"] == {}
+    assert {"id": filter_id, "value": []} in out["widgets"]
+    assert out["rev"] > view["book"]["rev"]  # the page takes it over the view it holds

@@ -15,7 +15,13 @@ import numpy as np
 
 from dashboard.config import SampleConfig
 from dashboard.data.sampling import sample_rows, strata_codes
-from dashboard.errors import DataError, ReducerError, quote_list
+from dashboard.errors import (
+    DashboardError,
+    DataError,
+    JobCancelledError,
+    ReducerError,
+    quote_list,
+)
 from dashboard.projection.guards import checked_for_fit
 from dashboard.projection.limits import TimeLimitError, raise_if_overrun, run_with_time_limit
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
@@ -146,13 +152,16 @@ def run_projection(
     params = reducer_cls.validate_params(request.params)
     params_json = params.model_dump(mode="json")
     rows = _check_rows(request.rows, dataset.n_rows)
-    width = dataset.n_dims or 0
-    first = pca_dims if reducer_cls.pca_first and pca_dims and width > pca_dims else None
-    key_params = {**params_json, "__pca_dims": first} if first else params_json
     sample = sample or SampleConfig()
     pool = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
     limit = sample.limit(reducer_cls.sample_above, request.max_rows)
     plan = plan_sample(dataset, pool, limit, sample, reducer_cls.supports_transform)
+    # PCA first only where it narrows: the table wider, and more rows fitted, than
+    # `pca_dims` (PCA cannot find 50 components in 20 isolated rows).
+    fitted_rows = len(pool) if plan is None else len(plan.fit)
+    narrower = min(dataset.n_dims or 0, fitted_rows)
+    first = pca_dims if reducer_cls.pca_first and pca_dims and narrower > pca_dims else None
+    key_params = {**params_json, "__pca_dims": first} if first else params_json
     if plan is not None:
         key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
     key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
@@ -165,6 +174,17 @@ def run_projection(
             coords = _compute(reducer, dataset, pool, plan, first, progress, time_limit)
         except ReducerError as exc:  # name the table: the reducer only saw a matrix
             raise ReducerError(f"table {request.table!r}: {exc}") from exc
+        except (DashboardError, JobCancelledError):
+            raise
+        except Exception as exc:
+            # A reducer's own failure (a plugin's bug, input its library refuses): the
+            # page says which reducer failed on what, the log keeps the traceback.
+            logger.exception("reducer %r failed on table %r", request.reducer, request.table)
+            raise ReducerError(
+                f"table {request.table!r}: reducer {request.reducer!r} failed on "
+                f"{fitted_rows:,} rows: {type(exc).__name__}: {exc}\n"
+                "try another reducer or more rows; the server log has the details"
+            ) from exc
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(

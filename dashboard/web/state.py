@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc
 from pydantic import ValidationError
 
 from dashboard.data.filtering import filter_mask
@@ -44,6 +44,7 @@ from dashboard.plugin.panel import (
 )
 from dashboard.projection.request import Projection, ProjectionRequest
 from dashboard.web import view as views
+from dashboard.web.pages import PageMemory, PageViews
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,16 @@ def update(
     panels: list[Panel],
     *,
     link: str | None = None,
+    actions: Mapping[str, Any] | None = None,
+    seen: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """The view after one trigger.
+    """The view after one call of the view callback.
+
+    The view the page holds may be behind what the person did: Dash drops a call still
+    running when the next one starts, and merges calls that start together, so a widget's
+    change or an action may never have reached the view. So the call does not only apply
+    its trigger: it takes every widget value that differs from the view, then every action
+    not taken yet (each carries a number, ``seq``), the trigger's last.
 
     Parameters
     ----------
@@ -111,6 +120,13 @@ def update(
         Every view-bound widget's value now, by path.
     link
         The ``?view=`` text to restore (the first call).
+    actions
+        Every action store's value now, by the store's panel.
+    seen
+        The widget values the page's last call was sent: a widget showing the same value
+        now was not changed since, and shows the view's value after this call (a value the
+        view changed, e.g. by "Clear", whose answer Dash dropped). None: take every widget
+        value the view does not hold.
     """
     hooks = [p.normalise_view for p in panels]
     if trigger is None or trigger == URL:
@@ -128,27 +144,83 @@ def update(
         # than the config's keeps its filters and rows.
         view = views.normalise(view, view, hooks)
         return Outcome(view, _widget_values(view, widgets))
+    typed = None
+    pending = dict(actions or {})
+    last = None
     if isinstance(trigger, Mapping) and trigger.get("type") == VIEW_TYPE:
-        key = str(trigger.get("key"))
-        changed = _parsed(views.set_path(before.data(), key, value))
-        if changed is None:
-            # A value the view cannot hold (forged, or a widget gone wrong): put it back.
-            return Outcome(before, {key: views.get_path(before.data(), key)})
-        view = views.normalise(before, changed, hooks)
-        return Outcome(view, _widget_values(view, widgets, skip=key))
-    if isinstance(trigger, Mapping) and trigger.get("type") == ACTION_TYPE:
-        if not value:
-            return Outcome(before)
+        typed = str(trigger.get("key"))
+        widgets = {**widgets, typed: value}
+    elif isinstance(trigger, Mapping) and trigger.get("type") == ACTION_TYPE:
+        last = str(trigger.get("panel"))
+        pending[last] = value
+    view, refused_keys = _take_widgets(before, widgets, hooks, seen, typed)
+    view, refused = _take_actions(view, pending, last, hooks)
+    skip = typed if typed not in refused_keys else None
+    return Outcome(view, _widget_values(view, widgets, skip=skip), refused)
+
+
+def _shows(current: Any, wanted: Any) -> bool:
+    """Whether a widget showing ``current`` shows the view's ``wanted`` (an emptied box or
+    list shows "nothing", the view's None)."""
+    return current == wanted or (wanted is None and current in ([], ""))
+
+
+def _take_widgets(
+    before: views.View,
+    widgets: Mapping[str, Any],
+    hooks: list[views.Normaliser],
+    seen: Mapping[str, Any] | None,
+    typed: str | None,
+) -> tuple[views.View, set[str]]:
+    """``before`` with the widget values a person changed that it does not hold yet
+    (normalised), and the widgets whose value it cannot hold (forged, or a widget gone
+    wrong: they are put back)."""
+    data = before.data()
+    refused: set[str] = set()
+    taken = False
+    for key, current in widgets.items():
+        unchanged = seen is not None and key in seen and seen[key] == current
+        if (unchanged and key != typed) or _shows(current, views.get_path(data, key)):
+            continue
+        trial = _parsed(views.set_path(data, key, current))
+        if trial is None:
+            refused.add(key)
+            continue
+        data, taken = trial.data(), True
+    if not taken:
+        return before, refused
+    return views.normalise(before, views.parse(data), hooks), refused
+
+
+def _take_actions(
+    view: views.View,
+    actions: Mapping[str, Any],
+    last: str | None,
+    hooks: list[views.Normaliser],
+) -> tuple[views.View, str | None]:
+    """``view`` after every action not taken yet (``last``'s last), and why one was
+    refused, if one was. An action without a number is taken only when it is ``last``."""
+    applied = dict(view.book.applied)
+    refused = None
+    for key in sorted(actions, key=lambda k: k == last):
+        action = actions[key]
+        seq = action.get("seq") if isinstance(action, Mapping) else None
+        if not action or (seq is None and key != last):
+            continue
+        if seq is not None and applied.get(key) == str(seq):
+            continue  # taken already
+        if seq is not None:
+            applied[key] = str(seq)
         try:
-            view = views.apply_action(before, value)
+            view = views.normalise(view, views.apply_action(view, action), hooks)
         except ValidationError as exc:
             logger.warning("ignoring an action that is not one: %s", exc.errors()[0]["msg"])
-            return Outcome(before)
         except views.RefusedError as exc:
-            return Outcome(before, refused=str(exc))
-        view = views.normalise(before, view, hooks)
-        return Outcome(view, _widget_values(view, widgets))
-    return Outcome(before)
+            refused = str(exc)
+    if applied != view.book.applied:
+        book = view.book.model_copy(update={"applied": applied})
+        view = view.model_copy(update={"book": book})
+    return view, refused
 
 
 def _parsed(data: dict[str, Any]) -> views.View | None:
@@ -312,16 +384,17 @@ def _bounds(info: Any) -> str:
     return f" from {low} to {high}" if low is not None and high is not None else ""
 
 
+ANSWER = "dashboard-view-answer"
+
+
 def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]:
     """Add the view callback and the link's; return the components the layout needs."""
     start = initial_view(context, panels)
     widgets_pattern = {"type": VIEW_TYPE, "panel": ALL, "key": ALL}
+    pages = PageViews()
 
     @app.callback(
-        Output(VIEW_STORE, "data"),
-        Output(LINK, "data"),
-        Output(widgets_pattern, "value"),
-        *[Output(store, "data") for store in DERIVED],
+        Output(ANSWER, "data"),
         Input(widgets_pattern, "value"),
         Input({"type": ACTION_TYPE, "panel": ALL}, "data"),
         Input(URL, "search"),
@@ -332,39 +405,86 @@ def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]
     )
     def update_view(
         values: list[Any], actions: list[Any], search: str | None, shown: Any, stored: Any
-    ) -> tuple:
-        try:
-            before = views.parse(stored) if stored else start
-        except ValidationError:
-            logger.warning("the page's view store held something else: starting afresh")
-            before = start
+    ) -> dict[str, Any]:
         widget_ids = [spec["id"] for spec in ctx.inputs_list[0]]
         current = {str(i["key"]): v for i, v in zip(widget_ids, values, strict=True)}
-        trigger = ctx.triggered_id
-        value = ctx.triggered[0].get("value") if ctx.triggered else None
-        first = not stored
-        outcome = update(
-            before,
-            None if first else trigger,
-            value,
+        action_ids = [spec["id"] for spec in ctx.inputs_list[1]]
+        pending = {str(i["panel"]): a for i, a in zip(action_ids, actions, strict=True)}
+        out = answer(
+            _stored_view(stored),
+            ctx.triggered_id,
+            ctx.triggered[0].get("value") if ctx.triggered else None,
             current,
-            context,
-            panels,
-            link=_link_text(search) if first else None,
+            pending,
+            search,
+            Projection.from_store(shown),
         )
-        widget_out = [
-            outcome.widgets.get(str(spec["id"]["key"]), no_update) for spec in ctx.outputs_list[2]
-        ]
-        projection = Projection.from_store(shown)
-        new = derive(outcome.view, context, outcome.refused, projection)
-        old = {} if first else derive(before, context, None, projection)
-        derived = [
-            new[store] if first or new[store] != old.get(store) else no_update for store in DERIVED
-        ]
-        changed = first or outcome.view != before
-        view_out = outcome.view.data() if changed else no_update
-        link_out = views.to_link(outcome.view) if changed else no_update
-        return (view_out, link_out, widget_out, *derived)
+        # The page sets widgets by their full ids (see `take`).
+        by_key = {str(i["key"]): i for i in widget_ids}
+        out["widgets"] = [{"id": by_key[k], "value": v} for k, v in out["widgets"].items()]
+        return out
+
+    def answer(
+        on_page: views.View | None,
+        trigger: Any,
+        value: Any,
+        current: dict[str, Any],
+        pending: dict[str, Any],
+        search: str | None,
+        shown: Projection | None,
+    ) -> dict[str, Any]:
+        """The view callback's answer: the new view (with its link and derived stores)
+        when it differs from the page's, and the widgets to set."""
+        page = on_page.book.page if on_page is not None else uuid.uuid4().hex
+        with pages.lock(page):
+            base, seen = on_page or start, None
+            memory = pages.get(page) if on_page is not None else None
+            if memory is not None and memory.view.book.rev >= base.book.rev:
+                base, seen = memory.view, memory.seen
+            outcome = update(
+                base,
+                trigger if on_page is not None else None,
+                value,
+                current,
+                context,
+                panels,
+                link=_link_text(search) if on_page is None else None,
+                actions=pending,
+                seen=seen,
+            )
+            view = outcome.view
+            if on_page is None or view != base:
+                book = view.book.model_copy(update={"page": page, "rev": base.book.rev + 1})
+                view = view.model_copy(update={"book": book})
+            pages.put(page, PageMemory(view, current))
+        out: dict[str, Any] = {"rev": view.book.rev, "widgets": outcome.widgets}
+        if view != on_page or outcome.refused is not None:
+            # Every derived store, whole: the page sets those that changed.
+            derived = derive(view, context, outcome.refused, shown)
+            out.update(
+                view=view.data(),
+                link=views.to_link(view),
+                stores=[derived[store] for store in DERIVED],
+            )
+        return out
+
+    # The answer reaches the page through the page's own script (dashboard.js, `take`):
+    # Dash may apply the answers of two calls in the order they arrive, and an answer made
+    # before the page's view changed again is dropped there, whole (view, widgets, stores).
+    # Widgets are set with `set_props`, not as outputs: an output would make the widgets
+    # wait for this callback and this callback for the view callback, which waits for the
+    # widgets.
+    app.clientside_callback(
+        "function(answer, view, ...held) {"
+        " return window.dashboardClient.take(answer, view, held); }",
+        Output(VIEW_STORE, "data"),
+        Output(LINK, "data"),
+        *[Output(store, "data") for store in DERIVED],
+        Input(ANSWER, "data"),
+        State(VIEW_STORE, "data"),
+        *[State(store, "data") for store in DERIVED],
+        prevent_initial_call=True,
+    )
 
     # The address bar follows the view (replaceState: no history entry, no reload).
     app.clientside_callback(
@@ -378,9 +498,21 @@ def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=VIEW_STORE),
         dcc.Store(id=LINK),
+        dcc.Store(id=ANSWER),
         dcc.Store(id=PAGE_ACTIONS),
         *[dcc.Store(id=store) for store in DERIVED],
     ]
+
+
+def _stored_view(stored: Any) -> views.View | None:
+    """The page's view store's view, or None (the first call, or something else there)."""
+    if not stored:
+        return None
+    try:
+        return views.parse(stored)
+    except ValidationError:
+        logger.warning("the page's view store held something else: starting afresh")
+        return None
 
 
 def _link_text(search: str | None) -> str | None:

@@ -108,6 +108,19 @@ class Search(_Strict):
         return "" if value is None else value
 
 
+class Book(_Strict):
+    """What the view callback keeps to apply each change once, in order, on the latest view
+    (see :mod:`dashboard.web.state`)."""
+
+    #: The page's own id (a new page, a new id).
+    page: str = Field("", max_length=64)
+    #: How many changes the view has had: of two views of one page, the later.
+    rev: int = Field(0, ge=0)
+    #: The number (``seq``) of the last action taken from each action store, by the store's
+    #: panel: an action whose call Dash dropped is taken by the next call, and only once.
+    applied: dict[str, str] = Field(default_factory=dict, max_length=1000)
+
+
 class View(_Strict):
     """Everything a person can change on the page."""
 
@@ -130,6 +143,8 @@ class View(_Strict):
     maps: dict[str, MapView] = Field(default_factory=dict)
     #: Other panels' own widget values, by ``"<panel index>.<key>"``.
     panels: dict[str, Any] = Field(default_factory=dict)
+    #: The page's own bookkeeping, not part of what a person sees or shares.
+    book: Book = Field(default_factory=Book)
 
     def data(self) -> dict[str, Any]:
         """The JSON-ready value of the view store."""
@@ -371,6 +386,7 @@ def to_link(view: View) -> str:
     data["selection"]["rows"] = data["selection"]["rows"][:LINK_ROWS]
     data.pop("highlight", None)
     data.pop("focus", None)
+    data.pop("book", None)  # the page's own: a link opens a new page
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
@@ -436,7 +452,7 @@ def restore(base: View, data: Mapping[str, Any]) -> View:
     dropped, with a warning in the log), so a damaged link still opens the page."""
     merged = base.data()
     for key, value in data.items():
-        if key not in View.model_fields:
+        if key not in View.model_fields or key == "book":
             logger.warning("ignoring unknown key %r in a view link", key)
             continue
         trial = {**merged, key: value}
@@ -457,6 +473,7 @@ def mapping_only(value: Any) -> dict[str, Any]:
 __all__ = [
     "LINK_ROWS",
     "MIN_ISOLATE",
+    "Book",
     "DamagedLinkError",
     "FilterSpec",
     "Focus",

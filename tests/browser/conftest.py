@@ -35,8 +35,15 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def console(message: Any) -> None:
+        if message.type == "error":
+            where = message.location or {}
+            script = str(where.get("url", "")).rsplit("/", 1)[-1].split("?")[0]
+            problems.append(f"{message.text} ({script}:{where.get('lineNumber')})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: problems.append(f"{e}\n{e.stack}"))
     page.set_default_timeout(30_000)
     yield page
     context.close()
@@ -151,20 +158,40 @@ def view_state(page: Page) -> dict[str, Any]:
 
 
 def settle(page: Page, quiet_ms: int = 250, timeout: float = 30_000) -> None:
-    """Wait until no Dash callback has been running for ``quiet_ms``, counted from now at
-    the earliest (a click's callbacks may not have started yet; Dash marks the components
-    whose callbacks run with ``data-dash-is-loading``)."""
+    """Wait until no Dash callback has been pending for ``quiet_ms``, counted from now at
+    the earliest (a click's callbacks may not have started yet). Dash's renderer keeps
+    whether any callback is requested, running or waiting for its answer in its store's
+    ``isLoading``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     page.evaluate("() => { window.__dashboardBusyAt = performance.now(); }")
-    page.wait_for_function(
-        f"""() => {{
-            const busy = document.querySelector('[data-dash-is-loading="true"]');
-            const now = performance.now();
-            if (busy) {{ window.__dashboardBusyAt = now; return false; }}
-            return now - window.__dashboardBusyAt > {quiet_ms};
-        }}""",
-        timeout=timeout,
-        polling=50,
-    )
+    try:
+        page.wait_for_function(
+            f"""() => {{
+                const store = window.store && window.store.getState();
+                const busy = !store || store.isLoading;
+                const now = performance.now();
+                if (busy) {{ window.__dashboardBusyAt = now; return false; }}
+                return now - window.__dashboardBusyAt > {quiet_ms};
+            }}""",
+            timeout=timeout,
+            polling=50,
+        )
+    except PlaywrightTimeoutError:
+        pending = page.evaluate(PENDING_CALLBACKS)
+        raise AssertionError(f"callbacks still pending after {timeout:g} ms: {pending}") from None
+
+
+#: The outputs of the callbacks Dash has pending, by stage.
+PENDING_CALLBACKS = """() => {
+    const callbacks = (window.store && window.store.getState().callbacks) || {};
+    const out = {};
+    for (const stage of ['requested', 'prioritized', 'blocked', 'executing', 'watched']) {
+        const list = callbacks[stage] || [];
+        if (list.length) out[stage] = list.map(c => c.callback && c.callback.output);
+    }
+    return out;
+}"""
 
 
 #: Points of the map drawn as selected: full opacity while others are dimmed (none when

@@ -111,6 +111,15 @@
   function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
     rings, theme) {
     const key = String(panel);
+    const gd = graphDiv(key);
+    if (gd && (gd.__dashboardPressed || Date.now() < (gd.__dashboardQuietUntil || 0))) {
+      // Not under a drag, nor just after one: plotly's box and lasso (and its selection,
+      // run up to SELECTDELAY after the last move) fail on traces replaced meanwhile. The
+      // newest figure is drawn once the map is quiet.
+      held[key] = Array.prototype.slice.call(arguments);
+      return window.dash_clientside.no_update;
+    }
+    delete held[key];
     if (coords && coords.message) {
       delete maps[key];
       return messageFigure(coords.message);
@@ -279,8 +288,23 @@
   // -- map events -------------------------------------------------------------------------
 
   function graphDiv(key) {
-    const state = maps[key];
-    return state ? document.querySelector(`#${state.graphId} .js-plotly-plot`) : null;
+    return document.querySelector(`#scatter-${key}-graph .js-plotly-plot`);
+  }
+
+  // Figures that came while a pointer button was down on their map, by panel index.
+  const held = {};
+  // How long after a release plotly may still be selecting (its SELECTDELAY is 100 ms).
+  const QUIET_MS = 250;
+
+  function drawHeld(key) {
+    const args = held[key];
+    if (!args) {
+      return;
+    }
+    const figure = mapFigure.apply(null, args);
+    if (figure !== window.dash_clientside.no_update) {
+      window.dash_clientside.set_props(`scatter-${key}-graph`, { figure: figure });
+    }
   }
 
   // The 2D map's zoomed ranges as drawn now, or null when it shows its full extent.
@@ -318,14 +342,21 @@
     let answered = -1; // the press whose selection was sent: one per press
     gd.addEventListener("pointerdown", () => {
       pressed = true;
+      gd.__dashboardPressed = true;
       press += 1;
     }, true);
-    window.addEventListener("pointerup", () => {
+    const release = () => {
       if (pressed) {
         pressed = false;
+        gd.__dashboardPressed = false;
         releasedAt = Date.now();
+        gd.__dashboardQuietUntil = releasedAt + QUIET_MS;
+        // After plotly's own handlers of this release (its selection) have run.
+        window.setTimeout(() => drawHeld(key), QUIET_MS + 10);
       }
-    }, true);
+    };
+    window.addEventListener("pointerup", release, true);
+    window.addEventListener("pointercancel", release, true);
     // Plotly emits more selection events as it redraws (an empty one after each new
     // figure): only the first of a press of the person's own, just now, counts.
     const byPerson = () => (pressed || Date.now() - releasedAt < 500) && answered !== press;
@@ -654,6 +685,24 @@
     return window.dash_clientside.no_update;
   }
 
+  function take(answer, view, held) {
+    // The view callback's answer, unless the page's view is already a later one (Dash
+    // applies two calls' answers in the order they arrive). Derived stores are set only
+    // when they changed, so a panel runs only when what it shows changed.
+    const noUpdate = window.dash_clientside.no_update;
+    const rev = view && view.book ? view.book.rev : -1;
+    if (!answer || !(answer.rev >= rev)) {
+      return [noUpdate, noUpdate].concat(held.map(() => noUpdate));
+    }
+    (answer.widgets || []).forEach((w) => {
+      window.dash_clientside.set_props(w.id, { value: w.value });
+    });
+    const stores = Array.isArray(answer.stores) && answer.stores.length === held.length
+      ? answer.stores : null;
+    return [answer.view || noUpdate, answer.link || noUpdate].concat(held.map((value, i) =>
+      stores && JSON.stringify(stores[i]) !== JSON.stringify(value) ? stores[i] : noUpdate));
+  }
+
   function staleNotice(projection, request) {
     // While a new map computes, the one shown says so.
     if (!projection || !request) {
@@ -674,6 +723,7 @@
     mapFigure: mapFigure,
     start: start,
     writeLink: writeLink,
+    take: take,
     staleNotice: staleNotice,
     hideTooltip: hideTooltip,
     maps: maps,
