@@ -73,7 +73,7 @@ def main() -> None:
     from dashboard.web.app import compute_projection, create_app
     from dashboard.web.assemble import prepare
     from dashboard.web.drive import CallbackDriver
-    from dashboard.web.state import PAGE_ACTIONS
+    from dashboard.web.state import ANSWER, DERIVED, PAGE_ACTIONS, SELECTION_STORE
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -109,9 +109,9 @@ def main() -> None:
             rows = sorted(int(r) for r in nearest)
             action = {"op": "select", "table": table, "rows": rows, "seq": str(repeat)}
             driver = CallbackDriver(app, {("dashboard-projection", "data"): projection})
-            (view_cb,) = driver.callbacks(lambda c: c.outputs[0] == ("dashboard-view", "data"))
+            (view_cb,) = driver.callbacks(lambda c: c.outputs[0] == (ANSWER, "data"))
             # The page's first view, then the box's select action on it.
-            first = driver.call(view_cb).json["response"]["dashboard-view"]["data"]
+            first = driver.call(view_cb).json["response"][ANSWER]["data"]["view"]
             driver.values[("dashboard-view", "data")] = first
             driver.values[(page, "data")] = action
             body = driver.body(view_cb)
@@ -119,7 +119,8 @@ def main() -> None:
             post = driver.client.post
             ms, response = timed(lambda b=body, p=post, u=driver.url: p(u, json=b))
             times.setdefault("view (select action)", []).append(ms)
-            selection = response.json["response"]["dashboard-selection"]["data"]
+            stores = response.json["response"][ANSWER]["data"]["stores"]
+            selection = stores[DERIVED.index(SELECTION_STORE)]
             assert len(selection["rows"]) == len(rows)
             driver.values[("dashboard-selection", "data")] = selection
             for name, output in (

@@ -161,7 +161,7 @@ def settle(page: Page, quiet_ms: int = 250, timeout: float = 30_000) -> None:
     """Wait until no Dash callback has been pending for ``quiet_ms``, counted from now at
     the earliest (a click's callbacks may not have started yet). Dash's renderer keeps
     whether any callback is requested, running or waiting for its answer in its store's
-    ``isLoading``."""
+    ``isLoading``; the page's script says whether a map figure waits for a drag to end."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     page.evaluate("() => { window.__dashboardBusyAt = performance.now(); }")
@@ -169,7 +169,8 @@ def settle(page: Page, quiet_ms: int = 250, timeout: float = 30_000) -> None:
         page.wait_for_function(
             f"""() => {{
                 const store = window.store && window.store.getState();
-                const busy = !store || store.isLoading;
+                const client = window.dashboardClient;
+                const busy = !store || store.isLoading || (client && client.holding());
                 const now = performance.now();
                 if (busy) {{ window.__dashboardBusyAt = now; return false; }}
                 return now - window.__dashboardBusyAt > {quiet_ms};

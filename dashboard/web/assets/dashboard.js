@@ -724,6 +724,8 @@
     start: start,
     writeLink: writeLink,
     take: take,
+    // Whether a figure waits for the map to be quiet (see `held`).
+    holding: () => Object.keys(held).length > 0,
     staleNotice: staleNotice,
     hideTooltip: hideTooltip,
     maps: maps,
