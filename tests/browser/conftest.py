@@ -236,8 +236,8 @@ def tooltips_shown(page: Page, focus: bool = True) -> int:
 def choose_tool(page: Page, tool: str) -> None:
     """Pick plotly's ``tool`` ("select", "lasso", "pan") in the 2D map's mode bar, unless it
     is the tool in use already (a person keeps the tool between drags). The map is brought
-    into view first, as a person scrolls back to it."""
-    page.locator(GRAPH).hover()
+    into view first, as a person scrolls back to it (not hovered: that opens a card)."""
+    page.locator(GRAPH).scroll_into_view_if_needed()
     if page.evaluate(f"() => document.querySelector('{GRAPH}')._fullLayout.dragmode") == tool:
         return
     page.locator(f"{GRAPH} .modebar-btn[data-val='{tool}']").click()

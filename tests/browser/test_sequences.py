@@ -221,7 +221,7 @@ class Walk:
 
     def check(self) -> None:
         page = self.page
-        settle(page, quiet_ms=120)
+        settle(page, quiet_ms=60)
         self.leave()
         view = self.view()
         expected = self.expected_drawn(view)
@@ -436,10 +436,12 @@ class Walk:
             ) from None
 
     def moves(self) -> list[tuple[float, Callable[[], None], bool]]:
-        """(weight, move, 2D only)."""
+        """(weight, move, 2D only). A drag costs the most (software WebGL redraws the box
+        as it moves), a reprojection or reload a few seconds: weighted so that 200 steps
+        fit in CI's three minutes."""
         return [
-            (5, self.box, True),
-            (2, self.lasso, True),
+            (3, self.box, True),
+            (1, self.lasso, True),
             (4, self.click_point, True),
             (4, self.hover, True),
             (2, self.double_click, True),
@@ -452,13 +454,13 @@ class Walk:
             (2, self.search, False),
             (2, self.focus_from_gallery, False),
             (1.5, self.zoom, True),
-            (0.5, self.dims_switch, False),
+            (0.3, self.dims_switch, False),
             (0.5, self.reducer, False),
             (0.7, self.isolate, False),
             (1, self.size, False),
             (0.5, self.window, False),
             (0.6, self.table, False),
-            (0.4, self.reload, False),
+            (0.25, self.reload, False),
         ]
 
     def step(self, number: int) -> None:
