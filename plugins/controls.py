@@ -86,7 +86,8 @@ class ControlsPanel(Panel):
                         dbc.Input(
                             id=self.view_id("max_rows"),
                             type="number",
-                            min=100,
+                            # No `min`: the browser would send an empty value for 5 (the
+                            # usual limit, silently); the view refuses it and says why.
                             step=1,
                             placeholder=self.sample_placeholder(),
                             debounce=True,

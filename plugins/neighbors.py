@@ -59,7 +59,7 @@ class NeighborsPanel(Panel):
                     step=1,
                     value=self.options.k,
                     debounce=True,
-                    style={"maxWidth": "6rem"},
+                    style={"maxWidth": "6rem", "minWidth": "4.5rem"},
                 ),
                 dbc.Select(
                     id=self.own_view_id("metric"),

@@ -99,7 +99,8 @@ class SearchPanel(Panel):
                 dbc.Input(
                     id=self.view_id("search", "query"),
                     type="search",
-                    placeholder="Search labels and texts",
+                    placeholder="label or text",
+                    title="Search the labels and texts (as you type)",
                     debounce=DEBOUNCE_MS,
                 ),
                 dbc.InputGroupText(

@@ -57,6 +57,13 @@ def test_a_widget_sets_its_place_and_a_bad_value_is_put_back(dashboard, start):
     bad = update(dashboard, start, widget("dims"), "three")
     assert bad.view == start
     assert bad.widgets == {"dims": 2}  # the widget shows the view again
+    small = update(dashboard, start, widget("max_rows"), 5)
+    assert small.view.max_rows is None
+    assert small.widgets == {"max_rows": None}
+    assert small.refused == (
+        "`max_rows`: input should be greater than or equal to 100\n"
+        "the box shows the value in use again"
+    )
     forged = update(dashboard, start, widget("no/such/place"), 1)
     assert forged.view == start
 

@@ -153,9 +153,11 @@ def update(
     elif isinstance(trigger, Mapping) and trigger.get("type") == ACTION_TYPE:
         last = str(trigger.get("panel"))
         pending[last] = value
-    view, refused_keys = _take_widgets(before, widgets, hooks, seen, typed)
+    view, refused_widgets = _take_widgets(before, widgets, hooks, seen, typed)
     view, refused = _take_actions(view, pending, last, hooks)
-    skip = typed if typed not in refused_keys else None
+    skip = typed if typed not in refused_widgets else None
+    if refused is None and typed in refused_widgets:
+        refused = f"`{typed}`: {refused_widgets[typed]}\nthe box shows the value in use again"
     return Outcome(view, _widget_values(view, widgets, skip=skip), refused)
 
 
@@ -171,20 +173,23 @@ def _take_widgets(
     hooks: list[views.Normaliser],
     seen: Mapping[str, Any] | None,
     typed: str | None,
-) -> tuple[views.View, set[str]]:
+) -> tuple[views.View, dict[str, str]]:
     """``before`` with the widget values a person changed that it does not hold yet
-    (normalised), and the widgets whose value it cannot hold (forged, or a widget gone
-    wrong: they are put back)."""
+    (normalised), and why it cannot hold the others, by widget (a value out of bounds, a
+    forged one: they are put back)."""
     data = before.data()
-    refused: set[str] = set()
+    refused: dict[str, str] = {}
     taken = False
     for key, current in widgets.items():
         unchanged = seen is not None and key in seen and seen[key] == current
         if (unchanged and key != typed) or _shows(current, views.get_path(data, key)):
             continue
-        trial = _parsed(views.set_path(data, key, current))
-        if trial is None:
-            refused.add(key)
+        try:
+            trial = views.parse(views.set_path(data, key, current))
+        except ValidationError as exc:
+            message = str(exc.errors()[0]["msg"])
+            logger.warning("ignoring %r for %r: %s", current, key, message)
+            refused[key] = message[:1].lower() + message[1:]
             continue
         data, taken = trial.data(), True
     if not taken:
