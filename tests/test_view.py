@@ -24,9 +24,16 @@ def start(dashboard):
     return state.initial_view(dashboard.context, dashboard.panels)
 
 
-def update(dashboard, before, trigger, value=None, widgets=None, link=None):
+def update(dashboard, before, trigger, value=None, widgets=None, link=None, actions=None):
     return state.update(
-        before, trigger, value, widgets or {}, dashboard.context, dashboard.panels, link=link
+        before,
+        trigger,
+        value,
+        widgets or {},
+        dashboard.context,
+        dashboard.panels,
+        link=link,
+        actions=actions,
     )
 
 
@@ -127,38 +134,17 @@ def test_an_overtaken_action_is_taken_once(dashboard, start):
     filtered = update(dashboard, start, widget(views.path("filters", "target", "in")), ["4"]).view
     # Two actions fired together (Dash merges them into one call, with one trigger).
     stores = {"4": select, "6": clear}
-    both = state.update(
-        filtered,
-        {"type": "dashboard-action", "panel": "4"},
-        select,
-        {},
-        dashboard.context,
-        dashboard.panels,
-        actions=stores,
-    ).view
+    gallery = {"type": "dashboard-action", "panel": "4"}
+    both = update(dashboard, filtered, gallery, select, actions=stores).view
     assert both.selection.rows == [4, 5]
     assert both.filters == {}
     # Later calls see the same stores: neither action is taken again.
     escape = {"op": "escape", "seq": "e1"}
-    after = state.update(
-        both,
-        state.PAGE_ACTIONS,
-        escape,
-        {},
-        dashboard.context,
-        dashboard.panels,
-        actions={**stores, "page": escape},
-    ).view
+    page = {**stores, "page": escape}
+    after = update(dashboard, both, state.PAGE_ACTIONS, escape, actions=page).view
     assert after.selection.rows == []
-    again = state.update(
-        after.model_copy(update={"filters": filtered.filters}),
-        state.PAGE_ACTIONS,
-        escape,
-        {},
-        dashboard.context,
-        dashboard.panels,
-        actions={**stores, "page": escape},
-    ).view
+    refiltered = after.model_copy(update={"filters": filtered.filters})
+    again = update(dashboard, refiltered, state.PAGE_ACTIONS, escape, actions=page).view
     assert again.selection.rows == []
     assert again.filters == filtered.filters
     assert "book" not in views.from_link(views.to_link(again))  # the page's bookkeeping
