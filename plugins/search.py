@@ -100,7 +100,6 @@ class SearchPanel(Panel):
                     id=self.view_id("search", "query"),
                     type="search",
                     placeholder="label or text",
-                    title="Search the labels and texts (as you type)",
                     debounce=DEBOUNCE_MS,
                 ),
                 dbc.InputGroupText(

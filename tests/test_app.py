@@ -114,7 +114,7 @@ def test_static_route_serves_only_css_inside_the_package(app, path):
 def test_background_projection_then_scatter_over_http(app):
     client = app.server.test_client()
     response = project_over_http(client)
-    projection = response["dashboard-projection"]["data"]
+    projection = response["dashboard-projection-answer"]["data"]
     assert projection["n"] == 1797
     assert response["dashboard-status"]["children"].startswith("PCA 2D · digits · 1,797 points")
     _, rendered = map_over_http(app, projection, "target")
@@ -129,7 +129,7 @@ def test_background_projection_then_scatter_over_http(app):
 
 def test_recolouring_sends_no_coordinates(app):
     client = app.server.test_client()
-    projection = project_over_http(client)["dashboard-projection"]["data"]
+    projection = project_over_http(client)["dashboard-projection-answer"]["data"]
     _, first = map_over_http(app, projection, "target")
     drawn = (first["scatter-1-coords"]["data"], first["scatter-1-colours"]["data"])
     response, rendered = map_over_http(app, projection, "ink", drawn)
@@ -167,7 +167,7 @@ def test_mounts_in_an_existing_flask_app(demo_config):
     assert b"/projector/_dashboard/static/css/bootstrap.min.css" in page.data
     assert client.get("/projector/_dashboard/static/css/bootstrap.min.css").status_code == 200
     response = project_over_http(client, "/projector/")
-    assert response["dashboard-projection"]["data"]["n"] == 1797
+    assert response["dashboard-projection-answer"]["data"]["n"] == 1797
 
 
 def test_two_dashboards_in_one_flask_app(demo_config, write_config, digits_path):
@@ -184,4 +184,4 @@ def test_two_dashboards_in_one_flask_app(demo_config, write_config, digits_path)
     iris = project_over_http(
         client, "/iris/", {"table": "iris", "reducer": "pca", "dims": 2, "params": {}}
     )
-    assert iris["dashboard-projection"]["data"]["n"] == 150
+    assert iris["dashboard-projection-answer"]["data"]["n"] == 150

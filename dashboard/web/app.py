@@ -11,7 +11,7 @@ from typing import Any
 import diskcache
 import flask
 import pluggy
-from dash import Dash, Input, Output, no_update, set_props
+from dash import Dash, Input, Output, State, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard.config import DashboardConfig
@@ -32,6 +32,7 @@ from dashboard.web.page import (
     PROGRESS,
     PROGRESS_TEXT,
     PROGRESS_WRAP,
+    PROJECTION_ANSWER,
     STATUS,
     THEME,
     page_layout,
@@ -140,9 +141,9 @@ def create_app(
 def _register_projection_callback(app: Dash, context: PanelContext, manager: Any) -> None:
     """Compute the requested projection in a background job, reporting progress.
 
-    The result reaches the projection store by ``set_props``, not as the callback's output:
-    Dash holds back every callback downstream of a running callback's outputs, and the old
-    map must stay live (recolour, select, filter) while the new one computes.
+    The result reaches the page by ``set_props``, not as the callback's output: Dash holds
+    back every callback downstream of a running callback's outputs, and the old map must
+    stay live (recolour, select, filter) while the new one computes.
     """
 
     @app.callback(
@@ -165,8 +166,19 @@ def _register_projection_callback(app: Dash, context: PanelContext, manager: Any
         except JobCancelledError:
             raise PreventUpdate from None
         if stored is not no_update:
-            set_props(PROJECTION_STORE, {"data": stored})
+            set_props(PROJECTION_ANSWER, {"data": stored})
         return status
+
+    # A job whose request was replaced may still finish after the newer one (a cached 2D map
+    # is quicker than a 3D fit): its map is not the one asked for, and is not shown.
+    app.clientside_callback(
+        "function(answer, request) {"
+        " return window.dashboardClient.acceptProjection(answer, request); }",
+        Output(PROJECTION_STORE, "data"),
+        Input(PROJECTION_ANSWER, "data"),
+        State(REQUEST_STORE, "data"),
+        prevent_initial_call=True,
+    )
 
 
 def compute_projection(

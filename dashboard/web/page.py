@@ -12,6 +12,10 @@ from dash import dcc, html
 from dashboard.config import DashboardConfig
 from dashboard.plugin.panel import PROJECTION_STORE, Panel
 
+#: Where a finished projection job puts its map; the page takes it as the projection only
+#: when it is the map the page asks for now (see dashboard.js, `acceptProjection`).
+PROJECTION_ANSWER = "dashboard-projection-answer"
+
 #: The header's status line: what the map shows, or why a projection failed.
 STATUS = "dashboard-status"
 PROGRESS = "dashboard-progress"
@@ -103,6 +107,7 @@ def page_layout(
             header,
             body,
             dcc.Store(id=PROJECTION_STORE),
+            dcc.Store(id=PROJECTION_ANSWER),
             dcc.Store(id=THEME),
         ],
         className="dashboard-page",

@@ -195,6 +195,22 @@ PENDING_CALLBACKS = """() => {
 }"""
 
 
+#: An init script that holds back each Dash callback answer by a seeded random while (at
+#: most the second number, in ms), so answers cross: ``JITTER % (seed, longest_ms)``.
+JITTER = """(() => {
+    let seed = %d;
+    const random = () => { seed = (seed * 16807) %% 2147483647; return seed / 2147483647; };
+    const fetch = window.fetch;
+    window.fetch = async function (...args) {
+        const response = await fetch.apply(this, args);
+        const url = String((args[0] && args[0].url) || args[0]);
+        if (url.includes('_dash-update-component'))
+            await new Promise(resolve => setTimeout(resolve, random() * %d));
+        return response;
+    };
+})();"""
+
+
 #: Points of the map drawn as selected: full opacity while others are dimmed (none when
 #: nothing is dimmed: then nothing is selected).
 SELECTED_POINTS = """(graph) => {

@@ -14,11 +14,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     GRAPH,
+    JITTER,
     box_select,
     point_position,
     selected_points,
     settle,
     tooltips_shown,
+    trace_types,
     view_state,
     wait_for_points,
     wait_for_status,
@@ -348,3 +350,17 @@ def test_a_double_click_lets_go_of_focus_and_rings_too(page: Page, demo_url: str
     box_select(page, 60)
     settle(page)
     assert "focused" not in page.evaluate(names)
+
+
+def test_quick_2d_3d_toggles_end_on_the_map_asked_for(page: Page, demo_url: str):
+    # Each toggle starts a projection job; on a slow link a replaced job's map (3D) can
+    # arrive after the newer one's (2D): the page must not show it.
+    page.add_init_script(JITTER % (1, 400))
+    open_demo(page, demo_url)
+    for dims in ("3D", "2D", "3D", "2D"):
+        page.get_by_text(dims, exact=True).click()
+    settle(page, timeout=120_000)
+    wait_for_points(page, N)
+    assert set(trace_types(page)) <= {"scattergl"}
+    assert page.locator("#scatter-1-stale").inner_text().strip() == ""
+    assert view_state(page)["dims"] == 2

@@ -37,6 +37,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.browser.conftest import (
     COUNT_POINTS,
     GRAPH,
+    JITTER,
     SELECTED_POINTS,
     TOOLTIPS_SHOWN,
     box_select,
@@ -506,20 +507,6 @@ BURSTS = int(os.environ.get("DASHBOARD_RACE_BURSTS", "30"))
 RACE_SEED = int(os.environ.get("DASHBOARD_RACE_SEED", "3"))
 #: Longest a Dash answer is held back, in milliseconds.
 JITTER_MS = 400
-
-#: Hold back each Dash callback answer by a seeded random while, so answers cross.
-JITTER = """(() => {
-    let seed = %d;
-    const random = () => { seed = (seed * 16807) %% 2147483647; return seed / 2147483647; };
-    const fetch = window.fetch;
-    window.fetch = async function (...args) {
-        const response = await fetch.apply(this, args);
-        const url = String((args[0] && args[0].url) || args[0]);
-        if (url.includes('_dash-update-component'))
-            await new Promise(resolve => setTimeout(resolve, random() * %d));
-        return response;
-    };
-})();"""
 
 
 def test_crossing_updates_leave_the_map_and_panels_in_agreement(

@@ -703,18 +703,31 @@
       stores && JSON.stringify(stores[i]) !== JSON.stringify(value) ? stores[i] : noUpdate));
   }
 
+  // Whether ``projection`` is the map ``request`` asks for.
+  function isRequested(projection, request) {
+    const rows = Array.isArray(request.rows) ? request.rows.length : null;
+    const isolated = Number.isInteger(projection.isolated) ? projection.isolated : null;
+    return projection.table === request.table && projection.reducer === request.reducer &&
+      projection.dims === request.dims && rows === isolated &&
+      JSON.stringify(projection.params) === JSON.stringify(request.params);
+  }
+
+  function acceptProjection(answer, request) {
+    // A finished job's map, unless the page asks for another one by now.
+    if (!answer || (request && !isRequested(answer, request))) {
+      return window.dash_clientside.no_update;
+    }
+    return answer;
+  }
+
   function staleNotice(projection, request) {
     // While a new map computes, the one shown says so.
     if (!projection || !request) {
       return "";
     }
     const rows = Array.isArray(request.rows) ? request.rows.length : null;
-    const isolated = Number.isInteger(projection.isolated) ? projection.isolated : null;
-    const same = projection.table === request.table && projection.reducer === request.reducer &&
-      projection.dims === request.dims && rows === isolated &&
-      JSON.stringify(projection.params) === JSON.stringify(request.params);
     // True while the new map computes and after it failed (the status says why).
-    return same ? "" : `The map below is the previous one (${projection.reducer} ` +
+    return isRequested(projection, request) ? "" : `The map below is the previous one (${projection.reducer} ` +
       `${projection.dims}D of ${projection.table}), not yet the ${request.reducer} ` +
       `${request.dims}D map of ${request.table}${rows === null ? "" : ` (${rows} rows)`} asked for.`;
   }
@@ -726,6 +739,7 @@
     take: take,
     // Whether a figure waits for the map to be quiet (see `held`).
     holding: () => Object.keys(held).length > 0,
+    acceptProjection: acceptProjection,
     staleNotice: staleNotice,
     hideTooltip: hideTooltip,
     maps: maps,
