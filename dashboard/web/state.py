@@ -239,18 +239,15 @@ def _parsed(data: dict[str, Any]) -> views.View | None:
 def _widget_values(
     view: views.View, widgets: Mapping[str, Any], skip: str | None = None
 ) -> dict[str, Any]:
-    """The widgets whose value differs from the view's, with the view's value; a widget
-    whose place in the view is gone (cleared filters) is emptied."""
+    """The widgets that do not show the view's value (:func:`_shows`), with that value; a
+    widget whose place in the view is gone (cleared filters) is emptied."""
     data = view.data()
     out = {}
     for key, current in widgets.items():
-        if key == skip:
-            continue
         wanted = views.get_path(data, key)
-        if wanted is None:
-            wanted = [] if isinstance(current, list) else None
-        if wanted != current:
-            out[key] = wanted
+        if key == skip or _shows(current, wanted):
+            continue
+        out[key] = [] if wanted is None and isinstance(current, list) else wanted
     return out
 
 
