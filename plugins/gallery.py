@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -13,7 +13,6 @@ from dashboard.plugin import (
     Panel,
     PanelOptions,
     action,
-    focus_attributes,
     hookimpl,
 )
 
@@ -39,16 +38,42 @@ class GalleryPanel(Panel):
         return self.card(
             "Selection",
             [
-                html.Div(HINT, id=self.id("items"), className="text-body-secondary small"),
+                html.Div(
+                    [
+                        html.Div(HINT, id=self.id("count"), className="small"),
+                        # The thumbnails are drawn by the page's script from the store
+                        # below: as Dash components, 200 of them (600 with their images
+                        # and captions) took the browser 4 s to render, and slowed every
+                        # later update of the page.
+                        html.Div(
+                            id=self.id("grid"),
+                            className="d-flex flex-wrap gap-2 dashboard-gallery-items",
+                        ),
+                    ],
+                    id=self.id("items"),
+                    className="text-body-secondary",
+                ),
+                dcc.Store(id=self.id("thumbs")),
                 dcc.Store(id=self.action_id()),
             ],
             controls=dbc.Button("Clear", id=self.id("clear"), size="sm", color="link"),
         )
 
     def register_callbacks(self, app: Dash) -> None:
-        @app.callback(Output(self.id("items"), "children"), Input(SELECTION_STORE, "data"))
-        def show(selection: dict[str, Any] | None) -> Any:
+        @app.callback(
+            Output(self.id("count"), "children"),
+            Output(self.id("thumbs"), "data"),
+            Input(SELECTION_STORE, "data"),
+        )
+        def show(selection: dict[str, Any] | None) -> tuple[Any, Any]:
             return self.render(selection)
+
+        app.clientside_callback(
+            "(thumbs, id) => window.dashboardClient.drawGallery(id, thumbs)",
+            Output(self.id("grid"), "title"),
+            Input(self.id("thumbs"), "data"),
+            State(self.id("grid"), "id"),
+        )
 
         @app.callback(
             Output(self.action_id(), "data"),
@@ -58,38 +83,33 @@ class GalleryPanel(Panel):
         def clear(n_clicks: Any) -> dict[str, Any]:
             return action("clear")
 
-    def render(self, selection: dict[str, Any] | None) -> Any:
-        """The gallery's content for a selection store value."""
-        selection = selection or {}
+    def render(self, selection: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None]:
+        """The gallery's (count line or hint, thumbnails) for a selection store value.
+
+        The thumbnails are ``{"size", "items": [{"row", "table", "caption", "src"}]}``
+        (``src`` None for a table without images), or None when nothing is selected.
+        """
+        selection = selection if isinstance(selection, dict) else {}
         dataset = self.context.dataset(selection.get("table"))
         rows = [r for r in selection.get("rows") or [] if isinstance(r, int)]
+        rows = [r for r in rows if dataset is not None and 0 <= r < dataset.n_rows]
         if dataset is None or not rows:
-            return HINT
-        n = dataset.n_rows
-        rows = [r for r in rows if 0 <= r < n]
+            return HINT, None
         shown = rows[: self.options.limit]
-        items = []
-        for row in shown:
-            caption = dataset.caption(row)
-            content: list[Any] = [html.Figcaption(caption, className="small text-truncate")]
-            if dataset.config.image:
-                content.insert(0, self.context.thumbnail(dataset, row, self.options.size))
-            items.append(
-                html.Figure(
-                    content,
-                    className="dashboard-gallery-item m-0 text-center",
-                    style={"width": f"{self.options.size + 8}px"},
-                    title=f"{caption} (row {row}): click to find it on the map",
-                    **focus_attributes(dataset.name, row),
-                )
-            )
+        items = [
+            {
+                "row": row,
+                "table": dataset.name,
+                "caption": dataset.caption(row),
+                "src": self.context.image_url(dataset, row) if dataset.config.image else None,
+            }
+            for row in shown
+        ]
         count = f"{len(rows):,} selected" + (
             f", showing the first {len(shown):,}" if len(shown) < len(rows) else ""
         )
-        return [
-            html.Div(count, className="small text-body-secondary mb-2 dashboard-gallery-count"),
-            html.Div(items, className="d-flex flex-wrap gap-2 dashboard-gallery-items"),
-        ]
+        line = html.Div(count, className="mb-2 dashboard-gallery-count")
+        return line, {"size": self.options.size, "items": items}
 
 
 @hookimpl

@@ -78,10 +78,15 @@ def test_a_stalled_reducer_stops_at_its_next_progress_report(faulty_config):
     assert faulty_plugins.STALL_STOPPED.wait(5)
 
 
-def update(client, output: str, trigger: str, value) -> dict:
+def update(client, output: str | list[str], trigger: str, value) -> dict:
+    """Call the callback of ``output`` (a list for several outputs) as the page would."""
+    outputs = [
+        {"id": o.split(".")[0], "property": o.split(".")[1]}
+        for o in ([output] if isinstance(output, str) else output)
+    ]
     body = {
-        "output": output,
-        "outputs": {"id": output.split(".")[0], "property": output.split(".")[1]},
+        "output": output if isinstance(output, str) else ".." + "...".join(output) + "..",
+        "outputs": outputs[0] if isinstance(output, str) else outputs,
         "inputs": [
             {"id": trigger.split(".")[0], "property": trigger.split(".")[1], "value": value}
         ],
@@ -108,5 +113,6 @@ def test_a_broken_panel_shows_its_error_and_the_others_work(faulty_config):
     assert "this panel" not in shown  # the exception's text stays in the server log
     # The server keeps serving, and other panels' callbacks answer.
     selection = {"table": "digits", "rows": [0, 1, 2]}
-    reply = update(client, "gallery-3-items.children", "dashboard-selection.data", selection)
-    assert "gallery-3-items" in json.dumps(reply["response"])
+    gallery = ["gallery-3-count.children", "gallery-3-thumbs.data"]
+    reply = update(client, gallery, "dashboard-selection.data", selection)
+    assert "gallery-3-count" in json.dumps(reply["response"])

@@ -268,16 +268,18 @@ def test_the_gallery_shows_the_selection_and_each_thumbnail_leads_back(dashboard
     meta = dashboard.context.datasets["digits"].metadata()
     threes = np.flatnonzero(meta["target"].to_numpy() == 3)[:8].tolist()
     selection = {"table": "digits", "rows": [*threes, 99999]}  # a stale row: dropped
-    count, grid = gallery.render(selection)
+    count, thumbs = gallery.render(selection)
     assert count.children == "8 selected, showing the first 5"  # limit: 5 in the config
-    assert len(grid.children) == 5
-    first = grid.children[0]
-    image, caption = first.children
-    assert image.src.startswith(f"/_dashboard/image/{threes[0]}?table=digits&v=")
-    assert caption.children == "digit 3"
-    assert getattr(first, "data-dashboard-row") == threes[0]  # a click focuses it on the map
-    assert gallery.render({"table": None, "rows": []}).startswith("Select points")
-    assert gallery.render({"table": "digits", "rows": ["x", None]}).startswith("Select points")
+    assert len(thumbs["items"]) == 5
+    first = thumbs["items"][0]
+    assert first["src"].startswith(f"/_dashboard/image/{threes[0]}?table=digits&v=")
+    assert first["caption"] == "digit 3"
+    # The page draws each as a figure a click focuses on the map.
+    assert (first["table"], first["row"]) == ("digits", threes[0])
+    hint, nothing = gallery.render({"table": None, "rows": []})
+    assert hint.startswith("Select points")
+    assert nothing is None
+    assert gallery.render({"table": "digits", "rows": ["x", None, -1]})[0].startswith("Select")
 
 
 def panel_of(dashboard, name):

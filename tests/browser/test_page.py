@@ -176,6 +176,7 @@ def test_box_selection_fills_the_gallery(page: Page, demo_url: str):
     expect(count).to_contain_text(f"{selected:,} selected")
     page.locator("#gallery-4-clear").click()
     expect(page.locator("#gallery-4-items")).to_contain_text("Select points with the box")
+    expect(page.locator(".dashboard-gallery-item")).to_have_count(0)
 
 
 def test_clicking_a_point_lists_its_neighbours_and_rings_them(page: Page, demo_url: str):

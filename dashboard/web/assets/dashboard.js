@@ -732,6 +732,43 @@
       `${request.dims}D map of ${request.table}${rows === null ? "" : ` (${rows} rows)`} asked for.`;
   }
 
+  // -- the gallery's thumbnails, drawn here rather than as Dash components ----------------
+  // (hundreds of components took the browser seconds to render). Each figure carries the
+  // data-dashboard-row attributes a click turns into a focus on the map. Returns the
+  // container's title (none).
+  function drawGallery(id, thumbs) {
+    const grid = document.getElementById(id);
+    if (!grid) {
+      return window.dash_clientside.no_update;
+    }
+    const items = (thumbs && Array.isArray(thumbs.items)) ? thumbs.items : [];
+    const size = thumbs && Number.isFinite(thumbs.size) ? thumbs.size : 64;
+    const figures = items.map((item) => {
+      const figure = document.createElement("figure");
+      figure.className = "dashboard-gallery-item m-0 text-center";
+      figure.style.width = `${size + 8}px`;
+      figure.title = `${item.caption} (row ${item.row}): click to find it on the map`;
+      figure.dataset.dashboardTable = item.table;
+      figure.dataset.dashboardRow = String(item.row);
+      if (item.src) {
+        const image = document.createElement("img");
+        image.src = item.src;
+        image.alt = item.caption;
+        image.style.width = `${size}px`;
+        image.style.imageRendering = "pixelated";
+        figure.appendChild(image);
+      }
+      const caption = document.createElement("figcaption");
+      caption.className = "small text-truncate";
+      caption.textContent = item.caption;
+      figure.appendChild(caption);
+      return figure;
+    });
+    grid.replaceChildren(...figures);
+    grid.scrollTop = 0;
+    return "";
+  }
+
   window.dashboardClient = {
     mapFigure: mapFigure,
     start: start,
@@ -743,5 +780,6 @@
     staleNotice: staleNotice,
     hideTooltip: hideTooltip,
     maps: maps,
+    drawGallery: drawGallery,
   };
 })();
