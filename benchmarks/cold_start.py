@@ -22,7 +22,7 @@ from pathlib import Path
 OURS = """
 import json, sys, time
 t0 = time.perf_counter()
-from dashboard.web.app import compute_projection
+from dashboard.web.projecting import compute_projection
 from dashboard.web.assemble import prepare
 dashboard = prepare({"tables": {"digits": {"path": "sklearn://digits", "embedding": "pixels",
                      "label": "label"}}, "cache_dir": sys.argv[1]})

@@ -110,6 +110,14 @@ class ProjectionConfig(_Strict):
         description="Seconds a reducer may run before the map reports it stuck and the page "
         "moves on (a plugin that hangs must not hold the map forever); null: no limit.",
     )
+    workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Worker processes that compute maps, each one map at a time (a reducer "
+        "that crashes ends its worker, not the server; Cancel ends the work); 0: compute in "
+        "the server's own threads.",
+    )
 
 
 class PanelConfig(BaseModel):

@@ -25,7 +25,7 @@ from dashboard.projection.request import Projection
 def project(context: Any, request: dict[str, Any]) -> tuple[Projection | None, Any]:
     """Run the page's projection callback body, and read its store value back as a panel's
     callback does: (projection or None, status line or error alert)."""
-    from dashboard.web.app import compute_projection
+    from dashboard.web.projecting import compute_projection
 
     stored, status = compute_projection(request, context)
     return Projection.from_store(stored), status

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from typing import Any
 
 import numpy as np
 from dash import Dash, Input, Output, html
 
 from dashboard import Panel, Reducer, hookimpl
+from dashboard.plugin import Params
 
 #: Set by the stalling reducer when its progress report stopped it (the time limit passed).
 STALL_STOPPED = threading.Event()
@@ -54,6 +57,45 @@ class WrongShape(Reducer):
         return np.zeros((len(X) - 1, 2), dtype=np.float32)
 
 
+class Aborts(Reducer):
+    """A native crash: the process ends with SIGABRT (as a segfaulting library would)."""
+
+    name = "aborts"
+    title = "Aborts"
+
+    def _fit_transform(self, X, progress):
+        os.abort()
+
+
+class Hangs(Reducer):
+    """Never reports progress and never finishes (a stuck native loop)."""
+
+    name = "hangs"
+    title = "Hangs"
+
+    def _fit_transform(self, X, progress):
+        time.sleep(3600)
+
+
+class SlowParams(Params):
+    seconds: float = 3.0
+
+
+class Slow(Reducer):
+    """Takes ``seconds``, reporting progress, then returns a fair map (the first columns)."""
+
+    name = "slow"
+    title = "Slow"
+    Params = SlowParams
+
+    def _fit_transform(self, X, progress):
+        start = time.monotonic()
+        while (spent := time.monotonic() - start) < self.params.seconds:
+            progress(spent / self.params.seconds, "Slow: working")
+            time.sleep(0.05)
+        return np.ascontiguousarray(X[:, : self.n_components], dtype=np.float32)
+
+
 class CrashingCallback(Panel):
     name = "crashing-callback"
 
@@ -82,7 +124,7 @@ class CrashingLayout(Panel):
 
 @hookimpl
 def dashboard_reducers():
-    return [Explodes, Stalls, GivesNaN, WrongShape]
+    return [Explodes, Stalls, GivesNaN, WrongShape, Aborts, Hangs, Slow]
 
 
 @hookimpl

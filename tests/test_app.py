@@ -26,31 +26,75 @@ def callback_body(output: str, outputs: list[tuple[str, str]], inputs: list[tupl
     }
 
 
-def project_over_http(client, prefix: str = "/", request: dict | None = None) -> dict:
-    """Drive the background projection callback as the browser does: start, then poll. The
-    status comes as its output, the projection as a side update (``set_props``), which may
-    arrive in any poll: both are merged into one ``{id: {property: value}}``."""
-    body = callback_body(
-        "dashboard-status.children",
-        [("dashboard-status", "children")],
-        [("dashboard-request", "data", request or REQUEST)],
-    )
-    body["outputs"] = body["outputs"][0]
-    url = f"{prefix}_dash-update-component"
-    started = client.post(url, json=body)
-    assert started.status_code == 200
-    job = started.json
-    merged: dict = {}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        polled = client.post(f"{url}?cacheKey={job['cacheKey']}&job={job['job']}", json=body)
-        assert polled.status_code == 200
-        for component, props in (polled.json.get("sideUpdate") or {}).items():
-            merged.setdefault(component, {}).update(props)
-        if "response" in polled.json:
-            return {**merged, **polled.json["response"]}
+#: The outputs of the callback that follows the page's projection job.
+FOLLOW_OUTPUTS = [
+    ("dashboard-projection-job", "data"),
+    ("dashboard-projection-poll", "disabled"),
+    ("dashboard-status", "children"),
+    ("dashboard-progress-wrap", "style"),
+    ("dashboard-progress", "value"),
+    ("dashboard-progress-text", "children"),
+    ("dashboard-projection-retry", "style"),
+]
+
+
+def follow_body(trigger: str, request, job, page: str) -> dict:
+    """The body of one call of the follow callback, as the page sends it."""
+    values = {
+        "dashboard-request.data": request,
+        "dashboard-projection-poll.n_intervals": 1,
+        "dashboard-projection-cancel.n_clicks": 1 if "cancel" in trigger else None,
+        "dashboard-projection-retry.n_clicks": 1 if "retry" in trigger else None,
+    }
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in FOLLOW_OUTPUTS) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in FOLLOW_OUTPUTS],
+        "inputs": [
+            {"id": k.split(".")[0], "property": k.split(".")[1], "value": v}
+            for k, v in values.items()
+        ],
+        "changedPropIds": [trigger],
+        "state": [
+            {"id": "dashboard-projection-job", "property": "data", "value": job},
+            {"id": "dashboard-view", "property": "data", "value": {"book": {"page": page}}},
+        ],
+    }
+
+
+def merged_answer(answer: dict) -> dict:
+    """A callback's answer as ``{id: {property: value}}``: outputs and side updates."""
+    merged = dict(answer.get("sideUpdate") or {})
+    for component, props in answer["response"].items():
+        merged.setdefault(component, {}).update(props)
+    return merged
+
+
+def follow_call(client, prefix: str, trigger: str, request, job, page: str) -> dict:
+    """One call of the follow callback as the page makes it, through the test client."""
+    body = follow_body(trigger, request, job, page)
+    response = client.post(f"{prefix}_dash-update-component", json=body)
+    assert response.status_code == 200, response.data[:300]
+    return merged_answer(response.json)
+
+
+def project_over_http(
+    client, prefix: str = "/", request: dict | None = None, page: str = "page-1"
+) -> dict:
+    """Ask for a map as the page does, then poll its job until it ends: the outputs and
+    side updates of every call merged into one ``{id: {property: value}}``."""
+    request = request or REQUEST
+    merged = follow_call(client, prefix, "dashboard-request.data", request, None, page)
+    deadline = time.monotonic() + 120
+    while not merged["dashboard-projection-poll"]["disabled"]:
+        assert time.monotonic() < deadline, "the projection did not finish in 120 s"
         time.sleep(0.1)
-    raise AssertionError("the projection did not finish in 60 s")
+        job = merged["dashboard-projection-job"]["data"]
+        polled = follow_call(
+            client, prefix, "dashboard-projection-poll.n_intervals", request, job, page
+        )
+        for component, props in polled.items():
+            merged.setdefault(component, {}).update(props)
+    return merged
 
 
 def map_over_http(app, projection: dict, colour: str, drawn: tuple = (None, None)) -> Any:

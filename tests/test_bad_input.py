@@ -13,8 +13,8 @@ import yaml
 from dash import no_update
 
 from dashboard.errors import ConfigError, DataError
-from dashboard.web.app import compute_projection
 from dashboard.web.assemble import prepare
+from dashboard.web.projecting import compute_projection
 from tests.conftest import project, render_map
 
 RNG = np.random.default_rng(0)

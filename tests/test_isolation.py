@@ -9,8 +9,9 @@ import pytest
 from dash import no_update
 
 from dashboard.plugin.manager import get_plugin_manager
-from dashboard.web.app import compute_projection, create_app
+from dashboard.web.app import create_app
 from dashboard.web.assemble import prepare
+from dashboard.web.projecting import compute_projection
 from tests import faulty_plugins
 
 

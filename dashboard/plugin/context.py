@@ -21,7 +21,7 @@ from dashboard.data.sources import resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
 from dashboard.plugin.memo import Memo
 from dashboard.projection.request import Projection, ProjectionRequest
-from dashboard.projection.runner import run_projection
+from dashboard.projection.runner import plan_projection, run_projection
 
 if TYPE_CHECKING:
     from dashboard.config import DashboardConfig
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dashboard.plugin.manager import Registry
     from dashboard.plugin.panel import DerivedColumn
     from dashboard.plugin.reducer import Progress
+    from dashboard.projection.lifecycle import ProjectionJobs
     from dashboard.projection.store import ProjectionStore
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ class PanelContext:
         self.reducer_cache = reducer_cache
         self.poll_ms = POLL_MS
         self.url_base = "/"
+        # Set by the app: projections then run as jobs in worker processes (a page's map,
+        # a timeline, a pinned map alike); without it (scripts, tests) they run here.
+        self.jobs: ProjectionJobs | None = None
         self._derived: Mapping[str, Mapping[str, DerivedColumn]] = MappingProxyType({})
         # Colours computed from maps, kept in memory: every hover's tooltip reads them.
         self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
@@ -145,16 +149,18 @@ class PanelContext:
         DashboardError
             Unknown table or reducer, bad params, or data the reducer cannot use.
         """
-        if not isinstance(request, ProjectionRequest):
-            try:
-                request = ProjectionRequest.from_dict(request)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DashboardError(
-                    f"not a projection request: {exc!r}\nreload the page"
-                ) from None
+        request = ProjectionRequest.parse(request)
+        if self.jobs is not None:
+            return self.jobs.wait(request, progress)
+        return self.project_here(request, progress)
+
+    def project_here(
+        self, request: ProjectionRequest | Mapping[str, Any], progress: Progress | None = None
+    ) -> Projection:
+        """:meth:`project` in this process and thread, whatever the app's jobs."""
         settings = self.config.projection
         return run_projection(
-            request,
+            ProjectionRequest.parse(request),
             self.datasets,
             self.registry,
             self.store,
@@ -164,6 +170,25 @@ class PanelContext:
             time_limit=settings.time_limit,
             reducer_cache=self.reducer_cache,
         )
+
+    def projection_key(self, request: ProjectionRequest) -> tuple[str, bool]:
+        """The cache key of ``request``'s map (its job's identity), and whether it is cached.
+
+        Raises
+        ------
+        DashboardError
+            Unknown table or reducer, bad params or rows.
+        """
+        settings = self.config.projection
+        planned = plan_projection(
+            request,
+            self.datasets,
+            self.registry,
+            self.store,
+            pca_dims=settings.pca_dims,
+            sample=settings.sample,
+        )
+        return planned.key, self.store.exists(planned.key)
 
     def coordinates(self, projection: Projection) -> np.ndarray:
         """The map's (n, 2|3) float32 coordinates (NaN: a row not on the map).

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from dashboard.errors import DashboardError
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,6 +44,22 @@ class ProjectionRequest:
             rows=None if data.get("rows") is None else tuple(int(r) for r in data["rows"]),
             max_rows=int(data["max_rows"]) if data.get("max_rows") else None,
         )
+
+    @classmethod
+    def parse(cls, data: Any) -> ProjectionRequest:
+        """A request from a page's store value (or a request, as is).
+
+        Raises
+        ------
+        DashboardError
+            When ``data`` is not one (a forged or damaged store value).
+        """
+        if isinstance(data, ProjectionRequest):
+            return data
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DashboardError(f"not a projection request: {exc!r}\nreload the page") from None
 
 
 @dataclass(frozen=True)

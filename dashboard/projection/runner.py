@@ -118,6 +118,64 @@ def place_rest(
         coords[chunk] = reducer.transform(block)
 
 
+@dataclass(frozen=True)
+class PlannedProjection:
+    """What a request will compute, decided before any computing: its cache ``key`` (also
+    its job's identity) and how its rows are fitted."""
+
+    request: ProjectionRequest
+    dataset: Dataset
+    reducer_cls: type[Reducer]
+    params: dict[str, Any]
+    rows: tuple[int, ...] | None
+    pool: np.ndarray
+    plan: SamplePlan | None
+    pca_dims: int | None
+    fitted_rows: int
+    key: str
+
+
+def plan_projection(
+    request: ProjectionRequest,
+    datasets: Mapping[str, Dataset],
+    registry: Registry,
+    store: ProjectionStore,
+    *,
+    pca_dims: int | None = None,
+    sample: SampleConfig | None = None,
+) -> PlannedProjection:
+    """Decide what ``request`` computes (see :func:`run_projection`), without computing.
+
+    Raises
+    ------
+    DashboardError
+        Unknown table or reducer, bad params or rows.
+    """
+    if request.table not in datasets:
+        raise DataError(f"unknown table {request.table!r}\nallowed values: {quote_list(datasets)}")
+    dataset = datasets[request.table]
+    reducer_cls = registry.reducer(request.reducer)
+    params = reducer_cls.validate_params(request.params)
+    params_json = params.model_dump(mode="json")
+    rows = _check_rows(request.rows, dataset.n_rows)
+    sample = sample or SampleConfig()
+    pool = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+    limit = sample.limit(reducer_cls.sample_above, request.max_rows)
+    plan = plan_sample(dataset, pool, limit, sample, reducer_cls.supports_transform)
+    # PCA first only where it narrows: the table wider, and more rows fitted, than
+    # `pca_dims` (PCA cannot find 50 components in 20 isolated rows).
+    fitted_rows = len(pool) if plan is None else len(plan.fit)
+    narrower = min(dataset.n_dims or 0, fitted_rows)
+    first = pca_dims if reducer_cls.pca_first and pca_dims and narrower > pca_dims else None
+    key_params = {**params_json, "__pca_dims": first} if first else params_json
+    if plan is not None:
+        key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
+    key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
+    return PlannedProjection(
+        request, dataset, reducer_cls, params_json, rows, pool, plan, first, fitted_rows, key
+    )
+
+
 def run_projection(
     request: ProjectionRequest,
     datasets: Mapping[str, Dataset],
@@ -145,33 +203,27 @@ def run_projection(
     DashboardError
         Unknown table or reducer, bad params, or data the reducer cannot use.
     """
-    if request.table not in datasets:
-        raise DataError(f"unknown table {request.table!r}\nallowed values: {quote_list(datasets)}")
-    dataset = datasets[request.table]
-    reducer_cls = registry.reducer(request.reducer)
-    params = reducer_cls.validate_params(request.params)
-    params_json = params.model_dump(mode="json")
-    rows = _check_rows(request.rows, dataset.n_rows)
-    sample = sample or SampleConfig()
-    pool = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
-    limit = sample.limit(reducer_cls.sample_above, request.max_rows)
-    plan = plan_sample(dataset, pool, limit, sample, reducer_cls.supports_transform)
-    # PCA first only where it narrows: the table wider, and more rows fitted, than
-    # `pca_dims` (PCA cannot find 50 components in 20 isolated rows).
-    fitted_rows = len(pool) if plan is None else len(plan.fit)
-    narrower = min(dataset.n_dims or 0, fitted_rows)
-    first = pca_dims if reducer_cls.pca_first and pca_dims and narrower > pca_dims else None
-    key_params = {**params_json, "__pca_dims": first} if first else params_json
-    if plan is not None:
-        key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
-    key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
+    planned = plan_projection(request, datasets, registry, store, pca_dims=pca_dims, sample=sample)
+    key, reducer_cls = planned.key, planned.reducer_cls
     start = time.perf_counter()
     coords = store.load(key)
     cached = coords is not None
     if coords is None:
-        reducer = reducer_cls(params, n_components=request.dims, cache_dir=reducer_cache)
+        reducer = reducer_cls(
+            reducer_cls.validate_params(request.params),
+            n_components=request.dims,
+            cache_dir=reducer_cache,
+        )
         try:
-            coords = _compute(reducer, dataset, pool, plan, first, progress, time_limit)
+            coords = _compute(
+                reducer,
+                planned.dataset,
+                planned.pool,
+                planned.plan,
+                planned.pca_dims,
+                progress,
+                time_limit,
+            )
         except ReducerError as exc:  # name the table: the reducer only saw a matrix
             raise ReducerError(f"table {request.table!r}: {exc}") from exc
         except (DashboardError, JobCancelledError):
@@ -182,7 +234,7 @@ def run_projection(
             logger.exception("reducer %r failed on table %r", request.reducer, request.table)
             raise ReducerError(
                 f"table {request.table!r}: reducer {request.reducer!r} failed on "
-                f"{fitted_rows:,} rows: {type(exc).__name__}: {exc}\n"
+                f"{planned.fitted_rows:,} rows: {type(exc).__name__}: {exc}\n"
                 "try another reducer or more rows; the server log has the details"
             ) from exc
         store.save(key, coords)
@@ -201,13 +253,13 @@ def run_projection(
         table=request.table,
         reducer=request.reducer,
         dims=request.dims,
-        params=params_json,
+        params=planned.params,
         n=int(coords.shape[0]),
         seconds=seconds,
         cached=cached,
-        isolated=None if rows is None else len(rows),
-        pca_dims=first,
-        sample=None if plan is None else plan.summary(),
+        isolated=None if planned.rows is None else len(planned.rows),
+        pca_dims=planned.pca_dims,
+        sample=None if planned.plan is None else planned.plan.summary(),
     )
 
 

@@ -140,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    app.dashboard.context.jobs.warm()  # the first map need not wait for a worker to start
     logging.getLogger("dashboard").info(
         "serving %s on http://%s:%d/", args.config, args.host, args.port
     )

@@ -49,6 +49,8 @@ def build_worker_app(environ: Any = os.environ) -> Any:
     )
     from dashboard.web.app import create_app
 
+    global _in_worker
+    _in_worker = True  # its projection jobs run here, not sent on to the queue again
     app = create_app(path)
     manager = app._background_manager
     celery_app = getattr(manager, "handle", None)
@@ -66,3 +68,30 @@ def __getattr__(name: str) -> Any:
         globals()["celery_app"] = built = build_worker_app()
         return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: The Celery task that computes a projection job on a worker.
+PROJECTION_TASK = "dashboard.projection"
+_in_worker = False
+
+
+def in_worker() -> bool:
+    """Whether this process is a Celery worker building its dashboard."""
+    return _in_worker
+
+
+def celery_projection_sender(celery_app: Any) -> Any:
+    """Hand a projection job to the Celery workers (they write its record as it runs)."""
+
+    def send(key: str, request: dict[str, Any], generation: int) -> None:
+        celery_app.send_task(PROJECTION_TASK, args=[key, request, generation])
+
+    return send
+
+
+def register_celery_projection(celery_app: Any, jobs: Any) -> None:
+    """Register the task that runs sent projection jobs with ``jobs`` (in a worker)."""
+
+    @celery_app.task(name=PROJECTION_TASK)
+    def run_projection_job(key: str, request: dict[str, Any], generation: int) -> None:
+        jobs.run_sent(key, request, generation)

@@ -54,6 +54,7 @@ def build_server(environ: Mapping[str, str] = os.environ) -> flask.Flask:
     from dashboard.web.app import create_app
 
     app = create_app(path, url_base_pathname=environ.get(URL_BASE_ENV, "/"))
+    app.dashboard.context.jobs.warm()
     logging.getLogger(__name__).info("worker %d serves %s", os.getpid(), path)
     return app.server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from collections.abc import Mapping
@@ -11,14 +12,16 @@ from typing import Any
 import diskcache
 import flask
 import pluggy
-from dash import Dash, Input, Output, State, no_update, set_props
-from dash.exceptions import PreventUpdate
+from dash import Dash, Input, Output
 
 from dashboard.config import DashboardConfig
-from dashboard.errors import DashboardError, JobCancelledError
-from dashboard.plugin.components import alert
-from dashboard.plugin.context import PanelContext
-from dashboard.plugin.panel import PROJECTION_STORE, REQUEST_STORE
+from dashboard.projection.lifecycle import InProcessExecutor, ProjectionJobs
+from dashboard.projection.process import ReducerProcess, worker_spec
+from dashboard.serve.worker import (
+    celery_projection_sender,
+    in_worker,
+    register_celery_projection,
+)
 from dashboard.web import state
 from dashboard.web.assemble import prepare
 from dashboard.web.isolation import (
@@ -28,15 +31,8 @@ from dashboard.web.isolation import (
 )
 from dashboard.web.jobs import ThreadJobManager
 from dashboard.web.locked_dash import LockedSetupDash
-from dashboard.web.page import (
-    PROGRESS,
-    PROGRESS_TEXT,
-    PROGRESS_WRAP,
-    PROJECTION_ANSWER,
-    STATUS,
-    THEME,
-    page_layout,
-)
+from dashboard.web.page import THEME, page_layout
+from dashboard.web.projecting import register_projection
 from dashboard.web.routes import (
     BOOTSTRAP_CSS,
     STATIC_ROUTE,
@@ -124,72 +120,44 @@ def create_app(
     add_image_route(app, context.datasets)
     add_row_route(app, context)
     built = {panel.index: build_panel_layout(panel, isolate=isolate_panels) for panel in panels}
-    app.layout = page_layout(context.config, panels, built)
+    app.layout = page_layout(context.config, panels, built, poll_ms=context.poll_ms)
     app.layout.children.extend(state.register(app, context, panels))
     app.clientside_callback(
         "function(id) { return window.dashboardClient.start(); }",
         Output(THEME, "data"),
         Input(THEME, "id"),
     )
-    _register_projection_callback(app, context, manager)
+    celery_app = manager.handle if context.config.celery is not None else None
+    context.jobs = _projection_jobs(dashboard, mount, celery_app)
+    register_projection(app, context, context.jobs)
+    # For the code that embeds the app (and tests): its context, panels and plugins.
+    app.dashboard = dashboard
     for panel in panels:
         if built[panel.index][1]:  # a panel without its layout gets no callbacks
             register_panel_callbacks(app, panel, isolate=isolate_panels)
     return app
 
 
-def _register_projection_callback(app: Dash, context: PanelContext, manager: Any) -> None:
-    """Compute the requested projection in a background job, reporting progress.
-
-    The result reaches the page by ``set_props``, not as the callback's output: Dash holds
-    back every callback downstream of a running callback's outputs, and the old map must
-    stay live (recolour, select, filter) while the new one computes.
-    """
-
-    @app.callback(
-        Output(STATUS, "children"),
-        Input(REQUEST_STORE, "data"),
-        background=True,
-        interval=context.poll_ms,
-        progress=[Output(PROGRESS, "value"), Output(PROGRESS_TEXT, "children")],
-        progress_default=[0, ""],
-        running=[(Output(PROGRESS_WRAP, "style"), {"display": "flex"}, {"display": "none"})],
+def _projection_jobs(dashboard: Any, mount: str, celery_app: Any) -> ProjectionJobs:
+    """The dashboard's projection jobs: run in worker processes (``projection.workers``),
+    in this process's threads when a plugin registered in code cannot be carried to one, or
+    on Celery workers when the config names a broker."""
+    context = dashboard.context
+    settings = context.config.projection
+    executors: list[Any] = []
+    spec = worker_spec(context.config, dashboard.plugin_manager) if settings.workers else None
+    if spec is not None:
+        executors = [ReducerProcess(spec) for _ in range(settings.workers)]
+    else:
+        executors = [InProcessExecutor(context.project_here)]
+    jobs = ProjectionJobs(
+        diskcache.Cache(dashboard.cache_dir / "jobs" / mount),
+        context.projection_key,
+        context.project_here,
+        executors,
+        send=None if celery_app is None or in_worker() else celery_projection_sender(celery_app),
     )
-    def project(set_progress: Any, request: dict[str, Any] | None) -> Any:
-        def progress(fraction: float, message: str) -> None:
-            if isinstance(manager, ThreadJobManager):  # Celery stops its own tasks
-                manager.raise_if_cancelled()  # a newer request replaced this one
-            set_progress((round(100 * fraction), message))
-
-        try:
-            stored, status = compute_projection(request, context, progress)
-        except JobCancelledError:
-            raise PreventUpdate from None
-        if stored is not no_update:
-            set_props(PROJECTION_ANSWER, {"data": stored})
-        return status
-
-    # A job whose request was replaced may still finish after the newer one (a cached 2D map
-    # is quicker than a 3D fit): its map is not the one asked for, and is not shown.
-    app.clientside_callback(
-        "function(answer, request) {"
-        " return window.dashboardClient.acceptProjection(answer, request); }",
-        Output(PROJECTION_STORE, "data"),
-        Input(PROJECTION_ANSWER, "data"),
-        State(REQUEST_STORE, "data"),
-        prevent_initial_call=True,
-    )
-
-
-def compute_projection(
-    request: Mapping[str, Any] | None, context: PanelContext, progress: Any = None
-) -> tuple[Any, Any]:
-    """The projection callback's body: (projection store value, status line or error)."""
-    if not request:
-        return no_update, no_update
-    try:
-        projection = context.project(request, progress)
-    except DashboardError as exc:
-        logger.warning("projection failed: %s", exc)
-        return no_update, alert(str(exc), color="danger", id="dashboard-error")
-    return projection.to_store(), context.describe(projection)
+    if celery_app is not None:
+        register_celery_projection(celery_app, jobs)
+    atexit.register(jobs.stop)
+    return jobs

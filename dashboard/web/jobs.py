@@ -1,5 +1,9 @@
 """Run Dash background callbacks in threads of the server process, results in diskcache.
 
+(Background callbacks are the panels' long work: a timeline's steps, a pinned map. The
+projections themselves run as jobs in worker processes, :mod:`dashboard.projection.lifecycle`;
+a background callback that needs a map waits for its job.)
+
 Why not Dash's ``DiskcacheManager`` as is: it forks a process per job, and Polars' thread pool
 deadlocks in a child forked after the parent used it (measured here: a forked
 ``scan_parquet(...).collect()`` hangs forever). Threads also keep what the server has already

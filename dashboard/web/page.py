@@ -21,6 +21,12 @@ STATUS = "dashboard-status"
 PROGRESS = "dashboard-progress"
 PROGRESS_TEXT = "dashboard-progress-text"
 PROGRESS_WRAP = "dashboard-progress-wrap"
+#: The projection job the page follows (see dashboard.web.projecting), its poll, and the
+#: buttons that cancel it and ask again.
+JOB = "dashboard-projection-job"
+POLL = "dashboard-projection-poll"
+CANCEL = "dashboard-projection-cancel"
+RETRY = "dashboard-projection-retry"
 SIDEBAR = "dashboard-sidebar"
 SIDEBAR_TOGGLE = "dashboard-sidebar-toggle"
 #: The browser's colour scheme (``light`` or ``dark``), set by the page's script.
@@ -28,7 +34,10 @@ THEME = "dashboard-theme"
 
 
 def page_layout(
-    config: DashboardConfig, panels: list[Panel], built: dict[int, tuple[Any, bool]]
+    config: DashboardConfig,
+    panels: list[Panel],
+    built: dict[int, tuple[Any, bool]],
+    poll_ms: int = 250,
 ) -> Any:
     """The whole page: header, the panels' built layouts (``built[index]``) in their
     regions, and the projection store (the view's stores are added by
@@ -62,12 +71,25 @@ def page_layout(
                                     animated=True,
                                     style={"width": "10rem", "height": "0.9rem"},
                                 ),
+                                html.Button(
+                                    "Cancel",
+                                    id=CANCEL,
+                                    className="btn btn-sm btn-link py-0 ms-1",
+                                    title="Stop computing this map and keep the one shown",
+                                ),
                             ],
                             id=PROGRESS_WRAP,
                             className="align-items-center",
                             style={"display": "none"},
                         ),
                         html.Div(id=STATUS, className="small text-body-secondary"),
+                        html.Button(
+                            "Try again",
+                            id=RETRY,
+                            className="btn btn-sm btn-outline-secondary py-0",
+                            style={"display": "none"},
+                            title="Compute the map the controls ask for again",
+                        ),
                     ],
                     className="d-flex align-items-center gap-3 dashboard-header-status",
                 ),
@@ -108,6 +130,8 @@ def page_layout(
             body,
             dcc.Store(id=PROJECTION_STORE),
             dcc.Store(id=PROJECTION_ANSWER),
+            dcc.Store(id=JOB),
+            dcc.Interval(id=POLL, interval=poll_ms, disabled=True),
             dcc.Store(id=THEME),
         ],
         className="dashboard-page",

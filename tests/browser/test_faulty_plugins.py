@@ -74,3 +74,35 @@ def test_broken_panels_and_reducers_show_errors_while_the_map_keeps_working(
     pick_reducer(page, "PCA")
     wait_for_status(page, "PCA 2D")
     wait_for_points(page, 1797)
+
+
+def test_a_crashing_reducer_fails_its_map_and_a_slow_one_can_be_cancelled(
+    page: Page, faulty_url: str
+):
+    page.goto(faulty_url)
+    wait_for_status(page, "PCA 2D")
+    wait_for_points(page, 1797)
+    # A native crash (abort) ends the reducer's worker process, not the server.
+    pick_reducer(page, "Aborts")
+    expect(page.locator("#dashboard-error")).to_contain_text(
+        "worker process was ended by SIGABRT", timeout=30_000
+    )
+    retry = page.get_by_role("button", name="Try again")
+    expect(retry).to_be_visible()
+    wait_for_points(page, 1797)  # the last good map stays, and works
+    # A slow map shows its progress and a Cancel that stops it.
+    pick_reducer(page, "Slow")
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_be_visible(timeout=30_000)
+    expect(page.locator("#dashboard-progress-text")).to_contain_text("Slow", timeout=30_000)
+    cancel.click()
+    expect(page.locator("#dashboard-status")).to_contain_text("Cancelled the slow 2D map")
+    expect(page.locator("#dashboard-progress-wrap")).to_be_hidden()
+    expect(retry).to_be_visible()
+    wait_for_points(page, 1797)
+    # Asked again, it runs to its end (3 s).
+    retry.click()
+    expect(cancel).to_be_visible()
+    wait_for_status(page, "Slow 2D", timeout=60_000)
+    expect(retry).to_be_hidden()
+    expect(page.locator("#dashboard-error")).to_have_count(0)
