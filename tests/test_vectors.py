@@ -66,3 +66,18 @@ def test_the_dataset_uses_it_and_still_explains_bad_vectors(tmp_path):
     pq.write_table(pa.table({"vec": [[1.0, 2.0], [3.0]]}), ragged)
     with pytest.raises(DataError, match=r"column 'vec' holds vectors of different lengths"):
         dataset(ragged).matrix()
+
+
+def test_the_matrix_is_kept_once_on_disk_and_mapped_by_every_process(write_config, digits_path):
+    from dashboard.web.assemble import prepare
+
+    config = write_config({"tables": {"digits": {"path": str(digits_path)}}})
+    first = prepare(config).context.datasets["digits"].matrix()
+    assert isinstance(first, np.memmap)  # mapped from the cache, not a private copy
+    assert not first.flags.writeable
+    # Another process (a reducer worker) maps the same file and decodes nothing.
+    again = prepare(config).context.datasets["digits"]
+    again._build_matrix = lambda: pytest.fail("decoded the table again")
+    second = again.matrix()
+    assert second.filename == first.filename
+    np.testing.assert_array_equal(second, first)

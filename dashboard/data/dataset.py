@@ -7,6 +7,7 @@ import fnmatch
 import glob
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -28,6 +29,8 @@ T = TypeVar("T")
 ROLES = ("label", "text", "image", "id")
 #: The row-number column of :meth:`Dataset.metadata`.
 ROW = "__row__"
+
+logger = logging.getLogger(__name__)
 
 
 def is_vector_dtype(dtype: pl.DataType) -> bool:
@@ -100,6 +103,15 @@ class Dataset:
         self._kept: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        #: Where the matrix is kept as a float32 ``.npy`` that every process maps (the
+        #: server, its reducer workers): set by the app (:meth:`keep_matrix_in`).
+        self._matrix_store: Any = None
+
+    def keep_matrix_in(self, store: Any) -> None:
+        """Keep the matrix in ``store`` (a :class:`ProjectionStore`) once it is read, and map
+        it from there: the server and its reducer worker processes then share one copy in
+        the page cache instead of each decoding the table into its own."""
+        self._matrix_store = store
 
     def _once(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``'s value, computed once per dataset even when threads ask together."""
@@ -275,7 +287,24 @@ class Dataset:
         DataError
             On null or ragged vectors, naming the first offending rows.
         """
-        return self._once("matrix", self._build_matrix)
+        return self._once("matrix", self._mapped_matrix)
+
+    def _mapped_matrix(self) -> np.ndarray:
+        store = self._matrix_store
+        if store is None or not self.files:  # no cheap fingerprint to name the file by
+            return self._build_matrix()
+        key = "vectors" + self.fingerprint()
+        kept = store.load(key, mmap=True)
+        if kept is not None and kept.ndim == 2 and kept.dtype == np.float32:
+            return kept
+        built = self._build_matrix()
+        try:
+            store.save(key, built)
+        except OSError as exc:  # a full or read-only disk: this process keeps its own copy
+            logger.warning("could not keep the matrix of table %r on disk: %s", self.name, exc)
+            return built
+        mapped = store.load(key, mmap=True)
+        return built if mapped is None else mapped
 
     def _build_matrix(self) -> np.ndarray:
         fast = self._read_parquet_vectors()

@@ -63,8 +63,9 @@ class ProjectionStore:
             raise ValueError(f"invalid projection key {key!r}")
         return self.root / f"{key}.npy"
 
-    def load(self, key: str) -> np.ndarray | None:
-        """Return cached coordinates, or None when absent or unreadable."""
+    def load(self, key: str, *, mmap: bool = False) -> np.ndarray | None:
+        """Return cached coordinates (read-only and mapped from the file with ``mmap``), or
+        None when absent or unreadable."""
         try:
             path = self.path(key)
         except ValueError:
@@ -74,7 +75,7 @@ class ProjectionStore:
             # two threads at once ("AST constructor recursion depth mismatch", seen here
             # when several panels load a new map together): one load at a time.
             with _NPY_HEADER_LOCK:
-                return np.load(path, allow_pickle=False)
+                return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, EOFError) as exc:

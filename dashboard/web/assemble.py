@@ -62,11 +62,14 @@ def prepare(
     datasets = _open_datasets(config, plugin_manager, cache_dir)
     _check_stratify(config, datasets)
     initial = _initial_request(config, datasets, registry)
+    store = ProjectionStore(cache_dir)
+    for dataset in datasets.values():
+        dataset.keep_matrix_in(store)
     context = PanelContext(
         config,
         datasets,
         registry,
-        ProjectionStore(cache_dir),
+        store,
         initial,
         reducer_cache=config.resolved_numba_cache_dir(),
     )
