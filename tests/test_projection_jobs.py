@@ -43,7 +43,7 @@ def jobs_of(app):
 
 
 def key_of(app, request: dict) -> str:
-    return app.dashboard.context.projection_key(ProjectionRequest.parse(request))[0]
+    return app.dashboard.context.cached_projection(ProjectionRequest.parse(request))[0]
 
 
 def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):

@@ -171,8 +171,9 @@ class PanelContext:
             reducer_cache=self.reducer_cache,
         )
 
-    def projection_key(self, request: ProjectionRequest) -> tuple[str, bool]:
-        """The cache key of ``request``'s map (its job's identity), and whether it is cached.
+    def cached_projection(self, request: ProjectionRequest) -> tuple[str, Projection | None]:
+        """The cache key of ``request``'s map (its job's identity), and its
+        :class:`Projection` when the cache holds a readable copy (None: it must be computed).
 
         Raises
         ------
@@ -188,7 +189,10 @@ class PanelContext:
             pca_dims=settings.pca_dims,
             sample=settings.sample,
         )
-        return planned.key, self.store.exists(planned.key)
+        coords = self.store.load(planned.key)
+        if coords is None:
+            return planned.key, None
+        return planned.key, planned.projection(int(coords.shape[0]), 0.0, cached=True)
 
     def coordinates(self, projection: Projection) -> np.ndarray:
         """The map's (n, 2|3) float32 coordinates (NaN: a row not on the map).

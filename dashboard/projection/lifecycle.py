@@ -87,16 +87,6 @@ class JobStatus:
             return False  # a Celery queue may hold a job for long: its workers beat once running
         return (now or time.time()) - self.beat > LOST_AFTER_S
 
-    def for_page(self) -> dict[str, Any]:
-        """What a page is told: state, progress, message or error (never the waiters)."""
-        return {
-            "key": self.key,
-            "state": self.state.value,
-            "fraction": self.fraction,
-            "message": self.message,
-            "error": self.error,
-        }
-
 
 class Executor(Protocol):
     """Runs one projection request to its store value (see :class:`ReducerProcess`)."""
@@ -144,10 +134,9 @@ class ProjectionJobs:
     ----------
     board
         Where job records live (shared by every process serving this dashboard).
-    key_of
-        The cache key of a request, and whether its map is cached already.
-    load
-        The :class:`Projection` of a request whose map is cached (no computing).
+    lookup
+        The cache key of a request, and its :class:`Projection` when its map is cached
+        (None: it must be computed).
     executors
         One per job that may run at once.
     send
@@ -158,14 +147,12 @@ class ProjectionJobs:
     def __init__(
         self,
         board: diskcache.Cache,
-        key_of: Callable[[ProjectionRequest], tuple[str, bool]],
-        load: Callable[[ProjectionRequest], Projection],
+        lookup: Callable[[ProjectionRequest], tuple[str, Projection | None]],
         executors: list[Executor],
         send: Callable[[str, dict[str, Any], int], None] | None = None,
     ):
         self.board = board
-        self._key_of = key_of
-        self._load = load
+        self._lookup = lookup
         self._executors = executors
         self._send = send
         self.owner = ("celery:" if send else "") + f"{socket.gethostname()}:{os.getpid()}"
@@ -216,9 +203,8 @@ class ProjectionJobs:
             For a request that names no table, reducer or params the dashboard has.
         """
         request = ProjectionRequest.parse(request)
-        key, cached = self._key_of(request)
-        if cached:
-            projection = self._load(request)
+        key, projection = self._lookup(request)
+        if projection is not None:
             stored = projection.to_store()
             return JobStatus(key, JobState.DONE, request.to_dict(), 1.0, projection=stored)
         now = time.time()

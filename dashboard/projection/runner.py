@@ -134,6 +134,23 @@ class PlannedProjection:
     fitted_rows: int
     key: str
 
+    def projection(self, n: int, seconds: float, cached: bool) -> Projection:
+        """The :class:`Projection` of this plan, once its ``n`` coordinates are stored."""
+        request = self.request
+        return Projection(
+            key=self.key,
+            table=request.table,
+            reducer=request.reducer,
+            dims=request.dims,
+            params=self.params,
+            n=n,
+            seconds=seconds,
+            cached=cached,
+            isolated=None if self.rows is None else len(self.rows),
+            pca_dims=self.pca_dims,
+            sample=None if self.plan is None else self.plan.summary(),
+        )
+
 
 def plan_projection(
     request: ProjectionRequest,
@@ -248,19 +265,7 @@ def run_projection(
         seconds,
         " (cached)" if cached else "",
     )
-    return Projection(
-        key=key,
-        table=request.table,
-        reducer=request.reducer,
-        dims=request.dims,
-        params=planned.params,
-        n=int(coords.shape[0]),
-        seconds=seconds,
-        cached=cached,
-        isolated=None if planned.rows is None else len(planned.rows),
-        pca_dims=planned.pca_dims,
-        sample=None if planned.plan is None else planned.plan.summary(),
-    )
+    return planned.projection(int(coords.shape[0]), seconds, cached)
 
 
 def _stoppable(progress: Progress | None) -> Progress:

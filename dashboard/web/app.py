@@ -152,8 +152,7 @@ def _projection_jobs(dashboard: Any, mount: str, celery_app: Any) -> ProjectionJ
         executors = [InProcessExecutor(context.project_here)]
     jobs = ProjectionJobs(
         diskcache.Cache(dashboard.cache_dir / "jobs" / mount),
-        context.projection_key,
-        context.project_here,
+        context.cached_projection,
         executors,
         send=None if celery_app is None or in_worker() else celery_projection_sender(celery_app),
     )
