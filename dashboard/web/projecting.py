@@ -66,11 +66,12 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
     # A map a job finishes may land after the page asked for another (a cached 2D map is
     # quicker than a 3D fit): the page takes it only if it is the map asked for now.
     app.clientside_callback(
-        "function(answer, request) {"
-        " return window.dashboardClient.acceptProjection(answer, request); }",
+        "function(answer, request, shown) {"
+        " return window.dashboardClient.acceptProjection(answer, request, shown); }",
         Output("dashboard-projection", "data"),
         Input(PROJECTION_ANSWER, "data"),
         State(REQUEST_STORE, "data"),
+        State("dashboard-projection", "data"),
         prevent_initial_call=True,
     )
 

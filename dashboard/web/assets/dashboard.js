@@ -712,9 +712,11 @@
       JSON.stringify(projection.params) === JSON.stringify(request.params);
   }
 
-  function acceptProjection(answer, request) {
-    // A finished job's map, unless the page asks for another one by now.
-    if (!answer || (request && !isRequested(answer, request))) {
+  function acceptProjection(answer, request, shown) {
+    // A finished job's map, unless the page asks for another one by now, or shows it
+    // already (a second answer for the same map must not redraw it under the pointer).
+    if (!answer || (request && !isRequested(answer, request)) ||
+        (shown && shown.key === answer.key && shown.n === answer.n)) {
       return window.dash_clientside.no_update;
     }
     return answer;
