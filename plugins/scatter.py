@@ -49,9 +49,9 @@ FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps
     return window.dashboardClient.mapFigure(
         {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme);
 }}"""
-STALE_JS = """function(projection, request) {
-    return window.dashboardClient.staleNotice(projection, request);
-}"""
+STALE_JS = """function(projection, request) {{
+    return window.dashboardClient.staleNotice(projection, request, {titles});
+}}"""
 EMPTY_FIGURE = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
 
@@ -326,8 +326,9 @@ class ScatterPanel(Panel):
             Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
             Input("dashboard-theme", "data"),
         )
+        titles = {name: self.context.reducer_title(name) for name in self.context.registry.reducers}
         app.clientside_callback(
-            STALE_JS,
+            STALE_JS.format(titles=json.dumps(titles)),
             Output(self.id("stale"), "children"),
             Input(self.projection_store, "data"),
             Input(REQUEST_STORE, "data"),

@@ -29,7 +29,6 @@ def callback_body(output: str, outputs: list[tuple[str, str]], inputs: list[tupl
 #: The outputs of the callback that follows the page's projection job.
 FOLLOW_OUTPUTS = [
     ("dashboard-projection-job", "data"),
-    ("dashboard-projection-poll", "disabled"),
     ("dashboard-status", "children"),
     ("dashboard-progress-wrap", "style"),
     ("dashboard-progress", "value"),
@@ -38,12 +37,16 @@ FOLLOW_OUTPUTS = [
 ]
 
 
-def follow_body(trigger: str, request, job, page: str) -> dict:
-    """The body of one call of the follow callback, as the page sends it."""
+def follow_body(trigger: str, request, job, page: str, cancelled=None) -> dict:
+    """The body of one call of the follow callback, as the page sends it: ``trigger`` is
+    the request, the poll, what Cancel cancelled (``cancelled``, or the request itself when
+    the trigger is the cancel store) or Try again."""
+    if "cancelled" in trigger and cancelled is None:
+        cancelled = {"request": request, "at": 1}
     values = {
         "dashboard-request.data": request,
-        "dashboard-projection-poll.n_intervals": 1,
-        "dashboard-projection-cancel.n_clicks": 1 if "cancel" in trigger else None,
+        "dashboard-projection-poll.data": 1,
+        "dashboard-projection-cancelled.data": cancelled,
         "dashboard-projection-retry.n_clicks": 1 if "retry" in trigger else None,
     }
     return {
@@ -69,9 +72,15 @@ def merged_answer(answer: dict) -> dict:
     return merged
 
 
-def follow_call(client, prefix: str, trigger: str, request, job, page: str) -> dict:
+def polling(merged: dict) -> bool:
+    """Whether the page polls again after this answer (its job still runs)."""
+    job = merged["dashboard-projection-job"]["data"]
+    return bool(isinstance(job, dict) and job.get("poll"))
+
+
+def follow_call(client, prefix: str, trigger: str, request, job, page: str, cancelled=None):
     """One call of the follow callback as the page makes it, through the test client."""
-    body = follow_body(trigger, request, job, page)
+    body = follow_body(trigger, request, job, page, cancelled)
     response = client.post(f"{prefix}_dash-update-component", json=body)
     assert response.status_code == 200, response.data[:300]
     return merged_answer(response.json)
@@ -85,13 +94,11 @@ def project_over_http(
     request = request or REQUEST
     merged = follow_call(client, prefix, "dashboard-request.data", request, None, page)
     deadline = time.monotonic() + 120
-    while not merged["dashboard-projection-poll"]["disabled"]:
+    while polling(merged):
         assert time.monotonic() < deadline, "the projection did not finish in 120 s"
         time.sleep(0.1)
         job = merged["dashboard-projection-job"]["data"]
-        polled = follow_call(
-            client, prefix, "dashboard-projection-poll.n_intervals", request, job, page
-        )
+        polled = follow_call(client, prefix, "dashboard-projection-poll.data", request, job, page)
         for component, props in polled.items():
             merged.setdefault(component, {}).update(props)
     return merged

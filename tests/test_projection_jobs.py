@@ -12,12 +12,12 @@ import pytest
 from dashboard import create_app
 from dashboard.projection.lifecycle import JobState
 from dashboard.projection.request import ProjectionRequest
-from tests.test_app import follow_call, project_over_http
+from tests.test_app import follow_call, polling, project_over_http
 from tests.test_isolation import faulty_manager
 
 REQUEST_TRIGGER = "dashboard-request.data"
-POLL = "dashboard-projection-poll.n_intervals"
-CANCEL = "dashboard-projection-cancel.n_clicks"
+POLL = "dashboard-projection-poll.data"
+CANCEL = "dashboard-projection-cancelled.data"
 RETRY = "dashboard-projection-retry.n_clicks"
 
 
@@ -94,19 +94,61 @@ def test_cancel_then_asking_again_runs_the_map(app):
     assert started["dashboard-progress-wrap"]["style"] == {"display": "flex"}  # Cancel shows
     wait_for(lambda: jobs_of(app).get(job["key"]).state is JobState.RUNNING, what="running")
     cancelled = follow_call(client, "/", CANCEL, request, job, "page")
-    assert "Cancelled the slow 2D map" in str(cancelled["dashboard-status"]["children"])
-    assert cancelled["dashboard-projection-poll"]["disabled"] is True
+    assert "Cancelled the Slow 2D map" in str(cancelled["dashboard-status"]["children"])
+    assert not polling(cancelled)
     assert cancelled["dashboard-projection-retry"]["style"] == {"display": "flex"}
     # The reducer stops at its next progress report; the worker stays.
     wait_for(lambda: jobs_of(app).get(job["key"]).state is JobState.CANCELLED, 10, "cancel")
-    # A late poll keeps the page's cancel; Try again runs the map anew, to its end.
+    # A poll that overtook the Cancel's call (it holds the running job) still sees the
+    # cancel; Try again runs the map anew, to its end.
+    intent = {"request": request, "at": 1}
+    late = follow_call(client, "/", POLL, request, job, "page", cancelled=intent)
+    assert not polling(late)
+    assert "Cancelled the Slow 2D map" in str(late["dashboard-status"]["children"])
     held = cancelled["dashboard-projection-job"]["data"]
-    late = follow_call(client, "/", POLL, request, held, "page")
-    assert late["dashboard-projection-poll"]["disabled"] is True
-    request["params"]["seconds"] = 30.0
     again = follow_call(client, "/", RETRY, request, held, "page")
     assert again["dashboard-projection-job"]["data"]["state"] in ("queued", "running")
     assert jobs_of(app).get(job["key"]).generation == 1
+
+
+def test_a_cancel_while_another_page_waits_stops_following_and_says_so(app):
+    client = app.server.test_client()
+    request = slow(4.0)
+    job = follow_call(client, "/", REQUEST_TRIGGER, request, None, "tab-a")[
+        "dashboard-projection-job"
+    ]["data"]
+    follow_call(client, "/", REQUEST_TRIGGER, request, None, "tab-b")
+    left = follow_call(client, "/", CANCEL, request, job, "tab-a")
+    status = str(left["dashboard-status"]["children"])
+    assert "Stopped waiting for the Slow 2D map here: another page asks for it too" in status
+    assert not polling(left)
+    record = jobs_of(app).get(job["key"])
+    assert record.active
+    assert not record.cancel
+    assert set(record.waiters) == {"tab-b"}
+    # The other page gets its map; this one keeps what it shows until it asks again.
+    done = project_over_http(client, request=request, page="tab-b")
+    assert done["dashboard-projection-answer"]["data"]["n"] == 1797
+
+
+def test_a_map_asked_for_again_while_its_old_request_leaves_it_runs_and_is_not_cancelled(app):
+    # t-SNE, PCA, t-SNE again within a second: the server may handle the second t-SNE call
+    # (which joins the running job) before the PCA call (which leaves it, cancelling it).
+    client = app.server.test_client()
+    request, other = slow(30.0), {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+    job = follow_call(client, "/", REQUEST_TRIGGER, request, None, "page")[
+        "dashboard-projection-job"
+    ]["data"]
+    joined = follow_call(client, "/", REQUEST_TRIGGER, request, job, "page")
+    follow_call(client, "/", REQUEST_TRIGGER, other, job, "page")  # leaves: cancels the job
+    wait_for(lambda: jobs_of(app).get(job["key"]).state is JobState.CANCELLED, 10, "cancel")
+    polled = follow_call(
+        client, "/", POLL, request, joined["dashboard-projection-job"]["data"], "page"
+    )
+    assert polling(polled)
+    assert polled["dashboard-projection-job"]["data"]["generation"] == 1
+    assert "Cancelled" not in str(polled)
+    follow_call(client, "/", CANCEL, request, polled["dashboard-projection-job"]["data"], "page")
 
 
 def test_a_cancel_ends_a_reducer_that_never_reports_by_ending_its_worker(app):
@@ -125,6 +167,30 @@ def test_a_cancel_ends_a_reducer_that_never_reports_by_ending_its_worker(app):
     done = project_over_http(client, request={"table": "digits", "reducer": "pca", "dims": 2})
     assert done["dashboard-projection-answer"]["data"]["n"] == 1797
     assert jobs_of(app).worker_pids() not in ([], [pid])
+
+
+def test_a_cancel_that_arrives_after_its_job_ended_does_not_stop_the_next_job(app):
+    # t-SNE, then PCA, then t-SNE again within a second: the first job finished before its
+    # cancel reached the worker, which then took the cancel for the next job's.
+    (worker,) = jobs_of(app)._executors
+    reports: list[str] = []
+
+    def progress(fraction: float, message: str) -> None:
+        reports.append(message)
+
+    request = ProjectionRequest.parse(slow(0.3)).to_dict()
+    worker.run("first", request, progress, lambda: False)
+    sent = threading.Event()
+
+    def late_cancel(fraction: float, message: str) -> None:
+        if not sent.is_set():  # the second job runs: now the first one's cancel arrives
+            sent.set()
+            worker._conn.send(("cancel", "first"))
+
+    stored = worker.run("second", dict(request, dims=3), late_cancel, lambda: False)
+    assert sent.is_set()
+    assert stored["dims"] == 3
+    assert stored["n"] == 1797
 
 
 def test_a_reducer_that_crashes_fails_its_map_only(app):

@@ -17,7 +17,7 @@ import yaml
 from dashboard.projection.lifecycle import LOST_AFTER_S
 from tests.conftest import ROOT, with_site
 from tests.servers import free_port, stop
-from tests.test_app import follow_body, merged_answer
+from tests.test_app import follow_body, merged_answer, polling
 
 PCA = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
 SLOW = {"table": "digits", "reducer": "slow", "dims": 2, "params": {"seconds": 8.0}}
@@ -55,11 +55,11 @@ def follow(port: int, trigger: str, request: dict, job: dict | None) -> dict:
 def until_done(port: int, request: dict, timeout: float) -> dict:
     merged = follow(port, "dashboard-request.data", request, None)
     deadline = time.monotonic() + timeout
-    while not merged["dashboard-projection-poll"]["disabled"]:
+    while polling(merged):
         assert time.monotonic() < deadline, f"no map within {timeout:g} s: {merged}"
         time.sleep(0.25)
         job = merged["dashboard-projection-job"]["data"]
-        merged.update(follow(port, "dashboard-projection-poll.n_intervals", request, job))
+        merged.update(follow(port, "dashboard-projection-poll.data", request, job))
     return merged
 
 

@@ -207,11 +207,15 @@ class PanelContext:
             raise ProjectionGoneError()
         return coords
 
+    def reducer_title(self, name: Any) -> str:
+        """How the page names reducer ``name`` (its title: ``t-SNE`` for ``tsne``)."""
+        reducer = self.registry.reducers.get(name) if isinstance(name, str) else None
+        return getattr(reducer, "title", "") or str(name)
+
     def describe(self, projection: Projection) -> str:
         """One line saying what the map shows, e.g. ``UMAP 2D · digits · 1,797 points x 64
         dims · from cache``."""
-        reducer = self.registry.reducers.get(projection.reducer)
-        title = getattr(reducer, "title", "") or projection.reducer
+        title = self.reducer_title(projection.reducer)
         dataset = self.datasets.get(projection.table)
         dims = dataset.n_dims if dataset is not None else None
         when = "from cache" if projection.cached else f"{projection.seconds:.1f} s"

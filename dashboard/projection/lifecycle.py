@@ -265,6 +265,16 @@ class ProjectionJobs:
             return None
         return self._change(key, drop)
 
+    def leave_request(
+        self, request: Mapping[str, Any] | ProjectionRequest, waiter: str
+    ) -> JobStatus | None:
+        """:meth:`leave` the job of ``request`` (a page that never learned its key)."""
+        try:
+            key, _ = self._lookup(ProjectionRequest.parse(request))
+        except DashboardError:
+            return None
+        return self.leave(key, waiter)
+
     def wait(
         self,
         request: Mapping[str, Any] | ProjectionRequest,

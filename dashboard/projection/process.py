@@ -189,7 +189,9 @@ def _serve(conn: Any, spec: WorkerSpec) -> None:
         def progress(fraction: float, text: str, job: Any = job) -> None:
             try:
                 while conn.poll():
-                    if conn.recv()[0] == "cancel":
+                    # A cancel sent for an earlier job that finished before it arrived is
+                    # not this job's: only a cancel naming this job stops it.
+                    if conn.recv() == ["cancel", job]:
                         raise JobCancelledError(f"job {job} was cancelled")
                 conn.send(("progress", job, float(fraction), str(text)))
             except (EOFError, OSError):

@@ -120,7 +120,7 @@ def create_app(
     add_image_route(app, context.datasets)
     add_row_route(app, context)
     built = {panel.index: build_panel_layout(panel, isolate=isolate_panels) for panel in panels}
-    app.layout = page_layout(context.config, panels, built, poll_ms=context.poll_ms)
+    app.layout = page_layout(context.config, panels, built)
     app.layout.children.extend(state.register(app, context, panels))
     app.clientside_callback(
         "function(id) { return window.dashboardClient.start(); }",

@@ -21,12 +21,14 @@ STATUS = "dashboard-status"
 PROGRESS = "dashboard-progress"
 PROGRESS_TEXT = "dashboard-progress-text"
 PROGRESS_WRAP = "dashboard-progress-wrap"
-#: The projection job the page follows (see dashboard.web.projecting), its poll, and the
-#: buttons that cancel it and ask again.
+#: The projection job the page follows (see dashboard.web.projecting); its poll (set by the
+#: page's script once the previous answer landed); the buttons that cancel it and ask again;
+#: and the map the page cancelled (kept until the page asks for a map again).
 JOB = "dashboard-projection-job"
 POLL = "dashboard-projection-poll"
 CANCEL = "dashboard-projection-cancel"
 RETRY = "dashboard-projection-retry"
+CANCELLED = "dashboard-projection-cancelled"
 SIDEBAR = "dashboard-sidebar"
 SIDEBAR_TOGGLE = "dashboard-sidebar-toggle"
 #: The browser's colour scheme (``light`` or ``dark``), set by the page's script.
@@ -37,7 +39,6 @@ def page_layout(
     config: DashboardConfig,
     panels: list[Panel],
     built: dict[int, tuple[Any, bool]],
-    poll_ms: int = 250,
 ) -> Any:
     """The whole page: header, the panels' built layouts (``built[index]``) in their
     regions, and the projection store (the view's stores are added by
@@ -131,7 +132,8 @@ def page_layout(
             dcc.Store(id=PROJECTION_STORE),
             dcc.Store(id=PROJECTION_ANSWER),
             dcc.Store(id=JOB),
-            dcc.Interval(id=POLL, interval=poll_ms, disabled=True),
+            dcc.Store(id=POLL),
+            dcc.Store(id=CANCELLED),
             dcc.Store(id=THEME),
         ],
         className="dashboard-page",

@@ -2,16 +2,22 @@
 try it again; every page that asked gets the map or an error (see
 :mod:`dashboard.projection.lifecycle`).
 
-One callback follows the job. Whatever triggered it (a new request, a poll, Cancel, Try
-again), it first reconciles the job it holds with the map the page asks for now: Dash drops
-the answer of a call that a newer call of the same callback overtook, so an answer that
-started a job may never reach the page, and the next call must find (join) that job again.
-Joining is free: a job's identity is its map, and asking twice is one job.
+One callback follows the job, and it decides from state, not from what triggered it: the map
+the page asks for now, the job it holds, and whether the page cancelled that map. Dash drops
+the answer of a call that a newer call of the same callback overtook, so any call may be the
+one that lands, and each must do what the page needs: join the job of the map asked for
+(joining is free: a job's identity is its map), or stay cancelled.
+
+The page polls only after an answer landed (its script sets the poll store a moment after a
+job answer that says the job still runs), so polls never overtake each other or a Cancel:
+a free-running timer did, and a slow server then never answered at all. Cancel is kept as
+state (the map cancelled) for the same reason: a call that overtook the Cancel's still sees it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +32,7 @@ from dashboard.projection.lifecycle import JobState, JobStatus, ProjectionJobs
 from dashboard.projection.request import Projection
 from dashboard.web.page import (
     CANCEL,
+    CANCELLED,
     JOB,
     POLL,
     PROGRESS,
@@ -40,29 +47,53 @@ logger = logging.getLogger(__name__)
 
 SHOWN = {"display": "flex"}
 HIDDEN = {"display": "none"}
+#: A poll whose answer has not landed after this long is sent again (a lost request).
+POLL_RETRY_MS = 10_000
 
 
 def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) -> None:
-    """Register the callback that follows the page's projection job."""
+    """Register the callback that follows the page's projection job, and the page's side of
+    polling and cancelling."""
 
     @app.callback(
         Output(JOB, "data"),
-        Output(POLL, "disabled"),
         Output(STATUS, "children"),
         Output(PROGRESS_WRAP, "style"),
         Output(PROGRESS, "value"),
         Output(PROGRESS_TEXT, "children"),
         Output(RETRY, "style"),
         Input(REQUEST_STORE, "data"),
-        Input(POLL, "n_intervals"),
-        Input(CANCEL, "n_clicks"),
+        Input(POLL, "data"),
+        Input(CANCELLED, "data"),
         Input(RETRY, "n_clicks"),
         State(JOB, "data"),
         State(VIEW_STORE, "data"),
     )
-    def follow(request: Any, polls: Any, cancels: Any, retries: Any, job: Any, view: Any):
-        return follow_job(jobs, context, ctx.triggered_id, request, job, _page_of(view))
+    def follow(request: Any, poll: Any, cancelled: Any, retries: Any, job: Any, view: Any):
+        retry = ctx.triggered_id == RETRY
+        return follow_job(jobs, context, request, job, _page_of(view), cancelled, retry)
 
+    # Cancel, Try again and a new request set what the page cancelled (Try again and a new
+    # request forget it); each also stops a poll that is due.
+    app.clientside_callback(
+        "function(cancels, retries, request, cancelled) {"
+        " return window.dashboardClient.cancelIntent(request, cancelled); }",
+        Output(CANCELLED, "data"),
+        Input(CANCEL, "n_clicks"),
+        Input(RETRY, "n_clicks"),
+        Input(REQUEST_STORE, "data"),
+        State(CANCELLED, "data"),
+        prevent_initial_call=True,
+    )
+    # Each job answer that says the job still runs schedules the next poll.
+    app.clientside_callback(
+        "function(job) {"
+        f" return window.dashboardClient.schedulePoll(job, {context.poll_ms}, {POLL_RETRY_MS},"
+        f" {POLL!r}); }}",
+        Output(POLL, "data"),
+        Input(JOB, "data"),
+        prevent_initial_call=True,
+    )
     # A map a job finishes may land after the page asked for another (a cached 2D map is
     # quicker than a 3D fit): the page takes it only if it is the map asked for now.
     app.clientside_callback(
@@ -79,66 +110,121 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
 def follow_job(
     jobs: ProjectionJobs,
     context: PanelContext,
-    trigger: Any,
     request: Any,
     job: Any,
     page: str,
+    cancelled: Any = None,
+    retry: bool = False,
 ) -> tuple[Any, ...]:
-    """The follow callback's body: (job store, poll disabled, status, progress style,
-    progress value, progress text, Try again style)."""
+    """The follow callback's body: (job store, status, progress style, progress value,
+    progress text, Try again style).
+
+    Parameters
+    ----------
+    request
+        The map the page asks for now.
+    job
+        The job the page holds (the last answer that landed), possibly for an older request.
+    page
+        The page's id: it is the job's waiter.
+    cancelled
+        What the page's Cancel was pressed for (``{"request": ...}``), until it asks again.
+    retry
+        Try again was pressed: a failed or cancelled map runs again.
+    """
     if request is None or request == {}:
-        return (None, True, no_update, HIDDEN, 0, "", HIDDEN)
+        return (None, no_update, HIDDEN, 0, "", HIDDEN)
     if not isinstance(request, Mapping):
         error = _error(f"not a projection request: {type(request).__name__}\nreload the page")
-        return (None, True, error, HIDDEN, 0, "", HIDDEN)
+        return (None, error, HIDDEN, 0, "", HIDDEN)
     job = job if isinstance(job, dict) else {}
-    same = job.get("request") == request and isinstance(job.get("key"), str)
-    if trigger == CANCEL:
-        if same and job.get("state") in ("queued", "running"):
-            jobs.leave(job["key"], page)
-            logger.info("projection job %s cancelled by page %s", job["key"], page)
-        return _cancelled(request, job)
-    if same and job.get("state") == "cancelled" and trigger == POLL:
-        return _cancelled(request, job)  # a late poll: it stays cancelled until asked again
+    key = job.get("key") if isinstance(job.get("key"), str) else None
+    held = key if job.get("request") == request else None
     try:
-        if same and trigger == POLL:
-            status = jobs.status(job["key"], page) or jobs.submit(request, page)
-        else:
-            if isinstance(job.get("key"), str) and job.get("request") != request:
-                jobs.leave(job["key"], page)  # another map asked for: the old one may stop
+        if isinstance(cancelled, Mapping) and cancelled.get("request") == request:
+            return _cancel(jobs, context, request, held, page)
+        status = jobs.status(held, page) if held and not retry else None
+        if status is not None and status.state is JobState.CANCELLED:
+            status = None  # not this page's cancel (it is still asked for): run it again
+        if status is None:
+            if key is not None and held is None:
+                jobs.leave(key, page)  # another map asked for: the old one may stop
             status = jobs.submit(request, page)
     except DashboardError as exc:
         logger.warning("projection failed: %s", exc)
-        return (None, True, _error(str(exc)), HIDDEN, 0, "", HIDDEN)
-    return _shown(status, request, context)
+        return (None, _error(str(exc)), HIDDEN, 0, "", HIDDEN)
+    return _shown(status, request, context, job)
 
 
-def _shown(status: JobStatus, request: Mapping[str, Any], context: PanelContext) -> tuple:
-    held = {"key": status.key, "request": request, "state": status.state.value}
+def _held(status: JobStatus, request: Mapping[str, Any], state: str, poll: bool) -> dict:
+    # `n` makes every answer a change, so the page's script schedules one poll per answer.
+    return {
+        "key": status.key,
+        "request": request,
+        "state": state,
+        "generation": status.generation,
+        "poll": poll,
+        "n": time.monotonic_ns(),
+    }
+
+
+def _shown(
+    status: JobStatus, request: Mapping[str, Any], context: PanelContext, job: Mapping[str, Any]
+) -> tuple:
     if status.active:
+        held = _held(status, request, status.state.value, poll=True)
         percent = round(100 * min(max(status.fraction, 0.0), 1.0))
-        return (held, False, no_update, SHOWN, percent, status.message, HIDDEN)
+        # A cancel's or an error's words no longer hold once the map computes again.
+        was = job.get("state") if job.get("request") == request else None
+        line = no_update if was in ("queued", "running") else _computing(request, context)
+        return (held, line, SHOWN, percent, status.message, HIDDEN)
+    held = _held(status, request, status.state.value, poll=False)
     if status.state is JobState.DONE:
         projection = Projection.from_store(status.projection)
         if projection is None:
             damaged = _error("the finished map's record is damaged\nask for the map again")
-            return (held, True, damaged, HIDDEN, 0, "", SHOWN)
+            return (held, damaged, HIDDEN, 0, "", SHOWN)
         set_props(PROJECTION_ANSWER, {"data": status.projection})
-        return (held, True, context.describe(projection), HIDDEN, 100, "", HIDDEN)
-    if status.state is JobState.FAILED:
-        message = status.error or "the map could not be computed"
-        return (held, True, _error(message), HIDDEN, 0, "", SHOWN)
-    return _cancelled(request, held)
+        return (held, context.describe(projection), HIDDEN, 100, "", HIDDEN)
+    message = status.error or "the map could not be computed"
+    return (held, _error(message), HIDDEN, 0, "", SHOWN)
 
 
-def _cancelled(request: Mapping[str, Any], job: Mapping[str, Any]) -> tuple:
-    held = {**job, "request": request, "state": "cancelled"}
-    text = html.Span(
-        f"Cancelled the {request.get('reducer')} {request.get('dims')}D map: the map shown is "
-        "the previous one.",
-        className="text-body-secondary",
-    )
-    return (held, True, text, HIDDEN, 0, "", SHOWN)
+def _cancel(
+    jobs: ProjectionJobs,
+    context: PanelContext,
+    request: Mapping[str, Any],
+    held: str | None,
+    page: str,
+) -> tuple:
+    """The page cancelled ``request``'s map: it leaves the job (again, harmlessly, on every
+    later call) and says whether the job stopped or goes on for other pages."""
+    status = jobs.leave(held, page) if held else jobs.leave_request(request, page)
+    if status is not None and status.state is JobState.DONE:
+        return _shown(status, request, context, {})  # it finished first: the map is there
+    name = _name(request, context)
+    others = status is not None and status.active and not status.cancel
+    if others:
+        text = (
+            f"Stopped waiting for the {name} map here: another page asks for it too, so it "
+            "goes on computing there. The map shown is the previous one."
+        )
+    else:
+        text = f"Cancelled the {name} map: the map shown is the previous one."
+    job = {"request": request, "state": "cancelled", "poll": False, "n": time.monotonic_ns()}
+    if status is not None:
+        job = _held(status, request, "cancelled", poll=False)
+    return (job, html.Span(text, className="text-body-secondary"), HIDDEN, 0, "", SHOWN)
+
+
+def _name(request: Mapping[str, Any], context: PanelContext) -> str:
+    """``t-SNE 2D``: the reducer's title and the map's dimensions."""
+    return f"{context.reducer_title(request.get('reducer'))} {request.get('dims')}D"
+
+
+def _computing(request: Mapping[str, Any], context: PanelContext) -> Any:
+    text = f"Computing the {_name(request, context)} map; the map shown is the previous one."
+    return html.Span(text, className="text-body-secondary")
 
 
 def _error(message: str) -> Any:

@@ -106,7 +106,10 @@ def trace_types(page: Page) -> list[str]:
 
 
 def wait_for_status(page: Page, text: str, timeout: float = 120_000) -> str:
-    page.locator("#dashboard-status", has_text=text).wait_for(timeout=timeout)
+    """The status line once it says ``text`` of a map shown (not of one computing)."""
+    page.locator("#dashboard-status", has_text=text, has_not_text="Computing the").wait_for(
+        timeout=timeout
+    )
     return page.locator("#dashboard-status").inner_text()
 
 

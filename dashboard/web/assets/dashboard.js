@@ -722,16 +722,57 @@
     return answer;
   }
 
-  function staleNotice(projection, request) {
-    // While a new map computes, the one shown says so.
-    if (!projection || !request) {
+  // -- following a projection job (see dashboard/web/projecting.py) --------------------
+  // One poll is due at a time, and only after an answer landed: a poll sent while the last
+  // call still runs would overtake it (Dash keeps only the newest call's answer).
+  const polling = { due: null, watch: null };
+
+  function stopPolling() {
+    clearTimeout(polling.due);
+    clearTimeout(polling.watch);
+    polling.due = polling.watch = null;
+  }
+
+  function schedulePoll(job, ms, retryMs, pollId) {
+    stopPolling();
+    if (job && job.poll) {
+      const poll = () => {
+        window.dash_clientside.set_props(pollId, { data: Date.now() });
+        // An answer that never lands (a lost request) must not end the polling.
+        polling.watch = setTimeout(poll, retryMs);
+      };
+      polling.due = setTimeout(poll, ms);
+    }
+    return window.dash_clientside.no_update;
+  }
+
+  function cancelIntent(request, cancelled) {
+    // Cancel keeps what it cancelled, so every later call sees it; Try again and a new
+    // request forget it.
+    stopPolling();
+    const trigger = window.dash_clientside.callback_context.triggered_id;
+    if (trigger === "dashboard-projection-cancel") {
+      return { request: request, at: Date.now() };
+    }
+    return cancelled ? null : window.dash_clientside.no_update;
+  }
+
+  function staleNotice(projection, request, titles) {
+    // While a new map computes (and after it failed: the status says why), the one shown
+    // says what it is and what was asked for, in the names the controls use.
+    if (!projection || !request || isRequested(projection, request)) {
       return "";
     }
+    const title = (name) => (titles && titles[name]) || name;
     const rows = Array.isArray(request.rows) ? request.rows.length : null;
-    // True while the new map computes and after it failed (the status says why).
-    return isRequested(projection, request) ? "" : `The map below is the previous one (${projection.reducer} ` +
-      `${projection.dims}D of ${projection.table}), not yet the ${request.reducer} ` +
-      `${request.dims}D map of ${request.table}${rows === null ? "" : ` (${rows} rows)`} asked for.`;
+    const isolated = Number.isInteger(projection.isolated) ? projection.isolated : null;
+    const onlySettings = projection.table === request.table && rows === isolated &&
+      projection.reducer === request.reducer && projection.dims === request.dims;
+    const shown = `${title(projection.reducer)} ${projection.dims}D of ${projection.table}`;
+    const asked = onlySettings ? "the map with the new settings" :
+      `the ${title(request.reducer)} ${request.dims}D map of ${request.table}` +
+      (rows === null ? "" : ` (${rows} rows)`);
+    return `The map below is the previous one (${shown}), not yet ${asked} asked for.`;
   }
 
   // -- the gallery's thumbnails, drawn here rather than as Dash components ----------------
@@ -779,6 +820,8 @@
     // Whether a figure waits for the map to be quiet (see `held`).
     holding: () => Object.keys(held).length > 0,
     acceptProjection: acceptProjection,
+    schedulePoll: schedulePoll,
+    cancelIntent: cancelIntent,
     staleNotice: staleNotice,
     hideTooltip: hideTooltip,
     maps: maps,
