@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from dashboard.web import state
 from dashboard.web import view as views
 from dashboard.web.assemble import prepare
+from dashboard.web.derive import derive_request
 
 
 @pytest.fixture
@@ -312,12 +313,12 @@ def test_derived_stores_and_a_request_with_a_bad_parameter(dashboard, start):
     assert derived[state.REQUEST_STORE]["reducer"] == "pca"
     assert derived[state.FILTER_STORE] == {"table": "digits", "filters": {}}
     bad = views.set_path(start.data(), views.path("params", "pca", "whiten"), "maybe")
-    request, problem = state.derive_request(views.parse(bad), dashboard.context)
+    request, problem = derive_request(views.parse(bad), dashboard.context)
     assert request is None
     assert "`whiten`" in problem
     empty = views.set_path(start.data(), views.path("reducer"), "tsne")
     empty = views.set_path(empty, views.path("params", "tsne", "perplexity"), None)
-    request, problem = state.derive_request(views.parse(empty), dashboard.context)
+    request, problem = derive_request(views.parse(empty), dashboard.context)
     assert request is None
     assert problem.startswith("tsne: `perplexity`: enter a value from 2.0 to 100.0\n")
 
@@ -335,6 +336,25 @@ def test_the_selection_panels_see_is_the_part_the_filters_keep(dashboard, start)
     data["maps"]["1"]["hidden"] = ["3"]  # hidden in the legend: out of the selection too
     rows = state.derive(views.parse(data), dashboard.context)[state.SELECTION_STORE]["rows"]
     assert rows == [r for r in range(40) if target[r] != 3]
+
+
+def test_isolating_takes_only_the_selected_rows_the_map_shows(dashboard, start):
+    # A box drawn before a filter holds rows the filter then took off the map: isolating
+    # re-projects what the person sees selected, not those.
+    target = dashboard.context.datasets["digits"].metadata()["target"].to_list()
+    data = start.data()
+    data["selection"] = {"table": "digits", "rows": list(range(60))}
+    data["filters"] = {"target": {"in": ["3", "5"]}}
+    filtered = views.parse(data)
+    isolated = update(dashboard, filtered, state.PAGE_ACTIONS, {"op": "isolate"}).view
+    assert isolated.rows == [r for r in range(60) if target[r] in (3, 5)]
+    assert isolated.selection.rows == list(range(60))  # the selection itself is kept
+    # A hidden legend entry too; and too few shown rows is refused, naming the rule.
+    data["filters"] = {}
+    data["maps"]["1"]["hidden"] = [str(d) for d in range(10) if d != 7]
+    data["selection"]["rows"] = [*[r for r in range(60) if target[r] != 7][:20], 7, 17]
+    refused = update(dashboard, views.parse(data), state.PAGE_ACTIONS, {"op": "isolate"})
+    assert refused.refused.startswith("select at least 5 points of 'digits'")
 
 
 def test_the_view_model_refuses_what_it_cannot_hold():

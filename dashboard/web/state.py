@@ -9,23 +9,16 @@ body is :func:`update`, a plain function of the view, the trigger and the app's 
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from dash import ALL, Dash, Input, Output, State, ctx, dcc
 from pydantic import ValidationError
 
-from dashboard.data.filtering import filter_mask
-from dashboard.errors import DashboardError
 from dashboard.plugin.context import PanelContext
-from dashboard.plugin.figures import categories as category_codes
-from dashboard.plugin.figures import is_categorical
-from dashboard.plugin.memo import Memo
 from dashboard.plugin.panel import (
     ACTION_TYPE,
     FILTER_STORE,
@@ -42,8 +35,9 @@ from dashboard.plugin.panel import (
     VIEW_TYPE,
     Panel,
 )
-from dashboard.projection.request import Projection, ProjectionRequest
+from dashboard.projection.request import Projection
 from dashboard.web import view as views
+from dashboard.web.derive import derive, filter_specs, visible_selection
 from dashboard.web.pages import PageMemory, PageViews
 
 logger = logging.getLogger(__name__)
@@ -98,6 +92,7 @@ def update(
     link: str | None = None,
     actions: Mapping[str, Any] | None = None,
     seen: Mapping[str, Any] | None = None,
+    shown: Projection | None = None,
 ) -> Outcome:
     """The view after one call of the view callback.
 
@@ -127,6 +122,9 @@ def update(
         now was not changed since, and shows the view's value after this call (a value the
         view changed, e.g. by "Clear", whose answer Dash dropped). None: take every widget
         value the view does not hold.
+    shown
+        The map the page shows (filters on colours measured on it apply to what an action
+        such as "Isolate selection" takes).
     """
     hooks = [p.normalise_view for p in panels]
     if trigger is None or trigger == URL:
@@ -154,7 +152,11 @@ def update(
         last = str(trigger.get("panel"))
         pending[last] = value
     view, refused_widgets = _take_widgets(before, widgets, hooks, seen, typed)
-    view, refused = _take_actions(view, pending, last, hooks)
+
+    def visible(view: views.View) -> list[int]:
+        return visible_selection(view, filter_specs(view), context, shown)["rows"]
+
+    view, refused = _take_actions(view, pending, last, hooks, visible)
     skip = typed if typed not in refused_widgets else None
     if refused is None and typed in refused_widgets:
         refused = f"`{typed}`: {refused_widgets[typed]}\nthe box shows the value in use again"
@@ -202,9 +204,12 @@ def _take_actions(
     actions: Mapping[str, Any],
     last: str | None,
     hooks: list[views.Normaliser],
+    visible: Callable[[views.View], list[int]] | None = None,
 ) -> tuple[views.View, str | None]:
     """``view`` after every action not taken yet (``last``'s last), and why one was
-    refused, if one was. An action without a number is taken only when it is ``last``."""
+    refused, if one was. An action without a number is taken only when it is ``last``.
+    "Isolate selection" takes the selected rows the page shows (``visible``): not those a
+    filter or a hidden legend entry keeps off the map."""
     applied = dict(view.book.applied)
     refused = None
     for key in sorted(actions, key=lambda k: k == last):
@@ -217,7 +222,7 @@ def _take_actions(
         if seq is not None:
             applied[key] = str(seq)
         try:
-            view = views.normalise(view, views.apply_action(view, action), hooks)
+            view = views.normalise(view, _apply(view, action, visible), hooks)
         except ValidationError as exc:
             logger.warning("ignoring an action that is not one: %s", exc.errors()[0]["msg"])
         except views.RefusedError as exc:
@@ -226,6 +231,16 @@ def _take_actions(
         book = view.book.model_copy(update={"applied": applied})
         view = view.model_copy(update={"book": book})
     return view, refused
+
+
+def _apply(
+    view: views.View, action: Any, visible: Callable[[views.View], list[int]] | None
+) -> views.View:
+    if visible is None or not isinstance(action, Mapping) or action.get("op") != "isolate":
+        return views.apply_action(view, action)
+    shown = view.selection.model_copy(update={"rows": visible(view)})
+    isolated = views.apply_action(view.model_copy(update={"selection": shown}), action)
+    return isolated.model_copy(update={"selection": view.selection})
 
 
 def _parsed(data: dict[str, Any]) -> views.View | None:
@@ -249,141 +264,6 @@ def _widget_values(
             continue
         out[key] = [] if wanted is None and isinstance(current, list) else wanted
     return out
-
-
-def derive(
-    view: views.View,
-    context: PanelContext,
-    refused: str | None = None,
-    projection: Projection | None = None,
-) -> dict[str, Any]:
-    """The derived stores' values for ``view`` (``projection``: the map the page shows, for
-    filters and legend toggles on colours computed from it)."""
-    request, problem = derive_request(view, context)
-    filters = {column: spec for column, f in view.filters.items() if (spec := f.spec()) is not None}
-    return {
-        REQUEST_STORE: request,
-        SELECTION_STORE: visible_selection(view, filters, context, projection),
-        HIGHLIGHT_STORE: view.highlight.model_dump(mode="json"),
-        FOCUS_STORE: view.focus.model_dump(mode="json"),
-        FILTER_STORE: {"table": view.table, "filters": filters},
-        SEARCH_STORE: {"table": view.table, **view.search.model_dump(mode="json")},
-        MAPS_STORE: {k: m.model_dump(mode="json") for k, m in view.maps.items()},
-        MESSAGES_STORE: {"request": problem, "refused": refused},
-    }
-
-
-_MASKS: Memo[str, np.ndarray | None] = Memo(16)
-
-
-def visible_selection(
-    view: views.View,
-    filters: dict[str, Any],
-    context: PanelContext,
-    projection: Projection | None,
-) -> dict[str, Any]:
-    """The selection store's value: the selected rows the page shows, i.e. that pass the
-    filters and whose category no map of the table hides in its legend. A filter takes rows
-    out of the selection the panels see; taking the filter off brings them back."""
-    selection = view.selection
-    dataset = context.dataset(selection.table)
-    if dataset is None or not selection.rows or selection.table != view.table:
-        return selection.model_dump(mode="json")
-    hidden = sorted(
-        (m.colour, tuple(m.hidden))
-        for m in view.maps.values()
-        if m.hidden and m.colour and m.table == view.table
-    )
-    key = json.dumps(
-        [dataset.name, filters, hidden, getattr(projection, "key", None)],
-        sort_keys=True,
-        default=str,
-    )
-    keep = _MASKS.get(key, lambda: _visible(dataset, filters, hidden, context, projection))
-    rows = [r for r in selection.rows if r < dataset.n_rows and (keep is None or keep[r])]
-    return {"table": selection.table, "rows": rows}
-
-
-def _visible(
-    dataset: Any,
-    filters: dict[str, Any],
-    hidden: list[tuple[str, tuple[str, ...]]],
-    context: PanelContext,
-    projection: Projection | None,
-) -> np.ndarray | None:
-    """Rows of ``dataset`` the filters keep and no legend hides (None: every row)."""
-    if not filters and not hidden:
-        return None
-    meta = dataset.metadata()
-    on_map = projection is not None and projection.table == dataset.name
-    needed = set(filters) | {colour for colour, _ in hidden}
-    for name in needed:
-        if context.is_computed_colour(dataset.name, name):
-            if not on_map:
-                return None  # measured on a map not shown yet: nothing to hold them to
-            try:
-                values = context.computed(projection, name)  # type: ignore[arg-type]
-            except DashboardError:
-                return None
-            meta = meta.with_columns(values.alias(name))
-    try:
-        keep = filter_mask(meta, filters)
-    except DashboardError:
-        return None
-    for colour, names in hidden:
-        # As the map does: only a categorical colouring has a legend to hide rows with.
-        if colour in meta.columns and is_categorical(meta.get_column(colour)):
-            categories, codes = category_codes(meta.get_column(colour))
-            out = [i for i, c in enumerate(categories) if c in names]
-            keep &= ~np.isin(codes, out)
-    return keep
-
-
-def derive_request(
-    view: views.View, context: PanelContext
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The projection request ``view`` asks for, or None and why it cannot be made."""
-    if context.dataset(view.table) is None:
-        return None, f"unknown table {view.table!r}"
-    try:
-        cls = context.registry.reducer(view.reducer)
-        raw = dict(view.params.get(view.reducer) or {})
-        for name, info in cls.Params.model_fields.items():
-            # An empty number box (or one outside its bounds: the browser sends None).
-            if name in raw and raw[name] is None and not _nullable(info.annotation):
-                raw.pop(name)
-                bounds = _bounds(info)
-                raise DashboardError(
-                    f"{view.reducer}: `{name}`: enter a value{bounds}\n"
-                    f"{info.description or 'see the reducer docs'}"
-                )
-        params = cls.validate_params(raw).model_dump(mode="json")
-    except DashboardError as exc:
-        return None, str(exc)
-    request = ProjectionRequest(
-        view.table,
-        view.reducer,
-        view.dims,
-        params,
-        None if view.rows is None else tuple(view.rows),
-        view.max_rows,
-    )
-    return request.to_dict(), None
-
-
-def _nullable(annotation: Any) -> bool:
-    import types
-    import typing
-
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(
-        None
-    ) in typing.get_args(annotation)
-
-
-def _bounds(info: Any) -> str:
-    low = next((getattr(m, "ge", None) for m in info.metadata if hasattr(m, "ge")), None)
-    high = next((getattr(m, "le", None) for m in info.metadata if hasattr(m, "le")), None)
-    return f" from {low} to {high}" if low is not None and high is not None else ""
 
 
 ANSWER = "dashboard-view-answer"
@@ -453,6 +333,7 @@ def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]
                 link=_link_text(search) if on_page is None else None,
                 actions=pending,
                 seen=seen,
+                shown=shown,
             )
             view = outcome.view
             if on_page is None or view != base:
