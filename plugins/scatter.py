@@ -388,11 +388,8 @@ class ScatterPanel(Panel):
         def compute() -> dict[str, Any]:
             return map_coords(
                 self.context.coordinates(projection),
-                dataset.metadata(),
                 key=projection.key,
                 table=dataset.name,
-                label=dataset.config.label,
-                text=dataset.config.text,
                 row_route=f"{self.context.url_base}_dashboard/row/",
             )
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dashboard.plugin.figures import LegendEntry, colour_marker, hover_texts, typed
+from dashboard.plugin.figures import LegendEntry, colour_marker, typed
 
 
 def marker_size(n: int) -> float:
@@ -36,19 +36,9 @@ def size_marker(meta: pl.DataFrame, size_by: str | None, size: float) -> Any:
     return typed((size * (0.5 + 2.0 * np.nan_to_num(scaled, nan=0.0))).astype(np.float32))
 
 
-def map_coords(
-    coords: np.ndarray,
-    meta: pl.DataFrame,
-    *,
-    key: str,
-    table: str,
-    label: str | None,
-    text: str | None,
-    row_route: str,
-) -> dict[str, Any]:
-    """A map's coordinates (n x 2 or n x 3) and what comes with them: 2D points carry no
-    hover text (the page's tooltip fetches the row), 3D points their label and text (escaped:
-    plotly renders markup in hover text)."""
+def map_coords(coords: np.ndarray, *, key: str, table: str, row_route: str) -> dict[str, Any]:
+    """A map's coordinates (n x 2 or n x 3) and what comes with them; no hover text: the
+    page's card fetches the hovered row (in 2D and 3D)."""
     n, dims = coords.shape
     return {
         "key": key,
@@ -60,7 +50,6 @@ def map_coords(
         "z": typed(coords[:, 2]) if dims == 3 else None,
         "pointSize": marker_size(n) if dims == 2 else marker_size(n) * 0.5,
         "rowRoute": row_route,
-        "hover": hover_texts(meta, label, text, None) if dims == 3 and n else None,
     }
 
 

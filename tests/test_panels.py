@@ -95,13 +95,12 @@ def test_scatter_continuous_colour_has_a_colour_bar(dashboard):
     assert colours["categories"] is None
 
 
-def test_scatter_3d_sends_hover_text(dashboard):
+def test_scatter_3d_sends_coordinates_only(dashboard):
     result, _ = projected(dashboard, dims=3)
     coords, _, mask, _, _ = scatter_of(dashboard).render(result, maps(), None)
     assert coords["dims"] == 3
     assert len(drawn(coords, mask)) == 1797
-    # 3D hovers have no tooltip position: each point carries its label.
-    assert coords["hover"][0].startswith("<b>digit ")
+    assert "hover" not in coords  # the page's card fetches the hovered row, as in 2D
 
 
 def test_colour_choice_falls_back_when_the_column_is_unknown(dashboard):
@@ -173,21 +172,13 @@ def test_many_categories_fold_into_other_and_missing():
 
 def test_map_payload_is_float32():
     coords = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
-    sent = map_coords(
-        coords,
-        pl.DataFrame({"c": ["a"] * 50}),
-        key="k",
-        table="t",
-        label=None,
-        text=None,
-        row_route="/_dashboard/row/",
-    )
+    sent = map_coords(coords, key="k", table="t", row_route="/_dashboard/row/")
     # Sent as a base64 float32 typed array (4 bytes a value), not a list of numbers.
     payload = sent["x"]
     assert payload["dtype"] == "f4"
     assert isinstance(payload["bdata"], str)
     assert (decode(payload) == coords[:, 0]).all()
-    assert sent["hover"] is None  # the 2D tooltip fetches the row
+    assert "hover" not in sent  # the page's card fetches the hovered row
 
 
 def test_param_specs_come_from_the_schema():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
@@ -106,6 +107,22 @@ def test_switching_to_3d_draws_a_3d_cloud(page: Page, demo_url: str):
     wait_for_points(page, N)
     assert set(trace_types(page)) == {"scatter3d"}
     expect(page.locator(f"{GRAPH} .gl-container canvas").first).to_be_visible()
+    # Hovering a point shows the page's card (label, image) beside the pointer, as in 2D.
+    box = page.locator(GRAPH).bounding_box()
+    tooltip = page.locator(".dashboard-tooltip")
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for step in range(80):  # a spiral out from the centre, until the pointer meets a point
+        angle, radius = step * 0.7, 4 + step * 2.5
+        page.mouse.move(centre_x + radius * math.cos(angle), centre_y + radius * math.sin(angle))
+        page.wait_for_timeout(60)
+        if tooltip.is_visible():
+            break
+    expect(tooltip).to_be_visible()
+    expect(tooltip.locator("strong")).to_have_text(re.compile(r"^digit \d$"))
+    expect(page.locator(".dashboard-hover-image")).to_be_visible()
+    expect(page.locator(f"{GRAPH} .hovertext")).to_have_count(0)  # no second label
+    page.mouse.move(box["x"] + box["width"] + 40, box["y"] - 20)
+    expect(tooltip).to_be_hidden()
 
 
 def test_recolouring_keeps_the_projection(page: Page, demo_url: str):

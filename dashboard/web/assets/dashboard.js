@@ -148,7 +148,7 @@
     state.colours = colours;
     const base = {
       key: coords.key, table: coords.table, dims: coords.dims, n: coords.n,
-      pointSize: coords.pointSize, hover: coords.hover, categories: colours.categories,
+      pointSize: coords.pointSize, categories: colours.categories,
       marker: colours.marker,
     };
     const a = state.arrays;
@@ -212,8 +212,7 @@
       points.x = hide(a.x);
       points.y = hide(a.y);
       points.z = hide(a.z);
-      points.hovertext = base.hover || [];
-      points.hovertemplate = "%{hovertext}<extra></extra>";
+      points.hoverinfo = "none"; // the page's card, as in 2D
     }
     const traces = [points];
     const dims = base.dims;
@@ -392,14 +391,19 @@
         act({ op: "select", table: maps[key].table, rows: rows.slice(0, 1) });
       }
     });
+    // A 3D point has no box on the screen in plotly's hover event: the card goes beside
+    // the pointer instead.
+    let pointer = null;
+    gd.addEventListener("mousemove", (e) => { pointer = { x: e.clientX, y: e.clientY }; });
     gd.on("plotly_hover", (event) => {
-      if (maps[key].dims !== 2) {
-        return; // 3D: plotly's own label
-      }
       const rows = rowsFromEvent(key, event);
       const point = event && event.points && event.points[0];
-      if (rows.length && point && point.bbox) {
-        showTooltip(key, rows[0], point.bbox);
+      let bbox = point && point.bbox;
+      if (!bbox && pointer && maps[key].dims === 3) {
+        bbox = { x0: pointer.x - 6, x1: pointer.x + 6, y0: pointer.y - 6, y1: pointer.y + 6 };
+      }
+      if (rows.length && bbox) {
+        showTooltip(key, rows[0], bbox);
       }
     });
     gd.on("plotly_unhover", hideTooltip);
