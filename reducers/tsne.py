@@ -36,7 +36,12 @@ class TSNEParams(Params):
         "euclidean", description="Distance in the original embedding space."
     )
     random_state: int = Field(
-        0, title="Seed", ge=0, le=2**31 - 1, description="Seed of the layout."
+        0,
+        title="Seed",
+        ge=0,
+        le=2**31 - 1,
+        description="Start of the layout: 0 starts from the PCA layout; another seed shakes "
+        "that start, so maps of two seeds show what is stable.",
     )
     method: Literal["auto", "opentsne", "sklearn"] = Field(
         "auto",
@@ -79,13 +84,14 @@ class TSNE(Reducer):
         if use_opentsne:
             return self._opentsne(X, p, perplexity, progress)
         progress(0.1, f"t-SNE: fitting {X.shape[0]:,} points")
+        start = seeded_start(X, self.n_components, p.random_state)
         self.model_ = SkTSNE(
             n_components=self.n_components,
             perplexity=perplexity,
             early_exaggeration=p.early_exaggeration,
             max_iter=p.max_iter,
             metric=p.metric,
-            init="pca",
+            init="pca" if start is None else start,
             random_state=p.random_state,
         )
         return self.model_.fit_transform(X)
@@ -109,6 +115,7 @@ class TSNE(Reducer):
             return False  # never stop early
 
         progress(0.05, f"t-SNE (openTSNE, FFT): neighbours of {X.shape[0]:,} points")
+        start = seeded_start(X, 2, p.random_state)
         self.model_ = OpenTSNE(
             n_components=2,
             perplexity=perplexity,
@@ -116,6 +123,7 @@ class TSNE(Reducer):
             early_exaggeration_iter=early,
             n_iter=total - early,
             metric=p.metric,
+            initialization="pca" if start is None else start,
             random_state=p.random_state,
             n_jobs=-1,
             negative_gradient_method="fft",
@@ -123,6 +131,30 @@ class TSNE(Reducer):
             callbacks_every_iters=50,
         )
         return np.asarray(self.model_.fit(X))
+
+
+#: A seeded start is the PCA layout plus noise of this share of its spread: two seeds settle
+#: into different local arrangements while PCA's global one stays. (On well-separated data
+#: the maps stay close: 600 digits at 1x differ by a Procrustes disparity of ~0.001, and
+#: even at 20x, close to a random start, by under 0.01.)
+SEED_SHAKE = 1.0
+
+
+def seeded_start(X: np.ndarray, n_components: int, seed: int) -> np.ndarray | None:
+    """The layout t-SNE starts from for ``seed``: None (the library's PCA start) for seed 0,
+    else that PCA start shaken by seeded noise.
+
+    Both libraries start from PCA scaled to a spread of 1e-4, and from there t-SNE's descent
+    has no randomness left: without this, every seed drew the same map.
+    """
+    if seed == 0:
+        return None
+    from sklearn.decomposition import PCA
+
+    start = PCA(n_components, svd_solver="randomized", random_state=seed).fit_transform(X)
+    start = start / max(float(np.std(start[:, 0])), 1e-12) * 1e-4
+    noise = np.random.default_rng(seed).normal(scale=1e-4 * SEED_SHAKE, size=start.shape)
+    return (start + noise).astype(np.float32)
 
 
 @hookimpl
