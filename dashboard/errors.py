@@ -30,6 +30,11 @@ class ReducerError(DashboardError):
     """A reducer got input it cannot reduce, or produced invalid output."""
 
 
+class BadInputError(DashboardError):
+    """A page sent a callback a value that does not fit the callback's schema (a forged
+    request, or a page older than the server)."""
+
+
 class ProjectionGoneError(DashboardError):
     """A map's coordinates are no longer in the projection cache (deleted, or unreadable)."""
 

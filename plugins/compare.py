@@ -15,9 +15,12 @@ from dashboard.plugin import (
     REQUEST_STORE,
     DashboardError,
     DerivedColumn,
+    Highlight,
     Panel,
     PanelOptions,
+    RequestValue,
     action,
+    checked,
     focus_attributes,
     hookimpl,
 )
@@ -107,7 +110,8 @@ class ComparePanel(Panel):
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(Output(self.id("body"), "children"), Input(REQUEST_STORE, "data"))
-        def show(request: Any) -> Any:
+        @checked
+        def show(request: RequestValue | None) -> Any:
             return self.render()
 
         @app.callback(
@@ -117,7 +121,8 @@ class ComparePanel(Panel):
             State(HIGHLIGHT_STORE, "data"),
             prevent_initial_call=True,
         )
-        def ring(n_clicks: Any, request: Any, highlight: Any) -> Any:
+        @checked
+        def ring(n_clicks: Any, request: RequestValue | None, highlight: Highlight | None) -> Any:
             if isinstance(highlight, dict) and highlight.get("label") == RING_LABEL:
                 return action("clear_highlight")  # the second click takes the rings off
             rings = self.ring(request)

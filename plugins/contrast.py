@@ -9,7 +9,7 @@ import numpy as np
 from dash import Dash, Input, Output, html
 from pydantic import Field
 
-from dashboard.plugin import SELECTION_STORE, Memo, Panel, PanelOptions, hookimpl
+from dashboard.plugin import SELECTION_STORE, Memo, Panel, PanelOptions, Rows, checked, hookimpl
 from dashboard.plugin.analysis import Contrasts, Difference
 
 HINT = "Select points on the map to see which columns set them apart."
@@ -50,7 +50,8 @@ class ContrastPanel(Panel):
 
     def register_callbacks(self, app: Dash) -> None:
         @app.callback(Output(self.id("body"), "children"), Input(SELECTION_STORE, "data"))
-        def show(selection: dict[str, Any] | None) -> Any:
+        @checked
+        def show(selection: Rows | None) -> Any:
             return self.render(selection)
 
     def columns(self, table: str) -> list[str]:

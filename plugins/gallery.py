@@ -12,7 +12,9 @@ from dashboard.plugin import (
     SELECTION_STORE,
     Panel,
     PanelOptions,
+    Rows,
     action,
+    checked,
     hookimpl,
 )
 
@@ -65,7 +67,8 @@ class GalleryPanel(Panel):
             Output(self.id("thumbs"), "data"),
             Input(SELECTION_STORE, "data"),
         )
-        def show(selection: dict[str, Any] | None) -> tuple[Any, Any]:
+        @checked
+        def show(selection: Rows | None) -> tuple[Any, Any]:
             return self.render(selection)
 
         app.clientside_callback(

@@ -13,9 +13,11 @@ from dashboard.plugin import (
     FOCUS_STORE,
     PROJECTION_STORE,
     DashboardError,
+    Focus,
     Panel,
     PanelOptions,
     Projection,
+    checked,
     focus_attributes,
     hookimpl,
 )
@@ -90,7 +92,8 @@ class NeighborsPanel(Panel):
             Input(self.own_view_id("metric"), "value"),
             State(PROJECTION_STORE, "data"),
         )
-        def show(focus: Any, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
+        @checked
+        def show(focus: Focus | None, k: Any, metric: Any, projection: Any) -> tuple[Any, Any]:
             return self.render(focus, k, metric, Projection.from_store(projection))
 
     def render(

@@ -13,10 +13,12 @@ from dashboard.plugin import (
     HIGHLIGHT_STORE,
     PROJECTION_STORE,
     DashboardError,
+    Highlight,
     Panel,
     PanelOptions,
     Projection,
     action,
+    checked,
     focus_attributes,
     hookimpl,
 )
@@ -63,7 +65,8 @@ class OutliersPanel(Panel):
             State(HIGHLIGHT_STORE, "data"),
             prevent_initial_call=True,
         )
-        def ring(n_clicks: Any, store_value: Any, highlight: Any) -> Any:
+        @checked
+        def ring(n_clicks: Any, store_value: Any, highlight: Highlight | None) -> Any:
             if isinstance(highlight, dict) and highlight.get("label") == RING_LABEL:
                 return action("clear_highlight")  # the second click takes the rings off
             projection = Projection.from_store(store_value)

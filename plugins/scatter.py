@@ -31,6 +31,9 @@ from dashboard.plugin import (
     Panel,
     PanelOptions,
     Projection,
+    RequestValue,
+    Rows,
+    checked,
     hookimpl,
 )
 from dashboard.plugin.analysis import filter_mask
@@ -310,7 +313,8 @@ class ScatterPanel(Panel):
             Input(SELECTION_STORE, "data"),
             Input(REQUEST_STORE, "data"),
         )
-        def linked(selection: Any, request: Any) -> Any:
+        @checked
+        def linked(selection: Rows | None, request: RequestValue | None) -> Any:
             return self.linked_rings(selection, request)
 
         app.clientside_callback(

@@ -22,7 +22,9 @@ from dashboard.plugin import (
     PanelContext,
     PanelOptions,
     Projection,
+    Rows,
     action,
+    checked,
     hookimpl,
 )
 
@@ -104,7 +106,8 @@ class TablePanel(Panel):
             Input(SELECTION_STORE, "data"),
             State(PROJECTION_STORE, "data"),
         )
-        def show(selection: Any, projection: Any) -> tuple[Any, Any, Any]:
+        @checked
+        def show(selection: Rows | None, projection: Any) -> tuple[Any, Any, Any]:
             return self.render(selection, Projection.from_store(projection))
 
         @app.callback(
@@ -113,7 +116,8 @@ class TablePanel(Panel):
             State(SELECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def focus(clicked: Any, selection: Any) -> Any:
+        @checked
+        def focus(clicked: Any, selection: Rows | None) -> Any:
             dataset, _ = self._selected(selection)
             row = str((clicked or {}).get("rowId") or "")
             if dataset is None or not row.isdigit() or int(row) >= dataset.n_rows:
@@ -129,7 +133,10 @@ class TablePanel(Panel):
             State(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def export(csv: Any, parquet: Any, selection: Any, projection: Any) -> tuple[Any, Any]:
+        @checked
+        def export(
+            csv: Any, parquet: Any, selection: Rows | None, projection: Any
+        ) -> tuple[Any, Any]:
             from dash import ctx
 
             kind = "parquet" if ctx.triggered_id == self.id("parquet") else "csv"

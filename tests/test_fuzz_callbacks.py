@@ -154,3 +154,19 @@ def test_requests_that_are_not_callback_requests_get_a_plain_refusal(driver, pay
     # Every callback still answers its normal request.
     for callback in server_callbacks(driver):
         check_answer(driver.call(callback))
+
+
+def test_a_forged_selection_is_stopped_at_the_boundary_with_a_short_message(driver, caplog):
+    (gallery,) = driver.callbacks(lambda c: c.outputs[0][0].startswith("gallery-"))
+    body = forged(driver.body(gallery), [{"table": "digits", "rows": [3, "x", -1]}])
+    response = driver.client.post(driver.url, json=body)
+    check_answer(response)
+    shown = json.dumps(response.json["sideUpdate"])
+    assert (
+        "the page sent a `selection` that does not fit (rows.1: Input should be a valid " in shown
+    )
+    assert "reload the page" in shown
+    assert "'x'" not in shown  # what was sent stays out of the message
+    code = re.search(r"error ([0-9a-f]{8})", shown).group(1)
+    assert any(code in record.getMessage() for record in caplog.records)  # logged, same id
+    check_answer(driver.call(gallery))  # the page's own value still answers

@@ -9,6 +9,8 @@ do whatever a built-in does.
   projections, coordinates, computed colours, image URLs), :class:`DerivedColumn`, the
   page's store ids, :func:`action` (to change the view) and :func:`focus_attributes` (to make
   a list row a way back to the map), :class:`Projection` and :class:`ProjectionRequest`,
+  the schemas of the stores' values (:class:`Rows`, :class:`Highlight`, :class:`Focus`,
+  :class:`RequestValue`) and :func:`checked`, which holds a callback's arguments to them,
   :class:`Dataset`, :class:`Memo` (a thread-safe cache).
 - Submodules, imported by name: :mod:`dashboard.plugin.components` (``alert``,
   ``card_header``), :mod:`dashboard.plugin.figures` (colours, legends, typed arrays),
@@ -18,6 +20,7 @@ do whatever a built-in does.
 
 from dashboard.data.dataset import Dataset
 from dashboard.errors import (
+    BadInputError,
     ConfigError,
     DashboardError,
     DataError,
@@ -51,6 +54,7 @@ from dashboard.plugin.panel import (
     focus_attributes,
 )
 from dashboard.plugin.reducer import Params, Progress, Reducer
+from dashboard.plugin.stores import Focus, Highlight, RequestValue, Rows, checked
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
 
 __all__ = [
@@ -67,11 +71,14 @@ __all__ = [
     "SELECTION_STORE",
     "VIEW_STORE",
     "VIEW_TYPE",
+    "BadInputError",
     "ConfigError",
     "DashboardError",
     "DataError",
     "Dataset",
     "DerivedColumn",
+    "Focus",
+    "Highlight",
     "JobCancelledError",
     "Memo",
     "Panel",
@@ -86,9 +93,12 @@ __all__ = [
     "Reducer",
     "ReducerError",
     "Registry",
+    "RequestValue",
+    "Rows",
     "SampleSummary",
     "action",
     "build_registry",
+    "checked",
     "focus_attributes",
     "get_plugin_manager",
     "hookimpl",

@@ -342,6 +342,8 @@ class ReducerProcess:
                         raise JobCancelledError(f"job {job} was cancelled")
                     continue
                 if not ready and process.poll() is not None:
+                    if self._process is not process:  # ended by `stop` (the server stops)
+                        raise JobCancelledError(f"job {job}: the server is stopping")
                     self._process = None
                     conn.close()
                     self._conn = None

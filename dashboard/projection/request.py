@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from dashboard.errors import DashboardError
+from dashboard.errors import BadInputError
 
 logger = logging.getLogger(__name__)
+
+
+class RequestValue(BaseModel):
+    """A request as a page's store holds it (the request store's value): the schema a
+    page's value is checked against."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    table: str = Field(max_length=1000)
+    reducer: str = Field(max_length=1000)
+    dims: Literal[2, 3] = 2
+    params: dict[str, Any] | None = None
+    rows: list[Annotated[int, Field(ge=0, le=2**40)]] | None = None
+    max_rows: Annotated[int, Field(ge=0)] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,14 +49,15 @@ class ProjectionRequest:
 
     @classmethod
     def from_dict(cls, data: Any) -> ProjectionRequest:
-        """Build from :meth:`to_dict` output."""
+        """Build from :meth:`to_dict` output (see :meth:`parse` for a page's value)."""
+        checked = RequestValue.model_validate(data)
         return cls(
-            table=str(data["table"]),
-            reducer=str(data["reducer"]),
-            dims=int(data.get("dims", 2)),
-            params=dict(data.get("params") or {}),
-            rows=None if data.get("rows") is None else tuple(int(r) for r in data["rows"]),
-            max_rows=int(data["max_rows"]) if data.get("max_rows") else None,
+            table=checked.table,
+            reducer=checked.reducer,
+            dims=checked.dims,
+            params=dict(checked.params or {}),
+            rows=None if checked.rows is None else tuple(checked.rows),
+            max_rows=checked.max_rows or None,
         )
 
     @classmethod
@@ -58,8 +73,11 @@ class ProjectionRequest:
             return data
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DashboardError(f"not a projection request: {exc!r}\nreload the page") from None
+        except ValidationError as exc:
+            first = exc.errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            detail = f"`{where}`: {first['msg']}" if where else first["msg"]
+            raise BadInputError(f"not a projection request: {detail}\nreload the page") from None
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ import logging
 import urllib.parse
 import zlib
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dashboard.plugin.stores import Focus, Highlight, Row, Rows
+
 logger = logging.getLogger(__name__)
 
-Row = Annotated[int, Field(ge=0, le=2**40)]
 #: Most selected rows a link keeps (a link must stay short enough to share).
 LINK_ROWS = 2000
 #: Most bytes of a link's decoded JSON, and of its compressed text.
@@ -44,26 +45,6 @@ LINK_DEPTH = 12
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Rows(_Strict):
-    """Rows of one table."""
-
-    table: str | None = None
-    rows: list[Row] = Field(default_factory=list)
-
-
-class Highlight(Rows):
-    """Rows to ring on the map, with what the ring means."""
-
-    label: str = Field("", max_length=300)
-
-
-class Focus(_Strict):
-    """The one row a person is looking at (clicked on the map or in a list)."""
-
-    table: str | None = None
-    row: Row | None = None
 
 
 class FilterSpec(_Strict):
