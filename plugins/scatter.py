@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update, set_props
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -41,9 +41,8 @@ from dashboard.plugin.components import alert
 from dashboard.plugin.figures import GRAPH_CONFIG, categories, legend_children, typed
 from plugins.scatter_figure import map_colours, map_coords, message_base
 from plugins.scatter_html import notice
+from plugins.scatter_pinned import PinnedMap
 
-#: Colour of the rings that show a selection made on another (linked) map.
-LINKED_COLOUR = "#d62728"
 NO_COLOUR = "__none__"
 #: String columns with more distinct values than this are text, not categories to colour by.
 MAX_COLOUR_VALUES = 100
@@ -85,7 +84,7 @@ class Colouring(NamedTuple):
     column: str | None
 
 
-class ScatterPanel(Panel):
+class ScatterPanel(PinnedMap, Panel):
     """The map itself: Scattergl in 2D, Scatter3d in 3D."""
 
     name = "scatter"
@@ -253,7 +252,13 @@ class ScatterPanel(Panel):
                 header,
                 dbc.CardBody(
                     [
-                        html.Div(id=self.id("status"), className="small text-body-secondary px-2"),
+                        html.Div(
+                            [
+                                html.Span(id=self.id("status")),
+                                *self.pinned_controls(),
+                            ],
+                            className="small text-body-secondary px-2",
+                        ),
                         html.Div(id=self.id("stale"), className="small px-2 dashboard-stale"),
                         html.Div(id=self.id("message")),
                         html.Div(
@@ -339,37 +344,6 @@ class ScatterPanel(Panel):
         )
         if self.options.pinned:
             self.register_own_projection(app)
-
-    def own_request(self, request: dict[str, Any] | None) -> dict[str, Any]:
-        """The request this map projects: a pinned map swaps in its table (all rows)."""
-        request = dict(request or {})
-        if self.options.pinned and request:
-            request.update(table=self.check_table(self.options.table), rows=None)
-        return request
-
-    def register_own_projection(self, app: Dash) -> None:
-        """A pinned map computes its own projection in the background, as the app does (and
-        as there, the result goes out by ``set_props`` so the old map stays live meanwhile)."""
-
-        @app.callback(
-            Output(self.id("status"), "children"),
-            Input(REQUEST_STORE, "data"),
-            # Dash keys background results by the function's code and arguments: this
-            # panel's own id keeps two pinned maps from receiving each other's result.
-            State(self.id("status"), "id"),
-            background=True,
-            interval=self.context.poll_ms,
-            running=[(Output(self.id("status"), "children"), "computing…", "")],
-        )
-        def project(request: Any, panel_id: str) -> Any:
-            if not request:
-                return no_update
-            try:
-                projection = self.context.project(self.own_request(request))
-            except DashboardError as exc:
-                return alert(str(exc), color="danger")
-            set_props(self.id("projection"), {"data": projection.to_store()})
-            return self.context.describe(projection)
 
     # -- what the server computes ---------------------------------------------------------
 
@@ -526,33 +500,6 @@ class ScatterPanel(Panel):
             counts = np.bincount(self.codes(projection, colouring)[shown], minlength=len(entries))
             entries = [e._replace(count=int(c)) for e, c in zip(entries, counts, strict=True)]
         return legend_children(entries, colouring.column, map_index=self.index, hidden=hidden)
-
-    def linked_rings(self, selection: Any, request: Any) -> Any:
-        """Rows of this map's table whose `id` matches rows selected in another table, as
-        this panel's rings (red); an empty ring otherwise."""
-        empty = {"table": None, "rows": []}
-        selection = selection if isinstance(selection, dict) else {}
-        request = request if isinstance(request, dict) else {}
-        table = self.table_of(request.get("table"))
-        source = self.context.dataset(selection.get("table"))
-        if table is None or source is None or source.name == table:
-            return empty
-        dataset = self.context.datasets[table]
-        if not source.config.id or not dataset.config.id:
-            return empty
-        rows = [r for r in selection.get("rows") or [] if isinstance(r, int)]
-        rows = [r for r in rows if 0 <= r < source.n_rows]
-        if not rows:
-            return empty
-        ids = source.metadata().get_column(source.config.id).gather(rows)
-        mine = dataset.metadata().get_column(dataset.config.id)
-        wanted = ids.cast(mine.dtype, strict=False).drop_nulls().to_list()
-        return {
-            "table": table,
-            "rows": np.flatnonzero(mine.is_in(wanted).to_numpy()).tolist(),
-            "label": f"selected in {source.name}",
-            "colour": LINKED_COLOUR,
-        }
 
     def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
         """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -279,3 +280,28 @@ def test_a_plugin_made_in_a_function_keeps_maps_in_the_server_and_says_so(
     )
     assert done["dashboard-projection-answer"]["data"]["reducer"] == "local"
     assert app.dashboard.context.jobs.worker_pids() == []  # computed in the server's threads
+
+
+def test_a_cancelled_background_callback_stops_waiting_and_leaves_its_job(app):
+    # A pinned map waits for its map in a background callback; its Cancel terminates that
+    # callback (Dash's `cancel=`), which must end the wait and leave the job.
+    from dashboard.errors import JobCancelledError
+
+    context = app.dashboard.context
+    manager = context.raise_if_cancelled.__self__
+    request = slow(30.0)
+    outcome: dict[str, BaseException] = {}
+
+    def pinned_map(key: str, progress_key: str, args: Any, callback_context: Any) -> None:
+        try:
+            context.project(request)
+        except BaseException as exc:
+            outcome["raised"] = exc
+
+    job = manager.call_job_fn("pinned", pinned_map, (), {})  # as Dash starts it
+    key = key_of(app, request)
+    wait_for(lambda: (r := jobs_of(app).get(key)) is not None and r.state is JobState.RUNNING)
+    manager.terminate_job(job)
+    wait_for(lambda: "raised" in outcome, 10, "the end of the wait")
+    assert isinstance(outcome["raised"], JobCancelledError)
+    wait_for(lambda: jobs_of(app).get(key).state is JobState.CANCELLED, 10, "the job's cancel")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -85,6 +85,9 @@ class PanelContext:
         # Set by the app: projections then run as jobs in worker processes (a page's map,
         # a timeline, a pinned map alike); without it (scripts, tests) they run here.
         self.jobs: ProjectionJobs | None = None
+        # Set by the app: raises JobCancelledError inside a background callback whose page
+        # cancelled it (a pinned map's Cancel), so a wait for a map ends and leaves its job.
+        self.raise_if_cancelled: Callable[[], None] | None = None
         self._derived: Mapping[str, Mapping[str, DerivedColumn]] = MappingProxyType({})
         # Colours computed from maps, kept in memory: every hover's tooltip reads them.
         self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
@@ -150,9 +153,17 @@ class PanelContext:
             Unknown table or reducer, bad params, or data the reducer cannot use.
         """
         request = ProjectionRequest.parse(request)
-        if self.jobs is not None:
-            return self.jobs.wait(request, progress)
-        return self.project_here(request, progress)
+        if self.jobs is None:
+            return self.project_here(request, progress)
+        stop = self.raise_if_cancelled
+
+        def report(fraction: float, message: str) -> None:
+            if stop is not None:
+                stop()  # a cancelled background callback stops waiting (and leaves the job)
+            if progress is not None:
+                progress(fraction, message)
+
+        return self.jobs.wait(request, report)
 
     def project_here(
         self, request: ProjectionRequest | Mapping[str, Any], progress: Progress | None = None

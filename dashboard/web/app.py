@@ -103,6 +103,7 @@ def create_app(
         manager = CeleryManager(make_celery(context.config.celery))
     else:
         manager = ThreadJobManager(diskcache.Cache(dashboard.cache_dir / "callbacks" / mount))
+        context.raise_if_cancelled = manager.raise_if_cancelled
     app = LockedSetupDash(
         "dashboard",
         server=server,

@@ -102,3 +102,26 @@ def test_either_map_can_be_coloured_by_the_compare_overlap(page: Page, pair_url:
         f"() => {{ const c = document.querySelector('{RIGHT}')._fullData[0].marker.color;"
         " return c.length === 1797 && c.reduce((s, v) => s + v, 0) / c.length > 0.95; }"
     )
+
+
+def test_a_pinned_map_can_be_cancelled_and_keeps_its_map(page: Page, pair_url: str):
+    page.goto(pair_url)
+    for side in (0, 1):
+        expect(page.locator(f"#scatter-{side}-status")).to_contain_text("PCA 2D", timeout=60_000)
+    widget(page, 2, "reducer").click()
+    page.get_by_role("option", name="t-SNE", exact=True).click()
+    for side in (0, 1):
+        cancel = page.locator(f"#scatter-{side}-cancel")
+        expect(cancel).to_be_visible(timeout=30_000)
+        cancel.click()
+        expect(page.locator(f"#scatter-{side}-cancelled")).to_have_text(
+            "Cancelled: the map shown is the previous one."
+        )
+        expect(cancel).to_be_hidden()
+        expect(page.locator(f"#scatter-{side}-status")).to_have_text("")
+    page.wait_for_function(f"() => ({DRAWN})('{LEFT}') === 1797")  # the PCA map stays
+    # Asking for a map again clears the note and computes it.
+    widget(page, 2, "reducer").click()
+    page.get_by_role("option", name="PCA", exact=True).click()
+    expect(page.locator("#scatter-0-status")).to_contain_text("PCA 2D", timeout=60_000)
+    expect(page.locator("#scatter-0-cancelled")).to_have_text("")
