@@ -51,6 +51,9 @@ TRAIL_ITEMS = 1_000
 HOVER_ITEMS = 20_000
 
 
+HIDDEN = {"display": "none"}
+
+
 class TimelineOptions(PanelOptions):
     run: str | None = Field(
         None,
@@ -305,7 +308,19 @@ class TimelinePanel(Panel):
                             className="small mb-1 d-flex flex-wrap gap-2 dashboard-legend",
                         ),
                         html.Div(id=self.id("message")),
-                        html.Div(id=self.id("progress"), className="small text-body-secondary"),
+                        html.Div(
+                            [
+                                html.Span(id=self.id("progress")),
+                                html.Button(
+                                    "Cancel",
+                                    id=self.id("cancel"),
+                                    className="btn btn-sm btn-link py-0",
+                                    style=HIDDEN,
+                                    title="Stop aligning the steps",
+                                ),
+                            ],
+                            className="small text-body-secondary",
+                        ),
                         dcc.Graph(
                             id=self.id("graph"),
                             figure={"data": [], "layout": {"height": 420}},
@@ -363,10 +378,16 @@ class TimelinePanel(Panel):
             interval=self.context.poll_ms,
             progress=[Output(self.id("progress"), "children")],
             progress_default=[""],
-            running=[(Output(self.own_view_id("method"), "disabled"), True, False)],
+            running=[
+                (Output(self.own_view_id("method"), "disabled"), True, False),
+                (Output(self.id("cancel"), "style"), {"display": "inline"}, HIDDEN),
+            ],
+            cancel=[Input(self.id("cancel"), "n_clicks")],
         )
         def align(set_progress: Any, method: str) -> tuple[Any, Any]:
             def progress(fraction: float, message: str) -> None:
+                if self.context.raise_if_cancelled is not None:
+                    self.context.raise_if_cancelled()  # Cancel: stop at this report
                 set_progress((f"{message} ({round(100 * fraction)}%)",))
 
             key, error = self.compute(method, progress)
