@@ -236,3 +236,37 @@ def test_two_dashboards_in_one_flask_app(demo_config, write_config, digits_path)
         client, "/iris/", {"table": "iris", "reducer": "pca", "dims": 2, "params": {}}
     )
     assert iris["dashboard-projection-answer"]["data"]["n"] == 150
+
+
+def _outputs(spec: str) -> list[str]:
+    """``id.prop`` of each output in a callback's output spec (``..a.b...c.d..`` when many)."""
+    if spec.startswith(".."):
+        return [part for part in spec.strip(".").split("...") if part]
+    return [spec]
+
+
+def test_the_pages_callbacks_form_no_loop(app):
+    # Dash refuses a loop (an output that feeds, through other callbacks, its own input) in
+    # debug mode, and without it may call the callbacks round and round.
+    edges: dict[str, set[str]] = {}
+    for callback in app._callback_list:
+        outputs = [o.split("@")[0] for o in _outputs(callback["output"])]
+        for source in callback["inputs"]:
+            node = f"{source['id']}.{source['property']}"
+            edges.setdefault(node, set()).update(outputs)
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> None:
+        if node in done:
+            return
+        assert node not in visiting, " -> ".join([*visiting[visiting.index(node) :], node])
+        visiting.append(node)
+        for following in edges.get(node, ()):
+            visit(following)
+        visiting.pop()
+        done.add(node)
+
+    for node in list(edges):
+        visit(node)
+    assert "dashboard-projection-job.data" in edges  # the graph is the page's

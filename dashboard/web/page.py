@@ -26,6 +26,7 @@ PROGRESS_WRAP = "dashboard-progress-wrap"
 #: and the map the page cancelled (kept until the page asks for a map again).
 JOB = "dashboard-projection-job"
 POLL = "dashboard-projection-poll"
+POLL_TIMER = "dashboard-projection-poll-timer"
 CANCEL = "dashboard-projection-cancel"
 RETRY = "dashboard-projection-retry"
 CANCELLED = "dashboard-projection-cancelled"
@@ -133,6 +134,7 @@ def page_layout(
             dcc.Store(id=PROJECTION_ANSWER),
             dcc.Store(id=JOB),
             dcc.Store(id=POLL),
+            dcc.Store(id=POLL_TIMER),
             dcc.Store(id=CANCELLED),
             dcc.Store(id=THEME),
         ],

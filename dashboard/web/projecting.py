@@ -35,6 +35,7 @@ from dashboard.web.page import (
     CANCELLED,
     JOB,
     POLL,
+    POLL_TIMER,
     PROGRESS,
     PROGRESS_TEXT,
     PROGRESS_WRAP,
@@ -85,12 +86,13 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
         State(CANCELLED, "data"),
         prevent_initial_call=True,
     )
-    # Each job answer that says the job still runs schedules the next poll.
+    # Each job answer that says the job still runs schedules the next poll (set by the
+    # script: an output here would close a loop, poll -> job -> poll, which Dash refuses).
     app.clientside_callback(
         "function(job) {"
         f" return window.dashboardClient.schedulePoll(job, {context.poll_ms}, {POLL_RETRY_MS},"
         f" {POLL!r}); }}",
-        Output(POLL, "data"),
+        Output(POLL_TIMER, "data"),
         Input(JOB, "data"),
         prevent_initial_call=True,
     )
