@@ -64,7 +64,7 @@ class PinnedMap:
             "function(cancels, request) {"
             " const id = window.dash_clientside.callback_context.triggered_id;"
             " return id && id.endsWith('-cancel') ?"
-            " 'Cancelled: the map shown is the previous one.' : ''; }",
+            " 'Cancelled.' : ''; }",
             Output(self.id("cancelled"), "children"),
             Input(self.id("cancel"), "n_clicks"),
             Input(REQUEST_STORE, "data"),

@@ -65,7 +65,9 @@ def page_layout(
                     [
                         html.Div(
                             [
-                                html.Small(id=PROGRESS_TEXT, className="me-2"),
+                                # Shown until the page's first answer (a second or two
+                                # on a busy server), so the header is never blank.
+                                html.Small("opening the map", id=PROGRESS_TEXT, className="me-2"),
                                 dbc.Progress(
                                     id=PROGRESS,
                                     value=0,
@@ -82,7 +84,7 @@ def page_layout(
                             ],
                             id=PROGRESS_WRAP,
                             className="align-items-center",
-                            style={"display": "none"},
+                            style={"display": "flex"},
                         ),
                         html.Div(id=STATUS, className="small text-body-secondary"),
                         html.Button(

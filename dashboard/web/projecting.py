@@ -88,22 +88,26 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
     )
     # Each job answer that says the job still runs schedules the next poll (set by the
     # script: an output here would close a loop, poll -> job -> poll, which Dash refuses).
+    # An answer made for an older request (answers may land out of order) polls at once,
+    # so the next answer follows the map asked for now.
     app.clientside_callback(
-        "function(job) {"
-        f" return window.dashboardClient.schedulePoll(job, {context.poll_ms}, {POLL_RETRY_MS},"
-        f" {POLL!r}); }}",
+        "function(job, request) {"
+        " return window.dashboardClient.schedulePoll(job, request,"
+        f" {context.poll_ms}, {POLL_RETRY_MS}, {POLL!r}); }}",
         Output(POLL_TIMER, "data"),
         Input(JOB, "data"),
+        State(REQUEST_STORE, "data"),
         prevent_initial_call=True,
     )
     # A map a job finishes may land after the page asked for another (a cached 2D map is
-    # quicker than a 3D fit): the page takes it only if it is the map asked for now.
+    # quicker than a 3D fit): the page shows the newest finished map that is the one asked
+    # for now, also when the request comes back to it later.
     app.clientside_callback(
         "function(answer, request, shown) {"
         " return window.dashboardClient.acceptProjection(answer, request, shown); }",
         Output("dashboard-projection", "data"),
         Input(PROJECTION_ANSWER, "data"),
-        State(REQUEST_STORE, "data"),
+        Input(REQUEST_STORE, "data"),
         State("dashboard-projection", "data"),
         prevent_initial_call=True,
     )
@@ -206,13 +210,14 @@ def _cancel(
         return _shown(status, request, context, {})  # it finished first: the map is there
     name = _name(request, context)
     others = status is not None and status.active and not status.cancel
+    # (Whether a map is shown, and which, the notice above it says: after a reload none is.)
     if others:
         text = (
             f"Stopped waiting for the {name} map here: another page asks for it too, so it "
-            "goes on computing there. The map shown is the previous one."
+            "goes on computing there."
         )
     else:
-        text = f"Cancelled the {name} map: the map shown is the previous one."
+        text = f"Cancelled the {name} map."
     job = {"request": request, "state": "cancelled", "poll": False, "n": time.monotonic_ns()}
     if status is not None:
         job = _held(status, request, "cancelled", poll=False)
@@ -225,7 +230,7 @@ def _name(request: Mapping[str, Any], context: PanelContext) -> str:
 
 
 def _computing(request: Mapping[str, Any], context: PanelContext) -> Any:
-    text = f"Computing the {_name(request, context)} map; the map shown is the previous one."
+    text = f"Computing the {_name(request, context)} map…"
     return html.Span(text, className="text-body-secondary")
 
 

@@ -184,3 +184,16 @@ def test_switching_reducers_mid_fit_never_leaves_the_page_stuck(page: Page, faul
     expect(page.locator("#dashboard-progress-wrap")).to_be_hidden()
     pick_reducer(page, "PCA")
     settled(page, "PCA 2D", timeout=15_000)
+
+
+def test_a_reload_mid_fit_shows_progress_and_then_the_map(page: Page, faulty_url: str):
+    page.goto(faulty_url)
+    settled(page, "PCA 2D")
+    slow_map(page, 5.5)
+    expect(page.locator("#dashboard-progress-text")).to_contain_text("Slow", timeout=30_000)
+    page.reload()  # the link now asks for the Slow map, which no map stands in for
+    wrap = page.locator("#dashboard-progress-wrap")
+    expect(wrap).to_be_visible()  # from the first paint: "opening the map", then the job's
+    expect(page.locator("#dashboard-progress-text")).to_contain_text("Slow", timeout=30_000)
+    expect(page.locator("#dashboard-status")).not_to_contain_text("previous")
+    settled(page, "Slow 2D")

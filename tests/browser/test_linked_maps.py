@@ -114,9 +114,7 @@ def test_a_pinned_map_can_be_cancelled_and_keeps_its_map(page: Page, pair_url: s
         cancel = page.locator(f"#scatter-{side}-cancel")
         expect(cancel).to_be_visible(timeout=30_000)
         cancel.click()
-        expect(page.locator(f"#scatter-{side}-cancelled")).to_have_text(
-            "Cancelled: the map shown is the previous one."
-        )
+        expect(page.locator(f"#scatter-{side}-cancelled")).to_have_text("Cancelled.")
         expect(cancel).to_be_hidden()
         expect(page.locator(f"#scatter-{side}-status")).to_have_text("")
     page.wait_for_function(f"() => ({DRAWN})('{LEFT}') === 1797")  # the PCA map stays

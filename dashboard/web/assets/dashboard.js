@@ -716,20 +716,39 @@
       JSON.stringify(projection.params) === JSON.stringify(request.params);
   }
 
+  // The finished maps this page was sent, newest last (their summaries: a few hundred
+  // bytes each; the coordinates stay on the server).
+  const answers = [];
+
   function acceptProjection(answer, request, shown) {
-    // A finished job's map, unless the page asks for another one by now, or shows it
-    // already (a second answer for the same map must not redraw it under the pointer).
-    if (!answer || (request && !isRequested(answer, request)) ||
-        (shown && shown.key === answer.key && shown.n === answer.n)) {
+    // The map shown is the newest finished map that is the one asked for now. Kept
+    // answers matter: an answer may arrive while the view briefly asks for another map
+    // (two view updates crossing) and is then wanted again, with no second answer coming.
+    if (answer && !answers.some((a) => a.key === answer.key && a.n === answer.n)) {
+      answers.push(answer);
+      if (answers.length > 16) {
+        answers.shift();
+      }
+    }
+    let wanted = null;
+    if (!request) {
+      wanted = answer; // no valid request (a parameter being typed): the newest answer
+    } else {
+      for (let i = answers.length - 1; i >= 0 && !wanted; i--) {
+        wanted = isRequested(answers[i], request) ? answers[i] : null;
+      }
+    }
+    // A map shown already is not sent again (it would be redrawn under the pointer).
+    if (!wanted || (shown && shown.key === wanted.key && shown.n === wanted.n)) {
       return window.dash_clientside.no_update;
     }
-    return answer;
+    return wanted;
   }
 
   // -- following a projection job (see dashboard/web/projecting.py) --------------------
   // One poll is due at a time, and only after an answer landed: a poll sent while the last
   // call still runs would overtake it (Dash keeps only the newest call's answer).
-  const polling = { due: null, watch: null };
+  const polling = { due: null, watch: null, stale: 0 };
 
   function stopPolling() {
     clearTimeout(polling.due);
@@ -737,9 +756,16 @@
     polling.due = polling.watch = null;
   }
 
-  function schedulePoll(job, ms, retryMs, pollId) {
+  function schedulePoll(job, request, ms, retryMs, pollId) {
     stopPolling();
-    if (job && job.poll) {
+    // Dash may apply two answers in the order they arrive: one made for an older request
+    // (a finished map, polling off) would leave the page following nothing. Ask again.
+    const stale = job && request && JSON.stringify(job.request) !== JSON.stringify(request);
+    polling.stale = stale ? polling.stale + 1 : 0;
+    if (stale && polling.stale <= 5) {
+      ms = 20; // (after 5 in a row, at the usual pace: never a tight loop)
+    }
+    if (job && (job.poll || stale)) {
       const poll = () => {
         window.dash_clientside.set_props(pollId, { data: Date.now() });
         // An answer that never lands (a lost request) must not end the polling.
