@@ -190,7 +190,8 @@ def _shown(
         if projection is None:
             damaged = _error("the finished map's record is damaged\nask for the map again")
             return (held, damaged, HIDDEN, 0, "", SHOWN)
-        set_props(PROJECTION_ANSWER, {"data": status.projection})
+        # With the request it answers: the page matches answers to what it asks for by it.
+        set_props(PROJECTION_ANSWER, {"data": {**status.projection, "request": request}})
         return (held, context.describe(projection), HIDDEN, 100, "", HIDDEN)
     message = status.error or "the map could not be computed"
     return (held, _error(message), HIDDEN, 0, "", SHOWN)

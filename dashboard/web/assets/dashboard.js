@@ -17,6 +17,8 @@
   "use strict";
 
   const PAGE_ACTIONS = { type: "dashboard-action", panel: "page" };
+  // Two presses on a map this close in time (and place) are a double click.
+  const DOUBLE_MS = 450;
   // Points outside a selection are drawn this much fainter.
   const DIM = 0.3;
   const maps = {}; // panel index -> {base, arrays, visible, graphId, table, ...}
@@ -339,10 +341,24 @@
     let releasedAt = 0;
     let press = 0; // presses of a pointer button on this map
     let answered = -1; // the press whose selection was sent: one per press
-    gd.addEventListener("pointerdown", () => {
+    // A second press soon after the first, at the same place, is a double click: it lets
+    // go of the selection (as Escape does) in every drag mode. (In select mode plotly says
+    // nothing of a double click, the browser's dblclick does not reach us, and plotly's
+    // clicks select the point under the pointer.)
+    let doubleAt = 0;
+    let lastDown = { at: 0, x: 0, y: 0 };
+    gd.addEventListener("pointerdown", (event) => {
       pressed = true;
       gd.__dashboardPressed = true;
       press += 1;
+      const now = Date.now();
+      const near = Math.abs(event.clientX - lastDown.x) + Math.abs(event.clientY - lastDown.y) < 10;
+      if (now - lastDown.at < DOUBLE_MS && near) {
+        doubleAt = now;
+        answered = press;
+        act({ op: "escape" });
+      }
+      lastDown = { at: now, x: event.clientX, y: event.clientY };
     }, true);
     const release = () => {
       if (pressed) {
@@ -386,7 +402,8 @@
     });
     gd.on("plotly_click", (event) => {
       const rows = rowsFromEvent(key, event);
-      if (rows.length) {
+      // A double click's second click is not a selection.
+      if (rows.length && Date.now() - doubleAt > DOUBLE_MS) {
         clickedAt = Date.now();
         act({ op: "select", table: maps[key].table, rows: rows.slice(0, 1) });
       }
@@ -716,26 +733,34 @@
       JSON.stringify(projection.params) === JSON.stringify(request.params);
   }
 
-  // The finished maps this page was sent, newest last (their summaries: a few hundred
-  // bytes each; the coordinates stay on the server).
+  // The finished maps this page was sent, each with the request it answers, newest last
+  // (their summaries: a few hundred bytes each; the coordinates stay on the server).
   const answers = [];
 
   function acceptProjection(answer, request, shown) {
-    // The map shown is the newest finished map that is the one asked for now. Kept
-    // answers matter: an answer may arrive while the view briefly asks for another map
+    // The map shown is the newest finished map sent for the request the page makes now.
+    // Kept answers matter: an answer may arrive while the view briefly asks for another map
     // (two view updates crossing) and is then wanted again, with no second answer coming.
-    if (answer && !answers.some((a) => a.key === answer.key && a.n === answer.n)) {
-      answers.push(answer);
+    if (answer) {
+      const asked = JSON.stringify(answer.request);
+      const known = answers.findIndex((a) => a.asked === asked && a.map.key === answer.key);
+      if (known >= 0) {
+        answers.splice(known, 1); // sent again: the newest
+      }
+      const map = Object.assign({}, answer);
+      delete map.request;
+      answers.push({ asked: asked, map: map });
       if (answers.length > 16) {
         answers.shift();
       }
     }
     let wanted = null;
     if (!request) {
-      wanted = answer; // no valid request (a parameter being typed): the newest answer
+      wanted = answer ? answers[answers.length - 1].map : null; // no valid request yet
     } else {
+      const asked = JSON.stringify(request);
       for (let i = answers.length - 1; i >= 0 && !wanted; i--) {
-        wanted = isRequested(answers[i], request) ? answers[i] : null;
+        wanted = answers[i].asked === asked ? answers[i].map : null;
       }
     }
     // A map shown already is not sent again (it would be redrawn under the pointer).
