@@ -52,7 +52,7 @@ FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps
         {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme);
 }}"""
 STALE_JS = """function(projection, request) {{
-    return window.dashboardClient.staleNotice(projection, request, {titles});
+    return window.dashboardProjection.staleNotice(projection, request, {titles});
 }}"""
 EMPTY_FIGURE = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 

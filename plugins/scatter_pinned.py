@@ -10,11 +10,10 @@ import numpy as np
 from dash import Dash, Input, Output, State, html, no_update, set_props
 
 from dashboard.plugin import REQUEST_STORE, DashboardError
-from dashboard.plugin.components import alert
+from dashboard.plugin.components import HIDDEN, SHOWN_INLINE, alert, cancel_button
 
 #: Colour of the rings that show a selection made on another (linked) map.
 LINKED_COLOUR = "#d62728"
-HIDDEN = {"display": "none"}
 
 
 class PinnedMap:
@@ -44,7 +43,7 @@ class PinnedMap:
             interval=self.context.poll_ms,
             running=[
                 (Output(self.id("status"), "children"), "computing…", ""),
-                (Output(self.id("cancel"), "style"), {"display": "inline"}, HIDDEN),
+                (Output(self.id("cancel"), "style"), SHOWN_INLINE, HIDDEN),
             ],
             # Cancel stops the wait here, which leaves the map's job (cancelled when no
             # other page waits for it).
@@ -76,13 +75,7 @@ class PinnedMap:
         if not self.options.pinned:
             return []
         return [
-            html.Button(
-                "Cancel",
-                id=self.id("cancel"),
-                className="btn btn-sm btn-link py-0",
-                style=HIDDEN,
-                title="Stop computing this map and keep the one shown",
-            ),
+            cancel_button(self.id("cancel"), "Stop computing this map and keep the one shown"),
             html.Span(id=self.id("cancelled")),
         ]
 

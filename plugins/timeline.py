@@ -32,7 +32,7 @@ from dashboard.plugin.analysis import (
     match_steps,
     movement,
 )
-from dashboard.plugin.components import alert, card_header
+from dashboard.plugin.components import HIDDEN, SHOWN_INLINE, alert, cancel_button, card_header
 from dashboard.plugin.figures import (
     GRAPH_CONFIG,
     colour_marker,
@@ -49,9 +49,6 @@ SMOOTH_ITEMS = 3_000
 TRAIL_ITEMS = 1_000
 #: Hover captions are sent up to this many items.
 HOVER_ITEMS = 20_000
-
-
-HIDDEN = {"display": "none"}
 
 
 class TimelineOptions(PanelOptions):
@@ -311,13 +308,7 @@ class TimelinePanel(Panel):
                         html.Div(
                             [
                                 html.Span(id=self.id("progress")),
-                                html.Button(
-                                    "Cancel",
-                                    id=self.id("cancel"),
-                                    className="btn btn-sm btn-link py-0",
-                                    style=HIDDEN,
-                                    title="Stop aligning the steps",
-                                ),
+                                cancel_button(self.id("cancel"), "Stop aligning the steps"),
                             ],
                             className="small text-body-secondary",
                         ),
@@ -380,7 +371,7 @@ class TimelinePanel(Panel):
             progress_default=[""],
             running=[
                 (Output(self.own_view_id("method"), "disabled"), True, False),
-                (Output(self.id("cancel"), "style"), {"display": "inline"}, HIDDEN),
+                (Output(self.id("cancel"), "style"), SHOWN_INLINE, HIDDEN),
             ],
             cancel=[Input(self.id("cancel"), "n_clicks")],
         )

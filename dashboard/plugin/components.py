@@ -18,6 +18,26 @@ def alert(message: str, *, color: str = "warning", **kwargs: Any) -> Any:
     )
 
 
+#: The style that hides a component (a Cancel button while nothing runs).
+HIDDEN = {"display": "none"}
+#: The style that shows a Cancel button while its work runs (a background callback's
+#: ``running=[(Output(id, "style"), SHOWN_INLINE, HIDDEN)]``).
+SHOWN_INLINE = {"display": "inline"}
+
+
+def cancel_button(component_id: Any, title: str) -> Any:
+    """A small Cancel button, hidden until its work runs; ``title`` says what it stops."""
+    from dash import html
+
+    return html.Button(
+        "Cancel",
+        id=component_id,
+        className="btn btn-sm btn-link py-0",
+        style=HIDDEN,
+        title=title,
+    )
+
+
 def card_header(title: str, controls: Any) -> Any:
     """A card header with ``title`` on the left and ``controls`` on the right."""
     import dash_bootstrap_components as dbc

@@ -13,7 +13,7 @@ from dashboard.config import DashboardConfig
 from dashboard.plugin.panel import PROJECTION_STORE, Panel
 
 #: Where a finished projection job puts its map; the page takes it as the projection only
-#: when it is the map the page asks for now (see dashboard.js, `acceptProjection`).
+#: when it is the map the page asks for now (see projecting.js, `acceptProjection`).
 PROJECTION_ANSWER = "dashboard-projection-answer"
 
 #: The header's status line: what the map shows, or why a projection failed.

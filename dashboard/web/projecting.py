@@ -78,7 +78,7 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
     # request forget it); each also stops a poll that is due.
     app.clientside_callback(
         "function(cancels, retries, request, cancelled) {"
-        " return window.dashboardClient.cancelIntent(request, cancelled); }",
+        " return window.dashboardProjection.cancelIntent(request, cancelled); }",
         Output(CANCELLED, "data"),
         Input(CANCEL, "n_clicks"),
         Input(RETRY, "n_clicks"),
@@ -92,7 +92,7 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
     # so the next answer follows the map asked for now.
     app.clientside_callback(
         "function(job, request) {"
-        " return window.dashboardClient.schedulePoll(job, request,"
+        " return window.dashboardProjection.schedulePoll(job, request,"
         f" {context.poll_ms}, {POLL_RETRY_MS}, {POLL!r}); }}",
         Output(POLL_TIMER, "data"),
         Input(JOB, "data"),
@@ -104,7 +104,7 @@ def register_projection(app: Dash, context: PanelContext, jobs: ProjectionJobs) 
     # for now, also when the request comes back to it later.
     app.clientside_callback(
         "function(answer, request, shown) {"
-        " return window.dashboardClient.acceptProjection(answer, request, shown); }",
+        " return window.dashboardProjection.acceptProjection(answer, request, shown); }",
         Output("dashboard-projection", "data"),
         Input(PROJECTION_ANSWER, "data"),
         Input(REQUEST_STORE, "data"),

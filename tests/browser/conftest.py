@@ -117,6 +117,27 @@ def wait_for_points(page: Page, n: int, timeout: float = 30_000) -> None:
     page.wait_for_function(f"() => ({COUNT_POINTS})() === {n}", timeout=timeout)
 
 
+def hover_point(page: Page, row: int, tries: int = 3) -> tuple[float, float]:
+    """Move the pointer onto ``row``'s point as a person does (from a little away, once the
+    page is quiet) until its card shows; a person whose card did not show (the map redrawn
+    under a still pointer) moves the mouse again. Returns where the point is."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    tooltip = page.locator("#dashboard-tooltip")
+    for attempt in range(tries):
+        settle(page)
+        x, y = point_position(page, row)
+        page.mouse.move(x - 6, y - 6)
+        page.mouse.move(x, y, steps=3)
+        try:
+            tooltip.wait_for(state="visible", timeout=3_000)
+            return x, y
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+    return x, y
+
+
 def point_position(page: Page, row: int = 0) -> tuple[float, float]:
     """Screen position of a table row's point on a 2D map, as a person would aim the mouse."""
     return tuple(

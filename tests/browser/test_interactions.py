@@ -16,6 +16,7 @@ from tests.browser.conftest import (
     GRAPH,
     JITTER,
     box_select,
+    hover_point,
     point_position,
     selected_points,
     settle,
@@ -134,8 +135,7 @@ def test_the_tooltip_hides_when_the_pointer_leaves_and_stays_in_the_window(
 ):
     open_demo(page, demo_url)
     tooltip = page.locator("#dashboard-tooltip")
-    x, y = point_position(page, 3)
-    page.mouse.move(x, y)
+    x, y = hover_point(page, 3)
     expect(tooltip).to_be_visible()
     assert tooltips_shown(page) == 1
     # Off the point, onto empty map: gone.

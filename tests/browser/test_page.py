@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import (
     GRAPH,
     box_select,
+    hover_point,
     pick,
     point_count,
     point_position,
@@ -73,8 +74,7 @@ def test_page_loads_with_one_point_per_row(page: Page, demo_url: str):
 
 def test_hover_shows_the_label(page: Page, demo_url: str):
     open_demo(page, demo_url)
-    x, y = point_position(page, 3)  # the digits' rows 0 to 9 are the digits 0 to 9
-    page.mouse.move(x, y)
+    hover_point(page, 3)  # the digits' rows 0 to 9 are the digits 0 to 9
     tooltip = page.locator(".dashboard-tooltip")  # beside the point
     expect(tooltip).to_be_visible()
     expect(tooltip.locator("strong")).to_have_text("digit 3")
