@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.plugin import MESSAGES_STORE, Panel, action, hookimpl
+from dashboard.plugin import MESSAGES_STORE, VIEW_STORE, Panel, action, hookimpl
 from dashboard.plugin.components import alert
 from plugins.param_widgets import dom_id, field_specs, param_widget
 
@@ -59,6 +59,21 @@ class ControlsPanel(Panel):
                 clearable=False,
                 optionHeight=48,
                 className="mb-2 dashboard-wrap",
+            ),
+            html.Div(
+                [
+                    _label("Embedding", self.view_id("embedding")),
+                    dcc.Dropdown(
+                        id=self.view_id("embedding"),
+                        options=self.embedding_options(initial.table),
+                        placeholder=self.embedding_default(initial.table),
+                        clearable=False,
+                        className="mb-2 dashboard-wrap",
+                    ),
+                ],
+                id=self.id("embedding-row"),
+                title="Which of the table's vector columns (or its numeric columns) to map",
+                style=self.embedding_style(initial.table),
             ),
             _label("Reducer", self.view_id("reducer")),
             dcc.Dropdown(
@@ -123,6 +138,21 @@ class ControlsPanel(Panel):
         ]
         return self.card("Projection", body)
 
+    def embedding_options(self, table: str) -> list[dict[str, str]]:
+        """The "Embedding" select's entries for ``table``: every embedding it offers."""
+        dataset = self.context.dataset(table)
+        choices = dataset.embedding_choices if dataset is not None else []
+        return [{"label": c, "value": c} for c in choices]
+
+    def embedding_default(self, table: str) -> str:
+        """What the "Embedding" select shows for the table's default (the view's None)."""
+        dataset = self.context.dataset(table)
+        return dataset.embedding_choices[0] if dataset is not None else ""
+
+    def embedding_style(self, table: str) -> dict[str, str] | None:
+        """The "Embedding" select is shown only for a table with a choice to make."""
+        return None if len(self.embedding_options(table)) > 1 else {"display": "none"}
+
     def sample_placeholder(self) -> str:
         """What an empty "fit at most" means: the config's limit, or each reducer's own."""
         limit = self.context.config.projection.sample.max_rows
@@ -138,6 +168,23 @@ class ControlsPanel(Panel):
         )
         def show_params(reducer: Any, ids: list[dict[str, Any]]) -> list[Any]:
             return [None if i["reducer"] == reducer else {"display": "none"} for i in ids]
+
+        @app.callback(
+            Output(self.view_id("embedding"), "options"),
+            Output(self.view_id("embedding"), "placeholder"),
+            Output(self.id("embedding-row"), "style"),
+            Input(VIEW_STORE, "data"),
+            State(self.view_id("embedding"), "placeholder"),
+            State(self.view_id("embedding"), "options"),
+        )
+        def embeddings(view: Any, shown: Any, options: Any) -> tuple[Any, Any, Any]:
+            table = view.get("table") if isinstance(view, dict) else None
+            if not isinstance(table, str) or self.context.dataset(table) is None:
+                return no_update, no_update, no_update
+            wanted = self.embedding_options(table)
+            if wanted == options and shown == self.embedding_default(table):
+                return no_update, no_update, no_update  # the same table: nothing to redraw
+            return wanted, self.embedding_default(table), self.embedding_style(table)
 
         @app.callback(
             Output(self.action_id(), "data"),

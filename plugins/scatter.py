@@ -172,14 +172,16 @@ class ScatterPanel(PinnedMap, Panel):
     def normalise_view(self, before: Any, data: dict[str, Any]) -> None:
         """Keep this map's colour and size valid for its table: a new table gets its own
         default colour unless the one chosen exists there and was picked by hand."""
-        table = self.table_of(data.get("table"))
+        table = self.table_of(self.context.view_table(data))
         if table is None:
             return
         state = data.setdefault("maps", {}).setdefault(self.map_key, {})
         state["table"] = table
         valid = {o["value"] for o in self.colour_options(table)}
         colour = state.get("colour")
-        old_table = self.table_of(getattr(before, "table", None))
+        old_table = self.table_of(
+            self.context.view_table(before.data()) if before is not None else None
+        )
         if old_table is not None and old_table != table and colour == self.default_color(old_table):
             colour = None  # the old table's default: the new table's own default instead
         state["colour"] = colour if colour in valid else self.default_color(table)

@@ -82,7 +82,8 @@ MAP_ERRORS = {
         pl.DataFrame({"v": RNG.random((30, 4)).astype(np.float32)}),
         {},
         {"reducer": "nope"},
-        r"`projection\.reducer`: unknown reducer 'nope'\nallowed values: 'pca', 'tsne', 'umap'",
+        r"`projection\.reducer`: unknown reducer 'nope'\n"
+        r"allowed values: 'as_logged', 'pca', 'tsne', 'umap'",
     ),
     "unknown param": (
         pl.DataFrame({"v": RNG.random((30, 4)).astype(np.float32)}),

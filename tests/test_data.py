@@ -107,12 +107,19 @@ def test_default_embedding_is_all_numeric_columns_but_roles(tmp_path, frame):
     assert ds.embedding_columns == [*(f"dim_{i}" for i in range(5)), "score"]
 
 
-def test_several_vector_columns_need_a_choice(tmp_path, frame):
-    frame.with_columns(other=pl.col("vec")).write_parquet(tmp_path / "t.parquet")
-    with pytest.raises(
-        DataError, match=r"several vector columns\nset `embedding:` to one of 'other', 'vec'"
-    ):
-        open_table(tmp_path / "t.parquet", tmp_path)
+def test_several_vector_columns_open_on_the_first_and_offer_each(tmp_path, frame):
+    frame.with_columns(other=pl.col("vec") * 2).write_parquet(tmp_path / "t.parquet")
+    ds = open_table(tmp_path / "t.parquet", tmp_path)
+    assert ds.embedding_columns == ["vec"]
+    assert ds.embedding_choices == ["vec", "other", "numeric columns"]
+    other = ds.variant("other")
+    assert (other.name, other.base_name) == ("t [other]", "t")
+    np.testing.assert_allclose(other.matrix(), ds.matrix() * 2)
+    assert other.fingerprint() != ds.fingerprint()  # its own maps in the cache
+    assert other.metadata_columns == ds.metadata_columns
+    allowed = "'numeric columns', 'other', 'vec'"
+    with pytest.raises(DataError, match=rf"no embedding 'nope'\nallowed values: {allowed}"):
+        ds.variant("nope")
 
 
 def test_explicit_column_list(tmp_path, frame):

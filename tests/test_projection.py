@@ -75,7 +75,7 @@ def test_unknown_table_reducer_and_param(setup):
     datasets, registry, store = setup
     with pytest.raises(DataError, match=r"unknown table 'x'\nallowed values: 't'"):
         run_projection(ProjectionRequest("x", "pca"), datasets, registry, store)
-    with pytest.raises(PluginError, match=r"unknown reducer 'pcb'\nallowed values: 'pca'"):
+    with pytest.raises(PluginError, match=r"unknown reducer 'pcb'\nallowed values: 'as_logged'"):
         run_projection(ProjectionRequest("t", "pcb"), datasets, registry, store)
     with pytest.raises(ReducerError, match=r"unknown parameter `whitening`"):
         run_projection(

@@ -42,6 +42,15 @@ def is_vector_dtype(dtype: pl.DataType) -> bool:
 CAPTION_CHARS = 200
 
 
+#: The "Embedding" choice that projects the table's numeric columns.
+NUMERIC_CHOICE = "numeric columns"
+
+
+def variant_key(table: str, choice: str | None) -> str:
+    """The dataset name of table ``table`` with embedding ``choice`` (None: its default)."""
+    return table if choice is None else f"{table} [{choice}]"
+
+
 def shorten(text: str, limit: int = CAPTION_CHARS) -> str:
     """``text``, cut to ``limit`` characters with "…" when longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -73,8 +82,12 @@ class Dataset:
         files: list[Path] | None = None,
         where: str = "<config>",
         key: str | None = None,
+        base: Dataset | None = None,
     ):
         self.name = name
+        #: The table with its default embedding, when this is another embedding of it.
+        self._base = base
+        self._variants: dict[str, Dataset] = {}
         #: The config table this dataset came from (for error messages).
         self.key = key or name
         self.config = config
@@ -171,17 +184,12 @@ class Dataset:
         spec = self.config.embedding
         names = self.schema.names()
         if spec is None:
-            vectors = [c for c in names if is_vector_dtype(self.schema[c])]
-            if len(vectors) == 1:
-                return vectors
-            if len(vectors) > 1:
-                raise self._error(
-                    "embedding",
-                    f"table {self.name!r} has several vector columns",
-                    f"set `embedding:` to one of {quote_list(vectors)}",
-                )
-            roles = {getattr(self.config, r) for r in ROLES}
-            numeric = [c for c in names if self.schema[c].is_numeric() and c not in roles]
+            vectors = self.vector_columns
+            if vectors:
+                # Several: the first, as W&B's projector opens; the others are offered as
+                # choices (:attr:`embedding_choices`), never a reason to refuse to start.
+                return vectors[:1]
+            numeric = self.numeric_columns
             if not numeric:
                 raise self._error(
                     "embedding",
@@ -218,6 +226,81 @@ class Dataset:
         return columns
 
     @property
+    def vector_columns(self) -> list[str]:
+        """The columns holding one vector per row, in table order."""
+        return [c for c in self.schema.names() if is_vector_dtype(self.schema[c])]
+
+    @property
+    def numeric_columns(self) -> list[str]:
+        """The numeric columns that are not a label, text, image or id."""
+        roles = {getattr(self.config, r) for r in ROLES}
+        return [c for c in self.schema.names() if self.schema[c].is_numeric() and c not in roles]
+
+    @property
+    def embedding_choice(self) -> str:
+        """How the embedding in use is named in the page's "Embedding" select: its vector
+        column, :data:`NUMERIC_CHOICE`, or the config's pattern or columns."""
+        columns = self.embedding_columns
+        if self.is_vector_column:
+            return columns[0]
+        if columns == self.numeric_columns:
+            return NUMERIC_CHOICE
+        spec = self.config.embedding
+        return spec if isinstance(spec, str) else shorten(", ".join(columns), 60)
+
+    @property
+    def embedding_choices(self) -> list[str]:
+        """Every embedding a person may pick for this table: the one in use, each vector
+        column, and "numeric columns" when there are at least two (one number is no map)."""
+        base = self._base or self
+        choices = [base.embedding_choice, *base.vector_columns]
+        if len(base.numeric_columns) >= 2:
+            choices.append(NUMERIC_CHOICE)
+        return list(dict.fromkeys(choices))
+
+    def variant(self, choice: str) -> Dataset:
+        """This table with the embedding ``choice`` (one of :attr:`embedding_choices`): a
+        dataset of its own (its own matrix and maps), named :func:`variant_key`, sharing
+        this one's frame, metadata and images.
+
+        Raises
+        ------
+        DataError
+            For a choice the table does not offer.
+        """
+        base = self._base or self
+        if choice == base.embedding_choice:
+            return base
+        if choice not in base.embedding_choices:
+            raise base._error(
+                "embedding",
+                f"table {base.name!r} has no embedding {choice!r}",
+                f"allowed values: {quote_list(base.embedding_choices)}",
+            )
+        with base._locks_lock:
+            made = base._variants.get(choice)
+            if made is None:
+                columns = base.numeric_columns if choice == NUMERIC_CHOICE else choice
+                config = base.config.model_copy(update={"embedding": columns})
+                made = Dataset(
+                    variant_key(base.name, choice),
+                    config,
+                    base.frame,
+                    files=base.files,
+                    where=base.where,
+                    key=base.key,
+                    base=base,
+                )
+                made._matrix_store = base._matrix_store
+                base._variants[choice] = made
+            return made
+
+    @property
+    def base_name(self) -> str:
+        """The name of this table with its default embedding (its own name if it is that)."""
+        return (self._base or self).name
+
+    @property
     def is_vector_column(self) -> bool:
         """True when the embedding is one list/array column."""
         return len(self.embedding_columns) == 1 and is_vector_dtype(
@@ -226,7 +309,10 @@ class Dataset:
 
     @property
     def metadata_columns(self) -> list[str]:
-        """Columns usable for colour, hover and filters: all but the embedding and images."""
+        """Columns usable for colour, hover and filters: all but the embedding and images
+        (the default embedding's: every embedding of a table offers the same columns)."""
+        if self._base is not None:
+            return self._base.metadata_columns
         skip = set(self.embedding_columns) | {self.config.image}
         return [
             c
@@ -242,6 +328,8 @@ class Dataset:
         The row number is there so the frame has the table's height even when the table
         holds nothing but its embedding.
         """
+        if self._base is not None:
+            return self._base.metadata()
         return self._once("metadata", self._read_metadata)
 
     def _read_metadata(self) -> pl.DataFrame:
@@ -347,6 +435,8 @@ class Dataset:
 
         The image column is read once, then served from memory.
         """
+        if self._base is not None:
+            return self._base.image(row)
         column = self.config.image
         if column is None:
             return None

@@ -3,8 +3,10 @@ directories written by the writer API, and plugin sources (``dashboard_scan_tabl
 
 from __future__ import annotations
 
+import fnmatch
 import glob
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -12,9 +14,11 @@ import polars as pl
 
 from dashboard.config import TableConfig
 from dashboard.data.cloud import SCHEMES, expand_options, is_cloud
-from dashboard.data.dataset import ROLES, Dataset
+from dashboard.data.dataset import ROLES, Dataset, variant_key
 from dashboard.data.runs import find_logged_tables
 from dashboard.errors import DataError, quote_list
+
+logger = logging.getLogger(__name__)
 
 SCANNERS: dict[str, Callable[..., pl.LazyFrame]] = {
     "parquet": pl.scan_parquet,
@@ -40,6 +44,39 @@ def resolve_table(datasets: Mapping[str, Dataset], name: str) -> str | None:
     if name in datasets:
         return name
     return next((key for key, ds in datasets.items() if ds.key == name), None)
+
+
+class Datasets(Mapping[str, Dataset]):
+    """The app's datasets by name.
+
+    Iterating lists each table once, with its default embedding; looking a name up also
+    finds a table with another of its embeddings (named by :func:`variant_key`), made when
+    first asked for. So every list of tables (the table select, precompute, a run's steps)
+    shows tables, and every store value naming a map's table finds its dataset.
+    """
+
+    def __init__(self, tables: Mapping[str, Dataset]):
+        self._tables = dict(tables)
+        self._variants = {
+            variant_key(name, choice): (dataset, choice)
+            for name, dataset in self._tables.items()
+            for choice in dataset.embedding_choices[1:]
+        }
+
+    def __getitem__(self, name: str) -> Dataset:
+        if name in self._tables:
+            return self._tables[name]
+        base, choice = self._variants[name]
+        return base.variant(choice)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tables or name in self._variants
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
 
 
 def format_from_extension(path: str, *, where: str) -> str:
@@ -109,16 +146,46 @@ def open_datasets(
         }
     with_run = len({t.run for t in logged}) > 1
     explicit = config.model_dump(exclude_none=True, exclude={"path", "format"})
+    spec = explicit.get("embedding")
+    fits = {t.path: spec is None or _has_columns(t.path, spec) for t in logged}
+    if spec is not None and any(fits.values()) and not all(fits.values()):
+        # A run logs sets of different shapes (a text set next to an image set): the
+        # config's `embedding:` applies to the sets that have it, not to every set.
+        lacking = [t for t in logged if not fits[t.path]]
+        logger.warning(
+            "%s: `tables.%s.embedding` %r applies to the sets that have it; %d set(s) "
+            "without it (first: %r) keep their own",
+            where,
+            name,
+            spec,
+            len(lacking),
+            lacking[0].title(with_run=with_run),
+        )
     datasets = {}
     for table in logged:
         title = name if len(logged) == 1 else f"{name} / {table.title(with_run=with_run)}"
         roles = {k: v for k, v in table.roles.items() if k in (*ROLES, "embedding") and v}
+        own = dict(explicit)
+        if not fits[table.path] and any(fits.values()):
+            own.pop("embedding")  # a set without it keeps its own; no set: the error says so
         entry = config.model_copy(
-            update={**roles, **explicit, "path": str(table.path), "format": "parquet"}
+            update={**roles, **own, "path": str(table.path), "format": "parquet"}
         )
         frame = pl.scan_parquet(table.path)
         datasets[title] = Dataset(title, entry, frame, files=[table.path], where=where, key=name)
     return datasets
+
+
+def _has_columns(path: Path, spec: str | list[str]) -> bool:
+    """Whether the parquet file ``path`` has the embedding ``spec`` names (a column, a glob
+    or a list of columns); an unreadable file has none (opening it says what is wrong)."""
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception:  # polars and pyarrow raise many kinds for broken files
+        return False
+    if isinstance(spec, str) and glob.has_magic(spec):
+        return any(fnmatch.fnmatchcase(c, spec) for c in schema)
+    return all(c in schema for c in ([spec] if isinstance(spec, str) else spec))
 
 
 def open_dataset(

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from dashboard.analysis.map_measures import MAP_MEASURES
-from dashboard.data.sources import resolve_table
+from dashboard.data.dataset import variant_key
+from dashboard.data.sources import Datasets, resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
 from dashboard.plugin.memo import Memo
 from dashboard.projection.request import Projection, ProjectionRequest
@@ -75,7 +76,10 @@ class PanelContext:
         reducer_cache: Path | None = None,
     ):
         self.config = config
-        self.datasets: Mapping[str, Dataset] = MappingProxyType(dict(datasets))
+        # Read-only, and it finds each table's other embeddings too.
+        self.datasets: Mapping[str, Dataset] = (
+            datasets if isinstance(datasets, Datasets) else Datasets(datasets)
+        )
         self.registry = registry
         self.store = store
         self.initial_request = initial_request
@@ -114,6 +118,15 @@ class PanelContext:
         """The dataset called ``name``, or the first one a config table ``name`` opened (a run
         directory opens one per logged set); None if there is neither."""
         return None if name is None else resolve_table(self.datasets, name)
+
+    def view_table(self, view: Any) -> str | None:
+        """The dataset a view (its store value) projects: its table with the embedding
+        picked in the "Embedding" select; None if the view names no known table."""
+        if not isinstance(view, Mapping) or not isinstance(view.get("table"), str):
+            return None
+        choice = view.get("embedding")
+        name = variant_key(view["table"], choice if isinstance(choice, str) else None)
+        return name if name in self.datasets else self.resolve_table(view["table"])
 
     def dataset(self, name: Any) -> Dataset | None:
         """The dataset called ``name`` (from a store value: anything), or None."""
@@ -242,8 +255,12 @@ class PanelContext:
     # -- colours computed from a map or derived by a panel ----------------------------------
 
     def derived(self, table: str) -> Mapping[str, DerivedColumn]:
-        """The colours panels derive for ``table``'s rows, by dropdown value."""
-        return self._derived.get(table, MappingProxyType({}))
+        """The colours panels derive for ``table``'s rows, by dropdown value (the same for
+        each of a table's embeddings: they derive from its rows)."""
+        dataset = self.dataset(table)
+        return self._derived.get(
+            table if dataset is None else dataset.base_name, MappingProxyType({})
+        )
 
     def colour_choices(self, table: str) -> list[dict[str, str]]:
         """Dropdown entries of the colours ``table``'s maps can compute: the map measures

@@ -24,6 +24,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("pca", "reducers.pca"),
     ("umap", "reducers.umap"),
     ("tsne", "reducers.tsne"),
+    ("as_logged", "reducers.as_logged"),
     ("controls", "plugins.controls"),
     ("scatter", "plugins.scatter"),
     ("gallery", "plugins.gallery"),

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from dashboard.config import DashboardConfig, format_validation_error, load_config, parse_config
 from dashboard.data.dataset import Dataset
-from dashboard.data.sources import open_datasets, resolve_table
+from dashboard.data.sources import Datasets, open_datasets, resolve_table
 from dashboard.errors import ConfigError, DashboardError, quote_list
 from dashboard.plugin.context import PanelContext
 from dashboard.plugin.manager import Registry, build_registry, get_plugin_manager
@@ -79,10 +79,8 @@ def prepare(
     return Dashboard(context, panels, plugin_manager, cache_dir)
 
 
-def _open_datasets(
-    config: DashboardConfig, pm: pluggy.PluginManager, cache_dir: Path
-) -> dict[str, Dataset]:
-    datasets = {}
+def _open_datasets(config: DashboardConfig, pm: pluggy.PluginManager, cache_dir: Path) -> Datasets:
+    datasets: dict[str, Dataset] = {}
     for name, table in config.tables.items():
         try:
             datasets.update(
@@ -98,7 +96,7 @@ def _open_datasets(
             if str(exc).startswith(config.source):
                 raise
             raise type(exc)(f"{config.source}: `tables.{name}.path`: {exc}") from None
-    return datasets
+    return Datasets(datasets)
 
 
 def _check_stratify(config: DashboardConfig, datasets: dict[str, Dataset]) -> None:
@@ -110,6 +108,10 @@ def _check_stratify(config: DashboardConfig, datasets: dict[str, Dataset]) -> No
             f"no table has a column {column!r}",
             f"allowed values: {quote_list(columns)}",
         )
+
+
+#: The reducer that draws a table of 2 or 3 dimensions as it is (``reducers.as_logged``).
+AS_LOGGED = "as_logged"
 
 
 def _initial_request(
@@ -136,7 +138,24 @@ def _initial_request(
         raise ConfigError(
             format_validation_error(exc, reducer.Params, config.source, prefix="projection.params")
         ) from None
-    return ProjectionRequest(resolved, proj.reducer, proj.dims, params.model_dump(mode="json"))
+    request = ProjectionRequest(resolved, proj.reducer, proj.dims, params.model_dump(mode="json"))
+    return _as_logged_if_drawn(request, datasets[resolved], registry)
+
+
+def _as_logged_if_drawn(
+    request: ProjectionRequest, dataset: Dataset, registry: Registry
+) -> ProjectionRequest:
+    """A table of 2 or 3 dimensions opens drawn as it is (as a switch to it does:
+    :func:`dashboard.web.state.fit_reducer`)."""
+    if AS_LOGGED not in registry.reducers or request.reducer == AS_LOGGED:
+        return request
+    try:
+        dims = dataset.n_dims
+    except DashboardError:
+        return request  # an unreadable table: opening its map says what is wrong
+    if dims is None or dims > 3:
+        return request
+    return ProjectionRequest(dataset.name, AS_LOGGED, min(request.dims, max(dims, 2)), {})
 
 
 def _build_panels(

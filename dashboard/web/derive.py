@@ -50,8 +50,8 @@ def derive(
         SELECTION_STORE: visible_selection(view, filters, context, projection),
         HIGHLIGHT_STORE: view.highlight.model_dump(mode="json"),
         FOCUS_STORE: view.focus.model_dump(mode="json"),
-        FILTER_STORE: {"table": view.table, "filters": filters},
-        SEARCH_STORE: {"table": view.table, **view.search.model_dump(mode="json")},
+        FILTER_STORE: {"table": view.dataset, "filters": filters},
+        SEARCH_STORE: {"table": view.dataset, **view.search.model_dump(mode="json")},
         MAPS_STORE: {k: m.model_dump(mode="json") for k, m in view.maps.items()},
         MESSAGES_STORE: {"request": problem, "refused": refused},
     }
@@ -71,12 +71,12 @@ def visible_selection(
     out of the selection the panels see; taking the filter off brings them back."""
     selection = view.selection
     dataset = context.dataset(selection.table)
-    if dataset is None or not selection.rows or selection.table != view.table:
+    if dataset is None or not selection.rows or selection.table != view.dataset:
         return selection.model_dump(mode="json")
     hidden = sorted(
         (m.colour, tuple(m.hidden))
         for m in view.maps.values()
-        if m.hidden and m.colour and m.table == view.table
+        if m.hidden and m.colour and m.table == view.dataset
     )
     key = json.dumps(
         [dataset.name, filters, hidden, getattr(projection, "key", None)],
@@ -127,8 +127,8 @@ def derive_request(
     view: views.View, context: PanelContext
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The projection request ``view`` asks for, or None and why it cannot be made."""
-    if context.dataset(view.table) is None:
-        return None, f"unknown table {view.table!r}"
+    if context.dataset(view.dataset) is None:
+        return None, f"unknown table {view.dataset!r}"
     try:
         cls = context.registry.reducer(view.reducer)
         raw = dict(view.params.get(view.reducer) or {})
@@ -145,7 +145,7 @@ def derive_request(
     except DashboardError as exc:
         return None, str(exc)
     request = ProjectionRequest(
-        view.table,
+        view.dataset,
         view.reducer,
         view.dims,
         params,

@@ -18,6 +18,8 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx, dcc
 from pydantic import ValidationError
 
+from dashboard.data.dataset import variant_key
+from dashboard.errors import DashboardError
 from dashboard.plugin.context import PanelContext
 from dashboard.plugin.panel import (
     ACTION_TYPE,
@@ -37,6 +39,7 @@ from dashboard.plugin.panel import (
 )
 from dashboard.projection.request import Projection
 from dashboard.web import view as views
+from dashboard.web.assemble import AS_LOGGED
 from dashboard.web.derive import derive, filter_specs, visible_selection
 from dashboard.web.pages import PageMemory, PageViews
 
@@ -68,7 +71,50 @@ def initial_view(context: PanelContext, panels: list[Panel]) -> views.View:
         dims=request.dims,  # type: ignore[arg-type]
         params={request.reducer: dict(request.params)},
     )
-    return views.normalise(None, view, [p.normalise_view for p in panels])
+    return views.normalise(None, view, _hooks(context, panels))
+
+
+def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]:
+    """The view's normalisers: the core's (the embedding), then each panel's."""
+
+    def keep_embedding(before: views.View, data: dict[str, Any]) -> None:
+        # An embedding the table does not offer (another table's, a forged link) is let go
+        # of, and its default is named None: one name per dataset.
+        table = context.dataset(data.get("table"))
+        choice = data.get("embedding")
+        if table is None or choice not in table.embedding_choices[1:]:
+            data["embedding"] = None
+        # Another embedding of the same rows: what is picked stays picked.
+        old, new = before.dataset, variant_key(data["table"], data["embedding"])
+        if old != new and before.table == data["table"]:
+            for key in ("selection", "focus", "highlight"):
+                if data[key].get("table") == old:
+                    data[key]["table"] = new
+        if old != new:
+            fit_reducer(context, data)
+
+    return [keep_embedding, *(p.normalise_view for p in panels)]
+
+
+def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:
+    """On opening a dataset: draw coordinates logged as 2 or 3 columns as they are (the
+    W&B blog's PCA and t-SNE tables, point clouds), and leave "as logged" for a wider
+    embedding (it cannot draw one) for the config's reducer."""
+    dataset = context.dataset(variant_key(data["table"], data.get("embedding")))
+    if dataset is None or AS_LOGGED not in context.registry.reducers:
+        return
+    try:
+        dims = dataset.n_dims
+    except DashboardError:
+        return  # an unreadable table: opening its map says what is wrong
+    if dims is None:
+        return
+    if dims <= 3:
+        data["reducer"] = AS_LOGGED
+        data["dims"] = min(int(data.get("dims") or 2), max(dims, 2))
+    elif data.get("reducer") == AS_LOGGED:
+        configured = context.config.projection.reducer
+        data["reducer"] = "pca" if configured == AS_LOGGED else configured
 
 
 @dataclass
@@ -126,7 +172,7 @@ def update(
         The map the page shows (filters on colours measured on it apply to what an action
         such as "Isolate selection" takes).
     """
-    hooks = [p.normalise_view for p in panels]
+    hooks = _hooks(context, panels)
     if trigger is None or trigger == URL:
         data = before.data()
         for key, current in widgets.items():  # widgets the view has no value for yet

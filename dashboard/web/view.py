@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dashboard.data.dataset import variant_key
 from dashboard.plugin.stores import Focus, Highlight, Row, Rows
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ class View(_Strict):
     """Everything a person can change on the page."""
 
     table: str
+    #: The table's embedding picked in the "Embedding" select; None: the table's default.
+    embedding: str | None = Field(None, max_length=500)
     reducer: str
     dims: Literal[2, 3] = 2
     #: The parameter widgets' values, per reducer (what the person typed; checked when a
@@ -126,6 +129,11 @@ class View(_Strict):
     panels: dict[str, Any] = Field(default_factory=dict)
     #: The page's own bookkeeping, not part of what a person sees or shares.
     book: Book = Field(default_factory=Book)
+
+    @property
+    def dataset(self) -> str:
+        """The dataset the view projects: ``table`` with its picked embedding."""
+        return variant_key(self.table, self.embedding)
 
     def data(self) -> dict[str, Any]:
         """The JSON-ready value of the view store."""
@@ -289,7 +297,7 @@ def apply_action(view: View, action: Mapping[str, Any]) -> View:
         for key, empty in (("selection", Rows()), ("focus", Focus()), ("highlight", Highlight())):
             data[key] = empty.model_dump()
     elif op == "isolate":
-        rows = view.selection.rows if view.selection.table == view.table else []
+        rows = view.selection.rows if view.selection.table == view.dataset else []
         if len(rows) < MIN_ISOLATE:
             raise RefusedError(
                 f"select at least {MIN_ISOLATE} points of {view.table!r} on the map to isolate "
@@ -342,7 +350,11 @@ def normalise(before: View | None, view: View, hooks: list[Normaliser]) -> View:
         for state in data.get("maps", {}).values():
             state["hidden"] = []
             state["camera"] = None
-    if before is not None and (before.reducer, before.dims) != (view.reducer, view.dims):
+    if before is not None and (before.reducer, before.dims, before.dataset) != (
+        view.reducer,
+        view.dims,
+        view.dataset,
+    ):
         for state in data.get("maps", {}).values():
             state["camera"] = None  # another map: its own fit
     for hook in hooks:
