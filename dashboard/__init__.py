@@ -19,6 +19,7 @@ from dashboard.errors import (
 )
 from dashboard.writer import (
     Image,
+    Object3D,
     Run,
     Table,
     create_embedding_image,
@@ -77,6 +78,7 @@ __all__ = [
     "DashboardError",
     "DataError",
     "Image",
+    "Object3D",
     "Panel",
     "PanelContext",
     "PanelOptions",

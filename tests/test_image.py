@@ -122,5 +122,22 @@ def test_sprite_size_errors():
         create_embedding_image([np.zeros(4), np.zeros(5)], (2, 2))
     with pytest.raises(DataError, match=r"`image_size` must be two positive numbers, got \(0, 2\)"):
         create_embedding_image([np.zeros(4)], (0, 2))
-    with pytest.raises(DataError, match=r"image 0: float image values must be in \[0, 1\]"):
-        create_embedding_image([np.full(4, 3.0)], (2, 2))
+    with pytest.raises(DataError, match=r"image 1: an image array has NaN or infinite pixels"):
+        create_embedding_image([np.zeros(4), np.array([0.0, np.nan, 1.0, 2.0])], (2, 2))
+    with pytest.raises(DataError, match=r"image 0: an image array must hold numbers, got dtype"):
+        create_embedding_image([np.array(["a", "b", "c", "d"])], (2, 2))
+
+
+def test_sprite_pixels_of_any_range_are_scaled_over_the_whole_set():
+    """Comet's rule for sprites: the set's minimum..maximum becomes 0..255 (one scale for
+    all images), where a single `Image` keeps W&B's strict [0, 1] / [0, 255] check."""
+    images = np.array([[-2.0, 0.0, 2.0, 2.0], [0.0, 0.0, 0.0, 1.0]])  # floats out of [0, 1]
+    _, thumbnails = create_embedding_image(images, (2, 2))
+    assert decode(thumbnails[0])[:, :, 0].tolist() == [[0, 128], [255, 255]]
+    assert decode(thumbnails[1])[:, :, 0].tolist() == [[128, 128], [128, 191]]
+    _, digits = create_embedding_image(np.array([[0, 8, 16, 4]]), (2, 2))  # ints 0..16
+    assert decode(digits[0])[:, :, 0].tolist() == [[0, 128], [255, 64]]
+    _, constant = create_embedding_image([np.full(4, 7.5)], (2, 2))
+    assert (decode(constant[0])[:, :, :3] == 0).all()
+    with pytest.raises(DataError, match=r"float image values must be in \[0, 1\], got 0\.\.2"):
+        Image(np.array([[0.0, 2.0]]))

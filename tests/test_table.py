@@ -103,6 +103,73 @@ def test_roles_are_guessed_from_types():
     assert table.roles() == {"embedding": "emb", "image": "img", "label": "lab"}
 
 
+def test_wandb_pca_idiom_numpy_rows_as_data(monkeypatch):
+    """W&B's docs: `wandb.Table(data=pca_result, columns=["PCA1", "PCA2"])`."""
+    from dashboard.writer import table as table_module
+
+    def per_cell(*args):
+        raise AssertionError("a numeric array must not be converted cell by cell")
+
+    rng = np.random.default_rng(0)
+    pca = rng.normal(size=(100_000, 2))
+    monkeypatch.setattr(table_module, "_kind", per_cell)
+    monkeypatch.setattr(Table, "add_data", per_cell)
+    frame = Table(data=pca, columns=["PCA1", "PCA2"]).to_polars()
+    assert frame.schema == pl.Schema({"PCA1": pl.Float64, "PCA2": pl.Float64})
+    np.testing.assert_array_equal(frame.to_numpy(), pca)
+    monkeypatch.undo()
+    rows = Table(columns=["PCA1", "PCA2"], data=pca[:3].tolist()).to_polars()  # as before
+    assert rows.equals(Table(data=pca[:3], columns=["PCA1", "PCA2"]).to_polars())
+
+
+def test_numpy_rows_of_objects_and_of_vectors():
+    mixed = np.array([[1, "a"], [2, "b"]], dtype=object)
+    frame = Table(data=mixed, columns=["id", "name"]).to_polars()
+    assert frame.schema == pl.Schema({"id": pl.Int64, "name": pl.String})
+    vectors = np.arange(12.0).reshape(2, 2, 3)  # 2 rows x 2 cells, each a vector of 3
+    frame = Table(data=vectors, columns=["a", "b"]).to_polars()
+    assert frame.schema["b"] == pl.Array(pl.Float32, 3)
+    assert frame["b"].to_numpy().tolist() == [[3, 4, 5], [9, 10, 11]]
+    grows = Table(data=np.ones((2, 2)), columns=["x", "y"])
+    grows.add_data(5.0, 6.0)  # an array-backed table still grows row by row
+    assert grows.get_column("x") == [1.0, 1.0, 5.0]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"PCA1": [0.5, 1.5], "PCA2": [2.0, 3.0]}),
+        pl.DataFrame({"PCA1": [0.5, 1.5], "PCA2": [2.0, 3.0]}),
+    ],
+    ids=["pandas", "polars"],
+)
+def test_data_frames_as_data_with_or_without_columns(frame):
+    table = Table(data=frame)
+    assert table.columns == ["PCA1", "PCA2"]
+    assert table.get_column("PCA2") == [2.0, 3.0]
+    renamed = Table(data=frame, columns=["x", "y"])
+    assert renamed.to_polars().columns == ["x", "y"]
+    with pytest.raises(
+        DataError,
+        match=r"`columns` names 3 columns, the data frame has 2 \('PCA1', 'PCA2'\)\n"
+        r"leave `columns` out",
+    ):
+        Table(data=frame, columns=["a", "b", "c"])
+
+
+def test_numpy_data_errors():
+    with pytest.raises(DataError, match=r"`data` must be rows \(a 2-D array\), got shape \(3,\)\n"):
+        Table(data=np.ones(3), columns=["a"])
+    with pytest.raises(
+        DataError,
+        match=r"`data` has 3 values per row, expected 2 \(columns: 'PCA1', 'PCA2'\)\n"
+        r"give one column name per array column",
+    ):
+        Table(data=np.ones((4, 3)), columns=["PCA1", "PCA2"])
+    with pytest.raises(DataError, match=r"`data` needs `columns`"):
+        Table(data=np.ones((4, 2)))
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 

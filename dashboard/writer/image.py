@@ -34,6 +34,33 @@ def array_to_uint8(array: Any) -> np.ndarray:
     DataError
         For another shape, a non-numeric dtype, or values out of range.
     """
+    arr = numeric_pixels(array)
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    lo, hi = float(arr.min()), float(arr.max())
+    if np.issubdtype(arr.dtype, np.floating):
+        if lo < 0.0 or hi > 1.0:
+            raise DataError(
+                f"float image values must be in [0, 1], got {lo:g}..{hi:g}\n"
+                "divide by the maximum (e.g. `/ 16.0` for digits, `/ 255` for bytes)"
+            )
+        return np.round(arr * 255).astype(np.uint8)
+    if lo < 0 or hi > 255:
+        raise DataError(
+            f"integer image values must be in [0, 255], got {lo:g}..{hi:g}\nrescale them first"
+        )
+    return arr.astype(np.uint8)
+
+
+def numeric_pixels(array: Any) -> np.ndarray:
+    """Check an image array's shape and values, without a range: grey (H, W) (a trailing
+    channel of 1 is dropped) or RGB(A) (H, W, 3|4), finite numbers or booleans.
+
+    Raises
+    ------
+    DataError
+        For another shape, a non-numeric dtype, or NaN or infinite values.
+    """
     arr = np.asarray(array)
     if arr.dtype == object:  # e.g. a pandas row's `.values`: numbers stored as objects
         try:
@@ -51,24 +78,12 @@ def array_to_uint8(array: Any) -> np.ndarray:
             f"got shape {arr.shape}\nreshape it, e.g. `row.reshape(8, 8)`"
         )
     if arr.dtype == bool:
-        return arr.astype(np.uint8) * 255
+        return arr
     if not np.issubdtype(arr.dtype, np.number):
         raise DataError(f"an image array must hold numbers, got dtype {arr.dtype}")
     if not np.isfinite(arr).all():
         raise DataError("an image array has NaN or infinite pixels\nreplace them first")
-    lo, hi = float(arr.min()), float(arr.max())
-    if np.issubdtype(arr.dtype, np.floating):
-        if lo < 0.0 or hi > 1.0:
-            raise DataError(
-                f"float image values must be in [0, 1], got {lo:g}..{hi:g}\n"
-                "divide by the maximum (e.g. `/ 16.0` for digits, `/ 255` for bytes)"
-            )
-        return np.round(arr * 255).astype(np.uint8)
-    if lo < 0 or hi > 255:
-        raise DataError(
-            f"integer image values must be in [0, 255], got {lo:g}..{hi:g}\nrescale them first"
-        )
-    return arr.astype(np.uint8)
+    return arr
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -156,7 +171,8 @@ def create_embedding_image(
     Parameters
     ----------
     image_data
-        One image per row: flat (width*height[*channels]) or already shaped.
+        One image per row: flat (width*height[*channels]) or already shaped; values of any
+        range (the set's minimum..maximum is drawn as 0..255, as Comet does).
     image_size
         ``(width, height)`` of each image.
     image_preprocess_function
@@ -201,17 +217,33 @@ def thumbnail_tiles(
     image_transparent_color: RGB | None = None,
     image_background_color_function: Callable[[int], RGB] | None = None,
 ) -> list[Any]:
-    """One RGBA PIL image per row; the arguments are those of :func:`create_embedding_image`."""
+    """One RGBA PIL image per row; the arguments are those of :func:`create_embedding_image`.
+
+    Pixel values may have any range: as Comet does, the whole set's minimum..maximum becomes
+    0..255 (a constant set becomes 0), so ``np.round(matrix) * 2`` (0..2) draws as black and
+    white. Then pixels of ``image_transparent_color`` (compared on that 0..255 scale) turn
+    transparent and the background colour shows through them.
+    """
     width, height = (int(v) for v in image_size)
     if width <= 0 or height <= 0:
         raise DataError(f"`image_size` must be two positive numbers, got {tuple(image_size)!r}")
-    pil = _pil()
-    tiles = []
+    arrays = []
     for index, raw in enumerate(image_data):
         array = np.asarray(raw)
         if image_preprocess_function is not None:
             array = np.asarray(image_preprocess_function(array))
-        tile = pil.fromarray(_shape_image(array, width, height, index)).convert("RGBA")
+        arrays.append(_shape_image(array, width, height, index))
+    if not arrays:
+        return []
+    lo = min(float(a.min()) for a in arrays)
+    hi = max(float(a.max()) for a in arrays)
+    # One scale for the set (not per image): a faint digit stays fainter than a bold one.
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    pil = _pil()
+    tiles = []
+    for index, array in enumerate(arrays):
+        pixels = np.round((array.astype(np.float64) - lo) * scale).astype(np.uint8)
+        tile = pil.fromarray(pixels).convert("RGBA")
         if image_transparent_color is not None:
             rgba = np.asarray(tile).copy()
             match = (rgba[:, :, :3] == np.asarray(image_transparent_color[:3])).all(axis=2)
@@ -236,6 +268,6 @@ def _shape_image(array: np.ndarray, width: int, height: int, index: int) -> np.n
             )
         array = array.reshape((height, width) if channels == 1 else (height, width, channels))
     try:
-        return array_to_uint8(array)
+        return numeric_pixels(array)
     except DataError as exc:
         raise DataError(f"image {index}: {exc}") from None

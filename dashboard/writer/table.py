@@ -26,9 +26,12 @@ class Table:
     Parameters
     ----------
     columns
-        Column names.
+        Column names. May be left out when ``data`` is a data frame (its names are used);
+        given with a frame, they rename its columns.
     data
-        Rows, each a sequence with one value per column.
+        Rows: a list of sequences with one value per column, a 2-D numpy array (one row
+        per item; numeric arrays stay numpy columns, fast for 100k rows), or a pandas or
+        polars data frame, as ``wandb.Table(data=..., columns=...)`` takes them.
     dataframe
         A pandas or polars data frame (instead of ``columns``/``data``).
 
@@ -43,7 +46,7 @@ class Table:
     def __init__(
         self,
         columns: Sequence[str] | None = None,
-        data: Iterable[Sequence[Any]] | None = None,
+        data: Iterable[Sequence[Any]] | np.ndarray | Any = None,
         *,
         dataframe: Any = None,
     ):
@@ -56,6 +59,12 @@ class Table:
                 )
             self._from_dataframe(dataframe)
             return
+        if is_frame(data):
+            # W&B takes a frame as `data` too; its names are the columns unless renamed.
+            self._from_dataframe(data)
+            if columns is not None:
+                self._rename(columns)
+            return
         if columns is None:
             columns = []
             if data is not None:
@@ -65,10 +74,42 @@ class Table:
         names = [str(c) for c in columns]
         self._check_unique(names)
         self._columns = {name: [] for name in names}
-        for row in data or ():
+        if isinstance(data, np.ndarray):
+            self._from_array(data)
+            return
+        for row in data if data is not None else ():
             self.add_data(*row)
 
     # -- building --------------------------------------------------------------------------
+
+    def _from_array(self, array: np.ndarray) -> None:
+        """Rows of a 2-D array (or 3-D: one vector per cell), sliced into columns: a numeric
+        (100k, 2) array costs two slices, not 200k cells."""
+        if array.ndim < 2:
+            raise DataError(
+                f"`data` must be rows (a 2-D array), got shape {array.shape}\n"
+                "reshape it to one row per item, e.g. `data.reshape(-1, 1)`"
+            )
+        if array.shape[1] != len(self._columns):
+            raise DataError(
+                f"`data` has {array.shape[1]} values per row, expected {len(self._columns)} "
+                f"(columns: {', '.join(repr(c) for c in self._columns)})\n"
+                "give one column name per array column"
+            )
+        for j, name in enumerate(self._columns):
+            column = array[:, j]
+            self._columns[name] = np.ascontiguousarray(column) if column.ndim == 1 else list(column)
+
+    def _rename(self, columns: Sequence[str]) -> None:
+        names = [str(c) for c in columns]
+        if len(names) != len(self._columns):
+            raise DataError(
+                f"`columns` names {len(names)} columns, the data frame has "
+                f"{len(self._columns)} ({', '.join(repr(c) for c in self._columns)})\n"
+                "leave `columns` out to keep the frame's names, or give one name per column"
+            )
+        self._check_unique(names)
+        self._columns = dict(zip(names, self._columns.values(), strict=True))
 
     def _from_dataframe(self, frame: Any) -> None:
         if isinstance(frame, pl.LazyFrame):
@@ -77,7 +118,7 @@ class Table:
             self._check_unique(frame.columns)
             self._columns = {name: frame.get_column(name) for name in frame.columns}
             return
-        if hasattr(frame, "columns") and hasattr(frame, "to_numpy"):  # pandas
+        if is_frame(frame):  # pandas
             names = [str(c) for c in frame.columns]
             self._check_unique(names)
             for name, (_, series) in zip(names, frame.items(), strict=True):
@@ -176,7 +217,9 @@ class Table:
             return self.to_polars().get_column(name).to_numpy()
         if convert_to is not None:
             raise DataError(f"`convert_to` must be None or 'numpy', got {convert_to!r}")
-        return column.to_list() if isinstance(column, (pl.Series, np.ndarray)) else list(column)
+        if isinstance(column, np.ndarray):
+            return column.tolist()
+        return column.to_list() if isinstance(column, pl.Series) else list(column)
 
     # -- conversion ------------------------------------------------------------------------
 
@@ -194,6 +237,13 @@ class Table:
         """Guess the columns' roles: the embedding, the image and the label column."""
         frame_schema = self.to_polars().schema
         return infer_roles(frame_schema)
+
+
+def is_frame(value: Any) -> bool:
+    """A polars or pandas data frame (pandas is not imported to find out)."""
+    return isinstance(value, (pl.DataFrame, pl.LazyFrame)) or (
+        hasattr(value, "columns") and hasattr(value, "to_numpy") and hasattr(value, "items")
+    )
 
 
 def infer_roles(schema: Mapping[str, pl.DataType]) -> dict[str, str | None]:

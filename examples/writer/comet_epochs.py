@@ -5,7 +5,11 @@ images are logged as one embedding set of the group "hidden-layer-1":
 
     python examples/writer/comet_epochs.py
     python -m dashboard --config configs/runs.yaml
+
+(from the repository root; the script prints a config for the run it wrote, too).
 """
+
+import json
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -32,4 +36,11 @@ for epoch in range(epochs):
         title="epoch-%s" % epoch,  # noqa: UP031 (as Comet's docs write it)
         group="hidden-layer-1",
     )
-experiment.finish()
+experiment.end()
+
+# Where the run went, and how to open it in the dashboard.
+config = f"{experiment.project}.yaml"
+print(f"Logged run: {experiment.dir}")
+print(f"To open it, save this config as {config}:\n")
+print(f"tables:\n  {experiment.project}:\n    path: {json.dumps(str(experiment.dir))}\n")
+print(f"then run:\npython -m dashboard --config {config}")

@@ -1,16 +1,19 @@
 """The digits example of W&B's embedding projector docs, with this project's names.
 
-Run it, then open the logged table:
+Run it from the repository root, then open the logged table (the script prints a config
+for the run it wrote, too):
 
     python examples/writer/wandb_digits.py
     python -m dashboard --config configs/runs.yaml
 """
 
+import json
+
 from sklearn.datasets import load_digits
 
 import dashboard
 
-dashboard.init(project="embedding_tutorial", dir="runs")
+run = dashboard.init(project="embedding_tutorial", dir="runs")
 
 # Load the dataset
 ds = load_digits(as_frame=True)
@@ -28,3 +31,10 @@ df = df[cols[-1:] + cols[:-1]]
 
 dashboard.log({"digits": df})
 dashboard.finish()
+
+# Where the run went, and how to open it in the dashboard.
+config = f"{run.project}.yaml"
+print(f"Logged run: {run.dir}")
+print(f"To open it, save this config as {config}:\n")
+print(f"tables:\n  {run.project}:\n    path: {json.dumps(str(run.dir))}\n")
+print(f"then run:\npython -m dashboard --config {config}")
