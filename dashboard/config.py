@@ -47,6 +47,11 @@ class TableConfig(_Strict):
     text: str | None = Field(None, description="Column of longer text shown on hover.")
     image: str | None = Field(None, description="Column of PNG bytes, file paths or URLs.")
     id: str | None = Field(None, description="Column that identifies a row across tables.")
+    color: str | None = Field(
+        None,
+        description="Column the map opens coloured by; a column of `#rrggbb` colours (an "
+        "`Object3D`'s RGB) is drawn in those colours.",
+    )
     storage_options: dict[str, str] | None = Field(
         None,
         description="For `s3://`, `gs://`, `az://` or `https://` paths: options for Polars' "

@@ -73,6 +73,13 @@ class ScatterOptions(PanelOptions):
         description="Always show `table`, projected with the current reducer, params and "
         "dims (for side-by-side maps); otherwise follow the controls' table.",
     )
+    image_limit: int = Field(
+        10_000,
+        ge=0,
+        le=160_000,
+        description="Most points drawn as their images when the map's Images switch is on "
+        "(a table with an `image` column); above it the map keeps its dots and says so.",
+    )
 
 
 class Colouring(NamedTuple):
@@ -125,7 +132,7 @@ class ScatterPanel(PinnedMap, Panel):
         dataset = self.context.datasets[table]
         if self.options.color in dataset.metadata_columns:
             return self.options.color
-        return dataset.config.label or NO_COLOUR
+        return dataset.config.color or dataset.config.label or NO_COLOUR
 
     def colour_columns(self, table: str) -> list[str]:
         """Columns worth colouring by: not the text or id column, not a string column with
@@ -139,7 +146,7 @@ class ScatterPanel(PinnedMap, Panel):
                 continue
             series = meta.get_column(column)
             if (
-                column != dataset.config.label
+                column not in (dataset.config.label, dataset.config.color)
                 and not series.dtype.is_numeric()
                 and series.n_unique() > MAX_COLOUR_VALUES
             ):
@@ -162,6 +169,10 @@ class ScatterPanel(PinnedMap, Panel):
         return [{"label": "(none)", "value": NO_COLOUR}] + [
             {"label": c, "value": c} for c in numeric
         ]
+
+    def images_style(self, table: str) -> dict[str, str] | None:
+        """The Images switch shows only for a table with images."""
+        return None if self.context.datasets[table].config.image else {"display": "none"}
 
     def table_of(self, view_table: str | None) -> str | None:
         """The table this map shows when the view shows ``view_table``."""
@@ -231,6 +242,18 @@ class ScatterPanel(PinnedMap, Panel):
                                 size="sm",
                                 className="w-auto",
                             ),
+                            html.Div(
+                                dbc.Switch(
+                                    id=self.view_id("maps", self.map_key, "images"),
+                                    label="Images",
+                                    value=False,
+                                    className="mb-0 small",
+                                ),
+                                id=self.id("images-switch"),
+                                title="Draw each point as its image (its frame in the "
+                                "point's colour)",
+                                style=self.images_style(table),
+                            ),
                         ],
                         className="d-flex flex-wrap gap-2 align-items-center",
                     ),
@@ -258,6 +281,8 @@ class ScatterPanel(PinnedMap, Panel):
                             [
                                 html.Span(id=self.id("status")),
                                 *self.pinned_controls(),
+                                # Written by the page's script when images cannot be drawn.
+                                html.Div(id=self.id("images-notice"), role="status"),
                             ],
                             className="small text-body-secondary px-2",
                         ),
@@ -289,15 +314,16 @@ class ScatterPanel(PinnedMap, Panel):
         @app.callback(
             Output(colour_id, "options"),
             Output(size_id, "options"),
+            Output(self.id("images-switch"), "style"),
             Input(REQUEST_STORE, "data"),
         )
-        def on_table(request: Any) -> tuple[Any, Any]:
+        def on_table(request: Any) -> tuple[Any, Any, Any]:
             table = self.table_of(
                 (request or {}).get("table") if isinstance(request, dict) else None
             )
             if table is None:
-                return no_update, no_update
-            return self.colour_options(table), self.size_options(table)
+                return no_update, no_update, no_update
+            return self.colour_options(table), self.size_options(table), self.images_style(table)
 
         @app.callback(
             Output(self.id("coords"), "data"),
@@ -366,12 +392,15 @@ class ScatterPanel(PinnedMap, Panel):
         dataset = self.context.datasets[projection.table]
 
         def compute() -> dict[str, Any]:
-            return map_coords(
+            coords = map_coords(
                 self.context.coordinates(projection),
                 key=projection.key,
                 table=dataset.name,
                 row_route=f"{self.context.url_base}_dashboard/row/",
             )
+            # How the Images switch draws this map (the page's `image_map.js`).
+            coords["images"] = self.context.image_atlas(dataset, self.options.image_limit)
+            return coords
 
         return self._coords.get(projection.key, compute)
 

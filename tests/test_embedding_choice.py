@@ -51,9 +51,7 @@ def test_a_table_with_several_vector_columns_starts_and_offers_each(two_vectors)
     assert "t [other]" in datasets
     assert datasets["t [other]"].embedding_columns == ["other"]
     controls = two_vectors.panels[0]
-    assert [o["value"] for o in controls.embedding_options("t")] == datasets[
-        "t"
-    ].embedding_choices
+    assert [o["value"] for o in controls.embedding_options("t")] == datasets["t"].embedding_choices
     assert controls.embedding_default("t") == "vec"
     assert controls.embedding_style("t") is None
     assert controls.embedding_style("wide") == {"display": "none"}  # nothing to choose
@@ -160,3 +158,29 @@ def test_a_run_level_embedding_applies_to_the_sets_that_have_it(tmp_path, write_
     )
     with pytest.raises(Exception, match=r"column 'nope' not found"):
         prepare(missing)
+
+
+def test_a_logged_point_cloud_opens_in_3d_in_its_own_colours(tmp_path, write_config):
+    import dashboard
+    from dashboard.plugin.figures import colour_marker
+
+    rng = np.random.default_rng(0)
+    points = np.hstack([rng.normal(size=(50, 3)), rng.integers(0, 256, (50, 3))])
+    run = dashboard.init(project="p", dir=tmp_path / "runs", name="cloud")
+    run.log({"cloud": dashboard.Object3D(points)})
+    run.finish()
+    config = write_config(
+        {"tables": {"cloud": {"path": str(run.dir)}}, "panels": [{"type": "scatter"}]}
+    )
+    built = prepare(config)
+    request = built.context.initial_request
+    assert (request.reducer, request.dims) == ("as_logged", 3)
+    projection = built.context.project_here(request)
+    np.testing.assert_allclose(built.context.coordinates(projection), points[:, :3], rtol=1e-6)
+    scatter = built.panels[0]
+    assert scatter.default_color("cloud") == "color"
+    meta = built.context.datasets["cloud"].metadata()
+    marker, legend = colour_marker(meta, "color")
+    r, g, b = (int(v) for v in points[7, 3:])
+    assert marker["color"][7] == f"#{r:02x}{g:02x}{b:02x}"
+    assert legend == []  # a colour a point, no legend of thousands

@@ -26,7 +26,7 @@ from dashboard.errors import DataError, quote_list
 
 T = TypeVar("T")
 
-ROLES = ("label", "text", "image", "id")
+ROLES = ("label", "text", "image", "id", "color")
 #: The row-number column of :meth:`Dataset.metadata`.
 ROW = "__row__"
 

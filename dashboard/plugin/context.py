@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.analysis.map_measures import MAP_MEASURES
+from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout
 from dashboard.data.dataset import variant_key
 from dashboard.data.sources import Datasets, resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 POLL_MS = 250
 #: Where the app serves row images, below its URL base.
 IMAGE_ROUTE = "_dashboard/image/"
+ATLAS_ROUTE = "_dashboard/atlas"
 
 
 class PanelContext:
@@ -139,6 +141,28 @@ class PanelContext:
             query = urllib.parse.urlencode({"table": dataset.name, "v": dataset.fingerprint()[:12]})
             self._image_queries[dataset.name] = query
         return f"{self.url_base}{IMAGE_ROUTE}{int(row)}?{query}"
+
+    def image_atlas(self, dataset: Dataset, limit: int) -> dict[str, Any] | None:
+        """How a map of ``dataset`` draws its points as images: the atlas's URL and layout
+        (row ``i``'s tile is at column ``i % columns``, row ``i // columns``), or a
+        ``notice`` why it keeps dots (more rows than ``limit``); None without images."""
+        if not dataset.config.image:
+            return None
+        rows = dataset.n_rows
+        if rows > min(limit, MAX_ATLAS_ROWS):
+            return {
+                "notice": f"Images on the map: {rows:,} points are more than "
+                f"{min(limit, MAX_ATLAS_ROWS):,} (the scatter's `image_limit`), so the map "
+                "keeps its dots; isolate a selection to see its images."
+            }
+        layout = AtlasLayout.for_rows(rows)
+        query = urllib.parse.urlencode({"table": dataset.name, "v": dataset.fingerprint()[:12]})
+        return {
+            "url": f"{self.url_base}{ATLAS_ROUTE}?{query}",
+            "tile": layout.tile,
+            "columns": layout.columns,
+            "rows": rows,
+        }
 
     def thumbnail(self, dataset: Dataset, row: int, size: int = 32) -> Any:
         """``row``'s image ``size`` pixels wide (pixels kept sharp), or None without images."""

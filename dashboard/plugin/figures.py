@@ -44,6 +44,13 @@ HOVER_TEXT_CHARS = 240
 LEGEND_CHARS = 60
 
 
+def is_literal_colours(series: pl.Series) -> bool:
+    """True for a text column holding a ``#rrggbb`` colour in every row."""
+    if not isinstance(series.dtype, pl.String) or series.null_count() or not len(series):
+        return False
+    return bool(series.str.contains(r"^#[0-9A-Fa-f]{6}$").all())
+
+
 def is_categorical(series: pl.Series) -> bool:
     """True for strings, categoricals, booleans and integers with few distinct values."""
     dtype = series.dtype
@@ -158,6 +165,9 @@ def colour_marker(
     if series is None:
         plain = {"color": qualitative.Plotly[0], "showscale": False, "colorscale": None}
         return plain, []
+    if is_literal_colours(series):
+        # Colours logged with the points (an `Object3D`'s RGB): drawn as they are.
+        return {"color": series.to_list(), "showscale": False, "colorscale": None}, []
     if is_categorical(series):
         names, codes = categories(series)
         colours = palette(len(names))

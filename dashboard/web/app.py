@@ -36,6 +36,7 @@ from dashboard.web.projecting import register_projection
 from dashboard.web.routes import (
     BOOTSTRAP_CSS,
     STATIC_ROUTE,
+    add_atlas_route,
     add_image_route,
     add_row_route,
     add_static_route,
@@ -119,6 +120,7 @@ def create_app(
     )
     add_static_route(app)
     add_image_route(app, context.datasets)
+    add_atlas_route(app, context)
     add_row_route(app, context)
     built = {panel.index: build_panel_layout(panel, isolate=isolate_panels) for panel in panels}
     app.layout = page_layout(context.config, panels, built)

@@ -153,9 +153,9 @@ def _as_logged_if_drawn(
         dims = dataset.n_dims
     except DashboardError:
         return request  # an unreadable table: opening its map says what is wrong
-    if dims is None or dims > 3:
+    if dims not in (2, 3):
         return request
-    return ProjectionRequest(dataset.name, AS_LOGGED, min(request.dims, max(dims, 2)), {})
+    return ProjectionRequest(dataset.name, AS_LOGGED, dims, {})
 
 
 def _build_panels(

@@ -9,9 +9,10 @@ from pathlib import Path
 import flask
 from dash import Dash
 
+from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout, atlas_png
 from dashboard.data.dataset import Dataset
 from dashboard.errors import DashboardError
-from dashboard.plugin.context import IMAGE_ROUTE, PanelContext
+from dashboard.plugin.context import ATLAS_ROUTE, IMAGE_ROUTE, PanelContext
 from dashboard.projection.request import Projection
 
 logger = logging.getLogger(__name__)
@@ -152,3 +153,30 @@ def _image_type(data: bytes) -> str:
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     return "image/png"
+
+
+def add_atlas_route(app: Dash, context: PanelContext) -> None:
+    """Serve a table's image atlas (:mod:`dashboard.data.atlas`) for drawing points as
+    images; ``?table=`` names the table, ``v=`` its version (so the browser may keep it)."""
+    prefix = app.config.routes_pathname_prefix
+
+    def atlas() -> flask.Response:
+        dataset = context.dataset(flask.request.args.get("table", ""))
+        if dataset is None or not dataset.config.image:
+            flask.abort(404)
+        try:
+            rows = dataset.n_rows
+            if rows > MAX_ATLAS_ROWS:
+                flask.abort(404)
+            data = atlas_png(dataset, AtlasLayout.for_rows(rows), context.store.root)
+        except DashboardError:
+            logger.warning("cannot read images of table %r", dataset.name, exc_info=True)
+            flask.abort(404)
+        response = flask.Response(data, mimetype="image/png")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    app.server.add_url_rule(
+        f"{prefix}{ATLAS_ROUTE}", endpoint=_endpoint(app, "atlas"), view_func=atlas
+    )

@@ -97,9 +97,9 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
 
 
 def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:
-    """On opening a dataset: draw coordinates logged as 2 or 3 columns as they are (the
-    W&B blog's PCA and t-SNE tables, point clouds), and leave "as logged" for a wider
-    embedding (it cannot draw one) for the config's reducer."""
+    """On opening a dataset: draw coordinates logged as 2 or 3 columns as they are, in 2D
+    or 3D (the W&B blog's PCA and t-SNE tables, `Object3D` point clouds), and leave "as
+    logged" for a wider embedding (it cannot draw one) for the config's reducer."""
     dataset = context.dataset(variant_key(data["table"], data.get("embedding")))
     if dataset is None or AS_LOGGED not in context.registry.reducers:
         return
@@ -109,9 +109,9 @@ def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:
         return  # an unreadable table: opening its map says what is wrong
     if dims is None:
         return
-    if dims <= 3:
+    if dims in (2, 3):
         data["reducer"] = AS_LOGGED
-        data["dims"] = min(int(data.get("dims") or 2), max(dims, 2))
+        data["dims"] = dims  # as logged: 3 columns are a 3D map (a point cloud)
     elif data.get("reducer") == AS_LOGGED:
         configured = context.config.projection.reducer
         data["reducer"] = "pca" if configured == AS_LOGGED else configured

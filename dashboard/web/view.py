@@ -76,6 +76,8 @@ class MapView(_Strict):
     opacity: float = Field(0.85, ge=0.1, le=1.0)
     #: Legend categories hidden by a click on the legend.
     hidden: list[str] = Field(default_factory=list)
+    #: Points drawn as their images (a table with an image column).
+    images: bool = False
     #: The 2D axis ranges or 3D camera the person zoomed or turned to; None: fit the points.
     camera: dict[str, Any] | None = None
 

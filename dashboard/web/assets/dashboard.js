@@ -124,6 +124,7 @@
     delete held[key];
     if (coords && coords.message) {
       delete maps[key];
+      imageLayer(key, null, null, false);
       return messageFigure(coords.message);
     }
     if (!coords || !coords.x || !colours || colours.key !== coords.key) {
@@ -183,6 +184,7 @@
     selected.forEach((r) => { if (r >= 0 && r < n) { isSelected[r] = 1; } });
     const anySelected = selected.some((r) => r >= 0 && r < n && visible[r]);
     state.builds = (state.builds || 0) + 1;
+    state.isSelected = anySelected ? isSelected : null;
 
     const marker = Object.assign({}, base.marker, { size: state.size });
     const points = {
@@ -282,11 +284,22 @@
     }
     state.cameraApplied = true;
     state.focusRow = focusRow;
-    window.setTimeout(() => { bind(key); showFocus(key, focus); }, 0);
+    window.setTimeout(() => {
+      bind(key);
+      showFocus(key, focus);
+      imageLayer(key, state, coords.images, Boolean(view.images));
+    }, 0);
     return { data: traces, layout: layout };
   }
 
   // -- map events -------------------------------------------------------------------------
+
+  // Points drawn as their images (assets/image_map.js), over the map's own points.
+  function imageLayer(key, state, spec, on) {
+    if (window.dashboardImageMap) {
+      window.dashboardImageMap.update(key, state, spec, on);
+    }
+  }
 
   function graphDiv(key) {
     return document.querySelector(`#scatter-${key}-graph .js-plotly-plot`);

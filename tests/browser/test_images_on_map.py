@@ -1,0 +1,140 @@
+"""Points as images (issue 16): the Images switch draws each point's thumbnail where plotly
+draws the point, in 2D and 3D, framed in its colour; plotly's hover, zoom and selection keep
+working under them. Checked by sampling the pixels a person sees."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import GRAPH, settle, wait_for_points, wait_for_status, widget
+
+pytestmark = pytest.mark.browser
+
+N = 1797
+LAYER = "#scatter-1-graph canvas.dashboard-image-layer"
+
+# The overlay's pixels at (fx, fy) of the top image (fractions of its size) against the
+# atlas tile's pixels at the same fractions: how many of the samples agree.
+MATCHES = """async ([fractions, selector]) => {
+    const map = window.dashboardImageMap, layer = map.layers['1'], top = map.top('1');
+    const canvas = document.querySelector(selector);
+    const box = canvas.getBoundingClientRect(), ratio = canvas.width / box.width;
+    const ctx = canvas.getContext('2d');
+    const atlas = document.createElement('canvas');
+    atlas.width = layer.atlas.width; atlas.height = layer.atlas.height;
+    const actx = atlas.getContext('2d');
+    actx.drawImage(layer.atlas, 0, 0);
+    const tile = layer.spec.tile, cols = layer.spec.columns;
+    const tx = (top.row % cols) * tile, ty = Math.floor(top.row / cols) * tile;
+    const size = layer.size;
+    let agree = 0;
+    const seen = [];
+    for (const [fx, fy] of fractions) {
+        const sx = (top.x - box.left - size / 2 + fx * size) * ratio;
+        const sy = (top.y - box.top - size / 2 + fy * size) * ratio;
+        const a = ctx.getImageData(Math.floor(sx), Math.floor(sy), 1, 1).data;
+        const ax = tx + Math.floor(fx * tile), ay = ty + Math.floor(fy * tile);
+        const b = actx.getImageData(ax, ay, 1, 1).data;
+        seen.push([Array.from(a), Array.from(b)]);
+        if (a[3] > 200 && [0, 1, 2].every((c) => Math.abs(a[c] - b[c]) < 40)) agree++;
+    }
+    return {agree, seen};
+}"""
+
+FRACTIONS = [[0.3, 0.3], [0.7, 0.3], [0.3, 0.7], [0.7, 0.7], [0.5, 0.2], [0.2, 0.5]]
+
+
+def images_drawn(page: Page, n: int) -> None:
+    page.wait_for_function(f"() => window.dashboardImageMap.drawn('1') === {n}", timeout=30_000)
+
+
+def painted_share(page: Page) -> float:
+    """Share of the overlay's pixels that are painted (not transparent)."""
+    return page.evaluate(
+        f"""() => {{
+            const c = document.querySelector('{LAYER}');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let painted = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) painted++;
+            return painted / (d.length / 4);
+        }}"""
+    )
+
+
+def hovered_point(page: Page, x: float, y: float) -> int | None:
+    """The point plotly itself picks under (x, y): its hover event's point number."""
+    page.evaluate(
+        f"""() => {{
+            const gd = document.querySelector('{GRAPH}');
+            window.__hovered = null;
+            if (!gd.__imagesTest) {{
+                gd.__imagesTest = true;
+                gd.on('plotly_hover', (e) => {{ window.__hovered = e.points[0].pointNumber; }});
+            }}
+        }}"""
+    )
+    page.mouse.move(x - 8, y - 8)
+    page.mouse.move(x, y, steps=4)
+    try:
+        page.wait_for_function("() => window.__hovered !== null", timeout=5_000)
+    except Exception:
+        return None
+    return page.evaluate("() => window.__hovered")
+
+
+def test_points_drawn_as_images_in_2d_and_3d(page: Page, demo_url: str):
+    page.goto(demo_url)
+    wait_for_status(page, "PCA 2D")
+    wait_for_points(page, N)
+    expect(page.locator(LAYER)).to_have_count(0)  # off until asked for
+    switch = widget(page, 1, "maps", "1", "images")
+    switch.check()
+    images_drawn(page, N)
+    settle(page)
+    assert 0.05 < painted_share(page) < 0.9  # images over the map, not a blank or a wash
+    found = page.evaluate(MATCHES, [FRACTIONS, LAYER])
+    assert found["agree"] >= 5, found  # the top image is that row's own thumbnail
+    top = page.evaluate("() => window.dashboardImageMap.top('1')")
+    assert hovered_point(page, top["x"], top["y"]) == top["row"]  # plotly's point is under it
+
+    # Zooming in redraws the images where the points went, and bigger.
+    before = page.evaluate("() => window.dashboardImageMap.layers['1'].size")
+    box = page.locator(GRAPH).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(6):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(100)
+    settle(page)
+    page.wait_for_function(f"() => window.dashboardImageMap.layers['1'].size > {before}")
+    top = page.evaluate("() => window.dashboardImageMap.top('1')")
+    assert hovered_point(page, top["x"], top["y"]) == top["row"]
+
+    # 3D: the images follow plotly's camera; the one on top is plotly's nearest point there.
+    page.get_by_label("3D").check()
+    wait_for_status(page, "PCA 3D")
+    wait_for_points(page, N)
+    images_drawn(page, N)
+    settle(page)
+    assert painted_share(page) > 0.02
+    found = page.evaluate(MATCHES, [FRACTIONS, LAYER])
+    assert found["agree"] >= 5, found
+    top = page.evaluate("() => window.dashboardImageMap.top('1')")
+    assert hovered_point(page, top["x"], top["y"]) == top["row"]
+    # Turning the map moves the images with it.
+    signature = page.evaluate("() => window.dashboardImageMap.layers['1'].signature")
+    page.mouse.move(box["x"] + 200, box["y"] + 300)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 320, box["y"] + 330, steps=8)
+    page.mouse.up()
+    settle(page)
+    page.wait_for_function(
+        f"() => window.dashboardImageMap.layers['1'].signature !== {signature!r}"
+    )
+    found = page.evaluate(MATCHES, [FRACTIONS, LAYER])
+    assert found["agree"] >= 5, found
+
+    # Off again: the dots alone.
+    switch.uncheck()
+    page.wait_for_function("() => window.dashboardImageMap.drawn('1') === 0")
+    expect(page.locator(LAYER)).to_be_hidden()

@@ -1,0 +1,112 @@
+"""Image atlases for points drawn as images: layout, pixels, cache, route and limit."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import polars as pl
+import pytest
+from PIL import Image as PILImage
+
+from dashboard import create_app
+from dashboard.data.atlas import AtlasLayout, atlas_png, build_atlas
+from dashboard.writer.image import encode_png
+from tests.conftest import open_table
+
+
+def tiles(n: int, size: int = 8) -> list[bytes]:
+    """Row i's image: a grey square of level 10 * i with a white top-left pixel."""
+    out = []
+    for i in range(n):
+        pixels = np.full((size, size), (10 * i) % 250, dtype=np.uint8)
+        pixels[0, 0] = 255
+        out.append(encode_png(pixels))
+    return out
+
+
+@pytest.fixture
+def table(tmp_path):
+    n = 12
+    images = tiles(n)
+    images[3] = b"not a png"  # a broken cell: its tile stays empty, the others draw
+    images[4] = None
+    frame = pl.DataFrame(
+        {"vec": np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32), "img": images}
+    )
+    datasets, _, _ = open_table(tmp_path, frame, image="img")
+    return datasets["t"]
+
+
+def test_layout_keeps_the_atlas_a_size_browsers_decode():
+    assert AtlasLayout.for_rows(1797) == AtlasLayout(1797, 64, 43)
+    big = AtlasLayout.for_rows(10_000)
+    assert big.tile == 32
+    assert max(big.size) <= 3200
+    assert max(AtlasLayout.for_rows(160_000).size) <= 6400
+
+
+def test_each_row_has_its_tile_and_broken_images_leave_theirs_empty(table):
+    layout = AtlasLayout.for_rows(table.n_rows)
+    atlas = np.asarray(PILImage.open(io.BytesIO(build_atlas(table, layout))).convert("RGBA"))
+    assert atlas.shape[:2] == (layout.size[1], layout.size[0])
+    for row in range(table.n_rows):
+        x, y = (row % layout.columns) * layout.tile, (row // layout.columns) * layout.tile
+        tile = atlas[y : y + layout.tile, x : x + layout.tile]
+        if row in (3, 4):
+            assert tile[..., 3].max() == 0  # transparent: no image to draw
+            continue
+        # An 8-pixel image grows with sharp pixels: its corner pixel is a white block.
+        block = layout.tile // 8
+        assert (tile[:block, :block, :3] == 255).all()
+        assert (tile[block:, block:, 0] == (10 * row) % 250).all()
+
+
+def test_the_atlas_is_built_once_and_kept(table, tmp_path, monkeypatch):
+    layout = AtlasLayout.for_rows(table.n_rows)
+    first = atlas_png(table, layout, tmp_path / "cache")
+    monkeypatch.setattr("dashboard.data.atlas.build_atlas", lambda *a: pytest.fail("rebuilt"))
+    assert atlas_png(table, layout, tmp_path / "cache") == first
+
+
+def test_route_serves_the_atlas_and_refuses_what_it_cannot(tmp_path, digits_path):
+    app = create_app(
+        {
+            "tables": {
+                "digits": {"path": str(digits_path), "embedding": "pixels", "image": "image"},
+                "plain": {"path": str(digits_path), "embedding": "pixels"},
+            },
+            "cache_dir": str(tmp_path / "cache"),
+            "panels": [{"type": "scatter"}],
+        }
+    )
+    client = app.server.test_client()
+    response = client.get("/_dashboard/atlas", query_string={"table": "digits"})
+    assert response.status_code == 200
+    assert response.data.startswith(b"\x89PNG")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for args in ({"table": "plain"}, {"table": "nope"}, {}):
+        assert client.get("/_dashboard/atlas", query_string=args).status_code == 404
+
+
+def test_a_map_says_when_it_keeps_its_dots(tmp_path, digits_path):
+    from dashboard.web.assemble import prepare
+
+    config = {
+        "tables": {"digits": {"path": str(digits_path), "embedding": "pixels", "image": "image"}},
+        "cache_dir": str(tmp_path / "cache"),
+        "panels": [{"type": "scatter", "image_limit": 100}],
+    }
+    dashboard = prepare(config)
+    context = dashboard.context
+    dataset = context.datasets["digits"]
+    spec = context.image_atlas(dataset, 100)
+    assert spec == {
+        "notice": "Images on the map: 1,797 points are more than 100 (the scatter's "
+        "`image_limit`), so the map keeps its dots; isolate a selection to see its images."
+    }
+    drawn = context.image_atlas(dataset, 10_000)
+    assert (drawn["tile"], drawn["columns"], drawn["rows"]) == (64, 43, 1797)
+    assert drawn["url"].startswith("/_dashboard/atlas?table=digits&v=")
+    projection = context.project_here(context.initial_request)
+    assert dashboard.panels[0].coords(projection)["images"] == spec  # the panel's own limit
