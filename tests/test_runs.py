@@ -59,6 +59,28 @@ def test_a_project_directory_names_its_runs(comet_run, write_config, tmp_path):
     assert "all / b / emb" in names
 
 
+def test_runs_are_listed_by_their_short_names(tmp_path, write_config):
+    import dashboard
+
+    table = Table(columns=["v"], data=[[[1.0, 2.0, 0.5]], [[3.0, 4.0, 1.5]], [[5.0, 7.0, 2.5]]])
+    unnamed = dashboard.init(project="proj", dir=tmp_path / "runs")
+    unnamed.log({"emb": table})
+    named = dashboard.init(project="proj", dir=tmp_path / "runs", name="baseline lr=3e-4")
+    named.log({"emb": table})
+    assert unnamed.dir.name.startswith("run-2")  # a long, sortable directory name
+    config = write_config({"tables": {"all": {"path": str(tmp_path / "runs" / "proj")}}})
+    names = sorted(prepare(config).context.datasets)
+    short = "run-" + unnamed.dir.name[-4:]  # run-7b54
+    assert names == sorted([f"all / {short} / emb", "all / baseline lr=3e-4 / emb"])
+    # Two runs of one name: their directories tell them apart.
+    again = dashboard.init(project="proj", dir=tmp_path / "runs", name="baseline lr=3e-4", id="b2")
+    again.log({"emb": table})
+    again.finish()
+    names = list(prepare(config).context.datasets)
+    assert len(names) == 3
+    assert f"all / {named.dir.name} / emb" in names
+
+
 def test_a_single_logged_table_keeps_the_config_name(tmp_path, write_config):
     run = Run("p", dir=tmp_path, name="r")
     run.log({"emb": Table(columns=["v", "t"], data=[[[1.0, 2.0], "a"], [[3.0, 4.0], "b"]])})

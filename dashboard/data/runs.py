@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dashboard.writer.fileformat import TABLES_DIR, read_logged_info
+from dashboard.writer.fileformat import RUN_FILE, TABLES_DIR, read_logged_info
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,39 @@ def find_logged_tables(root: str | Path) -> list[LoggedTable]:
     if not root.is_dir():
         return []
     found = []
+    names: dict[Path, str | None] = {}
     for path in sorted(root.rglob(f"{TABLES_DIR}/*.parquet")):
         if path.name.startswith("."):
             continue
         info = read_logged_info(path)
         if info is None:
             continue
+        run_dir = path.parent.parent
+        if run_dir not in names:
+            names[run_dir] = display_name(run_dir)
         found.append(
             LoggedTable(
                 path=path,
                 name=str(info.get("name") or path.stem),
                 group=info.get("group"),
                 step=info.get("step"),
-                run=str(info.get("run") or path.parent.parent.name),
+                run=str(run_dir),  # named below, once every run's name is known
                 roles=dict(info.get("roles") or {}),
             )
         )
-    return sorted(found, key=LoggedTable.sort_key)
+    # A short name shared by two runs would merge their tables: those keep their folders'.
+    shared = {n for n in names.values() if n and list(names.values()).count(n) > 1}
+    titles = {str(d): n if n and n not in shared else d.name for d, n in names.items()}
+    named = [dataclasses.replace(t, run=titles[t.run]) for t in found]
+    return sorted(named, key=LoggedTable.sort_key)
+
+
+def display_name(run_dir: Path) -> str | None:
+    """The run's short name (W&B's ``name=``, or ``run-7b54`` for ``run-20261127-091113-7b54``)
+    from its ``run.json``; None when it records none."""
+    try:
+        info = json.loads((run_dir / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    name = info.get("display_name") if isinstance(info, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
