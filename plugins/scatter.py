@@ -39,13 +39,11 @@ from dashboard.plugin import (
 from dashboard.plugin.analysis import filter_mask
 from dashboard.plugin.components import alert
 from dashboard.plugin.figures import GRAPH_CONFIG, categories, legend_children, typed
+from plugins.scatter_choices import NO_COLOUR, MapChoices
 from plugins.scatter_figure import map_colours, map_coords, message_base
 from plugins.scatter_html import notice
 from plugins.scatter_pinned import PinnedMap
 
-NO_COLOUR = "__none__"
-#: String columns with more distinct values than this are text, not categories to colour by.
-MAX_COLOUR_VALUES = 100
 #: The page's figure builder, in ``dashboard.js``.
 FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps, rings, theme) {{
     return window.dashboardClient.mapFigure(
@@ -91,7 +89,7 @@ class Colouring(NamedTuple):
     column: str | None
 
 
-class ScatterPanel(PinnedMap, Panel):
+class ScatterPanel(MapChoices, PinnedMap, Panel):
     """The map itself: Scattergl in 2D, Scatter3d in 3D."""
 
     name = "scatter"
@@ -123,56 +121,6 @@ class ScatterPanel(PinnedMap, Panel):
             raise self.error("pinned", "a pinned map needs a table", "add `table:` to this panel")
         table = self.check_table(self.options.table)
         self.check_columns("color", [self.options.color] if self.options.color else [], table)
-
-    # -- colour choices ---------------------------------------------------------------------
-
-    def default_color(self, table: str) -> str:
-        """The colour column for ``table``: the option if the table has it, else its label,
-        else none."""
-        dataset = self.context.datasets[table]
-        if self.options.color in dataset.metadata_columns:
-            return self.options.color
-        return dataset.config.color or dataset.config.label or NO_COLOUR
-
-    def colour_columns(self, table: str) -> list[str]:
-        """Columns worth colouring by: not the text or id column, not a string column with
-        more values than a legend can show."""
-        dataset = self.context.datasets[table]
-        meta = dataset.metadata()
-        skip = {dataset.config.text, dataset.config.id} - {dataset.config.label}
-        keep = []
-        for column in dataset.metadata_columns:
-            if column in skip:
-                continue
-            series = meta.get_column(column)
-            if (
-                column not in (dataset.config.label, dataset.config.color)
-                and not series.dtype.is_numeric()
-                and series.n_unique() > MAX_COLOUR_VALUES
-            ):
-                continue
-            keep.append(column)
-        return keep
-
-    def colour_options(self, table: str) -> list[dict[str, str]]:
-        """Dropdown entries: "none", the columns worth colouring by, the computed colours."""
-        return (
-            [{"label": "(none)", "value": NO_COLOUR}]
-            + [{"label": c, "value": c} for c in self.colour_columns(table)]
-            + self.context.colour_choices(table)
-        )
-
-    def size_options(self, table: str) -> list[dict[str, str]]:
-        """Size dropdown entries: "none" and the numeric metadata columns of ``table``."""
-        dataset = self.context.datasets[table]
-        numeric = [c for c in dataset.metadata_columns if dataset.schema[c].is_numeric()]
-        return [{"label": "(none)", "value": NO_COLOUR}] + [
-            {"label": c, "value": c} for c in numeric
-        ]
-
-    def images_style(self, table: str) -> dict[str, str] | None:
-        """The Images switch shows only for a table with images."""
-        return None if self.context.datasets[table].config.image else {"display": "none"}
 
     def table_of(self, view_table: str | None) -> str | None:
         """The table this map shows when the view shows ``view_table``."""
@@ -531,13 +479,6 @@ class ScatterPanel(PinnedMap, Panel):
             counts = np.bincount(self.codes(projection, colouring)[shown], minlength=len(entries))
             entries = [e._replace(count=int(c)) for e, c in zip(entries, counts, strict=True)]
         return legend_children(entries, colouring.column, map_index=self.index, hidden=hidden)
-
-    def colour_choice(self, table: str, colour: str | None) -> tuple[list[dict[str, str]], str]:
-        """Colour options of ``table`` and the colour to use: ``colour`` if valid there."""
-        options = self.colour_options(table)
-        if colour not in {o["value"] for o in options}:
-            colour = self.default_color(table)
-        return options, colour
 
 
 def _same(drawn: Any, new: dict[str, Any], field: str) -> bool:
