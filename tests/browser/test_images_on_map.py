@@ -18,9 +18,13 @@ LAYER = "#scatter-1-graph canvas.dashboard-image-layer"
 # atlas tile's pixels at the same fractions: how many of the samples agree.
 MATCHES = """async ([fractions, selector]) => {
     const map = window.dashboardImageMap, layer = map.layers['1'], top = map.top('1');
-    const canvas = document.querySelector(selector);
-    const box = canvas.getBoundingClientRect(), ratio = canvas.width / box.width;
+    const layerCanvas = document.querySelector(selector);
+    const box = layerCanvas.getBoundingClientRect(), ratio = layerCanvas.width / box.width;
+    // The layer draws with WebGL: its pixels are read through a 2D copy.
+    const canvas = document.createElement('canvas');
+    canvas.width = layerCanvas.width; canvas.height = layerCanvas.height;
     const ctx = canvas.getContext('2d');
+    ctx.drawImage(layerCanvas, 0, 0);
     const atlas = document.createElement('canvas');
     atlas.width = layer.atlas.width; atlas.height = layer.atlas.height;
     const actx = atlas.getContext('2d');
@@ -53,8 +57,12 @@ def painted_share(page: Page) -> float:
     """Share of the overlay's pixels that are painted (not transparent)."""
     return page.evaluate(
         f"""() => {{
-            const c = document.querySelector('{LAYER}');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const layer = document.querySelector('{LAYER}');
+            const c = document.createElement('canvas');
+            c.width = layer.width; c.height = layer.height;
+            const ctx = c.getContext('2d');
+            ctx.drawImage(layer, 0, 0);
+            const d = ctx.getImageData(0, 0, c.width, c.height).data;
             let painted = 0;
             for (let i = 3; i < d.length; i += 4) if (d[i] > 0) painted++;
             return painted / (d.length / 4);

@@ -201,6 +201,113 @@
     return out;
   }
 
+  // -- WebGL: one draw call for every image (10,000 drawImage calls took 120-220 ms a frame
+  // in software rendering; one call of point sprites a few) -------------------------------
+
+  const VERTEX = `
+    attribute vec2 at;        // CSS pixels from the canvas's top left
+    attribute float size;     // CSS pixels, frame included
+    attribute vec2 tile;      // the tile's top left in the atlas, 0..1
+    attribute vec4 colour;    // frame colour (alpha 0: none) ...
+    attribute float alpha;    // ... and the image's opacity
+    uniform vec2 canvas;      // CSS pixels
+    uniform float ratio;      // device pixels a CSS pixel
+    varying vec2 vTile;
+    varying vec4 vColour;
+    varying float vAlpha;
+    varying float vFrame;     // the frame's share of the point's side
+    uniform float frame;
+    void main() {
+      gl_Position = vec4(at.x / canvas.x * 2.0 - 1.0, 1.0 - at.y / canvas.y * 2.0, 0.0, 1.0);
+      gl_PointSize = size * ratio;
+      vTile = tile;
+      vColour = colour;
+      vAlpha = alpha;
+      vFrame = colour.a > 0.0 ? frame / size : 0.0;
+    }`;
+  const FRAGMENT = `
+    precision mediump float;
+    uniform sampler2D atlas;
+    uniform vec2 tileSize;    // a tile's size in the atlas, 0..1
+    varying vec2 vTile;
+    varying vec4 vColour;
+    varying float vAlpha;
+    varying float vFrame;
+    void main() {
+      vec2 p = gl_PointCoord;
+      vec2 inner = (p - vFrame) / (1.0 - 2.0 * vFrame);
+      vec4 image = vec4(0.0);
+      if (inner.x >= 0.0 && inner.x <= 1.0 && inner.y >= 0.0 && inner.y <= 1.0) {
+        image = texture2D(atlas, vTile + inner * tileSize);
+      }
+      // The image over its frame colour: a transparent pixel shows the point's colour.
+      vec4 under = vColour;
+      vec3 rgb = mix(under.rgb, image.rgb, image.a);
+      float a = max(image.a, under.a);
+      if (a <= 0.0) {
+        discard;
+      }
+      gl_FragColor = vec4(rgb, a * vAlpha);
+    }`;
+
+  function program(gl) {
+    const build = (type, text) => {
+      const shader = gl.createShader(type);
+      gl.shaderSource(shader, text);
+      gl.compileShader(shader);
+      if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+        throw new Error(`image layer shader: ${gl.getShaderInfoLog(shader)}`);
+      }
+      return shader;
+    };
+    const prog = gl.createProgram();
+    gl.attachShader(prog, build(gl.VERTEX_SHADER, VERTEX));
+    gl.attachShader(prog, build(gl.FRAGMENT_SHADER, FRAGMENT));
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      throw new Error(`image layer program: ${gl.getProgramInfoLog(prog)}`);
+    }
+    return prog;
+  }
+
+  // The GL state of a layer's canvas: made once per canvas, the atlas uploaded once per atlas.
+  function glFor(layer, canvas) {
+    if (layer.gl && layer.gl.canvas === canvas) {
+      return layer.gl;
+    }
+    // The drawing is kept between frames: it is redrawn only when something moved.
+    const gl = canvas.getContext("webgl", { premultipliedAlpha: false,
+      preserveDrawingBuffer: true, antialias: false });
+    if (!gl) {
+      return null;
+    }
+    const prog = program(gl);
+    const state = { canvas: canvas, gl: gl, prog: prog, buffer: gl.createBuffer(),
+      texture: gl.createTexture(), atlas: null,
+      maxPoint: gl.getParameter(gl.ALIASED_POINT_SIZE_RANGE)[1] };
+    layer.gl = state;
+    return state;
+  }
+
+  // CSS colours as [r, g, b] in 0..1, resolved by the browser once each.
+  const rgbCache = {};
+  const probe = document.createElement("canvas").getContext("2d");
+  function rgb(colour) {
+    if (!(colour in rgbCache)) {
+      probe.fillStyle = "#000";
+      probe.fillStyle = colour;
+      const hex = probe.fillStyle; // "#rrggbb", or "rgba(...)" for a colour with alpha
+      const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+      const parts = m ? m.slice(1).map((h) => parseInt(h, 16))
+        : (hex.match(/[\d.]+/g) || [0, 0, 0]).slice(0, 3).map(Number);
+      rgbCache[colour] = parts.map((v) => v / 255);
+    }
+    return rgbCache[colour];
+  }
+
+  // Floats a point: at (2), size, tile (2), colour (4), alpha.
+  const STRIDE = 10;
+
   function draw(layer) {
     const gd = graphDiv(layer.key);
     const state = layer.state;
@@ -228,25 +335,37 @@
       canvas.style.width = `${rect.width}px`;
       canvas.style.height = `${rect.height}px`;
     }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, rect.width, rect.height);
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(view.clip[0], view.clip[1], view.clip[2], view.clip[3]);
-    ctx.clip();
-    ctx.imageSmoothingEnabled = false; // small images (digits) stay sharp
+    const g = glFor(layer, canvas);
+    if (!g) {
+      notice(layer.key, "Images on the map need WebGL, which this browser does not offer.");
+      return;
+    }
+    const gl = g.gl;
+    if (g.atlas !== layer.atlas) {
+      g.atlas = layer.atlas;
+      gl.bindTexture(gl.TEXTURE_2D, g.texture);
+      gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, layer.atlas);
+      // Nearest: an 8 x 8 digit stays sharp; the atlas is not a power of two: no mipmaps.
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    }
 
     const spec = layer.spec;
     const n = Math.min(state.n, spec.rows);
     const visible = state.visible;
+    const [cx, cy, cw, ch] = view.clip;
     const points = [];
     for (let row = 0; row < n; row++) {
       if (!visible[row]) {
         continue;
       }
       const at = view.place(row);
-      if (at && Number.isFinite(at[0]) && Number.isFinite(at[1])) {
+      // Points far outside the plot are not drawn (a zoomed-in map draws few).
+      if (at && at[0] > cx - 200 && at[0] < cx + cw + 200 && at[1] > cy - 200 &&
+          at[1] < cy + ch + 200) {
         points.push([row, at[0], at[1], at[2]]);
       }
     }
@@ -254,29 +373,65 @@
       points.sort((p, q) => q[3] - p[3]); // far ones first: near images cover them
     }
     // One image per this many pixels of the plot: crowded maps get smaller images.
-    const area = view.clip[2] * view.clip[3];
-    const base = Math.max(10, Math.min(48, 0.9 * Math.sqrt(area / Math.max(points.length, 1))));
+    const base = Math.max(10, Math.min(48, 0.9 * Math.sqrt(cw * ch / Math.max(points.length, 1))));
     const colourOf = frameColours(state);
     const selected = state.isSelected;
-    const tile = spec.tile;
     const columns = spec.columns;
+    const tileU = spec.tile / layer.atlas.width;
+    const tileV = spec.tile / layer.atlas.height;
+    const largest = g.maxPoint / ratio;
+    const data = new Float32Array(points.length * STRIDE);
+    let size = 0;
     for (let i = 0; i < points.length; i++) {
       const [row, x, y, w] = points[i];
-      const size = Math.min(160, base * view.zoom * (is3d ? view.depth / w : 1));
-      const half = size / 2;
-      ctx.globalAlpha = selected && !selected[row] ? DIM : 1;
       const colour = colourOf(row);
+      size = Math.min(160, base * view.zoom * (is3d ? view.depth / w : 1));
+      const o = i * STRIDE;
+      data[o] = x;
+      data[o + 1] = y;
+      data[o + 2] = Math.min(largest, size + (colour ? 2 * FRAME : 0));
+      data[o + 3] = (row % columns) * tileU;
+      data[o + 4] = Math.floor(row / columns) * tileV;
       if (colour) {
-        ctx.fillStyle = colour;
-        ctx.fillRect(x - half - FRAME, y - half - FRAME, size + 2 * FRAME, size + 2 * FRAME);
+        const c = rgb(colour);
+        data[o + 5] = c[0];
+        data[o + 6] = c[1];
+        data[o + 7] = c[2];
+        data[o + 8] = 1;
       }
-      ctx.drawImage(layer.atlas, (row % columns) * tile, Math.floor(row / columns) * tile,
-        tile, tile, x - half, y - half, size, size);
+      data[o + 9] = selected && !selected[row] ? DIM : 1;
     }
-    ctx.restore();
+
+    gl.viewport(0, 0, canvas.width, canvas.height);
+    gl.disable(gl.SCISSOR_TEST);
+    gl.clearColor(0, 0, 0, 0);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.enable(gl.SCISSOR_TEST);
+    gl.scissor(Math.round(cx * ratio), Math.round(canvas.height - (cy + ch) * ratio),
+      Math.round(cw * ratio), Math.round(ch * ratio));
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
+    gl.useProgram(g.prog);
+    gl.bindBuffer(gl.ARRAY_BUFFER, g.buffer);
+    gl.bufferData(gl.ARRAY_BUFFER, data, gl.DYNAMIC_DRAW);
+    const bytes = STRIDE * 4;
+    [["at", 2, 0], ["size", 1, 2], ["tile", 2, 3], ["colour", 4, 5], ["alpha", 1, 9]].forEach(
+      ([name, count, offset]) => {
+        const where = gl.getAttribLocation(g.prog, name);
+        gl.enableVertexAttribArray(where);
+        gl.vertexAttribPointer(where, count, gl.FLOAT, false, bytes, offset * 4);
+      });
+    gl.uniform2f(gl.getUniformLocation(g.prog, "canvas"), rect.width, rect.height);
+    gl.uniform1f(gl.getUniformLocation(g.prog, "ratio"), ratio);
+    gl.uniform1f(gl.getUniformLocation(g.prog, "frame"), FRAME);
+    gl.uniform2f(gl.getUniformLocation(g.prog, "tileSize"), tileU, tileV);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, g.texture);
+    gl.uniform1i(gl.getUniformLocation(g.prog, "atlas"), 0);
+    gl.drawArrays(gl.POINTS, 0, points.length);
+
     layer.drawn = points.length;
-    layer.size = points.length ? Math.min(160, base * view.zoom *
-      (is3d ? view.depth / points[points.length - 1][3] : 1)) : 0;
+    layer.size = size;
     const top = points[points.length - 1];
     // The image drawn last (on top of every other), in page coordinates.
     layer.top = top ? { row: top[0], x: rect.left + top[1], y: rect.top + top[2] } : null;
