@@ -344,6 +344,17 @@ image_background_color_function
         """Comet's ``experiment.end()``: the same as :meth:`finish`."""
         self.finish()
 
+    def how_to_open(self) -> str:
+        """Where the run went and how to open it in the dashboard: a config to save and the
+        command that serves it (what a script prints when it is done)."""
+        config = f"{self.project}.yaml"
+        return (
+            f"Logged run: {self.dir}\n"
+            f"To open it, save this config as {config}:\n\n"
+            f"tables:\n  {self.project}:\n    path: {json.dumps(str(self.dir))}\n\n"
+            f"then run:\npython -m dashboard --config {config}"
+        )
+
     def _check_open(self) -> None:
         if self.finished:
             raise DashboardError(

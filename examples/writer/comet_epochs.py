@@ -9,8 +9,6 @@ images are logged as one embedding set of the group "hidden-layer-1":
 (from the repository root; the script prints a config for the run it wrote, too).
 """
 
-import json
-
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -39,8 +37,4 @@ for epoch in range(epochs):
 experiment.end()
 
 # Where the run went, and how to open it in the dashboard.
-config = f"{experiment.project}.yaml"
-print(f"Logged run: {experiment.dir}")
-print(f"To open it, save this config as {config}:\n")
-print(f"tables:\n  {experiment.project}:\n    path: {json.dumps(str(experiment.dir))}\n")
-print(f"then run:\npython -m dashboard --config {config}")
+print(experiment.how_to_open())

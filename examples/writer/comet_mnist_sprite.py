@@ -7,8 +7,6 @@ logs the hidden layer's activations with `image_data=image_url`, reusing those t
     python examples/writer/comet_mnist_sprite.py
 """
 
-import json
-
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -70,8 +68,4 @@ for epoch in range(epochs):
 experiment.end()
 
 # Where the run went, and how to open it in the dashboard.
-config = f"{experiment.project}.yaml"
-print(f"Logged run: {experiment.dir}")
-print(f"To open it, save this config as {config}:\n")
-print(f"tables:\n  {experiment.project}:\n    path: {json.dumps(str(experiment.dir))}\n")
-print(f"then run:\npython -m dashboard --config {config}")
+print(experiment.how_to_open())

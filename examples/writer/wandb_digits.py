@@ -7,8 +7,6 @@ for the run it wrote, too):
     python -m dashboard --config configs/runs.yaml
 """
 
-import json
-
 from sklearn.datasets import load_digits
 
 import dashboard
@@ -33,8 +31,4 @@ dashboard.log({"digits": df})
 dashboard.finish()
 
 # Where the run went, and how to open it in the dashboard.
-config = f"{run.project}.yaml"
-print(f"Logged run: {run.dir}")
-print(f"To open it, save this config as {config}:\n")
-print(f"tables:\n  {run.project}:\n    path: {json.dumps(str(run.dir))}\n")
-print(f"then run:\npython -m dashboard --config {config}")
+print(run.how_to_open())
