@@ -10,7 +10,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.plugin import MESSAGES_STORE, VIEW_STORE, Panel, action, hookimpl
+from dashboard.plugin import MESSAGES_STORE, VIEW_STORE, DashboardError, Panel, action, hookimpl
 from dashboard.plugin.components import alert
 from plugins.param_widgets import dom_id, field_specs, param_widget
 
@@ -72,6 +72,7 @@ class ControlsPanel(Panel):
                     ),
                 ],
                 id=self.id("embedding-row"),
+                className="dashboard-embedding",
                 title="Which of the table's vector columns (or its numeric columns) to map",
                 style=self.embedding_style(initial.table),
             ),
@@ -89,7 +90,7 @@ class ControlsPanel(Panel):
             dbc.Label("Dimensions", className="mb-0 small fw-semibold d-block"),
             dbc.RadioItems(
                 id=self.view_id("dims"),
-                options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
+                options=self.dims_options(initial.table),
                 value=initial.dims,
                 inline=True,
                 className="mb-2",
@@ -153,6 +154,18 @@ class ControlsPanel(Panel):
         """The "Embedding" select is shown only for a table with a choice to make."""
         return None if len(self.embedding_options(table)) > 1 else {"display": "none"}
 
+    def dims_options(self, dataset: str | None) -> list[dict[str, Any]]:
+        """2D and 3D, with 3D disabled for an embedding of two numbers (no 3D map of it)."""
+        found = self.context.dataset(dataset)
+        try:
+            flat = found is not None and found.n_dims == 2
+        except DashboardError:
+            flat = False  # an unreadable table: opening its map says what is wrong
+        return [
+            {"label": "2D", "value": 2},
+            {"label": "3D", "value": 3, "disabled": flat},
+        ]
+
     def sample_placeholder(self) -> str:
         """What an empty "fit at most" means: the config's limit, or each reducer's own."""
         limit = self.context.config.projection.sample.max_rows
@@ -173,18 +186,23 @@ class ControlsPanel(Panel):
             Output(self.view_id("embedding"), "options"),
             Output(self.view_id("embedding"), "placeholder"),
             Output(self.id("embedding-row"), "style"),
+            Output(self.view_id("dims"), "options"),
             Input(VIEW_STORE, "data"),
             State(self.view_id("embedding"), "placeholder"),
             State(self.view_id("embedding"), "options"),
+            State(self.view_id("dims"), "options"),
         )
-        def embeddings(view: Any, shown: Any, options: Any) -> tuple[Any, Any, Any]:
+        def embeddings(view: Any, shown: Any, options: Any, dims: Any) -> tuple[Any, ...]:
             table = view.get("table") if isinstance(view, dict) else None
             if not isinstance(table, str) or self.context.dataset(table) is None:
-                return no_update, no_update, no_update
+                return no_update, no_update, no_update, no_update
             wanted = self.embedding_options(table)
+            dims_wanted = self.dims_options(self.context.view_table(view))
             if wanted == options and shown == self.embedding_default(table):
-                return no_update, no_update, no_update  # the same table: nothing to redraw
-            return wanted, self.embedding_default(table), self.embedding_style(table)
+                # The same table: nothing to redraw but, for another embedding, the dims.
+                same = dims_wanted == dims
+                return no_update, no_update, no_update, no_update if same else dims_wanted
+            return wanted, self.embedding_default(table), self.embedding_style(table), dims_wanted
 
         @app.callback(
             Output(self.action_id(), "data"),

@@ -498,7 +498,7 @@ def _select(label: str, component_id: dict[str, Any], options: Any, value: Any) 
                 id=component_id,
                 options=options,
                 value=value,
-                style={"minWidth": "11rem"},
+                style={"minWidth": "9rem"},
             ),
         ],
         size="sm",

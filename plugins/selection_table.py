@@ -89,7 +89,7 @@ class TablePanel(Panel):
             getRowId="params.data._row_id",
             columnSize="autoSize",
             style={"height": f"{self.options.height}px", "width": "100%"},
-            className="ag-theme-alpine",
+            className="ag-theme-alpine dashboard-rows-grid",
         )
         body = [
             html.Div(HINT, id=self.id("info"), className="small text-body-secondary mb-2"),

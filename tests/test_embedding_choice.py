@@ -27,7 +27,9 @@ def update(dashboard, before, trigger, value=None, widgets=None):
 
 @pytest.fixture
 def two_vectors(tmp_path, write_config):
-    frame = blobs().with_columns(other=pl.col("vec") * -1.0, xy=pl.col("vec").arr.head(2))
+    frame = blobs().with_columns(
+        other=pl.col("vec") * -1.0, xy=pl.col("vec").arr.head(2), xyz=pl.col("vec").arr.head(3)
+    )
     frame.write_parquet(tmp_path / "t.parquet")
     wide = blobs(d=8, seed=1).drop("vec")
     wide.write_parquet(tmp_path / "wide.parquet")
@@ -47,7 +49,7 @@ def two_vectors(tmp_path, write_config):
 def test_a_table_with_several_vector_columns_starts_and_offers_each(two_vectors):
     datasets = two_vectors.context.datasets
     assert list(datasets) == ["t", "wide"]  # each table once: the variants are not listed
-    assert datasets["t"].embedding_choices == ["vec", "other", "xy", "numeric columns"]
+    assert datasets["t"].embedding_choices == ["vec", "other", "xy", "xyz", "numeric columns"]
     assert "t [other]" in datasets
     assert datasets["t [other]"].embedding_columns == ["other"]
     controls = two_vectors.panels[0]
@@ -101,6 +103,21 @@ def test_two_columns_are_drawn_as_logged_and_a_wide_table_leaves_it(two_vectors)
     np.testing.assert_allclose(context.coordinates(projection), matrix)
     wide = update(two_vectors, xy, widget("table"), "wide").view
     assert wide.reducer == "pca"  # as logged cannot draw 8 dims: the config's reducer
+
+
+def test_3d_is_not_offered_for_two_numbers_and_a_point_cloud_does_not_stick(two_vectors):
+    controls = two_vectors.panels[0]
+    assert controls.dims_options("t [xy]")[1] == {"label": "3D", "value": 3, "disabled": True}
+    assert controls.dims_options("t")[1]["disabled"] is False
+    start = state.initial_view(two_vectors.context, two_vectors.panels)
+    xy = update(two_vectors, start, widget("embedding"), "xy").view
+    forced = update(two_vectors, xy, widget("dims"), 3).view
+    assert forced.dims == 2  # the disabled choice, forced: put back
+    # A 3-number embedding is drawn as logged in 3D; the next wide table gets the config's.
+    three = update(two_vectors, start, widget("embedding"), "xyz").view
+    assert (three.reducer, three.dims) == ("as_logged", 3)
+    wide = update(two_vectors, three, widget("table"), "wide").view
+    assert (wide.reducer, wide.dims) == ("pca", 2)
 
 
 def test_a_table_logged_as_two_columns_opens_as_logged(tmp_path, write_config):

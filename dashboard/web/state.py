@@ -92,6 +92,8 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
                     data[key]["table"] = new
         if old != new:
             fit_reducer(context, data)
+        elif data.get("dims") == 3 and _dims(context, new) == 2:
+            data["dims"] = 2  # a 3D map of 2 numbers cannot be: the 3D choice is disabled
 
     return [keep_embedding, *(p.normalise_view for p in panels)]
 
@@ -100,21 +102,29 @@ def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:
     """On opening a dataset: draw coordinates logged as 2 or 3 columns as they are, in 2D
     or 3D (the W&B blog's PCA and t-SNE tables, `Object3D` point clouds), and leave "as
     logged" for a wider embedding (it cannot draw one) for the config's reducer."""
-    dataset = context.dataset(variant_key(data["table"], data.get("embedding")))
-    if dataset is None or AS_LOGGED not in context.registry.reducers:
-        return
-    try:
-        dims = dataset.n_dims
-    except DashboardError:
-        return  # an unreadable table: opening its map says what is wrong
-    if dims is None:
+    dims = _dims(context, variant_key(data["table"], data.get("embedding")))
+    if dims is None or AS_LOGGED not in context.registry.reducers:
         return
     if dims in (2, 3):
         data["reducer"] = AS_LOGGED
         data["dims"] = dims  # as logged: 3 columns are a 3D map (a point cloud)
     elif data.get("reducer") == AS_LOGGED:
-        configured = context.config.projection.reducer
-        data["reducer"] = "pca" if configured == AS_LOGGED else configured
+        # Back to the config's map (a point cloud's 3D is not the next table's choice).
+        projection = context.config.projection
+        data["reducer"] = "pca" if projection.reducer == AS_LOGGED else projection.reducer
+        data["dims"] = projection.dims
+
+
+def _dims(context: PanelContext, name: str) -> int | None:
+    """The embedding width of dataset ``name``; None if unknown or unreadable (opening its
+    map says what is wrong)."""
+    dataset = context.dataset(name)
+    if dataset is None:
+        return None
+    try:
+        return dataset.n_dims
+    except DashboardError:
+        return None
 
 
 @dataclass

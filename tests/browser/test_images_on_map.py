@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import GRAPH, settle, wait_for_points, wait_for_status, widget
+from tests.browser.conftest import (
+    GRAPH,
+    settle,
+    view_state,
+    wait_for_points,
+    wait_for_status,
+    widget,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +54,23 @@ MATCHES = """async ([fractions, selector]) => {
 }"""
 
 FRACTIONS = [[0.3, 0.3], [0.7, 0.3], [0.3, 0.7], [0.7, 0.7], [0.5, 0.2], [0.2, 0.5]]
+
+
+# The overlay's pixel (RGBA) at (dx, dy) CSS pixels from the centre of the image on top.
+PIXEL_NEAR_TOP = """([selector, dx, dy]) => {
+    const layer = document.querySelector(selector);
+    const top = window.dashboardImageMap.top('1');
+    const box = layer.getBoundingClientRect(), ratio = layer.width / box.width;
+    const copy = document.createElement('canvas');
+    copy.width = layer.width; copy.height = layer.height;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(layer, 0, 0);
+    const x = Math.floor((top.x - box.left + dx) * ratio);
+    const y = Math.floor((top.y - box.top + dy) * ratio);
+    return Array.from(ctx.getImageData(x, y, 1, 1).data);
+}"""
+
+CAMERA = f"() => document.querySelector('{GRAPH}')._fullLayout.scene._scene.getCamera().eye"
 
 
 def images_drawn(page: Page, n: int) -> None:
@@ -141,6 +165,33 @@ def test_points_drawn_as_images_in_2d_and_3d(page: Page, demo_url: str):
     )
     found = page.evaluate(MATCHES, [FRACTIONS, LAYER])
     assert found["agree"] >= 5, found
+
+    # The turned camera stays (it snapped back after about every second turn) and is the
+    # view's, so a link keeps it; Images off keeps it too.
+    page.wait_for_timeout(1500)
+    settle(page)
+    eye = page.evaluate(CAMERA)
+    assert max(abs(eye[k] - 1.25) for k in "xyz") > 0.05, eye
+    kept = view_state(page)["maps"]["1"]["camera"]["eye"]
+    assert all(abs(kept[k] - eye[k]) < 1e-3 for k in "xyz"), (kept, eye)
+
+    # A numeric colouring frames each image in its value's colour; the Opacity slider fades
+    # the images as it fades the dots.
+    widget(page, 1, "maps", "1", "colour").select_option("ink")
+    settle(page)
+    page.wait_for_function("() => window.dashboardImageMap.drawn('1') > 0")
+    half = page.evaluate("() => window.dashboardImageMap.layers['1'].size / 2")
+    frame = page.evaluate(PIXEL_NEAR_TOP, [LAYER, -half - 1, 0])
+    assert frame[3] > 200, frame
+    assert max(frame[:3]) - min(frame[:3]) > 40, frame  # a Viridis colour, not grey or black
+    opaque = page.evaluate(PIXEL_NEAR_TOP, [LAYER, 0, 0])[3]
+    widget(page, 1, "maps", "1", "opacity").fill("0.3")
+    settle(page)
+    page.wait_for_function(
+        f"() => ({PIXEL_NEAR_TOP})(['{LAYER}', 0, 0])[3] < {opaque} * 0.6", timeout=10_000
+    )
+    after = page.evaluate(CAMERA)
+    assert all(abs(after[k] - eye[k]) < 1e-3 for k in "xyz"), (after, eye)
 
     # Off again: the dots alone.
     switch.uncheck()

@@ -185,6 +185,7 @@
     const anySelected = selected.some((r) => r >= 0 && r < n && visible[r]);
     state.builds = (state.builds || 0) + 1;
     state.isSelected = anySelected ? isSelected : null;
+    state.opacity = opacity;
 
     const marker = Object.assign({}, base.marker, { size: state.size });
     const points = {
@@ -278,7 +279,12 @@
     } else {
       const blank = Object.assign({}, axis, { title: { text: "" }, backgroundcolor: "rgba(0,0,0,0)" });
       layout.scene = { xaxis: blank, yaxis: blank, zaxis: blank, aspectmode: "data" };
-      if (view.camera && view.camera.eye && !state.cameraApplied) {
+      // As in 2D: every rebuild carries the camera on screen (plotly's uirevision alone let
+      // about every second turn or wheel zoom snap back to the default camera).
+      const live = state.cameraApplied ? liveCamera(key) : null;
+      if (live) {
+        layout.scene.camera = live;
+      } else if (view.camera && view.camera.eye && !state.cameraApplied) {
         layout.scene.camera = view.camera;
       }
     }
@@ -329,6 +335,17 @@
       return null;
     }
     return { x: full.xaxis.range.slice(), y: full.yaxis.range.slice() };
+  }
+
+  // The 3D map's camera as drawn now (plotly's scene holds it; its layout may lag behind a
+  // turn), or null before the scene is drawn.
+  function liveCamera(key) {
+    const gd = graphDiv(key);
+    const scene = gd && gd._fullLayout && gd._fullLayout.scene && gd._fullLayout.scene._scene;
+    if (!scene || typeof scene.getCamera !== "function") {
+      return null;
+    }
+    return JSON.parse(JSON.stringify(scene.getCamera()));
   }
 
   function rowsFromEvent(key, event) {
@@ -468,8 +485,8 @@
         let camera = null;
         if (maps[key].dims === 2 && layout.xaxis && layout.yaxis && !layout.xaxis.autorange) {
           camera = { x: layout.xaxis.range.slice(), y: layout.yaxis.range.slice() };
-        } else if (maps[key].dims === 3 && layout.scene && layout.scene.camera) {
-          camera = JSON.parse(JSON.stringify(layout.scene.camera));
+        } else if (maps[key].dims === 3) {
+          camera = liveCamera(key);
         }
         const text = JSON.stringify(camera);
         if (text !== sentCamera) {
@@ -784,5 +801,6 @@
     hideTooltip: hideTooltip,
     maps: maps,
     drawGallery: drawGallery,
+    decode: decode,
   };
 })();

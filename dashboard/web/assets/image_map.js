@@ -105,22 +105,58 @@
     return canvas;
   }
 
-  // The colour of each point's frame: its category's, the map's one colour, or none (a
-  // numeric colouring: its scale is the dots', not drawn as frames).
+  // Plotly's Viridis, the scale of a numeric colouring (figures.py): stops as [at, r, g, b].
+  const VIRIDIS = [
+    [0, 68, 1, 84], [0.0627, 72, 24, 106], [0.1255, 71, 45, 123], [0.1882, 66, 64, 134],
+    [0.251, 59, 82, 139], [0.3137, 51, 99, 141], [0.3765, 44, 114, 142], [0.4392, 38, 130, 142],
+    [0.502, 33, 145, 140], [0.5647, 31, 160, 136], [0.6275, 40, 174, 128],
+    [0.6902, 63, 188, 115], [0.7529, 94, 201, 98], [0.8157, 132, 212, 75],
+    [0.8784, 173, 220, 48], [0.9412, 216, 226, 25], [1, 253, 231, 37],
+  ];
+
+  function viridis(t) {
+    const x = Math.min(1, Math.max(0, t));
+    let i = 1;
+    while (i < VIRIDIS.length - 1 && VIRIDIS[i][0] < x) { i++; }
+    const [a0, ...lo] = VIRIDIS[i - 1];
+    const [a1, ...hi] = VIRIDIS[i];
+    const f = a1 > a0 ? (x - a0) / (a1 - a0) : 0;
+    return lo.map((v, k) => (v + f * (hi[k] - v)) / 255);
+  }
+
+  // The colour of each point's frame as [r, g, b] in 0..1: its category's, its value's on
+  // the colour scale, the map's one colour, or null (no colour: no frame).
   function frameColours(state) {
-    const marker = (state.colours && state.colours.marker) || {};
+    const colours = state.colours || {};
+    const marker = colours.marker || {};
     const codes = state.arrays.codes;
     if (codes && Array.isArray(marker.colorscale)) {
       const steps = marker.colorscale;
       const byCode = [];
-      for (let i = 0; 2 * i < steps.length; i++) { byCode.push(steps[2 * i][1]); }
-      return (row) => byCode[codes[row]] || "#888";
+      for (let i = 0; 2 * i < steps.length; i++) { byCode.push(rgb(steps[2 * i][1])); }
+      return (row) => byCode[codes[row]] || GREY;
+    }
+    if (Array.isArray(marker.color)) {
+      return (row) => (marker.color[row] ? rgb(marker.color[row]) : null); // logged colours
     }
     if (typeof marker.color === "string") {
-      return () => marker.color;
+      const one = rgb(marker.color);
+      return () => one;
+    }
+    if (marker.color && marker.colorscale === "Viridis") {
+      if (state.valuesRevision !== colours.revision) {
+        state.valuesRevision = colours.revision;
+        state.values = window.dashboardClient.decode(marker.color);
+      }
+      const values = state.values;
+      const low = Number(marker.cmin);
+      const span = Number(marker.cmax) - low || 1;
+      return (row) => (Number.isFinite(values[row]) ? viridis((values[row] - low) / span) : null);
     }
     return () => null;
   }
+
+  const GREY = [0.53, 0.53, 0.53];
 
   function positions2d(gd, state, rect) {
     const full = gd._fullLayout;
@@ -380,26 +416,30 @@
     const tileU = spec.tile / layer.atlas.width;
     const tileV = spec.tile / layer.atlas.height;
     const largest = g.maxPoint / ratio;
+    // The Opacity slider: its usual 0.85 draws images whole, lower fades them.
+    const opacity = Math.min(1, (typeof state.opacity === "number" ? state.opacity : 0.85) / 0.85);
+    const sizes = state.size && typeof state.size !== "number" && state.coords ? state.size : null;
+    const pointSize = state.coords ? state.coords.pointSize || 1 : 1;
     const data = new Float32Array(points.length * STRIDE);
     let size = 0;
     for (let i = 0; i < points.length; i++) {
       const [row, x, y, w] = points[i];
-      const colour = colourOf(row);
-      size = Math.min(160, base * view.zoom * (is3d ? view.depth / w : 1));
+      const c = colourOf(row);
+      const scaled = sizes ? sizes[row] / pointSize : 1; // "Size by", as the dots
+      size = Math.min(160, base * view.zoom * scaled * (is3d ? view.depth / w : 1));
       const o = i * STRIDE;
       data[o] = x;
       data[o + 1] = y;
-      data[o + 2] = Math.min(largest, size + (colour ? 2 * FRAME : 0));
+      data[o + 2] = Math.min(largest, size + (c ? 2 * FRAME : 0));
       data[o + 3] = (row % columns) * tileU;
       data[o + 4] = Math.floor(row / columns) * tileV;
-      if (colour) {
-        const c = rgb(colour);
+      if (c) {
         data[o + 5] = c[0];
         data[o + 6] = c[1];
         data[o + 7] = c[2];
         data[o + 8] = 1;
       }
-      data[o + 9] = selected && !selected[row] ? DIM : 1;
+      data[o + 9] = opacity * (selected && !selected[row] ? DIM : 1);
     }
 
     gl.viewport(0, 0, canvas.width, canvas.height);
