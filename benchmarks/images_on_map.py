@@ -178,8 +178,7 @@ def main() -> None:
         dots, _ = results[(dims, False)]
         images, draw = results[(dims, True)]
         print(
-            f"| {what} | {dots:.0f} ms | {images:.0f} ms | {images / dots:.2f}x | "
-            f"{draw:.1f} ms |"
+            f"| {what} | {dots:.0f} ms | {images:.0f} ms | {images / dots:.2f}x | {draw:.1f} ms |"
         )
 
 
