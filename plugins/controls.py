@@ -10,7 +10,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.plugin import MESSAGES_STORE, VIEW_STORE, DashboardError, Panel, action, hookimpl
+from dashboard.plugin import MESSAGES_STORE, VIEW_STORE, Panel, action, hookimpl
 from dashboard.plugin.components import alert
 from plugins.param_widgets import dom_id, field_specs, param_widget
 
@@ -157,10 +157,7 @@ class ControlsPanel(Panel):
     def dims_options(self, dataset: str | None) -> list[dict[str, Any]]:
         """2D and 3D, with 3D disabled for an embedding of two numbers (no 3D map of it)."""
         found = self.context.dataset(dataset)
-        try:
-            flat = found is not None and found.n_dims == 2
-        except DashboardError:
-            flat = False  # an unreadable table: opening its map says what is wrong
+        flat = found is not None and found.readable_dims == 2
         return [
             {"label": "2D", "value": 2},
             {"label": "3D", "value": 3, "disabled": flat},

@@ -139,7 +139,9 @@ class ScatterPanel(MapChoices, PinnedMap, Panel):
         valid = {o["value"] for o in self.colour_options(table)}
         colour = state.get("colour")
         old_table = self.table_of(
-            self.context.view_table(before.data()) if before is not None else None
+            self.context.view_table({"table": before.table, "embedding": before.embedding})
+            if before is not None
+            else None
         )
         if old_table is not None and old_table != table and colour == self.default_color(old_table):
             colour = None  # the old table's default: the new table's own default instead

@@ -21,8 +21,6 @@ from dashboard.files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-#: Most points a map draws as images unless the scatter's `image_limit` says otherwise.
-DEFAULT_LIMIT = 10_000
 #: Most rows an atlas is built for, whatever a config says (16-pixel tiles: 6,400 pixels a
 #: side); beyond it the map keeps its dots.
 MAX_ATLAS_ROWS = 160_000

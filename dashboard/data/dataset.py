@@ -22,7 +22,7 @@ from dashboard.analysis.knn import NeighborIndex
 from dashboard.config import TableConfig
 from dashboard.data.cloud import is_cloud
 from dashboard.data.vectors import read_parquet_vectors
-from dashboard.errors import DataError, quote_list
+from dashboard.errors import DashboardError, DataError, quote_list
 
 T = TypeVar("T")
 
@@ -475,6 +475,15 @@ class Dataset:
         if isinstance(dtype, pl.Array):
             return int(dtype.size)
         return self._once("list_width", lambda: self._first_length(column))
+
+    @property
+    def readable_dims(self) -> int | None:
+        """:attr:`n_dims`, or None when the table cannot be read (opening its map says
+        what is wrong): for choices made before any map is asked for."""
+        try:
+            return self.n_dims
+        except DashboardError:
+            return None
 
     def _first_length(self, column: str) -> int | None:
         first = self.frame.select(pl.col(column).first().list.len()).collect().item()

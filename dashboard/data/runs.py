@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import re
@@ -71,7 +72,8 @@ def find_logged_tables(root: str | Path) -> list[LoggedTable]:
             )
         )
     # A short name shared by two runs would merge their tables: those keep their folders'.
-    shared = {n for n in names.values() if n and list(names.values()).count(n) > 1}
+    counts = collections.Counter(names.values())
+    shared = {n for n, k in counts.items() if n and k > 1}
     titles = {str(d): n if n and n not in shared else d.name for d, n in names.items()}
     named = [dataclasses.replace(t, run=titles[t.run]) for t in found]
     return sorted(named, key=LoggedTable.sort_key)

@@ -147,15 +147,20 @@ def _as_logged_if_drawn(
 ) -> ProjectionRequest:
     """A table of 2 or 3 dimensions opens drawn as it is (as a switch to it does:
     :func:`dashboard.web.state.fit_reducer`)."""
-    if AS_LOGGED not in registry.reducers or request.reducer == AS_LOGGED:
-        return request
-    try:
-        dims = dataset.n_dims
-    except DashboardError:
-        return request  # an unreadable table: opening its map says what is wrong
-    if dims not in (2, 3):
+    dims = as_logged_dims(dataset, registry)
+    if dims is None or request.reducer == AS_LOGGED:
         return request
     return ProjectionRequest(dataset.name, AS_LOGGED, dims, {})
+
+
+def as_logged_dims(dataset: Dataset | None, registry: Registry) -> int | None:
+    """The dims (2 or 3) ``dataset`` is drawn in as logged: its embedding is coordinates
+    already (the W&B blog's PCA and t-SNE tables, `Object3D` point clouds); None for a
+    wider or unreadable one, or when the "as logged" reducer is not installed."""
+    if dataset is None or AS_LOGGED not in registry.reducers:
+        return None
+    dims = dataset.readable_dims
+    return dims if dims in (2, 3) else None
 
 
 def _build_panels(

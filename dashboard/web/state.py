@@ -19,7 +19,6 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc
 from pydantic import ValidationError
 
 from dashboard.data.dataset import variant_key
-from dashboard.errors import DashboardError
 from dashboard.plugin.context import PanelContext
 from dashboard.plugin.panel import (
     ACTION_TYPE,
@@ -39,7 +38,7 @@ from dashboard.plugin.panel import (
 )
 from dashboard.projection.request import Projection
 from dashboard.web import view as views
-from dashboard.web.assemble import AS_LOGGED
+from dashboard.web.assemble import AS_LOGGED, as_logged_dims
 from dashboard.web.derive import derive, filter_specs, visible_selection
 from dashboard.web.pages import PageMemory, PageViews
 
@@ -90,9 +89,10 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
             for key in ("selection", "focus", "highlight"):
                 if data[key].get("table") == old:
                     data[key]["table"] = new
+        shown = context.dataset(new)
         if old != new:
             fit_reducer(context, data)
-        elif data.get("dims") == 3 and _dims(context, new) == 2:
+        elif data.get("dims") == 3 and shown is not None and shown.readable_dims == 2:
             data["dims"] = 2  # a 3D map of 2 numbers cannot be: the 3D choice is disabled
 
     return [keep_embedding, *(p.normalise_view for p in panels)]
@@ -100,31 +100,18 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
 
 def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:
     """On opening a dataset: draw coordinates logged as 2 or 3 columns as they are, in 2D
-    or 3D (the W&B blog's PCA and t-SNE tables, `Object3D` point clouds), and leave "as
-    logged" for a wider embedding (it cannot draw one) for the config's reducer."""
-    dims = _dims(context, variant_key(data["table"], data.get("embedding")))
-    if dims is None or AS_LOGGED not in context.registry.reducers:
-        return
-    if dims in (2, 3):
+    or 3D (:func:`as_logged_dims`), and leave "as logged" for a wider embedding (it cannot
+    draw one) for the config's reducer."""
+    dataset = context.dataset(variant_key(data["table"], data.get("embedding")))
+    dims = as_logged_dims(dataset, context.registry)
+    if dims is not None:
         data["reducer"] = AS_LOGGED
         data["dims"] = dims  # as logged: 3 columns are a 3D map (a point cloud)
-    elif data.get("reducer") == AS_LOGGED:
+    elif data.get("reducer") == AS_LOGGED and dataset is not None and dataset.readable_dims:
         # Back to the config's map (a point cloud's 3D is not the next table's choice).
         projection = context.config.projection
         data["reducer"] = "pca" if projection.reducer == AS_LOGGED else projection.reducer
         data["dims"] = projection.dims
-
-
-def _dims(context: PanelContext, name: str) -> int | None:
-    """The embedding width of dataset ``name``; None if unknown or unreadable (opening its
-    map says what is wrong)."""
-    dataset = context.dataset(name)
-    if dataset is None:
-        return None
-    try:
-        return dataset.n_dims
-    except DashboardError:
-        return None
 
 
 @dataclass
