@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,15 @@ def run_writer_examples(folder: Path) -> None:
             check=True,
             timeout=120,
         )
+
+
+@pytest.fixture
+def no_active_run() -> Iterator[None]:
+    """Finish the writer's active run, if a test left one, when the test ends."""
+    import dashboard
+
+    yield
+    dashboard.finish()
 
 
 def blobs(n: int = 60, d: int = 5, seed: int = 0) -> pl.DataFrame:

@@ -21,11 +21,8 @@ from dashboard.writer.fileformat import METADATA_KEY, read_logged_info
 from dashboard.writer.run import Run
 from tests.conftest import run_writer_examples
 
-
-@pytest.fixture(autouse=True)
-def no_active_run():
-    yield
-    dashboard.finish()
+# A test that leaves a run active must not hand it to the next.
+pytestmark = pytest.mark.usefixtures("no_active_run")
 
 
 def small_table(n: int = 10) -> Table:

@@ -30,10 +30,8 @@ COLOURS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_active_run():
-    yield
-    dashboard.finish()
+# A test that leaves a run active must not hand it to the next.
+pytestmark = pytest.mark.usefixtures("no_active_run")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-import dashboard
 import dashboard as wandb
 from dashboard.data.runs import find_logged_tables
 from dashboard.errors import DashboardError, DataError
@@ -21,10 +20,8 @@ from dashboard.writer.fileformat import read_logged_info
 RUN_LOGGER = "dashboard.writer.run"
 
 
-@pytest.fixture(autouse=True)
-def no_active_run():
-    yield
-    dashboard.finish()
+# A test that leaves a run active must not hand it to the next.
+pytestmark = pytest.mark.usefixtures("no_active_run")
 
 
 @pytest.fixture(scope="module")

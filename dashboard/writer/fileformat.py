@@ -27,12 +27,13 @@ TABLES_DIR = "tables"
 #: Rows per parquet row group: small groups keep one row's image cheap to read.
 ROW_GROUP_ROWS = 4096
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Characters a file or folder name made from a user's name leaves out.
+UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def table_file_name(name: str, group: str | None, step: int | None) -> str:
     """A file name unique to (group, name, step): logging the same again replaces it."""
-    slug = _SAFE.sub("_", f"{group}--{name}" if group else name).strip("._") or "table"
+    slug = UNSAFE_NAME_CHARS.sub("_", f"{group}--{name}" if group else name).strip("._") or "table"
     key = json.dumps([group, name, step])
     digest = hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
     suffix = "" if step is None else f"-step{int(step):08d}"

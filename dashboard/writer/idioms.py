@@ -8,7 +8,6 @@ as one-hot rows, lists logged next to a table, ``config=argparse.Namespace``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.errors import DashboardError, DataError
+from dashboard.writer.fileformat import UNSAFE_NAME_CHARS
 from dashboard.writer.table import Table, is_frame
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ IGNORED_OPTIONS = frozenset(
         "tensorboard",
     }
 )
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def check_init_options(options: Mapping[str, Any]) -> None:
@@ -78,7 +76,7 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 def safe_name(name: str) -> str:
     """A display name made fit for a directory name: ``"lr=0.1 run"`` -> ``"lr-0.1-run"``."""
-    safe = _UNSAFE.sub("-", str(name)).strip(".-")
+    safe = UNSAFE_NAME_CHARS.sub("-", str(name)).strip(".-")
     if not safe:
         raise DataError(
             f"`name` {name!r} has no letters or digits to name a directory with\n"
