@@ -701,5 +701,6 @@
     maps: maps,
     drawGallery: drawGallery,
     decode: decode,
+    graphDiv: graphDiv,
   };
 })();

@@ -24,7 +24,7 @@
   const DIM = 0.2;
 
   function graphDiv(key) {
-    return document.querySelector(`#scatter-${key}-graph .js-plotly-plot`);
+    return window.dashboardClient.graphDiv(key); // the page's script finds the maps
   }
 
   function notice(key, text) {
@@ -158,7 +158,7 @@
 
   const GREY = [0.53, 0.53, 0.53];
 
-  function positions2d(gd, state, rect) {
+  function positions2d(gd, state) {
     const full = gd._fullLayout;
     const xa = full.xaxis;
     const ya = full.yaxis;
@@ -178,7 +178,7 @@
     const inside = Math.max(span[0] / Math.abs(x1 - x0), span[1] / Math.abs(y1 - y0));
     const zoom = inside > 0 ? Math.min(4, Math.max(1, Math.sqrt(inside))) : 1;
     const clip = [xa._offset, ya._offset, xa._length, ya._length];
-    return { signature: signature, place: place, zoom: zoom, clip: clip, rect: rect };
+    return { signature: signature, place: place, zoom: zoom, clip: clip };
   }
 
   function extent(values, visible) {
@@ -221,7 +221,7 @@
     };
     // The default camera stands about 2.2 scene units away: nearer images draw bigger.
     return { signature: signature, place: place, zoom: 1, clip: [left, top, width, height],
-      depth: 2.2, rect: rect };
+      depth: 2.2 };
   }
 
   // 4 x 4 column-major matrix product a * b (gl-matrix's layout, as plotly keeps them).
@@ -355,7 +355,7 @@
       return;
     }
     const rect = gd.getBoundingClientRect();
-    const view = is3d ? positions3d(gd, state, rect) : positions2d(gd, state, rect);
+    const view = is3d ? positions3d(gd, state, rect) : positions2d(gd, state);
     const ratio = window.devicePixelRatio || 1;
     const signature = `${view.signature}|${rect.width}x${rect.height}|${state.builds}|${ratio}`;
     if (signature === layer.signature) {
