@@ -76,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     import umap
 
-    from reducers.umap import enable_numba_cache
+    from reducers.numba_cache import enable_numba_cache
 
     enable_numba_cache()
     warm = np.random.default_rng(0).normal(size=(5000, 8)).astype(np.float32)

@@ -101,7 +101,7 @@ def main() -> None:
     import numba
     import umap
 
-    from reducers.umap import enable_numba_cache
+    from reducers.numba_cache import enable_numba_cache
     from reducers.umap_layout import faster_layout
 
     enable_numba_cache()

@@ -1,19 +1,23 @@
 """t-SNE reducer plugin: strong local clusters, slower than PCA.
 
-Large 2D maps use openTSNE's FFT-accelerated gradients (much faster than Barnes-Hut at tens of
-thousands of points, and it reports progress per iteration); small maps and 3D use
-scikit-learn's Barnes-Hut.
+openTSNE's optimiser draws every map, with progress every few iterations. Its repulsive
+forces are summed exactly over all pairs (numba, :mod:`reducers.tsne_exact`) up to
+:data:`EXACT_ROWS` points, where that is faster than any approximation, and by openTSNE's FFT
+interpolation (2D) or Barnes-Hut (3D) above. Neighbours come from the dashboard's exact
+search up to :data:`EXACT_KNN_ROWS` rows, from openTSNE's approximate index above.
+scikit-learn's TSNE stays available as ``method: sklearn``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from dashboard.plugin import Params, Progress, Reducer, ReducerError, hookimpl
+from dashboard.plugin import Params, Progress, Reducer, hookimpl
+from dashboard.plugin.analysis import knn_graph
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +34,11 @@ class TSNEParams(Params):
         description="How far apart clusters start; larger = more space.",
     )
     max_iter: int = Field(
-        1000, title="Iterations", ge=250, le=5000, description="Optimisation steps."
+        750,
+        title="Iterations",
+        ge=250,
+        le=5000,
+        description="Optimisation steps, the first 250 with clusters exaggerated.",
     )
     metric: Literal["euclidean", "cosine"] = Field(
         "euclidean", description="Distance in the original embedding space."
@@ -46,13 +54,21 @@ class TSNEParams(Params):
     method: Literal["auto", "opentsne", "sklearn"] = Field(
         "auto",
         title="Implementation",
-        description="`auto`: openTSNE (FFT) for 2D maps of 10,000+ rows, else scikit-learn.",
+        description="`auto` and `opentsne`: openTSNE's optimiser (exact forces on small "
+        "tables, FFT or Barnes-Hut on large ones); `sklearn`: scikit-learn's Barnes-Hut.",
     )
 
 
-#: From this many rows, `auto` picks openTSNE for 2D maps: the two tie at 10k rows (28.3 s
-#: against 29.1 s), openTSNE is 2.5x faster at 20k (benchmarks/tsne_method.py).
-OPENTSNE_ROWS = 10_000
+#: Up to this many points the repulsive forces are summed exactly; above, openTSNE
+#: approximates them (benchmarks/tsne_method.py: exact 19 ms a step at 10,000 points).
+EXACT_ROWS = 12_000
+#: Up to this many rows neighbours come from an exact search (BLAS distances, 0.5 s at
+#: 10,000 x 50 where openTSNE's Annoy index took 3.9 s); above, from openTSNE's index.
+EXACT_KNN_ROWS = 20_000
+#: Iterations between progress reports (each also evaluates the objective).
+REPORT_EVERY = 10
+#: openTSNE's phase with clusters exaggerated.
+EARLY_ITER = 250
 
 
 class TSNE(Reducer):
@@ -66,10 +82,8 @@ class TSNE(Reducer):
     sample_above = 200_000
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
-        from sklearn.manifold import TSNE as SkTSNE
-
         p: TSNEParams = self.params  # type: ignore[assignment]
-        # sklearn requires perplexity < n; 3 * perplexity neighbours are used per point.
+        # Each point keeps 3 * perplexity neighbours, which must exist.
         perplexity = min(p.perplexity, max(1.0, (X.shape[0] - 1) / 3))
         if perplexity != p.perplexity:
             logger.warning(
@@ -78,12 +92,16 @@ class TSNE(Reducer):
                 X.shape[0],
                 perplexity,
             )
-        use_opentsne = p.method == "opentsne" or (
-            p.method == "auto" and X.shape[0] >= OPENTSNE_ROWS and self.n_components == 2
-        )
-        if use_opentsne:
-            return self._opentsne(X, p, perplexity, progress)
-        progress(0.1, f"t-SNE: fitting {X.shape[0]:,} points")
+        if p.method == "sklearn":
+            return self._sklearn(X, p, perplexity, progress)
+        return self._opentsne(X, p, perplexity, progress)
+
+    def _sklearn(
+        self, X: np.ndarray, p: TSNEParams, perplexity: float, progress: Progress
+    ) -> np.ndarray:
+        from sklearn.manifold import TSNE as SkTSNE
+
+        progress(0.1, f"t-SNE (scikit-learn): fitting {X.shape[0]:,} points")
         start = seeded_start(X, self.n_components, p.random_state)
         self.model_ = SkTSNE(
             n_components=self.n_components,
@@ -99,38 +117,73 @@ class TSNE(Reducer):
     def _opentsne(
         self, X: np.ndarray, p: TSNEParams, perplexity: float, progress: Progress
     ) -> np.ndarray:
-        from openTSNE import TSNE as OpenTSNE  # lazy, like every heavy reducer library
+        # Lazy, like every heavy reducer library (numba compiles or loads its cache).
+        from openTSNE import TSNE as OpenTSNE
+        from openTSNE import affinity, initialization
 
-        if self.n_components != 2:
-            raise ReducerError(
-                "tsne: openTSNE draws 2D maps only\nuse `method: sklearn` (or `auto`) for 3D"
-            )
-        early = 250
-        total = max(p.max_iter, early + 1)
+        from reducers.numba_cache import enable_numba_cache
+        from reducers.tsne_exact import kl_divergence_exact
+
+        enable_numba_cache(self.cache_dir)
+        n = X.shape[0]
+        progress(0.02, f"t-SNE: neighbours of {n:,} points")
+        affinities = affinity.PerplexityBasedNN(
+            perplexity=perplexity,
+            knn_index=self._neighbours(X, perplexity, p.metric),
+            n_jobs=-1,
+            random_state=p.random_state,
+        )
+        start = seeded_start(X, self.n_components, p.random_state)
+        if start is None:
+            start = initialization.pca(X, self.n_components, random_state=0)
+        exact = n <= EXACT_ROWS
+        if exact:
+            forces: Any = kl_divergence_exact
+            how = "exact forces"
+        else:
+            forces = "fft" if self.n_components == 2 else "bh"
+            how = "FFT" if forces == "fft" else "Barnes-Hut"
+        total = max(p.max_iter, EARLY_ITER + 1)
         done = [0]
 
         def report(iteration: int, error: float, embedding: np.ndarray) -> bool:
-            done[0] += 50  # called every 50 iterations, across both phases
-            progress(0.1 + 0.85 * min(done[0] / total, 1.0), f"t-SNE: iteration {done[0]}")
-            return False  # never stop early
+            done[0] += REPORT_EVERY
+            phase = "clusters exaggerated" if done[0] <= EARLY_ITER else "settling"
+            progress(
+                0.1 + 0.88 * min(done[0] / total, 1.0),
+                f"t-SNE ({how}): iteration {min(done[0], total)} of {total}, {phase}",
+            )
+            return False  # never stop early: a cancelled job raises from `progress`
 
-        progress(0.05, f"t-SNE (openTSNE, FFT): neighbours of {X.shape[0]:,} points")
-        start = seeded_start(X, 2, p.random_state)
+        progress(0.1, f"t-SNE ({how}): iteration 0 of {total}")
         self.model_ = OpenTSNE(
-            n_components=2,
-            perplexity=perplexity,
+            n_components=self.n_components,
             early_exaggeration=p.early_exaggeration,
-            early_exaggeration_iter=early,
-            n_iter=total - early,
-            metric=p.metric,
-            initialization="pca" if start is None else start,
-            random_state=p.random_state,
+            early_exaggeration_iter=EARLY_ITER,
+            n_iter=total - EARLY_ITER,
             n_jobs=-1,
-            negative_gradient_method="fft",
+            negative_gradient_method=forces,
+            random_state=p.random_state,
             callbacks=report,
-            callbacks_every_iters=50,
+            callbacks_every_iters=REPORT_EVERY,
         )
-        return np.asarray(self.model_.fit(X))
+        return np.asarray(self.model_.fit(affinities=affinities, initialization=start))
+
+    def _neighbours(self, X: np.ndarray, perplexity: float, metric: str) -> Any:
+        from openTSNE.affinity import get_knn_index
+        from openTSNE.nearest_neighbors import KNNIndex
+
+        k = min(X.shape[0] - 1, int(3 * perplexity))
+        if X.shape[0] > EXACT_KNN_ROWS:
+            return get_knn_index(X, "annoy", k, metric, n_jobs=-1, random_state=0)
+
+        class Exact(KNNIndex):
+            VALID_METRICS = ("euclidean", "cosine")
+
+            def build(self) -> tuple[np.ndarray, np.ndarray]:
+                return knn_graph(self.data, self.k, self.metric)
+
+        return Exact(X, k, metric)
 
 
 #: A seeded start is the PCA layout plus noise of this share of its spread: two seeds settle

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from dashboard.analysis.knn import NeighborIndex
+from dashboard.analysis.knn import NeighborIndex, knn_graph
 from dashboard.errors import DataError
 
 
@@ -54,3 +54,19 @@ def test_bad_queries():
         index.query(3, 1)
     with pytest.raises(DataError, match=r"`k` must be at least 1, got 0"):
         index.query(0, 0)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_knn_graph_matches_scikit_learn_in_small_blocks(metric):
+    X = np.random.default_rng(2).normal(size=(700, 16)).astype(np.float32)
+    X[5] = 0  # a zero row: at cosine distance 1 from every row
+    truth = NearestNeighbors(n_neighbors=9, metric=metric, algorithm="brute").fit(X)
+    dist, idx = truth.kneighbors(X)
+    # 64 rows a block: the blocks' edges are crossed.
+    indices, distances = knn_graph(X, 8, metric, memory=4 * 700 * 64)
+    assert indices.shape == distances.shape == (700, 8)
+    assert (indices != np.arange(700)[:, None]).all()  # never its own neighbour
+    np.testing.assert_allclose(distances, dist[:, 1:], rtol=1e-3, atol=1e-3)
+    assert (np.diff(distances, axis=1) >= 0).all()
+    same = (indices == idx[:, 1:]).mean()
+    assert same > 0.99  # ties at equal distances may order differently

@@ -199,13 +199,46 @@ def test_opentsne_path_keeps_quality_and_reports_progress(digits):
     reference = TSNE({"method": "sklearn", "max_iter": 500}).fit_transform(X)
     assert knn_accuracy(Y, y) >= knn_accuracy(reference, y) - 0.03
     iterations = [m for _, m in seen if "iteration" in m]
-    assert iterations[0] == "t-SNE: iteration 50"
+    assert iterations[:2] == [
+        "t-SNE (exact forces): iteration 0 of 500",
+        "t-SNE (exact forces): iteration 10 of 500, clusters exaggerated",
+    ]
+    assert iterations[-1] == "t-SNE (exact forces): iteration 500 of 500, settling"
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)  # progress only moves forward
 
 
-def test_opentsne_refuses_3d():
-    with pytest.raises(ReducerError, match=r"openTSNE draws 2D maps only\nuse `method: sklearn`"):
-        TSNE({"method": "opentsne"}, n_components=3).fit_transform(np.ones((20, 4)) + np.eye(20, 4))
+@pytest.mark.slow
+@pytest.mark.parametrize(("dims", "how"), [(2, "FFT"), (3, "Barnes-Hut"), (3, "exact forces")])
+def test_every_tsne_force_method_keeps_quality(digits, monkeypatch, dims, how):
+    """Above `EXACT_ROWS` openTSNE approximates the forces (FFT in 2D, Barnes-Hut in 3D) and
+    above `EXACT_KNN_ROWS` its own index finds the neighbours: small limits here send 600
+    digits down each path."""
+    import reducers.tsne as module
+
+    X, y = digits[0][:600], digits[1][:600]
+    if how != "exact forces":
+        monkeypatch.setattr(module, "EXACT_ROWS", 100)
+        monkeypatch.setattr(module, "EXACT_KNN_ROWS", 100)
+    seen = []
+    Y = TSNE({"max_iter": 500}, n_components=dims).fit_transform(
+        X, progress=lambda f, m: seen.append(m)
+    )
+    assert Y.shape == (600, dims)
+    assert any(m.startswith(f"t-SNE ({how}): iteration 500 of 500") for m in seen)
+    assert trustworthiness(X, Y, n_neighbors=10) >= 0.97
+    assert knn_accuracy(Y, y) >= 0.9
+
+
+def test_tsne_stops_when_progress_raises(digits):
+    """A cancelled job raises from its progress callback: openTSNE's loop ends there."""
+    from dashboard.errors import JobCancelledError
+
+    def progress(fraction: float, message: str) -> None:
+        if "iteration 20 " in message:
+            raise JobCancelledError("cancelled")
+
+    with pytest.raises(JobCancelledError, match="cancelled"):
+        TSNE({"max_iter": 5000}).fit_transform(digits[0][:300], progress=progress)
 
 
 def test_umap_passes_epochs_and_picks_an_init_the_table_supports(monkeypatch):
@@ -237,8 +270,8 @@ def test_numba_caches_follow_the_apps_folder(tmp_path, monkeypatch):
     """Each app names its compile cache (`numba_cache_dir:`); no process-wide first-wins."""
     import umap  # noqa: F401  (its compiled functions are the ones pointed)
 
-    import reducers.umap as module
-    from reducers.umap import default_numba_cache, enable_numba_cache
+    import reducers.numba_cache as module
+    from reducers.numba_cache import default_numba_cache, enable_numba_cache
 
     try:
         assert enable_numba_cache(tmp_path / "one") > 10

@@ -9,7 +9,7 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from reducers import umap_neighbors
-from reducers.umap import enable_numba_cache
+from reducers.numba_cache import enable_numba_cache
 
 # pynndescent's own search, run here to compare, cannot be cached: numba says so each time.
 # Each test compiles and runs a neighbour search of thousands of rows.

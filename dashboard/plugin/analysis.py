@@ -13,7 +13,14 @@ from dashboard.analysis.alignment import (
 )
 from dashboard.analysis.comparison import Comparison, compare, linear_cka, match_ids
 from dashboard.analysis.differences import Contrasts, Difference, contrast
-from dashboard.analysis.knn import METRICS, Metric, map_neighbours, nearest, nearest_to
+from dashboard.analysis.knn import (
+    METRICS,
+    Metric,
+    knn_graph,
+    map_neighbours,
+    nearest,
+    nearest_to,
+)
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES, OUTLIER, RECALL, MapMeasure
 from dashboard.analysis.quality import Faithfulness, measure
 from dashboard.analysis.structure import NOISE, NOT_MEASURED
@@ -42,6 +49,7 @@ __all__ = [
     "compare",
     "contrast",
     "filter_mask",
+    "knn_graph",
     "linear_cka",
     "map_neighbours",
     "match_ids",
