@@ -169,6 +169,19 @@ class TSNE(Reducer):
         )
         return np.asarray(self.model_.fit(affinities=affinities, initialization=start))
 
+    def warm_up(self) -> None:
+        """Compile the exact forces for 2D and 3D maps (openTSNE itself is compiled C)."""
+        from openTSNE import affinity
+
+        from reducers.numba_cache import enable_numba_cache
+        from reducers.tsne_exact import kl_divergence_exact
+
+        enable_numba_cache(self.cache_dir)
+        X = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)
+        P = affinity.PerplexityBasedNN(X, 10, method="exact").P
+        for dims in (2, 3):
+            kl_divergence_exact(X[:, :dims].astype(np.float64), P, 1, should_eval_error=True)
+
     def _neighbours(self, X: np.ndarray, perplexity: float, metric: str) -> Any:
         from openTSNE.affinity import get_knn_index
         from openTSNE.nearest_neighbors import KNNIndex

@@ -73,6 +73,20 @@ class Reducer:
         self.params = self.validate_params(params)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
 
+    def warm_up(self) -> None:
+        """Compile what a first fit would compile (numba's code, kept in :attr:`cache_dir`),
+        so that a machine's first map does not wait for it.
+
+        A server's reducer worker calls this once per machine, at its start, in a thread of
+        low priority; a map asked for meanwhile waits for it and says so. The default does
+        nothing: override it in reducers whose first fit compiles code.
+        """
+
+    @classmethod
+    def compiles(cls) -> bool:
+        """Whether the class overrides :meth:`warm_up` (it has code to compile)."""
+        return cls.warm_up is not Reducer.warm_up
+
     @classmethod
     def validate_params(cls, params: Params | Mapping[str, Any] | None) -> Params:
         """Return ``params`` validated against :attr:`Params`.

@@ -10,7 +10,8 @@ forked child), and not ``multiprocessing``'s spawn, which re-runs the server's `
 (``python -m dashboard`` would start a second server). It talks over a socket pair with
 ``multiprocessing.connection``. It starts once and is then kept: it builds the dashboard from
 the same config, reads the tables once and imports each reducer's library once, so the second
-map costs what the fit costs. A cancel is first asked for (the reducer stops at its next
+map costs what the fit costs; at its start it compiles the reducers' code in the background
+(:mod:`dashboard.projection.warmup`). A cancel is first asked for (the reducer stops at its next
 progress report and the worker stays warm); a reducer that does not stop within
 :data:`CANCEL_GRACE_S` has its worker killed.
 """
@@ -34,6 +35,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from dashboard.errors import DashboardError, JobCancelledError, ReducerError
+from dashboard.projection.warmup import WarmUp
 
 if TYPE_CHECKING:
     import pluggy
@@ -177,6 +179,8 @@ def _serve(conn: Any, spec: WorkerSpec) -> None:
         return
     conn.send(("ready", os.getpid()))
     threading.Thread(target=_orphaned, args=(parent,), daemon=True).start()
+    warm_up = WarmUp(context.registry.reducers.values(), context.reducer_cache)
+    warm_up.start()
     while True:
         try:
             message = conn.recv()
@@ -198,6 +202,7 @@ def _serve(conn: Any, spec: WorkerSpec) -> None:
                 os._exit(0)  # the server is gone: nobody waits for this map
 
         try:
+            warm_up.wait(str(request.get("reducer")), progress)
             projection = context.project(request, progress)
         except JobCancelledError:
             conn.send(("cancelled", job))
