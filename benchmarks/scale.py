@@ -72,12 +72,14 @@ result = dashboard.context.project(request)
 status = dashboard.context.describe(result)
 t1 = time.perf_counter()
 scatter = dashboard.panels[0]
-figure = scatter.render(result, "label")[0]
-body = json.dumps({"response": {"graph": {"figure": figure}}}, cls=PlotlyJSONEncoder).encode()
+coords, colours = scatter.render(result, {scatter.map_key: {"colour": "label"}}, None)[:2]
+body = json.dumps({"response": {"coords": coords, "colours": colours}},
+                  cls=PlotlyJSONEncoder).encode()
 wire = gzip.compress(body, 6)
 t2 = time.perf_counter()
-patch = scatter.render(result, "score", patch=True)[0]
-patch_body = json.dumps({"response": {"graph": {"figure": patch}}}, cls=PlotlyJSONEncoder)
+# A recolour: the browser keeps its coordinates; only the colours come.
+patch = scatter.render(result, {scatter.map_key: {"colour": "score"}}, None, coords)[1]
+patch_body = json.dumps({"response": {"colours": patch}}, cls=PlotlyJSONEncoder)
 if args.get("coords"):
     np.save(args["coords"], dashboard.context.coordinates(result))
 print(json.dumps({"seconds": t2 - t0, "projection": t1 - t0, "status": status,

@@ -37,7 +37,12 @@ def test_second_run_comes_from_the_cache(setup):
     first = run_projection(request, datasets, registry, store)
     assert first.cached is False
     assert first.n == 90
-    assert first.params == {"whiten": False, "svd_solver": "auto", "random_state": 0}
+    assert first.params == {
+        "whiten": False,
+        "svd_solver": "auto",
+        "random_state": 0,
+        "fit_rows": 100_000,
+    }
     second = run_projection(request, datasets, registry, store)
     assert second.cached is True
     assert second.key == first.key

@@ -304,3 +304,20 @@ def test_tsne_seeds_draw_different_maps_of_equal_quality(digits, method):
         assert disparity > 2e-4
     for Y in (first, other):
         assert trustworthiness(X, Y, n_neighbors=10) >= 0.97
+
+
+def test_pca_of_a_large_table_fits_a_sample_and_places_every_row():
+    """Above `fit_rows` the components come from a seeded sample: the map is the full
+    fit's to within sampling noise (up to each axis' sign), and every row is placed."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 3, (8, 40))
+    X = (centres[rng.integers(0, 8, 30_000)] + rng.normal(size=(30_000, 40))).astype("f4")
+    seen = []
+    sampled = PCA({"fit_rows": 3_000}).fit_transform(X, progress=lambda f, m: seen.append(m))
+    full = PCA({"fit_rows": 0}).fit_transform(X)
+    assert sampled.shape == (30_000, 2)
+    assert "PCA: components of 3,000 sampled rows of 30,000" in seen
+    for axis in range(2):
+        r = np.corrcoef(sampled[:, axis], full[:, axis])[0, 1]
+        assert abs(r) > 0.995  # 0.998 here from a 10% sample
+    np.testing.assert_array_equal(sampled, PCA({"fit_rows": 3_000}).fit_transform(X))

@@ -341,13 +341,15 @@ class Dataset:
                 "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
             ) from exc
 
-    def _read_parquet_vectors(self) -> np.ndarray | None:
+    def _read_parquet_vectors(self, allocate: Any = None) -> np.ndarray | None:
         # The frame is a plain scan of these files when they are all parquet.
         parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
         if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
             return None
         try:
-            return read_parquet_vectors(self.files, self.embedding_columns[0], self.n_rows)
+            return read_parquet_vectors(
+                self.files, self.embedding_columns[0], self.n_rows, allocate
+            )
         except (OSError, ValueError, pa.ArrowException):
             return None  # the Polars path reports what is wrong
 
@@ -385,6 +387,23 @@ class Dataset:
         kept = store.load(key, mmap=True)
         if kept is not None and kept.ndim == 2 and kept.dtype == np.float32:
             return kept
+        made: list[np.ndarray] = []
+
+        def in_the_cache(shape: tuple[int, int]) -> np.ndarray:
+            made.append(store.create(key, shape))
+            return made[0]
+
+        try:
+            fast = self._read_parquet_vectors(in_the_cache)
+        except OSError as exc:  # a full or read-only disk: decoded in memory below
+            logger.warning("could not keep the matrix of table %r on disk: %s", self.name, exc)
+            fast = None
+        if fast is not None:
+            store.keep(key, fast)  # synced and named in the background
+            fast.flags.writeable = False
+            return fast
+        for array in made:
+            store.discard(array)
         built = self._build_matrix()
         try:
             store.save(key, built)
