@@ -26,32 +26,17 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     ``write_parquet``); the temporary file is removed if it raises.
     """
     target = Path(path)
-    tmp = temporary_for(target)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
+    os.close(fd)
+    tmp = Path(name)
     try:
         write(tmp)
-        return put_in_place(tmp, target)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-
-
-def temporary_for(path: str | os.PathLike[str]) -> Path:
-    """A new, empty temporary file next to ``path``, named as :func:`atomic_write`'s are
-    (so readers skip it and :func:`remove_stale_temp_files` finds it if its writer dies).
-    For writers that fill a file over time (a memory map) and put it in place later with
-    :func:`put_in_place`."""
-    target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
-    os.close(fd)
-    return Path(name)
-
-
-def put_in_place(tmp: Path, path: str | os.PathLike[str]) -> Path:
-    """Sync the filled temporary file ``tmp`` and rename it over ``path``; returns ``path``."""
-    target = Path(path)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
     _sync_folder(target.parent)
     return target
 

@@ -341,15 +341,13 @@ class Dataset:
                 "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
             ) from exc
 
-    def _read_parquet_vectors(self, allocate: Any = None) -> np.ndarray | None:
+    def _read_parquet_vectors(self) -> np.ndarray | None:
         # The frame is a plain scan of these files when they are all parquet.
         parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
         if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
             return None
         try:
-            return read_parquet_vectors(
-                self.files, self.embedding_columns[0], self.n_rows, allocate
-            )
+            return read_parquet_vectors(self.files, self.embedding_columns[0], self.n_rows)
         except (OSError, ValueError, pa.ArrowException):
             return None  # the Polars path reports what is wrong
 
@@ -387,31 +385,24 @@ class Dataset:
         kept = store.load(key, mmap=True)
         if kept is not None and kept.ndim == 2 and kept.dtype == np.float32:
             return kept
-        made: list[np.ndarray] = []
-
-        def in_the_cache(shape: tuple[int, int]) -> np.ndarray:
-            made.append(store.create(key, shape))
-            return made[0]
-
-        try:
-            fast = self._read_parquet_vectors(in_the_cache)
-        except OSError as exc:  # a full or read-only disk: decoded in memory below
-            logger.warning("could not keep the matrix of table %r on disk: %s", self.name, exc)
-            fast = None
-        if fast is not None:
-            store.keep(key, fast)  # synced and named in the background
-            fast.flags.writeable = False
-            return fast
-        for array in made:
-            store.discard(array)
         built = self._build_matrix()
+        # Written, synced and mapped in the background: writing and syncing 3 GB (1M x 768)
+        # took 11 s of a first map here. This process then swaps its copy for the map, and
+        # later processes (the reducer worker) map the file instead of decoding the table.
+        threading.Thread(
+            target=self._keep_matrix, args=(store, key, built), name="dashboard-keep-matrix"
+        ).start()
+        return built
+
+    def _keep_matrix(self, store: Any, key: str, built: np.ndarray) -> None:
         try:
             store.save(key, built)
         except OSError as exc:  # a full or read-only disk: this process keeps its own copy
             logger.warning("could not keep the matrix of table %r on disk: %s", self.name, exc)
-            return built
+            return
         mapped = store.load(key, mmap=True)
-        return built if mapped is None else mapped
+        if mapped is not None and self._kept.get("matrix") is built:
+            self._kept["matrix"] = mapped
 
     def _build_matrix(self) -> np.ndarray:
         fast = self._read_parquet_vectors()

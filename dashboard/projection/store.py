@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.files import atomic_write, put_in_place, remove_stale_temp_files, temporary_for
+from dashboard.files import atomic_write, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -98,38 +98,3 @@ class ProjectionStore:
                 np.save(fh, array, allow_pickle=False)
 
         atomic_write(self.path(key), write)
-
-    def create(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A new float32 array of ``shape`` in a temporary ``.npy`` file, mapped for writing:
-        fill it, then :meth:`keep` it. Nothing else holds the table's matrix, so a 1M x 768
-        table decodes into the cache file itself rather than into memory and then a copy."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_for(self.path(key))
-        try:
-            return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-
-    def keep(self, key: str, array: np.ndarray, *, wait: bool = False) -> None:
-        """Put ``array`` (from :meth:`create`, filled) in place as ``key``: flushed, synced
-        and renamed in a background thread (syncing 3 GB took seconds of a first map),
-        unless ``wait``. Until then, other processes read the table themselves."""
-        tmp = Path(array.filename)
-
-        def finish() -> None:
-            try:
-                array.flush()
-                put_in_place(tmp, self.path(key))
-            except OSError as exc:  # a full disk: the next process reads the table again
-                logger.warning("could not keep array %s on disk: %s", key, exc)
-                tmp.unlink(missing_ok=True)
-
-        if wait:
-            finish()
-        else:
-            threading.Thread(target=finish, name="dashboard-keep-array", daemon=True).start()
-
-    def discard(self, array: np.ndarray) -> None:
-        """Drop an array from :meth:`create` that was not filled."""
-        Path(array.filename).unlink(missing_ok=True)
