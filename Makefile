@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CHROMIUM := /usr/bin/chromium
 REDIS := /usr/bin/redis-server
 
-.PHONY: demo test test-fast lint docs install chromium redis clean
+.PHONY: demo test test-fast lint docs install chromium redis clean benchmarks
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install chromium redis
 # The edit loop: everything but the browser suite and the slow fits (under a minute).
 test-fast: install
 	$(PY) -m pytest -m "not browser and not slow"
+
+# Every benchmark at reduced sizes, one table of ratios (about 8 minutes; needs chromium).
+benchmarks: install chromium
+	$(PY) benchmarks/run_all.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -114,3 +114,22 @@ def test_the_panel_ranks_the_selected_digits_columns(demo_config):
     assert first[0] == "target"
     assert first[1] == "Cramér's V +1.00"
     assert first[2] == "'3' is 100% of the selection, 0% of the rest"
+
+
+def test_a_shown_map_prepares_the_tables_columns_before_any_selection(demo_config):
+    from dashboard.plugin import Projection
+    from dashboard.web.assemble import prepare
+
+    config = yaml.safe_load(Path(demo_config).read_text())
+    dashboard = prepare({**config, "panels": [{"type": "contrast"}]})
+    panel = dashboard.panels[0]
+    assert panel.prepare_in_background(None) is None
+    request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
+    projection = dashboard.context.project(request)
+    thread = panel.prepare_in_background(Projection.from_store(projection.to_store()))
+    thread.join(30)
+    contrasts = panel.contrasts("digits")
+    assert set(contrasts._prepared) == set(panel.columns("digits"))  # every column, no rows
+    before = panel.render({"table": "digits", "rows": list(range(50))})
+    assert contrasts is panel.contrasts("digits")  # the selection used the prepared work
+    assert before[0].children.startswith("50 selected")

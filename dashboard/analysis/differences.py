@@ -71,6 +71,12 @@ class Contrasts:
                     self._prepared[column] = _Categorical.of(series)
             return self._prepared[column]
 
+    def prepare(self) -> None:
+        """Do every column's selection-free work now (the contrast panel does it when a map
+        is shown), so that a table's first selection costs what later ones do."""
+        for column in self.columns:
+            self._column(column)
+
     def compare(self, rows: np.ndarray) -> list[Difference]:
         """Every comparable column's difference for ``rows``, strongest first."""
         selected = np.zeros(self.meta.height, dtype=bool)
