@@ -148,6 +148,31 @@ def test_bad_parameter_is_explained_in_the_panel(page: Page, demo_url: str):
     assert point_count(page) == N  # the last good map stays
 
 
+def test_tsne_shows_its_iterations_as_it_goes(page: Page, demo_url: str):
+    """t-SNE reports every 10 iterations: the progress line counts them up (it stood at
+    one message for the whole fit with scikit-learn's TSNE)."""
+    open_demo(page, demo_url)
+    pick(page, reducer(page), "t-SNE")
+    wait_for_status(page, "t-SNE 2D")
+    field = page.get_by_label("Perplexity")
+    field.fill("23")  # a map no other test asked for: it is computed, not cached
+    field.press("Enter")
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    text = page.locator("#dashboard-progress-text")
+    while time.monotonic() < deadline:
+        if text.is_visible():
+            seen.append(text.inner_text())
+        elif len(seen) > 1:
+            break
+        page.wait_for_timeout(50)
+    counts = [int(m.group(1)) for t in seen if (m := re.search(r"iteration (\d+) of 750", t))]
+    assert len(set(counts)) >= 2, seen
+    assert counts == sorted(counts)  # only forwards
+    wait_for_status(page, "t-SNE 2D")
+    wait_for_points(page, N)
+
+
 def test_page_stays_responsive_while_projecting(page: Page, demo_url: str):
     open_demo(page, demo_url)
     pick(page, reducer(page), "UMAP")
