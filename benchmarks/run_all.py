@@ -9,6 +9,10 @@ fails, or whose output no longer holds its ratio (a script left behind by an API
 is a failed row, and the command exits 1: a regression is visible in one command. The full
 sizes and their results are in docs/benchmarks.md; these small runs are for comparing
 commits on one machine, not for quoting.
+
+Left out: the whole UMAP map against umap-learn (`scale.py --skip-pca`) and the cold start
+(`cold_start.py`). Both compile numba's code in empty caches, which alone takes minutes
+here; run them by themselves.
 """
 
 from __future__ import annotations
@@ -55,13 +59,6 @@ def steps(workdir: Path) -> list[Step]:
             ("--sizes", "100000", "--skip-umap", "--skip-browser", "--repeat", "1", *scale),
             r"^\| ([\d,]+) \| [^|]+\| [^|]+\| ([\d.]+)x \|",
             "first PCA map, plain script / dashboard, rows (higher is better)",
-        ),
-        Step(
-            "umap",
-            "scale.py",
-            ("--sizes", "20000", "--skip-pca", "--skip-browser", "--umap-rows", "20000", *scale),
-            r"^(fresh processes), plain/dashboard: ([\d.]+)x",
-            "first UMAP map, umap-learn on raw vectors / dashboard (higher is better)",
         ),
         Step(
             "umap-layout",

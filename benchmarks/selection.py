@@ -70,9 +70,10 @@ def main() -> None:
     args.repeats = max(args.repeats, 2)
 
     from dashboard.projection.request import Projection
-    from dashboard.web.app import compute_projection, create_app
+    from dashboard.web.app import create_app
     from dashboard.web.assemble import prepare
     from dashboard.web.drive import CallbackDriver
+    from dashboard.web.projecting import compute_projection
     from dashboard.web.state import ANSWER, DERIVED, PAGE_ACTIONS, SELECTION_STORE
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +131,7 @@ def main() -> None:
             assert len(selection["rows"]) == len(rows)
             driver.values[("dashboard-selection", "data")] = selection
             for name, output in (
-                ("gallery", "gallery-2-items"),
+                ("gallery", "gallery-2-count"),
                 ("selection table", "table-3-grid"),
                 ("contrast", "contrast-4-body"),
             ):
