@@ -123,3 +123,20 @@ def test_a_reducer_that_fails_is_named_with_the_rows_it_failed_on(tmp_path, monk
         match=r"table 't': reducer 'pca' failed on 50 rows: RuntimeError: the plugin's own bug\n",
     ):
         run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store)
+
+
+def test_large_tables_are_checked_on_a_sample_without_missing_a_spread(monkeypatch):
+    """The spread is measured on a sample of rows (a float64 copy of a 1M x 768 table took
+    seconds and 6 GB); a sample whose rows are all the same asks every row."""
+    from dashboard.projection import guards
+
+    monkeypatch.setattr(guards, "SAMPLE_ROWS", 50)
+    monkeypatch.setattr(guards, "BLOCK_ROWS", 64)
+    X = np.zeros((1_000, 4), np.float32)
+    with pytest.raises(ReducerError, match=r"all 1,000 vectors are the same"):
+        guards.checked_for_fit(X, 2, "t")
+    outside = sorted(set(range(1_000)) - set(np.asarray(guards._sample(1_000)).tolist()))
+    X[outside[:5]] = np.arange(5)[:, None] + 1  # five rows the sample does not hold
+    assert guards.checked_for_fit(X, 2, "t").scale == 1.0
+    tiny = np.random.default_rng(0).normal(size=(1_000, 4)).astype(np.float32) * 1e-12
+    assert guards.checked_for_fit(tiny, 2, "t").scale == pytest.approx(1e12, rel=0.1)
