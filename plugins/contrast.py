@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import Field
 from dashboard.plugin import (
     PROJECTION_STORE,
     SELECTION_STORE,
+    DashboardError,
     Memo,
     Panel,
     PanelOptions,
@@ -22,6 +24,8 @@ from dashboard.plugin import (
     hookimpl,
 )
 from dashboard.plugin.analysis import Contrasts, Difference
+
+logger = logging.getLogger(__name__)
 
 HINT = "Select points on the map to see which columns set them apart."
 #: Fewest rows on each side a comparison needs (the tests need a few of each).
@@ -79,11 +83,14 @@ class ContrastPanel(Panel):
         dataset = self.context.dataset(projection.table) if projection is not None else None
         if dataset is None:
             return None
-        thread = threading.Thread(
-            target=lambda: self.contrasts(dataset.name).prepare(),
-            name="dashboard-contrast-prepare",
-            daemon=True,
-        )
+
+        def work() -> None:
+            try:
+                self.contrasts(dataset.name).prepare()
+            except DashboardError as exc:  # the selection's own request will say so
+                logger.warning("contrast: could not prepare table %r: %s", dataset.name, exc)
+
+        thread = threading.Thread(target=work, name="dashboard-contrast-prepare", daemon=True)
         thread.start()
         return thread
 
