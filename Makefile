@@ -32,7 +32,7 @@ redis:
 test: install chromium redis
 	$(PY) -m pytest
 
-# The edit loop: everything but the browser suite and the slow fits (under a minute).
+# The edit loop: everything but the browser suite and the slow fits (about 3 minutes).
 test-fast: install
 	$(PY) -m pytest -m "not browser and not slow"
 
