@@ -42,6 +42,15 @@ class Plain(Slow):
     warm_up = Reducer.warm_up  # nothing to compile
 
 
+def in_a_thread(reducer, cache_dir) -> bool:
+    """The warm-up run here (the app runs each in a new process)."""
+    try:
+        reducer(cache_dir=cache_dir).warm_up()
+    except Exception:
+        return False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _reset():
     release.clear()
@@ -58,7 +67,7 @@ def test_only_reducers_with_code_to_compile_are_warmed():
 
 
 def test_a_map_waits_for_its_reducers_warm_up_and_says_why(tmp_path):
-    warm_up = WarmUp([Broken, Slow, Plain], tmp_path)
+    warm_up = WarmUp([Broken, Slow, Plain], tmp_path, in_a_thread)
     assert warm_up.cold("slow")
     warm_up.start()
     seen: list[str] = []
@@ -84,7 +93,7 @@ def test_a_map_waits_for_its_reducers_warm_up_and_says_why(tmp_path):
 def test_a_second_start_loads_and_a_cancelled_map_stops_waiting(tmp_path):
     marker(tmp_path, Slow).parent.mkdir(parents=True)
     marker(tmp_path, Slow).touch()
-    warm_up = WarmUp([Slow], tmp_path)
+    warm_up = WarmUp([Slow], tmp_path, in_a_thread)
     warm_up.start()
     seen: list[str] = []
 
@@ -115,3 +124,13 @@ def test_built_in_warm_ups_fill_the_compile_cache(tmp_path):
     from reducers.umap import UMAP
 
     UMAP(cache_dir=default_numba_cache()).warm_up()  # the shared cache: loads, or compiles once
+
+
+def test_the_server_warms_up_in_a_process_of_its_own(tmp_path):
+    """A warm-up in a thread of the worker raced a map's imports of scikit-learn (a PCA map
+    failed with "partially initialized module"): each runs in a new Python."""
+    from dashboard.projection.warmup import _warm_in_a_process
+
+    assert _warm_in_a_process(Plain, tmp_path) is True
+    assert _warm_in_a_process(Broken, tmp_path) is False
+    assert calls == []  # neither ran in this process

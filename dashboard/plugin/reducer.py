@@ -77,7 +77,7 @@ class Reducer:
         """Compile what a first fit would compile (numba's code, kept in :attr:`cache_dir`),
         so that a machine's first map does not wait for it.
 
-        A server's reducer worker calls this once per machine, at its start, in a thread of
+        A server's reducer worker runs this at its start, in a new process of
         low priority; a map asked for meanwhile waits for it and says so. The default does
         nothing: override it in reducers whose first fit compiles code.
         """

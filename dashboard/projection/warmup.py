@@ -3,7 +3,8 @@
 UMAP's first map on a new machine spent about 25 s compiling numba code before its first
 epoch (benchmarks/cold_start.py). A worker starts with the server
 (``jobs.warm()``), so it calls each reducer's :meth:`~dashboard.plugin.Reducer.warm_up`
-right away, in a thread at the lowest CPU priority: requests and other maps come first, and
+right away, each in a new process at the lowest CPU priority (a thread of the worker raced
+a map's imports): requests and other maps come first, and
 by the time a person has opened the page and picked UMAP the code is usually compiled. A map
 asked for meanwhile waits for its reducer's warm-up instead of compiling the same functions
 a second time, and its progress says so.
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import json
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -65,15 +69,24 @@ class WarmUp:
         Reducer classes (those whose :meth:`compiles` is true are warmed up, in order).
     cache_dir
         The compile cache (``numba_cache_dir``), where the markers are kept.
+    run
+        Runs one reducer's warm-up and says whether it ended well (default: in a new
+        process, :func:`_warm_in_a_process`).
     """
 
-    def __init__(self, reducers: Iterable[type[Any]], cache_dir: Path | None):
+    def __init__(
+        self,
+        reducers: Iterable[type[Any]],
+        cache_dir: Path | None,
+        run: Callable[[type[Any], Path | None], bool] | None = None,
+    ):
         self.cache_dir = cache_dir
         self.reducers = [r for r in reducers if r.compiles()]
         self._pending = {r.name: r for r in self.reducers}
         self._cold = {
             r.name for r in self.reducers if cache_dir is None or not marker(cache_dir, r).exists()
         }
+        self._run_one = run or _warm_in_a_process
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -85,23 +98,14 @@ class WarmUp:
         self._thread.start()
 
     def _run(self) -> None:
-        # Linux gives each thread its own nice value, and threads started from here inherit
-        # it: numba's pool, if the warm-up starts it, stays behind the server's requests for
-        # later maps too, which only matters when the machine is busy. Elsewhere the call
-        # fails (a thread id is no process id) and the warm-up runs at normal priority.
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         for reducer in self.reducers:
             started = time.monotonic()
-            try:
-                reducer(cache_dir=self.cache_dir).warm_up()
-            except Exception:  # a plugin's warm-up must not end the worker: its map compiles
-                logger.exception("warm-up of reducer %r failed", reducer.name)
-            else:
-                if self.cache_dir is not None:
-                    path = marker(self.cache_dir, reducer)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.touch()
+            ok = self._run_one(reducer, self.cache_dir)
+            if ok and self.cache_dir is not None:
+                path = marker(self.cache_dir, reducer)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+            if ok:
                 logger.info(
                     "reducer %r: %s in %.1f s",
                     reducer.name,
@@ -133,3 +137,52 @@ class WarmUp:
             while name in self._pending:
                 progress(0.01, text)
                 self._changed.wait(1.0)
+
+
+def _warm_in_a_process(reducer: type[Any], cache_dir: Path | None) -> bool:
+    """Run ``reducer``'s warm-up in a new Python at the lowest priority, and say whether it
+    ended well. Not in a thread of the worker: two threads importing scikit-learn at once
+    (the warm-up's umap-learn, a PCA map's decomposition) left one of them a half-made
+    module ("cannot import name 'clone' from partially initialized module")."""
+    task = json.dumps(
+        {
+            "path": sys.path,
+            "module": reducer.__module__,
+            "name": reducer.__qualname__,
+            "cache": None if cache_dir is None else str(cache_dir),
+            "parent": os.getpid(),
+        }
+    )
+    code = "from dashboard.projection.warmup import main; main()"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, task],
+            capture_output=True,
+            text=True,
+        )
+    except OSError as exc:
+        logger.warning("warm-up of reducer %r could not start: %s", reducer.name, exc)
+        return False
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        logger.warning("warm-up of reducer %r failed: %s", reducer.name, last)
+        return False
+    return True
+
+
+def main() -> None:
+    """The warm-up process: ``python -c "...; main()" '<task JSON>'``."""
+    task = json.loads(sys.argv[1])
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(NICE)  # requests and maps come first
+    sys.path[:] = task["path"]
+    parent = task["parent"]
+
+    def orphaned() -> None:  # end with the worker that asked
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    reducer = getattr(importlib.import_module(task["module"]), task["name"])
+    reducer(cache_dir=task["cache"]).warm_up()
