@@ -91,7 +91,8 @@ class WarmUp:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Warm every reducer up in a thread of the lowest priority."""
+        """Warm every reducer up, one after another, from a background thread (each in a
+        process of its own at the lowest priority)."""
         if not self.reducers or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="dashboard-warm-up", daemon=True)
@@ -100,11 +101,19 @@ class WarmUp:
     def _run(self) -> None:
         for reducer in self.reducers:
             started = time.monotonic()
-            ok = self._run_one(reducer, self.cache_dir)
-            if ok and self.cache_dir is not None:
-                path = marker(self.cache_dir, reducer)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.touch()
+            try:
+                ok = self._run_one(reducer, self.cache_dir)
+                if ok and self.cache_dir is not None:
+                    path = marker(self.cache_dir, reducer)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+            except Exception:  # a map waiting for it must not wait forever
+                logger.exception("warm-up of reducer %r failed", reducer.name)
+                ok = False
+            finally:
+                with self._changed:
+                    self._pending.pop(reducer.name, None)
+                    self._changed.notify_all()
             if ok:
                 logger.info(
                     "reducer %r: %s in %.1f s",
@@ -112,9 +121,6 @@ class WarmUp:
                     "compiled" if reducer.name in self._cold else "compiled code loaded",
                     time.monotonic() - started,
                 )
-            with self._changed:
-                self._pending.pop(reducer.name, None)
-                self._changed.notify_all()
 
     def cold(self, name: str) -> bool:
         """Whether reducer ``name``'s code had not been compiled on this machine."""
