@@ -63,7 +63,7 @@ def test_knn_graph_matches_scikit_learn_in_small_blocks(metric):
     truth = NearestNeighbors(n_neighbors=9, metric=metric, algorithm="brute").fit(X)
     dist, idx = truth.kneighbors(X)
     # 64 rows a block: the blocks' edges are crossed.
-    indices, distances = knn_graph(X, 8, metric, memory=4 * 700 * 64)
+    indices, distances = knn_graph(X, 8, metric, block=64)
     assert indices.shape == distances.shape == (700, 8)
     assert (indices != np.arange(700)[:, None]).all()  # never its own neighbour
     np.testing.assert_allclose(distances, dist[:, 1:], rtol=1e-3, atol=1e-3)

@@ -7,8 +7,8 @@ through the two functions here:
 - :func:`nearest_to`: one row's ``k`` nearest, from one matrix-vector product and a partial
   sort (100k x 768 float32: about 77M multiply-adds, tens of milliseconds on two cores).
 - :func:`distance_blocks`: every row's squared euclidean distances to all rows, a block of
-  rows at a time (memory ``block`` x n instead of n x n), for all-rows questions
-  (:func:`nearest`, :func:`knn_graph`, :func:`mean_knn_distance`).
+  rows at a time (memory ``block`` x n instead of n x n), for all-rows questions: one loop,
+  :func:`knn_graph`, which :func:`nearest` and :func:`mean_knn_distance` read.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ Metric = Literal["cosine", "euclidean"]
 METRICS: tuple[Metric, ...] = ("cosine", "euclidean")
 #: Rows per block of :func:`distance_blocks`.
 BLOCK = 2048
+#: Bytes of distances :func:`knn_graph` holds at once when not told a block size.
+BLOCK_BYTES = 2**27
 
 
 def nearest_to(
@@ -123,20 +125,12 @@ def distance_blocks(X: np.ndarray, block: int = BLOCK) -> Iterator[tuple[slice, 
         yield rows, distances
 
 
-def nearest(X: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
-    """Each row's ``k`` nearest other rows (euclidean, exact), as an (n, k) index array in no
-    particular order within a row."""
-    out = np.empty((len(X), k), dtype=np.int64)
-    for rows, distances in distance_blocks(X, block):
-        out[rows] = np.argpartition(distances, k, axis=1)[:, :k]
-    return out
-
-
 def knn_graph(
-    X: np.ndarray, k: int, metric: Metric = "euclidean", *, memory: int = 2**27
+    X: np.ndarray, k: int, metric: Metric = "euclidean", *, block: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` nearest other rows, nearest first, and their distances: the exact
-    neighbour graph t-SNE's affinities start from.
+    neighbour graph (t-SNE's affinities start from it; :func:`nearest` and
+    :func:`mean_knn_distance` read it).
 
     Parameters
     ----------
@@ -146,8 +140,9 @@ def knn_graph(
         Neighbours a row (below n).
     metric
         ``euclidean``, or ``cosine`` (1 - cosine similarity; a zero row is at 1 from all).
-    memory
-        Bytes of distances held at once (rows a block = memory / 4n).
+    block
+        Rows a block of distances; default: as many as keep a block near
+        :data:`BLOCK_BYTES`, at most :data:`BLOCK`.
 
     Returns
     -------
@@ -158,7 +153,8 @@ def knn_graph(
     if metric == "cosine":
         X = X * _inverse_norms(X)[:, None]
     zero = ~np.any(X, axis=1) if metric == "cosine" else np.zeros(len(X), bool)
-    block = int(min(BLOCK, max(64, memory // (4 * max(len(X), 1)))))
+    if block is None:
+        block = int(min(BLOCK, max(64, BLOCK_BYTES // (4 * max(len(X), 1)))))
     indices = np.empty((len(X), k), dtype=np.int64)
     distances = np.empty((len(X), k), dtype=np.float32)
     for rows, squared in distance_blocks(X, block):
@@ -176,10 +172,12 @@ def knn_graph(
     return indices, distances
 
 
+def nearest(X: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
+    """Each row's ``k`` nearest other rows (euclidean, exact), as an (n, k) index array
+    (nearest first, though callers may not rely on an order)."""
+    return knn_graph(X, k, block=block)[0]
+
+
 def mean_knn_distance(X: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
     """Each row's mean euclidean distance to its ``k`` nearest other rows."""
-    out = np.empty(len(X), dtype=np.float32)
-    for rows, distances in distance_blocks(X, block):
-        smallest = np.partition(distances, k - 1, axis=1)[:, :k]
-        out[rows] = np.sqrt(np.maximum(smallest, 0)).mean(axis=1)
-    return out
+    return knn_graph(X, k, block=block)[1].mean(axis=1, dtype=np.float32)
