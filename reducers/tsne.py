@@ -136,8 +136,7 @@ class TSNE(Reducer):
         start = seeded_start(X, self.n_components, p.random_state)
         if start is None:
             start = initialization.pca(X, self.n_components, random_state=0)
-        exact = n <= EXACT_ROWS
-        if exact:
+        if n <= EXACT_ROWS:
             forces: Any = kl_divergence_exact
             how = "exact forces"
         else:

@@ -96,7 +96,7 @@ def _attraction(
                 gradient[i, k] += p * q * (Y[i, k] - Y[j, k])
             if with_error:
                 sum_p[i] += p
-                kl[i] += p * np.log(max(p, 2.220446049250313e-16) / max(q, 2.220446049250313e-16))
+                kl[i] += p * np.log(max(p, EPSILON) / max(q, EPSILON))
     return sum_p.sum(), kl.sum()
 
 

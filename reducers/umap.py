@@ -107,9 +107,8 @@ class UMAP(Reducer):
         centres = rng.normal(0, 1, (10, 50))  # apart, yet one connected graph
         X = (centres[rng.integers(0, 10, 5000)] + rng.normal(size=(5000, 50))).astype("f4")
         for dims in (2, 3):
-            type(self)({"n_epochs": 10}, n_components=dims, cache_dir=self.cache_dir).fit_transform(
-                X
-            )
+            short = type(self)({"n_epochs": 10}, n_components=dims, cache_dir=self.cache_dir)
+            short.fit_transform(X)
 
     def _fit_aligned(self, matrices: list[np.ndarray], progress: Progress) -> np.ndarray:
         """umap-learn's AlignedUMAP: one UMAP per step, tied to its neighbours in time by the

@@ -1,13 +1,12 @@
 """Compiling the reducers' code at a reducer worker's start, in the background.
 
 UMAP's first map on a new machine spent about 25 s compiling numba code before its first
-epoch (benchmarks/cold_start.py). A worker starts with the server
-(``jobs.warm()``), so it calls each reducer's :meth:`~dashboard.plugin.Reducer.warm_up`
-right away, each in a new process at the lowest CPU priority (a thread of the worker raced
-a map's imports): requests and other maps come first, and
-by the time a person has opened the page and picked UMAP the code is usually compiled. A map
-asked for meanwhile waits for its reducer's warm-up instead of compiling the same functions
-a second time, and its progress says so.
+epoch (benchmarks/cold_start.py). A worker starts with the server (``jobs.warm()``), so it
+runs each reducer's :meth:`~dashboard.plugin.Reducer.warm_up` right away, each in a new
+process at the lowest CPU priority (a thread of the worker raced a map's imports): requests
+and other maps come first, and a person who opens the page and picks UMAP later finds the
+code compiled. A map asked for meanwhile waits for its reducer's warm-up instead of
+compiling the same functions a second time, and its progress says so.
 
 Each reducer's warm-up is remembered by a marker file in the compile cache, keyed by the
 versions of Python, numba and the reducer's module: with a marker, the warm-up only loads
@@ -33,7 +32,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-#: Lowest CPU priority (nice value) of the warm-up thread.
+#: CPU priority (nice value) of a warm-up process: the lowest.
 NICE = 19
 #: Libraries whose versions decide whether compiled code is still valid.
 LIBRARIES = ("numba", "llvmlite", "numpy", "umap-learn", "pynndescent", "openTSNE")
