@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import special, stats
 
 #: Columns with more distinct values than this are not compared as categories.
 MAX_CATEGORIES = 50
@@ -110,6 +109,8 @@ class _Numeric:
 
     @classmethod
     def of(cls, series: pl.Series) -> _Numeric:
+        from scipy import stats  # lazy: 2 s of every server start, for the first contrast
+
         values = series.cast(pl.Float64).to_numpy().copy()
         finite = np.isfinite(values)
         values[~finite] = np.nan
@@ -153,6 +154,8 @@ class _Numeric:
 
     def _mann_whitney(self, inside_mask: np.ndarray, n1: int, n2: int) -> float:
         """Two-sided p-value of Mann-Whitney U, as scipy's ``mannwhitneyu`` computes it."""
+        from scipy import special, stats
+
         if min(n1, n2) <= 8 and self.ties == 0:  # scipy's exact test: small, cheap
             inside = self.values[inside_mask]
             outside = self.values[~inside_mask & self.finite]
@@ -190,6 +193,8 @@ class _Categorical:
         outside = self.counts - inside
         table = np.stack([inside, outside])
         table = table[:, table.sum(axis=0) > 0]
+        from scipy import stats
+
         chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
         v = float(np.sqrt(chi2 / table.sum()))
         share_in = inside / inside.sum()
