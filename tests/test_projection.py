@@ -232,6 +232,21 @@ def test_a_full_disk_fails_the_write_and_keeps_earlier_maps(setup, monkeypatch):
     assert run_projection(ProjectionRequest("t", "pca", 2, {}), datasets, registry, store).cached
 
 
+def test_cache_writes_that_need_not_survive_a_power_cut_skip_the_syncs(tmp_path, monkeypatch):
+    """The matrix cache (3 GB at 1M x 768) is written unsynced: it is rebuilt from the table
+    when lost, and syncing it stalled the map's own writes. Projections stay synced."""
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    store = ProjectionStore(tmp_path)
+    store.save("vectors", np.ones((4, 3)), durable=False)
+    assert synced == []
+    np.testing.assert_array_equal(store.load("vectors", mmap=True), np.ones((4, 3)))
+    store.save("coords", np.ones((4, 2)))
+    assert len(synced) == 2  # the file, then its folder
+    assert not list(store.root.glob(".*.tmp"))
+
+
 def test_temp_files_of_killed_writers_are_cleaned(tmp_path):
     """A writer killed with -9 mid-write leaves its temporary file; the next store removes
     it once it is old, and never a live writer's."""

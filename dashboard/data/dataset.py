@@ -396,7 +396,9 @@ class Dataset:
 
     def _keep_matrix(self, store: Any, key: str, built: np.ndarray) -> None:
         try:
-            store.save(key, built)
+            # Not synced: the table rebuilds a lost matrix, and syncing 3 GB stalled the map's
+            # own small writes behind it.
+            store.save(key, built, durable=False)
         except OSError as exc:  # a full or read-only disk: this process keeps its own copy
             logger.warning("could not keep the matrix of table %r on disk: %s", self.name, exc)
             return

@@ -88,8 +88,9 @@ class ProjectionStore:
         """Whether array ``key`` is stored (without reading it)."""
         return self.path(key).exists()
 
-    def save(self, key: str, coords: np.ndarray) -> None:
-        """Write an array atomically (:func:`dashboard.files.atomic_write`)."""
+    def save(self, key: str, coords: np.ndarray, *, durable: bool = True) -> None:
+        """Write an array atomically (:func:`dashboard.files.atomic_write`); ``durable=False``
+        skips the syncs, for arrays rebuilt when their file is lost."""
         self.root.mkdir(parents=True, exist_ok=True)
         array = np.asarray(coords, dtype=np.float32)
 
@@ -97,4 +98,4 @@ class ProjectionStore:
             with open(tmp, "wb") as fh:
                 np.save(fh, array, allow_pickle=False)
 
-        atomic_write(self.path(key), write)
+        atomic_write(self.path(key), write, durable=durable)
