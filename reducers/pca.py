@@ -1,4 +1,8 @@
-"""PCA reducer plugin (scikit-learn): fast, linear, deterministic."""
+"""PCA reducer plugin: fast, linear, deterministic.
+
+The exact solvers are the dashboard's own numpy PCA (:class:`PrincipalComponents`: the same
+components as scikit-learn's, without its 2 s import); ``randomized`` is scikit-learn's.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from dashboard.plugin import Params, Progress, Reducer, hookimpl
+from dashboard.plugin.analysis import PrincipalComponents
 
 
 class PCAParams(Params):
@@ -15,7 +20,8 @@ class PCAParams(Params):
     svd_solver: Literal["auto", "full", "randomized"] = Field(
         "auto",
         title="SVD solver",
-        description="SVD algorithm; `randomized` is fastest on large, wide tables.",
+        description="SVD algorithm: `auto` and `full` are exact; `randomized` (scikit-learn's) "
+        "is faster on very wide tables.",
     )
     random_state: int = Field(
         0,
@@ -44,34 +50,43 @@ class PCA(Reducer):
     min_rows = 2
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
-        from sklearn.decomposition import PCA as SkPCA
-
         p: PCAParams = self.params  # type: ignore[assignment]
-        self.model_ = SkPCA(
-            n_components=self.n_components,
-            whiten=p.whiten,
-            svd_solver=p.svd_solver,
-            random_state=p.random_state,
-        )
+        self.model_ = self._model(p)
         n = X.shape[0]
         if not p.fit_rows or n <= p.fit_rows:
-            return self.model_.fit_transform(X)
+            return self.transform_in_chunks(self.model_.fit(X), X)
         # The components of 100,000 rows are those of all rows to within the sampling
         # noise (tests/test_reducers.py), and the fit no longer dominates a 1M-row map:
-        # scikit-learn's covariance of 1M x 768 took 3.3 s and a centred copy of the table.
+        # the covariance of 1M x 768 took 3.3 s and a centred copy of the table.
         rows = np.sort(np.random.default_rng(p.random_state).choice(n, p.fit_rows, replace=False))
         progress(0.1, f"PCA: components of {p.fit_rows:,} sampled rows of {n:,}")
         self.model_.fit(X[rows])
         progress(0.5, f"PCA: placing {n:,} rows")
-        return self.transform_in_chunks(X)
+        return self.transform_in_chunks(self.model_, X)
 
-    def transform_in_chunks(self, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-        """The fitted projection of ``X``, a chunk of rows at a time: scikit-learn's
+    def _model(self, p: PCAParams) -> object:
+        if p.svd_solver != "randomized":
+            return PrincipalComponents(self.n_components, whiten=p.whiten)
+        from sklearn.decomposition import PCA as SkPCA
+
+        return SkPCA(
+            n_components=self.n_components,
+            whiten=p.whiten,
+            svd_solver="randomized",
+            random_state=p.random_state,
+        )
+
+    @staticmethod
+    def transform_in_chunks(model: object, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        """``model``'s projection of ``X``, a chunk of rows at a time: scikit-learn's
         ``transform`` centres a copy of its whole input."""
-        out = np.empty((X.shape[0], self.n_components), dtype=np.float32)
+        out = None
         for start in range(0, X.shape[0], chunk):
-            out[start : start + chunk] = self.model_.transform(X[start : start + chunk])
-        return out
+            block = np.asarray(model.transform(X[start : start + chunk]))  # type: ignore[attr-defined]
+            if out is None:
+                out = np.empty((X.shape[0], block.shape[1]), dtype=np.float32)
+            out[start : start + chunk] = block
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
 @hookimpl

@@ -22,6 +22,7 @@ from dashboard.analysis.knn import (
     nearest_to,
 )
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES, OUTLIER, RECALL, MapMeasure
+from dashboard.analysis.principal import PrincipalComponents
 from dashboard.analysis.quality import Faithfulness, measure
 from dashboard.analysis.structure import NOISE, NOT_MEASURED
 from dashboard.data.filtering import MISSING, filter_mask
@@ -45,6 +46,7 @@ __all__ = [
     "Items",
     "MapMeasure",
     "Metric",
+    "PrincipalComponents",
     "aligned_layouts",
     "compare",
     "contrast",
