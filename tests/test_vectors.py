@@ -21,8 +21,11 @@ def vectors(n: int, d: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
 
 
+@pytest.mark.parametrize("batch_rows", [None, 10])
 @pytest.mark.parametrize("kind", ["array", "list"])
-def test_files_and_row_groups_read_in_order(tmp_path, kind):
+def test_files_and_row_groups_read_in_order(tmp_path, monkeypatch, kind, batch_rows):
+    if batch_rows:  # several batches a row group, the last one short (64 = 6 x 10 + 4)
+        monkeypatch.setattr("dashboard.data.vectors.BATCH_BYTES", batch_rows * 6 * 4)
     parts = [vectors(250, 6, 0), vectors(90, 6, 1)]
     files = []
     for i, X in enumerate(parts):
@@ -88,3 +91,20 @@ def test_the_matrix_is_kept_once_on_disk_and_mapped_by_every_process(write_confi
     second = again.matrix()
     assert second.filename == first.filename
     np.testing.assert_array_equal(second, first)
+
+
+def test_the_matrix_is_kept_after_the_fit_that_reads_it(write_config, digits_path):
+    """Writing the cache beside a fit slowed a 1M-row PCA from 2 s to 6 s: it waits."""
+    from dashboard.web.assemble import prepare
+
+    config = write_config({"tables": {"digits": {"path": str(digits_path)}}})
+    dataset = prepare(config).context.datasets["digits"]
+    with dataset.fitting():
+        built = dataset.matrix()
+        time.sleep(0.5)  # the writer would have finished by now (it takes ~10 ms here)
+        assert dataset.matrix() is built
+        assert not list(dataset._matrix_store.root.glob("vectors*.npy"))
+    deadline = time.monotonic() + 30
+    while not isinstance(dataset.matrix(), np.memmap) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    np.testing.assert_array_equal(dataset.matrix(), built)

@@ -231,15 +231,16 @@ def run_projection(
             cache_dir=reducer_cache,
         )
         try:
-            coords = _compute(
-                reducer,
-                planned.dataset,
-                planned.pool,
-                planned.plan,
-                planned.pca_dims,
-                progress,
-                time_limit,
-            )
+            with planned.dataset.fitting():
+                coords = _compute(
+                    reducer,
+                    planned.dataset,
+                    planned.pool,
+                    planned.plan,
+                    planned.pca_dims,
+                    progress,
+                    time_limit,
+                )
         except ReducerError as exc:  # name the table: the reducer only saw a matrix
             raise ReducerError(f"table {request.table!r}: {exc}") from exc
         except (DashboardError, JobCancelledError):
