@@ -79,10 +79,7 @@ class ControlsPanel(Panel):
             _label("Reducer", self.view_id("reducer")),
             dcc.Dropdown(
                 id=self.view_id("reducer"),
-                options=[
-                    {"label": cls.title or name, "value": name}
-                    for name, cls in sorted(reducers.items())
-                ],
+                options=self.reducer_options(initial.table),
                 value=initial.reducer,
                 clearable=False,
                 className="mb-2",
@@ -163,6 +160,21 @@ class ControlsPanel(Panel):
             {"label": "3D", "value": 3, "disabled": flat},
         ]
 
+    def reducer_options(self, dataset: str | None) -> list[dict[str, Any]]:
+        """Every reducer, with those that cannot map an embedding this wide (`max_dims`,
+        "As logged" of 64 numbers) disabled, their label saying why."""
+        found = self.context.dataset(dataset)
+        dims = found.readable_dims if found is not None else None
+        options = []
+        for name, cls in sorted(self.context.registry.reducers.items()):
+            option: dict[str, Any] = {"label": cls.title or name, "value": name}
+            if cls.max_dims is not None and dims is not None and dims > cls.max_dims:
+                # Said in the label: Dash 4's dropdown does not show an option's title.
+                option["label"] += f" (at most {cls.max_dims} dimensions)"
+                option["disabled"] = True
+            options.append(option)
+        return options
+
     def sample_placeholder(self) -> str:
         """What an empty "fit at most" means: the config's limit, or each reducer's own."""
         limit = self.context.config.projection.sample.max_rows
@@ -184,22 +196,36 @@ class ControlsPanel(Panel):
             Output(self.view_id("embedding"), "placeholder"),
             Output(self.id("embedding-row"), "style"),
             Output(self.view_id("dims"), "options"),
+            Output(self.view_id("reducer"), "options"),
             Input(VIEW_STORE, "data"),
             State(self.view_id("embedding"), "placeholder"),
             State(self.view_id("embedding"), "options"),
             State(self.view_id("dims"), "options"),
+            State(self.view_id("reducer"), "options"),
         )
-        def embeddings(view: Any, shown: Any, options: Any, dims: Any) -> tuple[Any, ...]:
+        def embeddings(
+            view: Any, shown: Any, options: Any, dims: Any, reducers: Any
+        ) -> tuple[Any, ...]:
             table = view.get("table") if isinstance(view, dict) else None
             if not isinstance(table, str) or self.context.dataset(table) is None:
-                return no_update, no_update, no_update, no_update
+                return (no_update,) * 5
             wanted = self.embedding_options(table)
-            dims_wanted = self.dims_options(self.context.view_table(view))
+            shown_table = self.context.view_table(view)
+            dims_wanted = self.dims_options(shown_table)
+            reducers_wanted = self.reducer_options(shown_table)
+            # Only what changed: for another embedding of the same table, the dims and
+            # reducers it allows.
+            changed_dims = no_update if dims_wanted == dims else dims_wanted
+            changed_reducers = no_update if reducers_wanted == reducers else reducers_wanted
             if wanted == options and shown == self.embedding_default(table):
-                # The same table: nothing to redraw but, for another embedding, the dims.
-                same = dims_wanted == dims
-                return no_update, no_update, no_update, no_update if same else dims_wanted
-            return wanted, self.embedding_default(table), self.embedding_style(table), dims_wanted
+                return no_update, no_update, no_update, changed_dims, changed_reducers
+            return (
+                wanted,
+                self.embedding_default(table),
+                self.embedding_style(table),
+                changed_dims,
+                changed_reducers,
+            )
 
         @app.callback(
             Output(self.action_id(), "data"),

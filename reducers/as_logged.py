@@ -27,6 +27,7 @@ class AsLogged(Reducer):
     Params = AsLoggedParams
     supports_transform = True
     min_rows = 1
+    max_dims = MAX_DIMS
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         if X.shape[1] > MAX_DIMS:

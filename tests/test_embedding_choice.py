@@ -201,3 +201,21 @@ def test_a_logged_point_cloud_opens_in_3d_in_its_own_colours(tmp_path, write_con
     r, g, b = (int(v) for v in points[7, 3:])
     assert marker["color"][7] == f"#{r:02x}{g:02x}{b:02x}"
     assert legend == []  # a colour a point, no legend of thousands
+
+
+def test_as_logged_is_disabled_for_a_wide_embedding_and_a_forced_pick_is_put_back(two_vectors):
+    """An exploratory pass: "As logged" was offered for 64 numbers, and picking it left a
+    map that could only fail. It is disabled there, saying why; forced, the map stays."""
+    controls = two_vectors.panels[0]
+    wide = {o["value"]: o for o in controls.reducer_options("wide")}
+    assert wide["as_logged"]["disabled"] is True
+    assert wide["as_logged"]["label"] == "As logged (at most 3 dimensions)"
+    assert not any(o.get("disabled") for o in controls.reducer_options("t [xy]"))
+    start = state.initial_view(two_vectors.context, two_vectors.panels)
+    on_wide = update(two_vectors, start, widget("table"), "wide").view
+    umap = update(two_vectors, on_wide, widget("reducer"), "umap").view
+    forced = update(two_vectors, umap, widget("reducer"), "as_logged").view
+    assert forced.reducer == "umap"  # the map that was shown
+    request, problem = derive_request(forced, two_vectors.context)
+    assert problem is None
+    assert request["reducer"] == "umap"

@@ -50,6 +50,9 @@ class Reducer:
     supports_transform: ClassVar[bool] = False
     #: Fewest rows the method can work with.
     min_rows: ClassVar[int] = 3
+    #: Widest embedding the method can map (None: any); the page offers it only for
+    #: embeddings this narrow.
+    max_dims: ClassVar[int | None] = None
     #: Neighbour-graph methods (UMAP, t-SNE) run faster, and as well, on a PCA of wide
     #: embeddings: the app reduces to `projection.pca_dims` first when this is set.
     pca_first: ClassVar[bool] = False

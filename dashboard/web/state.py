@@ -94,8 +94,21 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
             fit_reducer(context, data)
         elif data.get("dims") == 3 and shown is not None and shown.readable_dims == 2:
             data["dims"] = 2  # a 3D map of 2 numbers cannot be: the 3D choice is disabled
+        if not _can_map(context, data.get("reducer"), shown):
+            # A reducer too narrow for the embedding ("as logged" of 64 numbers) is disabled
+            # in the list: a forced pick keeps the map that was shown.
+            fallbacks = (before.reducer, context.config.projection.reducer, "pca")
+            data["reducer"] = next(r for r in fallbacks if _can_map(context, r, shown))
 
     return [keep_embedding, *(p.normalise_view for p in panels)]
+
+
+def _can_map(context: PanelContext, reducer: Any, dataset: Any) -> bool:
+    """Whether ``reducer`` can map ``dataset``'s embedding (its ``max_dims``); unknown
+    reducers and unreadable tables are left to the request's own checks."""
+    cls = context.registry.reducers.get(reducer) if isinstance(reducer, str) else None
+    dims = dataset.readable_dims if dataset is not None else None
+    return cls is None or cls.max_dims is None or dims is None or dims <= cls.max_dims
 
 
 def fit_reducer(context: PanelContext, data: dict[str, Any]) -> None:

@@ -97,6 +97,20 @@ def test_switching_reducer_rerenders_with_its_parameters(page: Page, demo_url: s
     assert set(trace_types(page)) == {"scattergl"}
 
 
+def test_as_logged_is_offered_disabled_for_64_dimensions(page: Page, demo_url: str):
+    """An exploratory pass picked "As logged" for the 64-dim digits and got a map that
+    could only fail: the option is greyed out and says why."""
+    open_demo(page, demo_url)
+    reducer(page).click()
+    option = page.get_by_role("option", name="As logged (at most 3 dimensions)", exact=True)
+    expect(option).to_be_visible()
+    expect(option).to_be_disabled()
+    option.click(force=True)  # a click on it changes nothing
+    page.keyboard.press("Escape")
+    expect(reducer(page)).to_contain_text("PCA")
+    assert view_state(page)["reducer"] == "pca"
+
+
 def test_switching_to_3d_draws_a_3d_cloud(page: Page, demo_url: str):
     open_demo(page, demo_url)
     page.get_by_text("3D", exact=True).click()
