@@ -194,11 +194,21 @@
       marker: marker,
     };
     if (base.dims === 2) {
-      const alpha = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        alpha[i] = !visible[i] ? 0 : (anySelected && !isSelected[i] ? opacity * DIM : opacity);
+      // An opacity a point only when some points differ: plotly's draw of 100k points took
+      // 0.3-0.5 s longer with one. Rows without coordinates are not drawn either way.
+      let uniform = !anySelected;
+      for (let i = 0; uniform && i < n; i++) {
+        uniform = visible[i] || !Number.isFinite(a.x[i]) || !Number.isFinite(a.y[i]);
       }
-      marker.opacity = alpha;
+      if (uniform) {
+        marker.opacity = opacity;
+      } else {
+        const alpha = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          alpha[i] = !visible[i] ? 0 : (anySelected && !isSelected[i] ? opacity * DIM : opacity);
+        }
+        marker.opacity = alpha;
+      }
       points.x = a.x;
       points.y = a.y;
       points.hoverinfo = "none";
