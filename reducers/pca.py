@@ -6,7 +6,7 @@ components as scikit-learn's, without its 2 s import); ``randomized`` is scikit-
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -54,7 +54,8 @@ class PCA(Reducer):
         self.model_ = self._model(p)
         n = X.shape[0]
         if not p.fit_rows or n <= p.fit_rows:
-            return self.transform_in_chunks(self.model_.fit(X), X)
+            self.model_.fit(X)
+            return self.transform_in_chunks(X)
         # The components of 100,000 rows are those of all rows to within the sampling
         # noise (tests/test_reducers.py), and the fit no longer dominates a 1M-row map:
         # the covariance of 1M x 768 took 3.3 s and a centred copy of the table.
@@ -62,9 +63,9 @@ class PCA(Reducer):
         progress(0.1, f"PCA: components of {p.fit_rows:,} sampled rows of {n:,}")
         self.model_.fit(X[rows])
         progress(0.5, f"PCA: placing {n:,} rows")
-        return self.transform_in_chunks(self.model_, X)
+        return self.transform_in_chunks(X)
 
-    def _model(self, p: PCAParams) -> object:
+    def _model(self, p: PCAParams) -> Any:
         if p.svd_solver != "randomized":
             return PrincipalComponents(self.n_components, whiten=p.whiten)
         from sklearn.decomposition import PCA as SkPCA
@@ -76,17 +77,13 @@ class PCA(Reducer):
             random_state=p.random_state,
         )
 
-    @staticmethod
-    def transform_in_chunks(model: object, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-        """``model``'s projection of ``X``, a chunk of rows at a time: scikit-learn's
+    def transform_in_chunks(self, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        """The fitted projection of ``X``, a chunk of rows at a time: scikit-learn's
         ``transform`` centres a copy of its whole input."""
-        out = None
+        out = np.empty((X.shape[0], self.n_components), dtype=np.float32)
         for start in range(0, X.shape[0], chunk):
-            block = np.asarray(model.transform(X[start : start + chunk]))  # type: ignore[attr-defined]
-            if out is None:
-                out = np.empty((X.shape[0], block.shape[1]), dtype=np.float32)
-            out[start : start + chunk] = block
-        return out if out is not None else np.empty((0, 0), dtype=np.float32)
+            out[start : start + chunk] = self.model_.transform(X[start : start + chunk])
+        return out
 
 
 @hookimpl
