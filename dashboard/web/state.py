@@ -98,7 +98,7 @@ def _hooks(context: PanelContext, panels: list[Panel]) -> list[views.Normaliser]
             # A reducer too narrow for the embedding ("as logged" of 64 numbers) is disabled
             # in the list: a forced pick keeps the map that was shown.
             fallbacks = (before.reducer, context.config.projection.reducer, "pca")
-            data["reducer"] = next(r for r in fallbacks if _can_map(context, r, shown))
+            data["reducer"] = next((r for r in fallbacks if _can_map(context, r, shown)), "pca")
 
     return [keep_embedding, *(p.normalise_view for p in panels)]
 
