@@ -171,11 +171,13 @@
       }
     });
     const visible = new Uint8Array(n);
+    let anyHidden = false; // rows with coordinates that a filter or the legend hides
     for (let i = 0; i < n; i++) {
       const finite = Number.isFinite(a.x[i]) && Number.isFinite(a.y[i]) &&
         (!a.z || Number.isFinite(a.z[i]));
       visible[i] = finite && (!shown || shown[i]) && !(a.codes && hiddenCodes.has(a.codes[i]))
         ? 1 : 0;
+      anyHidden = anyHidden || (finite && !visible[i]);
     }
     state.visible = visible;
     const selected = rowsOf(selection, base.table);
@@ -195,12 +197,8 @@
     };
     if (base.dims === 2) {
       // An opacity a point only when some points differ: plotly's draw of 100k points took
-      // 0.3-0.5 s longer with one. Rows without coordinates are not drawn either way.
-      let uniform = !anySelected;
-      for (let i = 0; uniform && i < n; i++) {
-        uniform = visible[i] || !Number.isFinite(a.x[i]) || !Number.isFinite(a.y[i]);
-      }
-      if (uniform) {
+      // 4.6 s with one here, 2.2-3.0 s without. Rows without coordinates are not drawn.
+      if (!anySelected && !anyHidden) {
         marker.opacity = opacity;
       } else {
         const alpha = new Float32Array(n);
