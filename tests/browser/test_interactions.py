@@ -130,6 +130,30 @@ def test_clear_click_double_click_and_escape_agree_with_the_gallery(page: Page, 
     assert agree(page) == 0
 
 
+def test_escape_in_a_field_or_a_dropdown_keeps_the_selection(page: Page, demo_url: str):
+    """Escape pressed to close a list or leave the search box must not let go of a lasso."""
+    open_demo(page, demo_url)
+    box_select(page, 60)
+    many = agree(page)
+    assert many > 1
+    query = widget(page, 2, "search", "query")
+    query.fill("digit 3")
+    query.press("Escape")
+    # The reducer list, opened and closed with Escape, then Escape on its trigger.
+    widget(page, 0, "reducer").click()
+    expect(page.get_by_role("option", name="UMAP", exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)  # what a cleared selection would need to reach the gallery
+    assert agree(page) == many
+    # Away from fields, Escape still lets go (once the closed list's quiet moment is over).
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.wait_for_timeout(1000)
+    page.keyboard.press("Escape")
+    expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
+    assert agree(page) == 0
+
+
 def test_the_tooltip_hides_when_the_pointer_leaves_and_stays_in_the_window(
     page: Page, demo_url: str
 ):

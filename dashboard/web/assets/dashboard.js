@@ -9,9 +9,10 @@
  * - The hover tooltip: shown beside the point, kept inside the window, hidden when the
  *   pointer leaves the point; its content comes from a small JSON route, cached. A row
  *   focused from a list gets the same card for a few seconds (its ring stays).
- * - Escape lets go of the selection; a click on anything with data-dashboard-row focuses
- *   that row on the map; the page follows the browser's light or dark scheme; the address
- *   bar follows the view.
+ * - Escape lets go of the selection, unless pressed in a text field or a dropdown (there it
+ *   closes the list or leaves the field); a click on anything with data-dashboard-row
+ *   focuses that row on the map; the page follows the browser's light or dark scheme; the
+ *   address bar follows the view.
  */
 (function () {
   "use strict";
@@ -565,13 +566,40 @@
 
   // -- the page -----------------------------------------------------------------------------
 
+  // Escape in a text field or a dropdown closes the list or leaves the field: a person
+  // pressing it there means that, not "let go of my lasso" (Dash 4's dropdown does not
+  // stop the key, and keeps focus on its trigger once the list is closed).
+  const TYPED_IN =
+    "input, textarea, select, [contenteditable], [role=listbox], [role=combobox], " +
+    ".dash-dropdown, .dash-dropdown-content";
+
+  const ESCAPE_QUIET_MS = 800;
+  let escapeQuietUntil = 0;
+
+  function typedIn(target) {
+    // An open dropdown list takes Escape even before it has taken the focus.
+    if (document.querySelector(".dash-dropdown-content")) {
+      return true;
+    }
+    return Boolean(target && target.closest && target.closest(TYPED_IN));
+  }
+
   function start() {
     if (window.__dashboardStarted) {
       return window.dash_clientside.no_update;
     }
     window.__dashboardStarted = true;
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && !event.defaultPrevented) {
+      if (event.key !== "Escape" || event.defaultPrevented) {
+        return;
+      }
+      if (typedIn(event.target)) {
+        // A closed list hands the focus back to its trigger a moment later: a second,
+        // quick press meant for the list lands on the page's body meanwhile.
+        escapeQuietUntil = Date.now() + ESCAPE_QUIET_MS;
+        return;
+      }
+      if (Date.now() >= escapeQuietUntil) {
         hideTooltip();
         act({ op: "escape" });
       }
