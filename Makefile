@@ -10,10 +10,6 @@ REDIS := /usr/bin/redis-server
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# xstatic-bootstrap ships only an sdist whose setup.py needs pkg_resources,
-	# which setuptools>=81 dropped: build it against an older setuptools.
-	$(PY) -m pip install -q "setuptools<81" wheel
-	$(PY) -m pip install -q --no-build-isolation xstatic-bootstrap
 	$(PY) -m pip install -q -e ".[test,dev,docs]"
 	touch $@
 

@@ -33,15 +33,16 @@ def serve(
     timeout: float = 90,
     port_args: Callable[[int], list[str]] = lambda port: ["--port", str(port)],
     env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> Iterator[str]:
-    """Run ``command`` plus ``port_args(N)`` (default ``--port N``) and yield its URL once it
-    answers; terminate it after."""
+    """Run ``command`` plus ``port_args(N)`` (default ``--port N``) in ``cwd`` and yield its
+    URL once it answers; terminate it after."""
     port = free_port()
     # A file, not a pipe: a server that logs every request would fill a pipe and block.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [*command, *port_args(port)],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,11 @@ def test_precompute_help():
     assert out.returncode == 0
     for option in ("--config", "--reducer", "--dims", "--table"):
         assert option in out.stdout
+
+
+def test_the_packaged_demo_is_the_checkout_demo():
+    """`python -m dashboard demo` serves the config the wheel ships: the checkout's own."""
+    from dashboard.serve.cli import DEMO_CONFIG
+
+    root = Path(__file__).resolve().parents[1]
+    assert DEMO_CONFIG.read_text() == (root / "configs" / "demo.yaml").read_text()

@@ -2,7 +2,9 @@
 
 ``python -m dashboard --config team.yaml [--host] [--port] [--debug]`` serves the dashboard;
 ``python -m dashboard precompute --config team.yaml [...]`` fills the projection cache;
-``python -m dashboard plugins [--config team.yaml]`` lists the plugins and what they provide.
+``python -m dashboard plugins [--config team.yaml]`` lists the plugins and what they provide;
+``python -m dashboard demo [--port]`` serves the demo (scikit-learn's digits), shipped in the
+package: it needs no checkout.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dashboard.errors import DashboardError
 
 EXIT_USAGE = 2
+#: The demo config, shipped in the package (the same as the checkout's configs/demo.yaml).
+DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Example: python -m dashboard --config configs/demo.yaml --port 8050\n"
             "Fill the projection cache first: python -m dashboard precompute --help\n"
-            "List the installed plugins: python -m dashboard plugins"
+            "List the installed plugins: python -m dashboard plugins\n"
+            "Serve the demo (no config needed): python -m dashboard demo"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -131,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_precompute(argv[1:])
     if argv[:1] == ["plugins"]:
         return run_plugins(argv[1:])
+    if argv[:1] == ["demo"]:
+        argv = ["--config", str(DEMO_CONFIG), *argv[1:]]
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from dashboard.web.app import create_app  # after argparse: `--help` stays instant

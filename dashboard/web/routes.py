@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 STATIC_ROUTE = "_dashboard/static/"
 BOOTSTRAP_CSS = "css/bootstrap.min.css"
+#: Files shipped with the package: Bootstrap's CSS (see its README for where it comes from).
+VENDOR = Path(__file__).with_name("vendor")
 
 
 def _endpoint(app: Dash, name: str) -> str:
@@ -28,17 +30,14 @@ def _endpoint(app: Dash, name: str) -> str:
 
 
 def add_static_route(app: Dash) -> None:
-    """Serve Bootstrap's CSS from the xstatic package: the dbc theme URLs need a CDN."""
-    import xstatic.pkg.bootstrap as xs_bootstrap
-
-    root = Path(xs_bootstrap.BASE_DIR)
+    """Serve Bootstrap's CSS, shipped in the package (`vendor/`): the dbc theme URLs need a
+    CDN."""
     prefix = app.config.routes_pathname_prefix
 
     def static(filename: str) -> flask.Response:
-        if not filename.endswith((".css", ".css.map")):
+        if not filename.endswith(".css"):
             flask.abort(404)
-        response = flask.send_from_directory(root, filename, max_age=86400)
-        return response
+        return flask.send_from_directory(VENDOR / "bootstrap", filename, max_age=86400)
 
     app.server.add_url_rule(
         f"{prefix}{STATIC_ROUTE}<path:filename>",
