@@ -42,6 +42,8 @@ _LAZY = {
     "Reducer": "dashboard.plugin",
     "build_registry": "dashboard.plugin",
     "get_plugin_manager": "dashboard.plugin",
+    "show": "dashboard.serve.notebook",
+    "NotebookView": "dashboard.serve.notebook",
 }
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         get_plugin_manager,
         hookimpl,
     )
+    from dashboard.serve.notebook import NotebookView, show
     from dashboard.web.app import create_app
 
 
@@ -78,6 +81,7 @@ __all__ = [
     "DashboardError",
     "DataError",
     "Image",
+    "NotebookView",
     "Object3D",
     "Panel",
     "PanelContext",
@@ -98,4 +102,5 @@ __all__ = [
     "load_config",
     "log",
     "log_embedding",
+    "show",
 ]

@@ -140,8 +140,13 @@ def main(fd: int) -> None:
     """The worker process: ``python -c "...; main(fd)"`` with one end of a socket pair."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s (worker): %(message)s")
     conn = _Channel(socket.socket(fileno=fd))
-    sys.path[:] = conn.recv()  # the server's: plugins are imported from where it finds them
-    _serve(conn, WorkerSpec.from_json(conn.recv()))
+    try:
+        sys.path[:] = conn.recv()  # the server's: plugins are imported from where it finds them
+        _serve(conn, WorkerSpec.from_json(conn.recv()))
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        # The server is gone (a script that ended while its worker was starting): there is
+        # no one to report to.
+        return
 
 
 class _Channel:

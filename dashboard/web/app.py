@@ -131,7 +131,7 @@ def create_app(
     add_row_route(app, context)
     built = {panel.index: build_panel_layout(panel, isolate=isolate_panels) for panel in panels}
     app.layout = page_layout(context.config, panels, built)
-    app.layout.children.extend(state.register(app, context, panels))
+    app.layout.children.extend(state.register(app, context, panels, dashboard.pages))
     app.clientside_callback(
         "function(id) { return window.dashboardClient.start(); }",
         Output(THEME, "data"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from dashboard.plugin.manager import Registry, build_registry, get_plugin_manage
 from dashboard.plugin.panel import DerivedColumn, Panel
 from dashboard.projection.request import ProjectionRequest
 from dashboard.projection.store import ProjectionStore
+from dashboard.web.pages import PageViews
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Dashboard:
     panels: list[Panel]
     plugin_manager: pluggy.PluginManager
     cache_dir: Path
+    #: The latest view of each open page, as the view callback made it (a notebook reads
+    #: its page's selection here).
+    pages: PageViews = field(default_factory=PageViews)
 
 
 def prepare(

@@ -50,6 +50,11 @@ class PageViews:
                 self._pages.move_to_end(page)
             return memory
 
+    def latest(self) -> PageMemory | None:
+        """The memory of the page used most recently (a notebook's inline page), or None."""
+        with self._lock:
+            return next(reversed(self._pages.values()), None)
+
     def put(self, page: str, memory: PageMemory) -> None:
         """Keep ``memory`` unless a later view of the page is kept already (two calls of one
         page can end in either order)."""

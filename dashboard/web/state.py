@@ -325,11 +325,15 @@ def _widget_values(
 ANSWER = "dashboard-view-answer"
 
 
-def register(app: Dash, context: PanelContext, panels: list[Panel]) -> list[Any]:
-    """Add the view callback and the link's; return the components the layout needs."""
+def register(
+    app: Dash, context: PanelContext, panels: list[Panel], pages: PageViews | None = None
+) -> list[Any]:
+    """Add the view callback and the link's; return the components the layout needs.
+
+    ``pages`` keeps each page's latest view (default: a new memory of its own)."""
     start = initial_view(context, panels)
     widgets_pattern = {"type": VIEW_TYPE, "panel": ALL, "key": ALL}
-    pages = PageViews()
+    pages = PageViews() if pages is None else pages
 
     @app.callback(
         Output(ANSWER, "data"),
