@@ -171,6 +171,14 @@ def test_null_vectors_name_the_rows(tmp_path):
         open_table(tmp_path / "t.parquet", tmp_path).matrix()
 
 
+@pytest.mark.parametrize("dtype", [pl.Array(pl.Float32, 0), pl.List(pl.Float32)])
+def test_empty_vectors_are_named_not_a_crash(tmp_path, dtype):
+    """Zero-width vectors (both parquet paths) are bad data, not a division by zero."""
+    pl.DataFrame({"v": pl.Series([[], []], dtype=dtype)}).write_parquet(tmp_path / "t.parquet")
+    with pytest.raises(DataError, match=r"column 'v' holds empty vectors \(0 values each\)"):
+        open_table(tmp_path / "t.parquet", tmp_path).matrix()
+
+
 def test_list_of_ints_becomes_float32(tmp_path):
     pl.DataFrame({"v": [[1, 2, 3], [4, 5, 6]]}).write_parquet(tmp_path / "t.parquet")
     m = open_table(tmp_path / "t.parquet", tmp_path).matrix()

@@ -460,6 +460,12 @@ class Dataset:
                     )
                 width = int(lengths[0]) if lengths.size else 0
                 out = series.explode().to_numpy().reshape(len(series), width)
+            if len(out) and out.shape[1] == 0:
+                raise self._error(
+                    "embedding",
+                    f"column {column!r} holds empty vectors (0 values each)",
+                    "log vectors of at least one value",
+                )
         else:
             out = df.select(pl.all().cast(pl.Float32)).to_numpy()
         return np.ascontiguousarray(out, dtype=np.float32)

@@ -41,7 +41,7 @@ def read_parquet_vectors(files: list[Path], column: str, n_rows: int) -> np.ndar
     if start != n_rows or not n_rows:
         return None
     width = _width(files[0], column)
-    if width is None:
+    if not width:  # unknown, or empty vectors: the Polars path says what is wrong
         return None
     batch_rows = max(1, BATCH_BYTES // (4 * width))
     out = np.empty((n_rows, width), dtype=np.float32)
