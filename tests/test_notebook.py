@@ -131,6 +131,12 @@ def test_a_run_directory_a_table_file_and_a_config(shown, tmp_path, digits_path)
         (np.ones((4, 3)), {"labels": [1, 2]}, DataError, r"`labels` has 2 values for 4 rows"),
         (pl.DataFrame({"a": [1.0]}), {"labels": [1]}, DataError, r"`labels` goes with an array"),
         ({"a": 1}, {}, DataError, r"cannot show a dict\n.*pandas or polars frame"),
+        (
+            pl.DataFrame({"a": ["x", "y"]}),
+            {},
+            DataError,
+            r"^`dashboard.show`: `tables.data.embedding`: table 'data' has no vector column",
+        ),
     ],
 )
 def test_bad_data_is_named(shown, tmp_path, data, options, error, match):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dashboard.config import load_config, user_cache_dir
+from dashboard.config import load_config, parse_config, user_cache_dir
 from dashboard.errors import ConfigError, DataError
 from dashboard.files import atomic_write
 
@@ -283,7 +283,9 @@ def show(
 
     server = _shared_server("127.0.0.1", port)
     prefix = f"/view-{next(_mounts)}/"
-    app = create_app(config, url_base_pathname=prefix)
+    # Errors name where the table came from: the YAML file, or this call.
+    source = str(data) if isinstance(data, (str, os.PathLike)) else "`dashboard.show`"
+    app = create_app(parse_config(config, source=source), url_base_pathname=prefix)
     app.dashboard.context.jobs.warm()
     server.mounts[prefix] = app.server
     view = NotebookView(server.url(prefix), app, height, as_pandas, prefix)
