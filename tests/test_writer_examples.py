@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -44,9 +45,12 @@ def test_example_prints_its_run_and_the_command_that_opens_it(example, tmp_path)
     assert all(t.path.is_file() for t in tables)
 
     # The printed config, saved under the printed name, opens every logged set.
-    name, snippet, command = re.search(
-        r"save this config as (\S+):\n\n(.+?)\nthen run:\n(.+)$", out, re.DOTALL
+    name, snippet, command, notebook = re.search(
+        r"save this config as (\S+):\n\n(.+?)\nthen run:\n(.+?)\n\nor, in a notebook:\n(.+)$",
+        out,
+        re.DOTALL,
     ).groups()
+    assert notebook.strip() == f"import dashboard; dashboard.show({json.dumps(str(run_dir))})"
     config = yaml.safe_load(snippet)
     assert Path(next(iter(config["tables"].values()))["path"]) == run_dir
     (tmp_path / name).write_text(yaml.safe_dump({"cache_dir": str(tmp_path / "cache"), **config}))

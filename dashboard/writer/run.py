@@ -352,7 +352,8 @@ image_background_color_function
             f"Logged run: {self.dir}\n"
             f"To open it, save this config as {config}:\n\n"
             f"tables:\n  {self.project}:\n    path: {json.dumps(str(self.dir))}\n\n"
-            f"then run:\npython -m dashboard --config {config}"
+            f"then run:\npython -m dashboard --config {config}\n\n"
+            f"or, in a notebook:\nimport dashboard; dashboard.show({json.dumps(str(self.dir))})"
         )
 
     def _check_open(self) -> None:
