@@ -4,6 +4,7 @@ selection and map flow back (the page itself is driven in tests/browser/test_not
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,9 +17,10 @@ import pytest
 from sklearn.datasets import load_digits
 
 import dashboard
-from dashboard.errors import ConfigError, DataError
+from dashboard.errors import ConfigError, DashboardError, DataError
 from dashboard.serve import notebook
 from dashboard.web.pages import PageMemory
+from dashboard.web.view import MapView
 
 
 @pytest.fixture
@@ -44,13 +46,13 @@ def status(url: str) -> int:
         return exc.code
 
 
-def select(view: notebook.NotebookView, rows: list[int]) -> None:
-    """Make the page's latest view hold a selection, as the view callback would."""
+def select(view: notebook.NotebookView, rows: list[int], **changes) -> None:
+    """Make the page's latest view hold a selection (and ``changes``), as the view
+    callback would."""
     start = view._view()
     selection = start.selection.model_copy(update={"table": start.table, "rows": rows})
-    view.app.dashboard.pages.put(
-        "page-1", PageMemory(start.model_copy(update={"selection": selection}), {})
-    )
+    changed = start.model_copy(update={"selection": selection, **changes})
+    view.app.dashboard.pages.put("page-1", PageMemory(changed, {}))
 
 
 def test_an_array_with_labels_is_served_and_mapped(shown, tmp_path):
@@ -89,6 +91,13 @@ def test_the_selection_flows_back_with_every_column(shown, tmp_path):
     assert picked["row"].tolist() == [2, 5, 299]
     assert picked["digit"].tolist() == [str(digits.target[i]) for i in (2, 5, 299)]
     assert picked["image"].map(lambda b: b[:4] == b"\x89PNG").all()
+    # As on the page, rows the legend hides leave the selection (and come back with it).
+    hidden = MapView(table="data", colour="digit", hidden=[str(digits.target[5])])
+    select(view, [5, 2, 299], maps={"1": hidden})
+    kept = [r for r in (2, 5, 299) if digits.target[r] != digits.target[5]]
+    assert view.selected["row"].tolist() == kept
+    select(view, [5, 2, 299], maps={"1": hidden.model_copy(update={"hidden": []})})
+    assert view.selected["row"].tolist() == [2, 5, 299]
 
 
 def test_two_views_share_one_server_and_close_alone(shown, tmp_path):
@@ -107,6 +116,38 @@ def test_two_views_share_one_server_and_close_alone(shown, tmp_path):
     assert status(first.url) == 404
     assert status(second.url) == 200
     assert second.coordinates.columns == ["row", "x", "y", "z"]
+    # A closed view says so (and starts no worker to compute a map nobody can see).
+    with pytest.raises(DashboardError, match=r"this dashboard \(.*/view-\d+/\) was closed\n"):
+        _ = first.coordinates
+    with pytest.raises(DashboardError, match=r"was closed"):
+        _ = first.selected
+    assert first.app.dashboard.context.jobs.worker_pids() == []
+
+
+def test_showing_the_same_thing_again_reuses_its_dashboard(shown, tmp_path):
+    """A cell run again returns the dashboard already served, not one more of it."""
+    frame = pl.DataFrame({"v": np.eye(120, 8, dtype=np.float32)})
+    first = show(shown, frame, tmp_path)
+    again = show(shown, frame.clone(), tmp_path)
+    assert again.url == first.url
+    assert again.app is first.app
+    other = show(shown, frame, tmp_path, dims=3)
+    assert other.url != first.url
+
+
+def test_only_the_dashboards_shown_last_keep_a_worker(shown, tmp_path):
+    views = [
+        show(shown, np.eye(120, 8) * (i + 1), tmp_path) for i in range(notebook.LIVE_WORKERS + 2)
+    ]
+    live = views[-notebook.LIVE_WORKERS :]
+    deadline = time.monotonic() + 120
+    while not all(v.app.dashboard.context.jobs.worker_pids() for v in live):
+        assert time.monotonic() < deadline, "the last dashboards' workers did not start"
+        time.sleep(0.2)
+    for old in views[: -notebook.LIVE_WORKERS]:
+        assert old.app.dashboard.context.jobs.worker_pids() == []
+    # An old dashboard still maps: its worker starts again when asked.
+    assert views[0].coordinates.height == 120
 
 
 def test_a_run_directory_a_table_file_and_a_config(shown, tmp_path, digits_path):
@@ -162,7 +203,24 @@ def test_outside_a_notebook_the_address_is_printed(shown, tmp_path, capsys):
     view = dashboard.show(np.eye(150, 4), cache_dir=tmp_path / "cache")
     shown.append(view)
     assert capsys.readouterr().out.strip() == f"Embedding projector: open {view.url} in a browser"
-    # In a notebook the cell shows the page: an iframe of the view's address.
-    html = view._repr_html_()
+    # In a notebook the cell shows the page: an iframe of the view's address, tall enough
+    # for the 3D map's page.
+    html = notebook.InlinePage(view.url)._repr_html_()
     assert html.startswith(f'<iframe src="{view.url}"')
-    assert 'height="720"' in html
+    assert 'height="820"' in html
+    # The view itself shows as a line (a cell ending in `show(...)` shows the page once).
+    assert not hasattr(view, "_repr_html_")
+    assert repr(view) == f"<dashboard view at {view.url}: .selected, .coordinates, .close()>"
+
+
+def test_errors_are_raised_from_show_not_from_deep_inside(shown, tmp_path):
+    """A notebook prints the whole traceback: it must be the user's call, not the
+    dashboard's insides."""
+    import traceback
+
+    with pytest.raises(DataError) as caught:
+        show(shown, pl.DataFrame({"a": ["x", "y"]}), tmp_path)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert [f.name for f in frames][-1] == "show"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 CANCEL_GRACE_S = 1.5
 #: A new worker has this long to build the dashboard (read the config, open the tables).
 START_TIMEOUT_S = 180.0
+#: A file the workers log to instead of their stderr (set by a notebook's `dashboard.show`).
+WORKER_LOG_ENV = "EMBEDDING_DASHBOARD_WORKER_LOG"
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,15 @@ def _rebuild_plugins(spec: WorkerSpec) -> pluggy.PluginManager:
 
 def main(fd: int) -> None:
     """The worker process: ``python -c "...; main(fd)"`` with one end of a socket pair."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s (worker): %(message)s")
+    # A notebook's dashboards log to a file: a kernel shows its children's output in
+    # whichever cell runs next.
+    log_file = os.environ.get(WORKER_LOG_ENV) or None
+    logging.basicConfig(
+        level=logging.INFO,
+        format=("%(asctime)s " if log_file else "")
+        + "%(levelname)s %(name)s (worker): %(message)s",
+        filename=log_file,
+    )
     conn = _Channel(socket.socket(fileno=fd))
     try:
         sys.path[:] = conn.recv()  # the server's: plugins are imported from where it finds them
@@ -239,6 +249,10 @@ def crash_text(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+class WorkerStoppedError(ReducerError):
+    """The worker was stopped while it started (its server no longer wants it)."""
+
+
 class ReducerProcess:
     """One warm worker process that runs one projection at a time.
 
@@ -253,6 +267,8 @@ class ReducerProcess:
         self._process: Any = None
         self._conn: Any = None
         self._lock = threading.Lock()
+        # Counts `stop` calls: a worker still starting when one came is ended at once.
+        self._stops = 0
 
     @property
     def pid(self) -> int | None:
@@ -261,6 +277,7 @@ class ReducerProcess:
         return process.pid if process is not None and process.poll() is None else None
 
     def _start(self) -> None:
+        stops = self._stops
         ours, theirs = socket.socketpair()
         code = f"from dashboard.projection.process import main; main({theirs.fileno()})"
         process = subprocess.Popen(
@@ -287,6 +304,11 @@ class ReducerProcess:
             raise ReducerError(
                 f"the reducer worker could not start: {message[1]}\nthe server log has the details"
             )
+        if stops != self._stops:  # stopped while it started: nobody wants it now
+            process.kill()
+            process.wait()
+            conn.close()
+            raise WorkerStoppedError("the reducer worker was stopped while it started")
         self._process, self._conn = process, conn
         logger.info("reducer worker started (pid %d)", process.pid)
 
@@ -298,11 +320,14 @@ class ReducerProcess:
                 return
             try:
                 self._start()
+            except WorkerStoppedError:
+                pass
             except ReducerError as exc:
                 logger.warning("the reducer worker did not start: %s", exc)
 
     def stop(self) -> None:
         """End the worker (a new one starts with the next projection)."""
+        self._stops += 1
         process, conn, self._process, self._conn = self._process, self._conn, None, None
         if process is not None and process.poll() is None:
             process.kill()

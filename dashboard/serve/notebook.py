@@ -8,40 +8,49 @@ Code) show the page; others, and plain Python, get the address to open instead.
 
 The page's selection flows back: :attr:`NotebookView.selected` is the selected rows, and
 :attr:`NotebookView.coordinates` the map the page shows, read from the page's latest view.
+
+A notebook re-runs cells: showing the same thing again returns the dashboard already served,
+and only the dashboards shown last keep a worker process (:data:`LIVE_WORKERS`). In a kernel,
+the dashboard's log goes to a file (:data:`LOG_FILE` in the cache folder's ``notebook/``),
+not into whichever cell runs next.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import itertools
+import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from dashboard.config import load_config, parse_config, user_cache_dir
-from dashboard.errors import ConfigError, DataError
-from dashboard.files import atomic_write
+from dashboard.config import parse_config
+from dashboard.errors import ConfigError, DashboardError, DataError
+from dashboard.serve.show_config import FRAMES_DIR, cache_folder, show_config
 
 logger = logging.getLogger(__name__)
 
-#: The table's name when ``data`` is a frame, a Table or an array.
-TABLE = "data"
-#: Where frames given to :func:`show` are written (under the cache folder), by content.
-FRAMES_DIR = "notebook"
-#: Options that describe the table (its columns' roles), passed to the table's config.
-TABLE_OPTIONS = ("embedding", "label", "text", "image", "id", "color")
+
+#: Dashboards that keep their worker process: the most recently shown. An older one's
+#: worker is ended; a new one starts if its page asks for a new map.
+LIVE_WORKERS = 3
+#: The inline page's default height in pixels (the 3D map's page fits).
+HEIGHT = 820
+#: The dashboard's log in a kernel, in the cache folder's ``notebook/``.
+LOG_FILE = "dashboard.log"
 
 _server_lock = threading.Lock()
 _server: _Server | None = None
-_mounts = itertools.count(1)
+#: Dashboards served, by their config (JSON), the most recently shown last.
+_shown: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+_next_mount = 1
 
 
 class _Server:
@@ -94,28 +103,53 @@ def _shared_server(host: str, port: int) -> _Server:
 
 
 @dataclass
+class InlinePage:
+    """What a cell shows: the page in an iframe, or its address where HTML cannot show."""
+
+    url: str
+    height: int = HEIGHT
+
+    def _repr_html_(self) -> str:
+        src = html.escape(self.url, quote=True)
+        return (
+            f'<iframe src="{src}" width="100%" height="{int(self.height)}" '
+            'style="border: 1px solid #ddd; border-radius: 4px" '
+            'title="Embedding projector"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        # What a front end that cannot render HTML shows, and what plain Python prints.
+        return f"Embedding projector: open {self.url} in a browser"
+
+
+@dataclass(repr=False)
 class NotebookView:
     """A dashboard shown by :func:`show`: its address, and what its page shows now.
 
     Attributes
     ----------
     url
-        The page's address (open it in a browser tab for a larger view; the selection is
-        shared with the inline one only while they are the same page).
+        The page's address (open it in a browser tab for a larger view).
     app
         The Dash app (``app.dashboard.context`` holds the tables).
     """
 
     url: str
     app: Any
-    height: int = 720
+    height: int = HEIGHT
     as_pandas: bool = False
-    _prefix: str = field(default="", repr=False)
+    _prefix: str = ""
 
     # -- what the page shows ------------------------------------------------------------------
 
     def _view(self) -> Any:
         """The page's latest view: the page used last, else the view a new page opens with."""
+        server = _server
+        if server is None or server.mounts.get(self._prefix) is not self.app.server:
+            raise DashboardError(
+                f"this dashboard ({self.url}) was closed\n"
+                "show the data again: `view = dashboard.show(...)`"
+            )
         memory = self.app.dashboard.pages.latest()
         if memory is not None:
             return memory.view
@@ -130,17 +164,22 @@ class NotebookView:
 
     @property
     def selected(self) -> Any:
-        """The rows selected on the page (box, lasso or click), in table order, with every
-        column of the table and their row number (``row``); no rows before a selection.
+        """The rows the page shows as selected (box, lasso or click), in table order, with
+        every column of the table (images as PNG bytes) and their row number (``row``).
 
-        A polars frame, or pandas when :func:`show` was given one.
+        As on the page, a selected row a filter or the legend hides is left out (and comes
+        back when the filter goes); no rows before a selection. A polars frame, or pandas
+        when :func:`show` was given one.
         """
         from dashboard.data.dataset import ROW
+        from dashboard.web.derive import filter_specs, visible_selection
 
         view = self._view()
+        context = self.app.dashboard.context
+        shown = visible_selection(view, filter_specs(view), context, self._cached_map(view))
         # The table's own rows (an embedding picked in the page is a view of the same rows).
-        dataset = self.app.dashboard.context.dataset(view.selection.table or view.table)
-        rows = sorted({int(r) for r in view.selection.rows})
+        dataset = context.dataset(shown["table"] or view.table)
+        rows = sorted({int(r) for r in shown["rows"]})
         frame = (
             dataset.frame.with_row_index(ROW)
             .filter(pl.col(ROW).is_in(rows))
@@ -158,49 +197,73 @@ class NotebookView:
         Raises
         ------
         DashboardError
-            When the page's reducer settings cannot make a map (the reason), or its fit
-            failed.
+            When the page's reducer settings cannot make a map (the reason), its fit
+            failed, or the view was closed.
         """
-        from dashboard.web.derive import derive_request
-
         context = self.app.dashboard.context
         view = self._view()
-        request, why = derive_request(view, context)
-        if request is None:
-            raise DataError(
-                f"the page's settings make no map of table {view.table!r}: {why}\n"
-                "change them in the page's controls"
-            )
-        coords = context.coordinates(context.jobs.wait(request))
+        request = self._request(view)
+        try:
+            coords = context.coordinates(context.jobs.wait(request))
+        except DashboardError as exc:
+            raise _short(exc) from None
         on_map = np.flatnonzero(np.isfinite(coords).all(axis=1))
         columns = {"row": on_map.astype(np.uint32)}
         for axis, name in enumerate("xyz"[: coords.shape[1]]):
             columns[name] = coords[on_map, axis]
         return self._out(pl.DataFrame(columns))
 
+    def _request(self, view: Any) -> dict[str, Any]:
+        from dashboard.web.derive import derive_request
+
+        request, why = derive_request(view, self.app.dashboard.context)
+        if request is None:
+            raise DataError(
+                f"the page's settings make no map of table {view.table!r}: {why}\n"
+                "change them in the page's controls"
+            )
+        return request
+
+    def _cached_map(self, view: Any) -> Any:
+        """The page's map when it is computed (filters on colours measured on the map need
+        it), else None."""
+        from dashboard.projection.request import ProjectionRequest
+        from dashboard.web.derive import derive_request
+
+        request, _ = derive_request(view, self.app.dashboard.context)
+        if request is None:
+            return None
+        context = self.app.dashboard.context
+        return context.cached_projection(ProjectionRequest.from_dict(request))[1]
+
     def _out(self, frame: pl.DataFrame) -> Any:
         return frame.to_pandas() if self.as_pandas else frame
 
     # -- display ------------------------------------------------------------------------------
 
-    def _repr_html_(self) -> str:
-        src = html.escape(self.url, quote=True)
-        return (
-            f'<iframe src="{src}" width="100%" height="{int(self.height)}" '
-            'style="border: 1px solid #ddd; border-radius: 4px" '
-            'title="Embedding projector"></iframe>'
-        )
+    def display(self) -> None:
+        """Show the page (again) in the cell's output."""
+        _display(InlinePage(self.url, self.height))
 
     def __repr__(self) -> str:
-        # What a front end that cannot render HTML shows, and what plain Python prints.
-        return f"Embedding projector: open {self.url} in a browser"
+        return f"<dashboard view at {self.url}: .selected, .coordinates, .close()>"
 
     def close(self) -> None:
-        """Stop serving this dashboard (its address answers 404) and its projection jobs."""
+        """Stop serving this dashboard (its address answers 404) and end its worker."""
         server = _server
-        if server is not None:
-            server.mounts.pop(self._prefix, None)
+        with _server_lock:
+            if server is not None:
+                server.mounts.pop(self._prefix, None)
+            for key, (prefix, _) in list(_shown.items()):
+                if prefix == self._prefix:
+                    del _shown[key]
         self.app.dashboard.context.jobs.stop()
+
+
+def _short(exc: DashboardError) -> DashboardError:
+    """``exc`` anew, raised from here: a notebook shows the message, not a traceback
+    through the whole dashboard."""
+    return type(exc)(str(exc))
 
 
 def show(
@@ -219,7 +282,7 @@ def show(
     panels: list[Any] | None = None,
     title: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    height: int = 720,
+    height: int = HEIGHT,
     port: int = 0,
     display: bool = True,
 ) -> NotebookView:
@@ -267,7 +330,34 @@ def show(
         "id": id,
         "color": color,
     }
-    config, as_pandas = _config(data, labels, options, cache_dir)
+    try:
+        view = _show(data, labels, options, reducer, dims, params, panels, title, cache_dir, port)
+    except DashboardError as exc:
+        raise _short(exc) from None
+    view.height = height
+    if display:
+        view.display()
+    return view
+
+
+def _show(
+    data: Any,
+    labels: Any,
+    options: dict[str, Any],
+    reducer: str | None,
+    dims: int | None,
+    params: Mapping[str, Any] | None,
+    panels: list[Any] | None,
+    title: str | None,
+    cache_dir: str | os.PathLike[str] | None,
+    port: int,
+) -> NotebookView:
+    """:func:`show` without the display: the dashboard served for these arguments."""
+    global _next_mount
+    folder = cache_folder(cache_dir)
+    if _in_kernel():
+        _log_to_file(folder / FRAMES_DIR)
+    config, as_pandas = show_config(data, labels, options, folder, cache_dir)
     projection = config.setdefault("projection", {})
     for key, value in (("reducer", reducer), ("dims", dims), ("params", params)):
         if value is not None:
@@ -278,133 +368,66 @@ def show(
         config["title"] = title
     if not config["projection"]:
         del config["projection"]
-
-    from dashboard.web.app import create_app
-
     server = _shared_server("127.0.0.1", port)
-    prefix = f"/view-{next(_mounts)}/"
-    # Errors name where the table came from: the YAML file, or this call.
-    source = str(data) if isinstance(data, (str, os.PathLike)) else "`dashboard.show`"
-    app = create_app(parse_config(config, source=source), url_base_pathname=prefix)
-    app.dashboard.context.jobs.warm()
-    server.mounts[prefix] = app.server
-    view = NotebookView(server.url(prefix), app, height, as_pandas, prefix)
-    if display:
-        _display(view)
-    return view
+    key = json.dumps(config, sort_keys=True, default=str)
+    with _server_lock:
+        found = _shown.get(key)
+        if found is not None and server.mounts.get(found[0]) is found[1].server:
+            # The same cell run again: the dashboard already served (and its cached maps).
+            prefix, app = found
+        else:
+            from dashboard.web.app import create_app
+
+            prefix = f"/view-{_next_mount}/"
+            # Errors name where the table came from: the YAML file, or this call.
+            source = str(data) if isinstance(data, (str, os.PathLike)) else "`dashboard.show`"
+            app = create_app(parse_config(config, source=source), url_base_pathname=prefix)
+            _next_mount += 1  # only once served: a failed call takes no number
+            server.mounts[prefix] = app.server
+            app.dashboard.context.jobs.warm()
+        _shown[key] = (prefix, app)
+        _shown.move_to_end(key)
+        # Only the dashboards shown last keep a worker: a notebook re-run ten times must not
+        # hold ten idle processes.
+        for _, old in list(_shown.values())[:-LIVE_WORKERS]:
+            old.dashboard.context.jobs.stop()
+    return NotebookView(server.url(prefix), app, as_pandas=as_pandas, _prefix=prefix)
 
 
-def _display(view: NotebookView) -> None:
-    """Show the page in the cell's output, or print its address where HTML cannot show."""
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (whose front end may render HTML)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        get_ipython = None
-    shell = get_ipython() if get_ipython is not None else None
-    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _display(page: InlinePage) -> None:
+    """Show the page in the cell's output, or print its address where HTML cannot show."""
+    if _in_kernel():
         from IPython.display import display
 
-        display(view)  # text/html for front ends that render it, text/plain (the address) else
+        display(page)  # text/html for front ends that render it, text/plain (the address) else
     else:
         # A terminal or a script: the page cannot show here; its address is the output.
-        print(repr(view))
+        print(repr(page))
 
 
-def _config(
-    data: Any,
-    labels: Any,
-    options: dict[str, Any],
-    cache_dir: str | os.PathLike[str] | None,
-) -> tuple[dict[str, Any], bool]:
-    """The config mapping for ``data``, and whether the data came as pandas."""
-    roles = {k: v for k, v in options.items() if v is not None}
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data).expanduser()
-        if path.suffix.lower() in (".yaml", ".yml"):
-            if roles:
-                raise ConfigError(
-                    f"`{next(iter(roles))}`: a YAML config names its tables' columns itself\n"
-                    f"set it in {str(path)!r}, or pass a table instead of the config"
-                )
-            config = load_config(path).model_dump(mode="json", exclude_none=True)
-            return _with_cache(config, cache_dir), False
-        if not path.exists():
-            raise DataError(
-                f"`data`: {str(path)!r} does not exist\n"
-                "pass a frame, an array, a run directory, a table file or a YAML config"
-            )
-        table = {"path": str(path.resolve()), **roles}
-        return _with_cache({"tables": {path.stem or TABLE: table}}, cache_dir), False
-    if labels is not None and not isinstance(data, np.ndarray):
-        raise DataError(
-            "`labels` goes with an array of vectors only\n"
-            "a frame or a Table names its label column: `label=`"
-        )
-    frame, guessed, as_pandas = _frame(data, labels)
-    table = {**{k: v for k, v in guessed.items() if v}, **roles}
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else _cache_folder()
-    table["path"] = str(_write_frame(frame, folder / FRAMES_DIR))
-    return _with_cache({"tables": {TABLE: table}}, cache_dir), as_pandas
+def _log_to_file(folder: Path) -> None:
+    """In a kernel, the dashboard's log (and its workers') goes to a file: a log line written
+    from a server thread would land in whichever cell runs next. A logger the user set up
+    already is left as it is."""
+    from dashboard.projection.process import WORKER_LOG_ENV
 
-
-def _with_cache(config: dict[str, Any], cache_dir: Any) -> dict[str, Any]:
-    if cache_dir is not None:
-        config["cache_dir"] = str(Path(cache_dir).expanduser())
-    return config
-
-
-def _cache_folder() -> Path:
-    from dashboard.config import CACHE_ENV
-
-    return Path(os.environ.get(CACHE_ENV) or user_cache_dir())
-
-
-def _frame(data: Any, labels: Any) -> tuple[pl.DataFrame, dict[str, str | None], bool]:
-    """``data`` as a polars frame, the roles guessed from its types, and whether it was a
-    pandas frame."""
-    from dashboard.writer.table import Table, infer_roles, is_frame
-
-    if isinstance(data, np.ndarray):
-        if data.ndim != 2 or data.dtype.kind not in "biuf":
-            raise DataError(
-                f"`data`: an array must be numeric rows x dims, got {data.dtype} with shape "
-                f"{data.shape}\nreshape it to one vector per row"
-            )
-        columns = {"embedding": pl.Series(np.ascontiguousarray(data, dtype=np.float32))}
-        if labels is not None:
-            values = list(labels)
-            if len(values) != len(data):
-                raise DataError(
-                    f"`labels` has {len(values)} values for {len(data)} rows\n"
-                    "give one label per row"
-                )
-            columns["label"] = pl.Series([None if v is None else str(v) for v in values])
-        frame = pl.DataFrame(columns)
-        return frame, infer_roles(frame.schema), False
-    if isinstance(data, Table):
-        frame = data.to_polars()
-        return frame, data.roles(), False
-    if is_frame(data):
-        as_pandas = not isinstance(data, (pl.DataFrame, pl.LazyFrame))
-        table = Table(dataframe=data)
-        frame = table.to_polars()
-        return frame, infer_roles(frame.schema), as_pandas
-    raise DataError(
-        f"`data`: cannot show a {type(data).__name__}\n"
-        "pass a pandas or polars frame, a dashboard.Table, a numpy array (with `labels=`), "
-        "a run directory, a table file or a YAML config"
-    )
-
-
-def _write_frame(frame: pl.DataFrame, folder: Path) -> Path:
-    """Write ``frame`` as parquet named by its content: showing the same data again reuses
-    the file, and with it every map cached for it."""
+    log = logging.getLogger("dashboard")
+    if log.handlers:
+        return
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for name, dtype in frame.schema.items():
-        digest.update(f"{name}:{dtype};".encode())
-    digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
-    path = folder / f"{digest.hexdigest()[:24]}.parquet"
-    if not path.exists():
-        atomic_write(path, frame.write_parquet, durable=False)
-    return path
+    handler = logging.FileHandler(folder / LOG_FILE, delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    os.environ.setdefault(WORKER_LOG_ENV, str(folder / LOG_FILE))

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import dashboard
-from dashboard.serve.notebook import NotebookView
+from dashboard.serve.notebook import InlinePage, NotebookView
 from tests.browser.conftest import (
     COUNT_POINTS,
     GRAPH,
@@ -43,7 +43,7 @@ def view(tmp_path_factory: pytest.TempPathFactory, digits_path: Path) -> Iterato
 
 
 def test_the_inline_page_draws_the_map_inside_an_iframe(page: Page, view: NotebookView):
-    page.set_content(f"<h1>Out [1]:</h1>{view._repr_html_()}")
+    page.set_content(f"<h1>Out [1]:</h1>{InlinePage(view.url)._repr_html_()}")
     frame = page.frame_locator("iframe")
     expect(frame.locator("#dashboard-status")).to_contain_text("PCA 2D", timeout=120_000)
     inner = next(f for f in page.frames if f.url.startswith(view.url))

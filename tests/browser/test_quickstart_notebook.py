@@ -76,3 +76,17 @@ def test_the_quickstart_runs_in_a_kernel_and_its_page_selects(page: Page, tmp_pa
             "len(view.selected), sorted(set(view.selected['digit']))[:1]",
         )
         assert got.startswith(f"({chosen}, ['")
+
+        # A cell ending in `show(...)` shows the page once (the view itself as a line).
+        cell = nbformat.v4.new_code_cell("dashboard.show(digits.data[:300])")
+        notebook.cells.append(cell)
+        client.execute_cell(cell, len(notebook.cells) - 1)
+        assert text(cell, "text/html").count("<iframe") == 1
+        assert "<dashboard view at http://127.0.0.1:" in text(cell)
+
+    # The dashboard's log (its workers' too) went to a file, not into the cells.
+    shown = "".join(text(c) + text(c, "text/html") for c in notebook.cells if c.cell_type == "code")
+    assert "INFO" not in shown
+    assert "(worker)" not in shown
+    log = (tmp_path / "cache" / "notebook" / "dashboard.log").read_text()
+    assert "pca 2D of 'data': 1797 points" in log
