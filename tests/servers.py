@@ -34,10 +34,11 @@ def serve(
     port_args: Callable[[int], list[str]] = lambda port: ["--port", str(port)],
     env: dict[str, str] | None = None,
     cwd: Path = ROOT,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run ``command`` plus ``port_args(N)`` (default ``--port N``) in ``cwd`` and yield its
-    URL once it answers; terminate it after."""
-    port = free_port()
+    """Run ``command`` plus ``port_args(N)`` (default ``--port N``, N a free port unless
+    ``port`` is given) in ``cwd`` and yield its URL once it answers; terminate it after."""
+    port = free_port() if port is None else port
     # A file, not a pipe: a server that logs every request would fill a pipe and block.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
