@@ -112,6 +112,9 @@ def hovered_point(page: Page, x: float, y: float) -> int | None:
         page.wait_for_function("() => window.__hovered !== null", timeout=5_000)
     except Exception:
         return None
+    # The pointer passes other points on its way: the point under its end is the last one
+    # hovered, once plotly's throttled hover has caught up (a loaded machine lags).
+    page.wait_for_timeout(500)
     return page.evaluate("() => window.__hovered")
 
 
