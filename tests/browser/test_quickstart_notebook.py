@@ -83,6 +83,9 @@ def test_the_quickstart_runs_in_a_kernel_and_its_page_selects(page: Page, tmp_pa
         client.execute_cell(cell, len(notebook.cells) - 1)
         assert text(cell, "text/html").count("<iframe") == 1
         assert "<dashboard view at http://127.0.0.1:" in text(cell)
+        # Leave the page before the kernel (its server) ends: a call still in flight would
+        # fail, and the console would say so.
+        page.goto("about:blank")
 
     # The dashboard's log (its workers' too) went to a file, not into the cells.
     shown = "".join(text(c) + text(c, "text/html") for c in notebook.cells if c.cell_type == "code")
