@@ -25,6 +25,16 @@ def user_cache_dir() -> Path:
     return Path(base).expanduser() / "embedding-dashboard"
 
 
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
+    """The cache directory for a `cache_dir` setting: it, else ``$EMBEDDING_DASHBOARD_CACHE``,
+    else :func:`user_cache_dir`."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return user_cache_dir()
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -192,11 +202,7 @@ class DashboardConfig(_Strict):
 
     def resolved_cache_dir(self) -> Path:
         """Return the cache directory: config key, then environment, then the user cache."""
-        if self.cache_dir is not None:
-            return self.cache_dir
-        if os.environ.get(CACHE_ENV):
-            return Path(os.environ[CACHE_ENV])
-        return user_cache_dir()
+        return resolve_cache_dir(self.cache_dir)
 
     def writable_cache_dir(self) -> Path:
         """:meth:`resolved_cache_dir`, created if missing and checked to take files.

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dashboard.config import parse_config
+from dashboard.config import parse_config, resolve_cache_dir
 from dashboard.errors import ConfigError, DashboardError, DataError
-from dashboard.serve.show_config import FRAMES_DIR, cache_folder, show_config
+from dashboard.serve.show_config import FRAMES_DIR, show_config
 
 logger = logging.getLogger(__name__)
 
@@ -228,10 +228,10 @@ class NotebookView:
         """The page's map when it is computed (filters on colours measured on the map need
         it), else None."""
         from dashboard.projection.request import ProjectionRequest
-        from dashboard.web.derive import derive_request
 
-        request, _ = derive_request(view, self.app.dashboard.context)
-        if request is None:
+        try:
+            request = self._request(view)
+        except DataError:
             return None
         context = self.app.dashboard.context
         return context.cached_projection(ProjectionRequest.from_dict(request))[1]
@@ -354,7 +354,7 @@ def _show(
 ) -> NotebookView:
     """:func:`show` without the display: the dashboard served for these arguments."""
     global _next_mount
-    folder = cache_folder(cache_dir)
+    folder = resolve_cache_dir(cache_dir)
     if _in_kernel():
         _log_to_file(folder / FRAMES_DIR)
     config, as_pandas = show_config(data, labels, options, folder, cache_dir)

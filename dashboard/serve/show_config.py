@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dashboard.config import CACHE_ENV, load_config, user_cache_dir
+from dashboard.config import load_config
 from dashboard.errors import ConfigError, DataError
 from dashboard.files import atomic_write
 
@@ -20,14 +20,6 @@ from dashboard.files import atomic_write
 TABLE = "data"
 #: Where frames given to :func:`dashboard.show` are written (under the cache folder).
 FRAMES_DIR = "notebook"
-
-
-def cache_folder(cache_dir: str | os.PathLike[str] | None) -> Path:
-    """The cache folder :func:`dashboard.show` uses: ``cache_dir``, else the environment's,
-    else the user's."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    return Path(os.environ.get(CACHE_ENV) or user_cache_dir())
 
 
 def show_config(
@@ -103,8 +95,8 @@ def _frame(data: Any, labels: Any) -> tuple[pl.DataFrame, dict[str, str | None],
         frame = pl.DataFrame(columns)
         return frame, infer_roles(frame.schema), False
     if isinstance(data, Table):
-        frame = data.to_polars()
-        return frame, data.roles(), False
+        frame = data.to_polars()  # once: `Table.roles` would encode every image again
+        return frame, infer_roles(frame.schema), False
     if is_frame(data):
         as_pandas = not isinstance(data, (pl.DataFrame, pl.LazyFrame))
         table = Table(dataframe=data)

@@ -325,15 +325,12 @@ def _widget_values(
 ANSWER = "dashboard-view-answer"
 
 
-def register(
-    app: Dash, context: PanelContext, panels: list[Panel], pages: PageViews | None = None
-) -> list[Any]:
+def register(app: Dash, context: PanelContext, panels: list[Panel], pages: PageViews) -> list[Any]:
     """Add the view callback and the link's; return the components the layout needs.
 
-    ``pages`` keeps each page's latest view (default: a new memory of its own)."""
+    ``pages`` keeps each page's latest view (the dashboard's, which a notebook reads)."""
     start = initial_view(context, panels)
     widgets_pattern = {"type": VIEW_TYPE, "panel": ALL, "key": ALL}
-    pages = PageViews() if pages is None else pages
 
     @app.callback(
         Output(ANSWER, "data"),

@@ -570,8 +570,7 @@
   // pressing it there means that, not "let go of my lasso" (Dash 4's dropdown does not
   // stop the key, and keeps focus on its trigger once the list is closed).
   const TYPED_IN =
-    "input, textarea, select, [contenteditable], [role=listbox], [role=combobox], " +
-    ".dash-dropdown, .dash-dropdown-content";
+    "input, textarea, select, [contenteditable], [role=listbox], [role=combobox], .dash-dropdown";
 
   const ESCAPE_QUIET_MS = 800;
   let escapeQuietUntil = 0;
