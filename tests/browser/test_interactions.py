@@ -152,6 +152,21 @@ def test_escape_in_a_field_or_a_dropdown_keeps_the_selection(page: Page, demo_ur
     page.keyboard.press("Escape")
     expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
     assert agree(page) == 0
+    # Typing in the search box, then selecting on the map: the map has the focus, and
+    # Escape lets go.
+    query.fill("digit 4")
+    box_select(page, 60)
+    assert agree(page) > 1
+    page.keyboard.press("Escape")
+    expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
+    assert agree(page) == 0
+    # A switch has no use for Escape: it lets go there too.
+    box_select(page, 60)
+    assert agree(page) > 1
+    page.locator("input[type=radio]").first.focus()
+    page.keyboard.press("Escape")
+    expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
+    assert agree(page) == 0
 
 
 def test_the_tooltip_hides_when_the_pointer_leaves_and_stays_in_the_window(

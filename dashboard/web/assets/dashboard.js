@@ -9,10 +9,10 @@
  * - The hover tooltip: shown beside the point, kept inside the window, hidden when the
  *   pointer leaves the point; its content comes from a small JSON route, cached. A row
  *   focused from a list gets the same card for a few seconds (its ring stays).
- * - Escape lets go of the selection, unless pressed in a text field or a dropdown (there it
- *   closes the list or leaves the field); a click on anything with data-dashboard-row
- *   focuses that row on the map; the page follows the browser's light or dark scheme; the
- *   address bar follows the view.
+ * - Escape lets go of the selection, unless pressed in a text box or a dropdown (there it
+ *   closes the list or empties the box; a press on the map takes the focus from them); a
+ *   click on anything with data-dashboard-row focuses that row on the map; the page follows
+ *   the browser's light or dark scheme; the address bar follows the view.
  */
 (function () {
   "use strict";
@@ -386,6 +386,12 @@
     let doubleAt = 0;
     let lastDown = { at: 0, x: 0, y: 0 };
     gd.addEventListener("pointerdown", (event) => {
+      // plotly keeps the press from moving the keyboard focus: the map in use takes it
+      // from the box or list used before, so Escape then means "let go" (see `typedIn`).
+      const active = document.activeElement;
+      if (active && active !== document.body && active.blur) {
+        active.blur();
+      }
       pressed = true;
       gd.__dashboardPressed = true;
       press += 1;
@@ -566,11 +572,13 @@
 
   // -- the page -----------------------------------------------------------------------------
 
-  // Escape in a text field or a dropdown closes the list or leaves the field: a person
+  // Escape in a text box or a dropdown closes the list or empties the box: a person
   // pressing it there means that, not "let go of my lasso" (Dash 4's dropdown does not
-  // stop the key, and keeps focus on its trigger once the list is closed).
+  // stop the key, and keeps focus on its trigger once the list is closed). A slider,
+  // switch or radio button has no use for Escape: there it lets go as anywhere else.
   const TYPED_IN =
-    "input, textarea, select, [contenteditable], [role=listbox], [role=combobox], .dash-dropdown";
+    "textarea, select, [contenteditable], [role=listbox], [role=combobox], .dash-dropdown";
+  const NOT_TYPED = new Set(["range", "checkbox", "radio", "button", "submit", "reset", "color"]);
 
   const ESCAPE_QUIET_MS = 800;
   let escapeQuietUntil = 0;
@@ -580,7 +588,14 @@
     if (document.querySelector(".dash-dropdown-content")) {
       return true;
     }
-    return Boolean(target && target.closest && target.closest(TYPED_IN));
+    if (!target || !target.closest) {
+      return false;
+    }
+    const input = target.closest("input");
+    if (input) {
+      return !NOT_TYPED.has(String(input.type || "text").toLowerCase());
+    }
+    return Boolean(target.closest(TYPED_IN));
   }
 
   function start() {
