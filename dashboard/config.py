@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ByteSize,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from dashboard.errors import ConfigError, quote_list
 
@@ -185,6 +192,19 @@ class DashboardConfig(_Strict):
         "`numba/` in the user cache dir, shared by every config, so it compiles once per "
         "machine.",
     )
+    memory_budget: ByteSize | Literal["auto"] | None = Field(
+        "auto",
+        description="Bytes an embedding matrix may take in memory, e.g. `8GB`. A bigger one "
+        "(a local parquet table) is decoded straight into a float32 file in the cache and "
+        "read a block of rows at a time. `auto`: half of this machine's memory; null: no limit.",
+    )
+    approximate_neighbors_above: int | None = Field(
+        1_000_000,
+        ge=0,
+        description="Tables with more rows find a row's neighbours in the original space "
+        "with an approximate index (faiss, built once in the background and kept in the "
+        "cache; exact re-ranking; its measured recall is shown); null: always exact.",
+    )
     celery: CeleryConfig | None = Field(
         None,
         description="Background projections through Dash's Celery manager on these workers "
@@ -231,6 +251,14 @@ class DashboardConfig(_Strict):
                 "give a directory this user can write (it is created if missing)"
             ) from None
         return path
+
+    def resolved_memory_budget(self) -> int | None:
+        """:attr:`memory_budget` in bytes (None: no limit)."""
+        if self.memory_budget == "auto":
+            from dashboard.data.matrix_file import physical_memory
+
+            return physical_memory() // 2 or None
+        return None if self.memory_budget is None else int(self.memory_budget)
 
     def resolved_numba_cache_dir(self) -> Path:
         """Where reducers keep compiled code: config key, then ``$NUMBA_CACHE_DIR``, then

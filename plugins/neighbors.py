@@ -166,7 +166,16 @@ class NeighborsPanel(Panel):
             "label": f"neighbours of {name(query)}",
             "colour": RING_COLOUR,
         }
-        content = [html.Div(title, className="small mb-1 dashboard-neighbors-title"), table]
+        content = [html.Div(title, className="small mb-1 dashboard-neighbors-title")]
+        describe = getattr(dataset.neighbors(), "describe", None)
+        if describe is not None:  # a big table's approximate search says how good it is
+            content.append(
+                html.Div(
+                    describe(metric),
+                    className="small text-body-secondary mb-1 dashboard-neighbors-search",
+                )
+            )
+        content.append(table)
         if on_map is not None:
             content.append(false_neighbours(on_map, set(found.tolist()), name))
         return content, highlight

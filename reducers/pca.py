@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from dashboard.plugin import Params, Progress, Reducer, hookimpl
-from dashboard.plugin.analysis import PrincipalComponents
+from dashboard.plugin.analysis import PrincipalComponents, gather_rows, row_blocks
 
 
 class PCAParams(Params):
@@ -61,7 +61,7 @@ class PCA(Reducer):
         # the covariance of 1M x 768 took 3.3 s and a centred copy of the table.
         rows = np.sort(np.random.default_rng(p.random_state).choice(n, p.fit_rows, replace=False))
         progress(0.1, f"PCA: components of {p.fit_rows:,} sampled rows of {n:,}")
-        self.model_.fit(X[rows])
+        self.model_.fit(gather_rows(X, rows))
         progress(0.5, f"PCA: placing {n:,} rows")
         return self.transform_in_chunks(X)
 
@@ -81,8 +81,8 @@ class PCA(Reducer):
         """The fitted projection of ``X``, a chunk of rows at a time: scikit-learn's
         ``transform`` centres a copy of its whole input."""
         out = np.empty((X.shape[0], self.n_components), dtype=np.float32)
-        for start in range(0, X.shape[0], chunk):
-            out[start : start + chunk] = self.model_.transform(X[start : start + chunk])
+        for start, rows in row_blocks(X, chunk):
+            out[start : start + len(rows)] = self.model_.transform(rows)
         return out
 
 

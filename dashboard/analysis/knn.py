@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from dashboard.data.matrix_file import gather_rows, row_blocks
 from dashboard.errors import DataError
 
 Metric = Literal["cosine", "euclidean"]
@@ -63,6 +64,57 @@ def nearest_to(
     found = np.argpartition(distances, k - 1)[:k] if k < n else np.arange(n)
     found = found[np.lexsort((found, distances[found]))][:k]
     return found.astype(np.int64), distances[found].astype(np.float32)
+
+
+def pair_distances(A: np.ndarray, B: np.ndarray, metric: Metric) -> np.ndarray:
+    """(len(A), len(B)) distances between the rows of ``A`` and of ``B`` (float64; NaN
+    rows give inf), as :func:`nearest_to` measures them."""
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    dots = A @ B.T
+    if metric == "cosine":
+        out = 1.0 - dots * _inverse_norms(A)[:, None] * _inverse_norms(B)[None, :]
+    else:
+        squared = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
+        out = np.sqrt(np.maximum(squared - 2.0 * dots, 0.0))
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+def nearest_to_rows(
+    X: np.ndarray, rows: np.ndarray, k: int, metric: Metric = "euclidean"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``X`` nearest to each of ``rows`` (each excluded from its own),
+    nearest first: exact, a block of ``X`` at a time, so a matrix mapped from a file bigger
+    than memory is read once and never held whole.
+
+    Returns
+    -------
+    indices, distances
+        (len(rows), k) int64 and float32; a query with fewer than ``k`` candidates is padded
+        with -1 and inf.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    queries = gather_rows(X, rows)
+    best_rows = np.full((len(rows), 0), -1, dtype=np.int64)
+    best = np.zeros((len(rows), 0))
+    for start, block in row_blocks(X):
+        distances = pair_distances(queries, block, metric)
+        own = (rows >= start) & (rows < start + len(block))
+        distances[np.flatnonzero(own), rows[own] - start] = np.inf  # never its own neighbour
+        candidates = np.concatenate(
+            [best_rows, np.arange(start, start + len(block))[None, :].repeat(len(rows), axis=0)],
+            axis=1,
+        )
+        pooled = np.concatenate([best, distances], axis=1)
+        keep = min(k, pooled.shape[1])
+        top = np.argpartition(pooled, keep - 1, axis=1)[:, :keep]
+        best_rows = np.take_along_axis(candidates, top, axis=1)
+        best = np.take_along_axis(pooled, top, axis=1)
+    order = np.lexsort((best_rows, best), axis=1) if best.size else best_rows
+    best_rows = np.take_along_axis(best_rows, order, axis=1)
+    best = np.take_along_axis(best, order, axis=1)
+    best_rows[~np.isfinite(best)] = -1
+    return best_rows, best.astype(np.float32)
 
 
 def _inverse_norms(X: np.ndarray) -> np.ndarray:

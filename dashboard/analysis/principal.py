@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dashboard.data.matrix_file import row_blocks
+
 #: Rows centred and multiplied at a time: bounds the copies (65,536 x 768 float32: 200 MB).
 CHUNK = 65_536
 
@@ -55,14 +57,19 @@ class PrincipalComponents:
             raise ValueError(
                 f"n_components={k} must be between 1 and min(n_samples, n_features)={min(n, d)}"
             )
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        # Passes a block of rows at a time: a matrix mapped from a file bigger than memory
+        # is streamed, never held whole (row_blocks lets each block's pages go).
+        total = np.zeros(d, dtype=np.float64)
+        for _, rows in row_blocks(X, CHUNK):
+            total += rows.sum(axis=0, dtype=np.float64)
+        self.mean_ = total / n
         mean = self.mean_.astype(X.dtype if X.dtype.kind == "f" else np.float64)
         if n >= d:
             # Centred before multiplying: X.T @ X - n * outer(mean) loses the variance of
             # data far from the origin to float32 cancellation.
             scatter = np.zeros((d, d), dtype=np.float64)
-            for start in range(0, n, CHUNK):
-                rows = X[start : start + CHUNK] - mean
+            for _, rows in row_blocks(X, CHUNK):
+                rows = rows - mean
                 scatter += rows.T @ rows
             values, vectors = np.linalg.eigh(scatter / max(n - 1, 1))
             order = np.argsort(values)[::-1]
@@ -92,10 +99,10 @@ class PrincipalComponents:
         weights = weights.astype(dtype)
         mean = self.mean_.astype(dtype)
         out = np.empty((X.shape[0], self.n_components), dtype=np.float32)
-        for start in range(0, X.shape[0], CHUNK):
+        for start, rows in row_blocks(X, CHUNK):
             # Centred before projecting, as in `fit`: rows far from the origin would lose
             # their spread to cancellation otherwise.
-            out[start : start + CHUNK] = (X[start : start + CHUNK] - mean) @ weights
+            out[start : start + len(rows)] = (rows - mean) @ weights
         return out
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:

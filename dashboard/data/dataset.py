@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from dashboard.analysis.ann import APPROXIMATE_ABOVE, NeighborSearch
 from dashboard.analysis.knn import NeighborIndex
 from dashboard.config import TableConfig
 from dashboard.data.cloud import is_cloud
@@ -123,14 +124,30 @@ class Dataset:
         #: Where the matrix is kept as a float32 ``.npy`` that every process maps (the
         #: server, its reducer workers): set by the app (:meth:`keep_matrix_in`).
         self._matrix_store: Any = None
+        self._memory_budget: int | None = None
+        self._approximate_above: int | None = APPROXIMATE_ABOVE
         self._fits = 0  # fits reading the matrix now (:meth:`fitting`)
         self._fits_done = threading.Condition()
 
-    def keep_matrix_in(self, store: Any) -> None:
+    def keep_matrix_in(
+        self,
+        store: Any,
+        *,
+        memory_budget: int | None = None,
+        approximate_above: int | None = APPROXIMATE_ABOVE,
+    ) -> None:
         """Keep the matrix in ``store`` (a :class:`ProjectionStore`) once it is read, and map
         it from there: the server and its reducer worker processes then share one copy in
-        the page cache instead of each decoding the table into its own."""
+        the page cache instead of each decoding the table into its own.
+
+        A matrix of more than ``memory_budget`` bytes (parquet files only) is decoded
+        straight into its file, never whole in memory, and read a block at a time. A table
+        of more than ``approximate_above`` rows finds neighbours with an approximate index
+        (:mod:`dashboard.analysis.ann`) kept in ``store`` too; None: always exact.
+        """
         self._matrix_store = store
+        self._memory_budget = memory_budget
+        self._approximate_above = approximate_above
 
     @contextmanager
     def fitting(self) -> Iterator[None]:
@@ -361,13 +378,14 @@ class Dataset:
                 "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
             ) from exc
 
-    def _read_parquet_vectors(self) -> np.ndarray | None:
+    def _read_parquet_vectors(self, to_file: Path | None = None) -> np.ndarray | None:
         # The frame is a plain scan of these files when they are all parquet.
         parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
         if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
             return None
         try:
-            return read_parquet_vectors(self.files, self.embedding_columns[0], self.n_rows)
+            column = self.embedding_columns[0]
+            return read_parquet_vectors(self.files, column, self.n_rows, to_file=to_file)
         except (OSError, ValueError, pa.ArrowException):
             return None  # the Polars path reports what is wrong
 
@@ -405,6 +423,8 @@ class Dataset:
         kept = store.load(key, mmap=True)
         if kept is not None and kept.ndim == 2 and kept.dtype == np.float32:
             return kept
+        if self.out_of_core:
+            return self._stream_matrix(store, key)
         built = self._build_matrix()
         # Written and mapped in the background once the fits reading it are done: writing
         # and syncing 3 GB (1M x 768) took 11 s of a first map here. This process then swaps
@@ -413,6 +433,41 @@ class Dataset:
         threading.Thread(
             target=self._keep_matrix, args=(store, key, built), name="dashboard-keep-matrix"
         ).start()
+        return built
+
+    @property
+    def matrix_bytes(self) -> int:
+        """The embedding's size as a float32 matrix (0 when the table cannot say)."""
+        return 4 * self.n_rows * (self.readable_dims or 0)
+
+    @property
+    def out_of_core(self) -> bool:
+        """Whether the matrix is bigger than the memory budget, so it lives in a file and
+        whole-table work reads it a block of rows at a time."""
+        budget = self._memory_budget
+        return bool(budget and self._matrix_store is not None and self.matrix_bytes > budget)
+
+    def _stream_matrix(self, store: Any, key: str) -> np.ndarray:
+        path = store.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logger.info(
+            "table %r: the embedding (%.1f GB) is over the memory budget (%.1f GB): "
+            "decoding it to %s",
+            self.name,
+            self.matrix_bytes / 1e9,
+            (self._memory_budget or 0) / 1e9,
+            path,
+        )
+        streamed = self._read_parquet_vectors(to_file=path)
+        if streamed is not None:
+            return streamed
+        logger.warning(
+            "table %r is over the memory budget, but only a local parquet table of one "
+            "vector column is read a block at a time: reading it whole",
+            self.name,
+        )
+        built = self._build_matrix()
+        store.save(key, built, durable=False)
         return built
 
     def _keep_matrix(self, store: Any, key: str, built: np.ndarray) -> None:
@@ -501,9 +556,19 @@ class Dataset:
                 return candidate
         return None
 
-    def neighbors(self) -> NeighborIndex:
-        """The exact k-NN index over the embedding, built once per process."""
-        return self._once("neighbors", lambda: NeighborIndex(self.matrix()))
+    def neighbors(self) -> NeighborIndex | NeighborSearch:
+        """The k-NN search over the embedding, made once per process: exact, or above the
+        approximate threshold an approximate index (both answer ``query(row, k, metric)``;
+        the approximate one also ``describe(metric)``)."""
+        return self._once("neighbors", self._neighbor_search)
+
+    def _neighbor_search(self) -> NeighborIndex | NeighborSearch:
+        above = self._approximate_above
+        if above is None or self.n_rows <= above:
+            return NeighborIndex(self.matrix())
+        store = self._matrix_store
+        folder = None if store is None else store.root
+        return NeighborSearch(self.matrix(), self.fingerprint(), folder)
 
     @property
     def n_dims(self) -> int | None:

@@ -12,6 +12,7 @@ explains the problem.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,17 +20,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dashboard.data.matrix_file import write_matrix_file
+
 #: Vector bytes decoded at a time by each thread (8,192 rows of 768 float32s). Whole row
 #: groups: 1M x 768 in 6.5-8.3 s, peak 6.0-6.2 GB; these batches: 4.3-5.8 s, 3.7-4.0 GB.
 BATCH_BYTES = 2**25
 
 
-def read_parquet_vectors(files: list[Path], column: str, n_rows: int) -> np.ndarray | None:
+def read_parquet_vectors(
+    files: list[Path], column: str, n_rows: int, *, to_file: Path | None = None
+) -> np.ndarray | None:
     """Return ``column`` (one vector a row) of the parquet ``files`` as a C-contiguous
     (``n_rows``, width) float32 matrix, or None when the fast path does not apply.
 
     Row groups are decoded in parallel, one thread a core, each straight into its rows of
-    the matrix, a batch at a time (:data:`BATCH_BYTES`).
+    the matrix, a batch at a time (:data:`BATCH_BYTES`). With ``to_file``, the rows go to
+    that ``.npy`` file instead of memory, and the matrix returned is mapped from it: memory
+    then holds the batches in flight, whatever the table's size.
     """
     groups = []  # (file, row group, first row)
     start = 0
@@ -43,8 +50,30 @@ def read_parquet_vectors(files: list[Path], column: str, n_rows: int) -> np.ndar
     width = _width(files[0], column)
     if not width:  # unknown, or empty vectors: the Polars path says what is wrong
         return None
-    batch_rows = max(1, BATCH_BYTES // (4 * width))
+    if to_file is not None:
+        decode = lambda put: _decode(groups, column, width, put)  # noqa: E731
+        if not write_matrix_file(to_file, (n_rows, width), decode):
+            return None
+        return np.load(to_file, mmap_mode="r", allow_pickle=False)
     out = np.empty((n_rows, width), dtype=np.float32)
+
+    def put(row: int, block: np.ndarray) -> None:
+        # Values beyond float32 become infinite; the reducers' input check names the rows.
+        with np.errstate(over="ignore"):
+            out[row : row + len(block)] = block
+
+    return out if _decode(groups, column, width, put) else None
+
+
+def _decode(
+    groups: list[tuple[Path, int, int]],
+    column: str,
+    width: int,
+    put: Callable[[int, np.ndarray], None],
+) -> bool:
+    """Decode ``groups`` (file, row group, first row), calling ``put(first_row, block)``
+    for each batch; False when a batch is not plain vectors of ``width``."""
+    batch_rows = max(1, BATCH_BYTES // (4 * width))
 
     def load(task: tuple[Path, int, int]) -> bool:
         path, group, row = task
@@ -57,16 +86,12 @@ def read_parquet_vectors(files: list[Path], column: str, n_rows: int) -> np.ndar
             block = _block(batch.column(0))
             if block is None or block.shape[1] != width:
                 return False
-            # Values beyond float32 become infinite; the reducers' input check names the rows.
-            with np.errstate(over="ignore"):
-                out[row : row + len(block)] = block
+            put(row, block)
             row += len(block)
         return True
 
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 4)) as pool:
-        if not all(pool.map(load, groups)):
-            return None
-    return out
+        return all(pool.map(load, groups))
 
 
 def _width(path: Path, column: str) -> int | None:

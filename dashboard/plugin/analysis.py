@@ -26,6 +26,7 @@ from dashboard.analysis.principal import PrincipalComponents
 from dashboard.analysis.quality import Faithfulness, measure
 from dashboard.analysis.structure import NOISE, NOT_MEASURED
 from dashboard.data.filtering import MISSING, filter_mask
+from dashboard.data.matrix_file import gather_rows, row_blocks
 from dashboard.data.sampling import sample_rows
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "compare",
     "contrast",
     "filter_mask",
+    "gather_rows",
     "knn_graph",
     "linear_cka",
     "map_neighbours",
@@ -60,5 +62,6 @@ __all__ = [
     "movement",
     "nearest",
     "nearest_to",
+    "row_blocks",
     "sample_rows",
 ]

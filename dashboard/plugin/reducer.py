@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from dashboard.data.matrix_file import row_blocks
 from dashboard.errors import DashboardError, JobCancelledError, ReducerError
 
 #: ``progress(fraction, message)``: fraction in [0, 1]; reducers call it as work advances.
@@ -214,8 +215,11 @@ class Reducer:
             )
         # One pass of row sums finds any NaN or inf without an n x d mask (768 MB at
         # 1M x 768); only then are the rows checked one by one, in blocks.
+        ones = np.ones(d, dtype=np.float32)
+        sums = np.empty(n, dtype=np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
-            sums = X @ np.ones(d, dtype=np.float32)
+            for start, rows in row_blocks(X):  # a block at a time: X may be a mapped file
+                sums[start : start + len(rows)] = rows @ ones
         if not np.isfinite(sums).all():
             bad_rows = _non_finite_rows(X)
             if bad_rows.size:  # else a sum overflowed: the values are finite
@@ -270,7 +274,7 @@ def describe_params_error(reducer: type[Reducer], exc: ValidationError, prefix: 
 def _non_finite_rows(X: np.ndarray, block: int = 65_536) -> np.ndarray:
     """Row numbers of ``X`` holding NaN or inf (a float32 row sum can also overflow)."""
     bad = [
-        start + np.flatnonzero(~np.isfinite(X[start : start + block]).all(axis=1))
-        for start in range(0, X.shape[0], block)
+        start + np.flatnonzero(~np.isfinite(rows).all(axis=1))
+        for start, rows in row_blocks(X, block)
     ]
     return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.data.matrix_file import gather_rows, row_blocks
 from dashboard.errors import ReducerError
 
 #: Typical spread per column outside which the rows are rescaled (distances stay in
@@ -52,7 +53,7 @@ def checked_for_fit(X: np.ndarray, dims: int, what: str) -> FitInput:
     needed = dims + 2
     if n < needed:
         return FitInput(X, 1.0)  # too few rows: each reducer's own check says how many
-    typical = _typical_spread(X[_sample(n)])
+    typical = _typical_spread(X if n <= SAMPLE_ROWS else gather_rows(X, _sample(n)))
     if typical == 0 and n > SAMPLE_ROWS:
         typical = _typical_spread(X)  # the sample's rows were all the same: ask every row
     if not np.isfinite(typical):
@@ -82,9 +83,7 @@ SAMPLE_ROWS = 20_000
 BLOCK_ROWS = 16_384
 
 
-def _sample(n: int) -> np.ndarray | slice:
-    if n <= SAMPLE_ROWS:
-        return slice(None)
+def _sample(n: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False))
 
 
@@ -94,12 +93,12 @@ def _typical_spread(X: np.ndarray) -> float:
     n = X.shape[0]
     with np.errstate(invalid="ignore", over="ignore"):
         total = np.zeros(X.shape[1])
-        for start in range(0, n, BLOCK_ROWS):
-            total += X[start : start + BLOCK_ROWS].sum(axis=0, dtype=np.float64)
+        for _, rows in row_blocks(X, BLOCK_ROWS):
+            total += rows.sum(axis=0, dtype=np.float64)
         mean = total / n
         squares = np.zeros(X.shape[1])
-        for start in range(0, n, BLOCK_ROWS):
-            centred = X[start : start + BLOCK_ROWS].astype(np.float64) - mean
+        for _, rows in row_blocks(X, BLOCK_ROWS):
+            centred = rows.astype(np.float64) - mean
             squares += np.einsum("ij,ij->j", centred, centred)
         return float(np.sqrt(np.mean(squares / n)))
 
@@ -111,8 +110,8 @@ def _distinct_rows(X: np.ndarray, enough: int) -> int:
     keys: set[float] = set()
     # A block at a time, stopping once there are enough (a float64 copy of a whole 1M x 768
     # table took 6 s and 6 GB; the first block nearly always has them).
-    for start in range(0, X.shape[0], BLOCK_ROWS):
-        keys.update(np.unique(X[start : start + BLOCK_ROWS].astype(np.float64) @ direction))
+    for _, rows in row_blocks(X, BLOCK_ROWS):
+        keys.update(np.unique(rows.astype(np.float64) @ direction))
         if len(keys) >= enough:
             return len(keys)
     # Few keys: compare those rows exactly (a projection can merge different rows).

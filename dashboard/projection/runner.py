@@ -15,6 +15,7 @@ import numpy as np
 
 from dashboard.analysis.principal import PrincipalComponents
 from dashboard.config import SampleConfig
+from dashboard.data.matrix_file import gather_rows
 from dashboard.data.sampling import sample_rows, strata_codes
 from dashboard.errors import (
     DashboardError,
@@ -109,7 +110,7 @@ def place_rest(
         if progress:
             progress(0.9, f"placing the rest: {start:,} of {len(rows):,} rows")
         chunk = rows[start : start + PLACE_CHUNK]
-        block = X[chunk]
+        block = gather_rows(X, chunk)
         if scale != 1.0:
             block = (block.astype(np.float64) * scale).astype(np.float32)
         if pca is not None:
@@ -291,7 +292,7 @@ def _compute(
     full = dataset.matrix()
     fit = pool if plan is None else plan.fit
     everything = plan is None and len(pool) == dataset.n_rows
-    X = full if everything else full[fit]
+    X = full if everything else gather_rows(full, fit)
     # Identical or near-identical vectors crash native reducers (t-SNE segfaults): refused
     # or rescaled here, for every reducer, before any of them runs.
     what = "the rows" if everything else "the isolated rows" if plan is None else "the sample"

@@ -67,8 +67,13 @@ def prepare(
     _check_stratify(config, datasets)
     initial = _initial_request(config, datasets, registry)
     store = ProjectionStore(cache_dir)
+    budget = config.resolved_memory_budget()
     for dataset in datasets.values():
-        dataset.keep_matrix_in(store)
+        dataset.keep_matrix_in(
+            store,
+            memory_budget=budget,
+            approximate_above=config.approximate_neighbors_above,
+        )
     context = PanelContext(
         config,
         datasets,
