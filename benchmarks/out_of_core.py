@@ -18,14 +18,20 @@ pages of mapped files it holds).
   ``transform`` in chunks. Trustworthiness@10 and 10-NN accuracy (cluster labels) on 5,000
   random rows.
 
+- With ``--dask N``: the same maps with ``dask: {local_workers: N}``: the server fits the
+  200k sample read by the workers, and the workers place every other row (cluster start-up
+  not counted). Peak memory is the server process's; each worker reads one row group at a
+  time.
+
 Prints each step's seconds and peak memory, and the ratios: PCA against the decode floor,
-peak memory against the budget.
+peak memory against the vectors' size.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -53,18 +59,27 @@ args = json.loads(sys.argv[1])
 import numpy as np
 from dashboard.web.assemble import prepare
 table = {"path": args["path"], "embedding": "embedding", "label": "label"}
-dashboard = prepare({"tables": {"t": table}, "cache_dir": args["cache"],
+extra = {"dask": {"local_workers": args["dask"]}} if args.get("dask") else {}
+dashboard = prepare({"tables": {"t": table}, "cache_dir": args["cache"], **extra,
                      "memory_budget": args["budget"],
                      "projection": {"reducer": args["reducer"], "sample": {"stratify": "label"}},
                      "panels": [{"type": "scatter", "table": "t"}]})
 request = {"table": "t", "reducer": args["reducer"], "dims": 2, "params": {}}
+if args.get("dask"):  # the cluster's start is not the map's work
+    dashboard.context.engine.client().wait_for_workers(args["dask"])
+    start = time.perf_counter()
 result = dashboard.context.project(request)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 dataset = dashboard.context.datasets["t"]
 Y = dashboard.context.coordinates(result)
 rows = np.sort(np.random.default_rng(0).choice(len(Y), 5000, replace=False))
-X = np.asarray(dataset.matrix()[rows])
+engine = dashboard.context.engine
+if engine is not None:  # the server never decoded the table: the workers read the rows
+    X = engine.gather_rows(dataset, rows)
+    engine.close()
+else:
+    X = np.asarray(dataset.matrix()[rows])
 labels = dataset.metadata()["label"].to_numpy()[rows]
 from sklearn.manifold import trustworthiness
 from sklearn.model_selection import cross_val_score
@@ -84,6 +99,10 @@ def main() -> None:
     parser.add_argument("--budget", default="1GB", help="`memory_budget` of the config")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "ooc")
     parser.add_argument("--skip-umap", action="store_true")
+    parser.add_argument("--skip-local", action="store_true", help="only the Dask runs")
+    parser.add_argument(
+        "--dask", type=int, default=0, metavar="WORKERS", help="also on a local Dask cluster"
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     path = dataset(args.workdir, args.rows, args.dims)
@@ -94,14 +113,32 @@ def main() -> None:
     )
     floor = child(DECODE, {"path": str(path)})
     print(f"decode floor (pyarrow, streamed): {floor['seconds']:7.1f} s")
+    own = args.workdir / "dask-cache"
     with tempfile.TemporaryDirectory(dir=args.workdir) as cache:
-        steps = {"pca": "PCA first map (decodes to the cache)"}
-        if not args.skip_umap:
-            steps["umap"] = "UMAP map (sample fit + transform)"
-        for reducer, title in steps.items():
+        steps = []
+        if not args.skip_local:
+            steps.append(("pca", 0, "PCA first map (decodes to the cache)"))
+            if not args.skip_umap:
+                steps.append(("umap", 0, "UMAP map (sample fit + transform)"))
+        if args.dask:
+            workers = f"on {args.dask} Dask workers"
+            steps.append(("pca", args.dask, f"PCA map, sample fit + rest placed {workers}"))
+            if not args.skip_umap:
+                steps.append(("umap", args.dask, f"UMAP map, rest placed {workers}"))
+        for reducer, dask, title in steps:
             begun = time.perf_counter()
+            if dask:  # each run computes its map: a cache of its own
+                shutil.rmtree(own, ignore_errors=True)
+                cache = own
             ours = child(
-                MAP, {"path": str(path), "cache": cache, "budget": args.budget, "reducer": reducer}
+                MAP,
+                {
+                    "path": str(path),
+                    "cache": cache,
+                    "budget": args.budget,
+                    "reducer": reducer,
+                    "dask": dask,
+                },
             )
             print(
                 f"{title}: {ours['seconds']:7.1f} s ({time.perf_counter() - begun:.1f} s "
@@ -113,7 +150,8 @@ def main() -> None:
             if reducer == "pca":
                 print(f"    ratio to the decode floor: {ours['seconds'] / floor['seconds']:.2f}x")
             print(f"    peak memory / vectors: {ours['peak'] / vectors:.2f}x")
-            print(json.dumps({"step": reducer, **ours, "floor": floor["seconds"]}))
+            print(json.dumps({"step": reducer, "dask": dask, **ours, "floor": floor["seconds"]}))
+    shutil.rmtree(own, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -166,6 +166,32 @@ def _default_panels() -> list[PanelConfig]:
     return [PanelConfig(type="controls"), PanelConfig(type="scatter")]
 
 
+class DaskConfig(_Strict):
+    """A Dask cluster that reads big tables and places their rows on the fitted map."""
+
+    address: str | None = Field(
+        None,
+        description="Scheduler address, e.g. `tcp://10.0.0.5:8786`; null: a cluster of "
+        "`local_workers` processes on this machine (loopback), started when first needed.",
+    )
+    local_workers: int = Field(2, ge=1, le=256, description="Worker processes of a local cluster.")
+    min_rows: int = Field(
+        1_000_000,
+        ge=0,
+        description="Tables with fewer rows are mapped in the server's own worker, as without "
+        "Dask.",
+    )
+    fit_rows: int = Field(
+        200_000,
+        ge=100,
+        description="Rows each reducer fits (a seeded sample, `projection.sample.stratify` "
+        "applies); the cluster places every other row with the reducer's `transform`.",
+    )
+    connect_timeout: float = Field(
+        30, gt=0, description="Seconds to wait for the scheduler at `address`."
+    )
+
+
 class DashboardConfig(_Strict):
     """The whole dashboard, as written in one YAML file."""
 
@@ -204,6 +230,11 @@ class DashboardConfig(_Strict):
         description="Tables with more rows find a row's neighbours in the original space "
         "with an approximate index (faiss, built once in the background and kept in the "
         "cache; exact re-ranking; its measured recall is shown); null: always exact.",
+    )
+    dask: DaskConfig | None = Field(
+        None,
+        description="Compute maps of big parquet tables on a Dask cluster: the workers read "
+        "the table and place its rows, the server fits a sample. `{}` starts a local cluster.",
     )
     celery: CeleryConfig | None = Field(
         None,

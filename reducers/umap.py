@@ -102,8 +102,13 @@ class UMAP(Reducer):
     def transform(self, X: Any) -> np.ndarray:
         """Place new rows on the fitted map (umap-learn's ``transform``, with the new rows'
         starting places computed in one sparse product: :mod:`reducers.umap_transform`)."""
+        import umap  # noqa: F401  (numba's caching applies to the modules it imports)
+
         from reducers.umap_transform import fast_placing
 
+        # A Dask worker places rows in a process of its own: its compiled code comes from
+        # the same cache as the fit's, not from a compile per worker.
+        enable_numba_cache(self.cache_dir)
         with fast_placing():
             return super().transform(X)
 

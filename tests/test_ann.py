@@ -34,7 +34,8 @@ def test_block_wise_exact_search_equals_the_exact_index(metric, tmp_path):
         want, want_d = exact.query(int(row), 8, metric)
         np.testing.assert_array_equal(found[i], want)
         np.testing.assert_allclose(distances[i], want_d, rtol=1e-4, atol=1e-5)
-        assert 7 not in found[i] and row not in found[i]
+        assert 7 not in found[i]
+        assert row not in found[i]
 
 
 @pytest.mark.slow
@@ -73,7 +74,7 @@ def test_search_is_exact_until_the_index_is_built_then_kept(tmp_path, monkeypatc
     monkeypatch.setattr(ann.ApproximateIndex, "build", slow_build)
     search = NeighborSearch(X, "t", tmp_path)
     exact = NeighborIndex(X)
-    found, distances = search.query(11, 5, "euclidean")  # answered now, exactly
+    found, _distances = search.query(11, 5, "euclidean")  # answered now, exactly
     np.testing.assert_array_equal(found, exact.query(11, 5, "euclidean")[0])
     assert search.describe("euclidean") == "exact search while the approximate index is built"
     release.set()
@@ -101,9 +102,7 @@ def test_a_failing_index_leaves_exact_search_and_says_why(monkeypatch, caplog):
     X = clusters(500, 8)
     search = NeighborSearch(X, "t")
     assert search.wait("cosine", timeout=30) is None
-    assert search.describe("cosine") == (
-        "exact search (the approximate index failed: MemoryError)"
-    )
+    assert search.describe("cosine") == ("exact search (the approximate index failed: MemoryError)")
     assert len(search.query(3, 4, "cosine")[0]) == 4
     assert "neighbour index of 't' (cosine) failed" in caplog.text
 

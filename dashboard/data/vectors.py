@@ -83,7 +83,7 @@ def _decode(
             batch_size=batch_rows, row_groups=[group], columns=[column], use_threads=False
         )
         for batch in batches:
-            block = _block(batch.column(0))
+            block = vector_block(batch.column(0))
             if block is None or block.shape[1] != width:
                 return False
             put(row, block)
@@ -107,7 +107,7 @@ def _width(path: Path, column: str) -> int | None:
     return len(first.column(0)[0])
 
 
-def _block(chunk: pa.Array) -> np.ndarray | None:
+def vector_block(chunk: pa.Array) -> np.ndarray | None:
     # A chunk's vectors as a (rows, width) array (a view where arrow allows), or None.
     kind = chunk.type
     if chunk.null_count or not (

@@ -22,6 +22,7 @@ from dashboard.data.dataset import variant_key
 from dashboard.data.sources import Datasets, resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
 from dashboard.plugin.memo import Memo
+from dashboard.projection.distributed import DistributedEngine
 from dashboard.projection.request import Projection, ProjectionRequest
 from dashboard.projection.runner import plan_projection, run_projection
 
@@ -86,6 +87,8 @@ class PanelContext:
         self.store = store
         self.initial_request = initial_request
         self.reducer_cache = reducer_cache
+        #: The Dask cluster of `dask:` (connected when a map first needs it), or None.
+        self.engine = DistributedEngine(config.dask) if config.dask is not None else None
         self.poll_ms = POLL_MS
         self.url_base = "/"
         # Set by the app: projections then run as jobs in worker processes (a page's map,
@@ -217,6 +220,7 @@ class PanelContext:
             sample=settings.sample,
             time_limit=settings.time_limit,
             reducer_cache=self.reducer_cache,
+            engine=self.engine,
         )
 
     def cached_projection(self, request: ProjectionRequest) -> tuple[str, Projection | None]:
@@ -236,6 +240,7 @@ class PanelContext:
             self.store,
             pca_dims=settings.pca_dims,
             sample=settings.sample,
+            engine=self.engine,
         )
         coords = self.store.load(planned.key)
         if coords is None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dashboard.data.dataset import Dataset
     from dashboard.plugin.manager import Registry
     from dashboard.plugin.reducer import Progress, Reducer
+    from dashboard.projection.distributed import DistributedEngine
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class PlannedProjection:
     pca_dims: int | None
     fitted_rows: int
     key: str
+    engine: DistributedEngine | None = None  # the cluster that reads and places the rows
 
     def projection(self, n: int, seconds: float, cached: bool) -> Projection:
         """The :class:`Projection` of this plan, once its ``n`` coordinates are stored."""
@@ -160,6 +162,7 @@ def plan_projection(
     *,
     pca_dims: int | None = None,
     sample: SampleConfig | None = None,
+    engine: DistributedEngine | None = None,
 ) -> PlannedProjection:
     """Decide what ``request`` computes (see :func:`run_projection`), without computing.
 
@@ -178,6 +181,10 @@ def plan_projection(
     sample = sample or SampleConfig()
     pool = np.arange(dataset.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
     limit = sample.limit(reducer_cls.sample_above, request.max_rows)
+    if engine is not None and not engine.applies(dataset):
+        engine = None
+    if engine is not None:  # the server fits a sample; the cluster places the rest
+        limit = min(limit, engine.fit_rows) if limit else engine.fit_rows
     plan = plan_sample(dataset, pool, limit, sample, reducer_cls.supports_transform)
     # PCA first only where it narrows: the table wider, and more rows fitted, than
     # `pca_dims` (PCA cannot find 50 components in 20 isolated rows).
@@ -189,7 +196,17 @@ def plan_projection(
         key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
     key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
     return PlannedProjection(
-        request, dataset, reducer_cls, params_json, rows, pool, plan, first, fitted_rows, key
+        request,
+        dataset,
+        reducer_cls,
+        params_json,
+        rows,
+        pool,
+        plan,
+        first,
+        fitted_rows,
+        key,
+        engine,
     )
 
 
@@ -204,6 +221,7 @@ def run_projection(
     sample: SampleConfig | None = None,
     time_limit: float | None = None,
     reducer_cache: Path | None = None,
+    engine: DistributedEngine | None = None,
 ) -> Projection:
     """Return the projection, computing and caching its coordinates if needed (load them
     with :meth:`ProjectionStore.load` of its ``key``).
@@ -213,14 +231,18 @@ def run_projection(
     request's ``max_rows``), the reducer fits a sample and places the rest with
     ``transform`` when it can; rows it cannot place have no coordinates (NaN). A reducer
     still fitting after ``time_limit`` seconds is reported as a :class:`ReducerError`.
-    ``reducer_cache`` is where reducers may keep compiled code (``Reducer.cache_dir``).
+    ``reducer_cache`` is where reducers may keep compiled code (``Reducer.cache_dir``). With
+    an ``engine``, a big parquet table's sample and the rows placed on its map are read by
+    the cluster's workers (:mod:`dashboard.projection.distributed`).
 
     Raises
     ------
     DashboardError
         Unknown table or reducer, bad params, or data the reducer cannot use.
     """
-    planned = plan_projection(request, datasets, registry, store, pca_dims=pca_dims, sample=sample)
+    planned = plan_projection(
+        request, datasets, registry, store, pca_dims=pca_dims, sample=sample, engine=engine
+    )
     key, reducer_cls = planned.key, planned.reducer_cls
     start = time.perf_counter()
     coords = store.load(key)
@@ -233,15 +255,7 @@ def run_projection(
         )
         try:
             with planned.dataset.fitting():
-                coords = _compute(
-                    reducer,
-                    planned.dataset,
-                    planned.pool,
-                    planned.plan,
-                    planned.pca_dims,
-                    progress,
-                    time_limit,
-                )
+                coords = _compute(reducer, planned, progress, time_limit)
         except ReducerError as exc:  # name the table: the reducer only saw a matrix
             raise ReducerError(f"table {request.table!r}: {exc}") from exc
         except (DashboardError, JobCancelledError):
@@ -282,25 +296,29 @@ def _stoppable(progress: Progress | None) -> Progress:
 
 def _compute(
     reducer: Reducer,
-    dataset: Dataset,
-    pool: np.ndarray,
-    plan: SamplePlan | None,
-    pca_dims: int | None,
+    planned: PlannedProjection,
     progress: Progress | None,
     time_limit: float | None = None,
 ) -> np.ndarray:
-    full = dataset.matrix()
+    dataset, pool, plan, engine = planned.dataset, planned.pool, planned.plan, planned.engine
     fit = pool if plan is None else plan.fit
     everything = plan is None and len(pool) == dataset.n_rows
-    X = full if everything else gather_rows(full, fit)
+    if engine is not None:  # the workers read the rows; this process never holds the table
+        if progress:
+            progress(0.01, f"reading {len(fit):,} rows on the cluster")
+        full = None
+        X = engine.gather_rows(dataset, np.asarray(fit))
+    else:
+        full = dataset.matrix()
+        X = full if everything else gather_rows(full, fit)
     # Identical or near-identical vectors crash native reducers (t-SNE segfaults): refused
     # or rescaled here, for every reducer, before any of them runs.
     what = "the rows" if everything else "the isolated rows" if plan is None else "the sample"
     prepared = checked_for_fit(X, reducer.n_components, what)
     X = prepared.X
     pca = None
-    if pca_dims:
-        X, pca = pca_first(X, pca_dims, progress)
+    if planned.pca_dims:
+        X, pca = pca_first(X, planned.pca_dims, progress)
     try:
         fitted = run_with_time_limit(
             lambda: reducer.fit_transform(X, progress=_stoppable(progress)), time_limit
@@ -318,5 +336,8 @@ def _compute(
     coords = np.full((dataset.n_rows, reducer.n_components), np.nan, dtype=np.float32)
     coords[fit] = fitted
     if plan is not None and plan.rest.size:
-        place_rest(reducer, full, plan.rest, coords, pca, progress, prepared.scale)
+        if engine is not None:
+            engine.place(dataset, plan.rest, coords, (reducer, pca, prepared.scale), progress)
+        else:
+            place_rest(reducer, full, plan.rest, coords, pca, progress, prepared.scale)
     return coords
