@@ -40,14 +40,20 @@ from dashboard.plugin.analysis import filter_mask
 from dashboard.plugin.components import alert
 from dashboard.plugin.figures import GRAPH_CONFIG, categories, legend_children, typed
 from plugins.scatter_choices import NO_COLOUR, MapChoices
+from plugins.scatter_density import DensityMap
 from plugins.scatter_figure import map_colours, map_coords, message_base
 from plugins.scatter_html import notice
 from plugins.scatter_pinned import PinnedMap
 
 #: The page's figure builder, in ``dashboard.js``.
-FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps, rings, theme) {{
+FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps, rings, theme,
+    density) {{
     return window.dashboardClient.mapFigure(
-        {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme);
+        {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme, density);
+}}"""
+HOVERED_JS = """function(hovered) {{
+    window.dashboardClient.densityHovered({index}, hovered);
+    return window.dash_clientside.no_update;
 }}"""
 STALE_JS = """function(projection, request) {{
     return window.dashboardProjection.staleNotice(projection, request, {titles});
@@ -78,6 +84,21 @@ class ScatterOptions(PanelOptions):
         description="Most points drawn as their images when the map's Images switch is on "
         "(a table with an `image` column); above it the map keeps its dots and says so.",
     )
+    density_above: int = Field(
+        250_000,
+        ge=1_000,
+        le=100_000_000,
+        description="A 2D map of more rows is drawn as density images made on the server (for "
+        "the region on screen, again at each zoom or pan); a 3D map of more rows is not "
+        "drawn.",
+    )
+    points_in_view: int = Field(
+        20_000,
+        ge=0,
+        le=250_000,
+        description="A density map draws its rows as points once the region on screen holds "
+        "at most this many shown rows.",
+    )
 
 
 class Colouring(NamedTuple):
@@ -89,7 +110,7 @@ class Colouring(NamedTuple):
     column: str | None
 
 
-class ScatterPanel(MapChoices, PinnedMap, Panel):
+class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
     """The map itself: Scattergl in 2D, Scatter3d in 3D."""
 
     name = "scatter"
@@ -248,6 +269,13 @@ class ScatterPanel(MapChoices, PinnedMap, Panel):
                         dcc.Store(id=self.id("colours")),
                         dcc.Store(id=self.id("mask")),
                         dcc.Store(id=self.rings_id()),
+                        # A density map's image, the box or lasso sent to the server, the
+                        # pointer's place and the row found there (plugins/scatter_density).
+                        dcc.Store(id=self.id("density")),
+                        dcc.Store(id=self.id("region")),
+                        dcc.Store(id=self.id("hover")),
+                        dcc.Store(id=self.id("hovered")),
+                        dcc.Store(id=self.action_id()),
                     ],
                     className="p-1",
                 ),
@@ -312,7 +340,15 @@ class ScatterPanel(MapChoices, PinnedMap, Panel):
             Input(MAPS_STORE, "data"),
             Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
             Input("dashboard-theme", "data"),
+            Input(self.id("density"), "data"),
         )
+        app.clientside_callback(
+            HOVERED_JS.format(index=self.index),
+            Output(self.id("hovered"), "clear_data"),  # never set: the tooltip is the page's
+            Input(self.id("hovered"), "data"),
+            prevent_initial_call=True,
+        )
+        self.register_density_callbacks(app)
         titles = {name: self.context.reducer_title(name) for name in self.context.registry.reducers}
         app.clientside_callback(
             STALE_JS.format(titles=json.dumps(titles)),
@@ -340,13 +376,16 @@ class ScatterPanel(MapChoices, PinnedMap, Panel):
             When the projection left the cache.
         """
         dataset = self.context.datasets[projection.table]
+        row_route = f"{self.context.url_base}_dashboard/row/"
 
         def compute() -> dict[str, Any]:
+            if self.is_density(projection):
+                return self.density_coords(projection, row_route)
             coords = map_coords(
                 self.context.coordinates(projection),
                 key=projection.key,
                 table=dataset.name,
-                row_route=f"{self.context.url_base}_dashboard/row/",
+                row_route=row_route,
             )
             # How the Images switch draws this map (the page's `image_map.js`).
             coords["images"] = self.context.image_atlas(dataset, self.options.image_limit)
@@ -430,31 +469,52 @@ class ScatterPanel(MapChoices, PinnedMap, Panel):
         if projection is None or self.context.dataset(projection.table) is None:
             return no_update, no_update, no_update, no_update, None
         state = self.map_state(maps)
+        too_big = self.too_big_in_3d(projection)
+        if too_big:
+            return message_base(too_big.replace("\n", " ")), no_update, None, None, None
         try:
             coords = self.coords(projection)
             colouring = self.colouring(projection, state.get("colour"), state.get("size"))
             shown = self.shown(projection, filters)
+            hidden = set(state.get("hidden") or [])
+            visible = self.visible(projection, colouring, filters, hidden)
         except DashboardError as exc:
             message = str(exc)
             gone = message_base(message.splitlines()[0])
             return gone, no_update, None, None, alert(message, color="danger")
-        hidden = set(state.get("hidden") or [])
-        visible = shown
-        categories = colouring.colours.get("categories")
-        if hidden and categories:
-            out = np.isin(
-                self.codes(projection, colouring),
-                [i for i, name in enumerate(categories) if name in hidden],
-            )
-            visible = (np.ones(projection.n, bool) if shown is None else shown) & ~out
+        colours = colouring.colours
         mask = {"key": projection.key, "shown": None if shown is None else _typed_mask(shown)}
+        if coords.get("density"):  # the server draws the rows: no arrays of a value a row
+            colours = self.light_colours(colours)
+            mask = {"key": projection.key, "shown": None}
         return (
             no_update if _same(drawn_coords, coords, "key") else coords,
-            no_update if _same(drawn_colours, colouring.colours, "revision") else colouring.colours,
+            no_update if _same(drawn_colours, colours, "revision") else colours,
             mask,
             self.legend(projection, colouring, shown, hidden),
             notice(projection, visible, projection.n),
         )
+
+    def visible(
+        self, projection: Projection, colouring: Colouring, filters: Any, hidden: set[str]
+    ) -> np.ndarray | None:
+        """Rows drawn: kept by the filters, with coordinates, in no hidden legend category
+        (None: every row).
+
+        Raises
+        ------
+        DashboardError
+            When the projection left the cache, or a filter is invalid.
+        """
+        shown = self.shown(projection, filters)
+        categories = colouring.colours.get("categories")
+        if not (hidden and categories):
+            return shown
+        out = np.isin(
+            self.codes(projection, colouring),
+            [i for i, name in enumerate(categories) if name in hidden],
+        )
+        return (np.ones(projection.n, bool) if shown is None else shown) & ~out
 
     def codes(self, projection: Projection, colouring: Colouring) -> np.ndarray:
         """Each row's category code of a categorical colouring."""

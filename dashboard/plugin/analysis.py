@@ -12,6 +12,9 @@ from dashboard.analysis.alignment import (
     movement,
 )
 from dashboard.analysis.comparison import Comparison, compare, linear_cka, match_ids
+from dashboard.analysis.density import Colouring as DensityColouring
+from dashboard.analysis.density import MapIndex, full_view
+from dashboard.analysis.density import render as density_image
 from dashboard.analysis.differences import Contrasts, Difference, contrast
 from dashboard.analysis.knn import (
     METRICS,
@@ -42,16 +45,20 @@ __all__ = [
     "RECALL",
     "Comparison",
     "Contrasts",
+    "DensityColouring",
     "Difference",
     "Faithfulness",
     "Items",
+    "MapIndex",
     "MapMeasure",
     "Metric",
     "PrincipalComponents",
     "aligned_layouts",
     "compare",
     "contrast",
+    "density_image",
     "filter_mask",
+    "full_view",
     "gather_rows",
     "knn_graph",
     "linear_cka",

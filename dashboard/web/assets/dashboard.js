@@ -111,7 +111,7 @@
   }
 
   function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
-    rings, theme) {
+    rings, theme, density) {
     const key = String(panel);
     const gd = graphDiv(key);
     if (gd && (gd.__dashboardPressed || Date.now() < (gd.__dashboardQuietUntil || 0))) {
@@ -126,6 +126,10 @@
       delete maps[key];
       imageLayer(key, null, null, false);
       return messageFigure(coords.message);
+    }
+    if (coords && coords.density) {
+      return densityFigure(panel, coords, colours, selection, highlight, focus, mapStates,
+        rings, theme, density);
     }
     if (!coords || !coords.x || !colours || colours.key !== coords.key) {
       return window.dash_clientside.no_update; // the other half is on its way
@@ -306,6 +310,205 @@
     return { data: traces, layout: layout };
   }
 
+  // -- a density map: an image of the region on screen, or its rows as points ----------------
+
+  // A map of more rows than its `density_above` (plugins/scatter_density.py): the server
+  // sends an image of the region on screen (again after each zoom or pan), or, once that
+  // region holds few enough rows, those rows as points (with their row numbers); and the
+  // coordinates of the rows that rings and the focus mark.
+  function densityFigure(panel, coords, colours, selection, highlight, focus, mapStates,
+    rings, theme, density) {
+    const key = String(panel);
+    if (!colours || colours.key !== coords.key || !density || density.key !== coords.key) {
+      return window.dash_clientside.no_update; // the rest is on its way
+    }
+    let state = maps[key];
+    if (!state || state.key !== coords.key) {
+      state = maps[key] = {
+        key: coords.key, n: coords.n, dims: 2, table: coords.table,
+        graphId: `scatter-${panel}-graph`, density: true,
+      };
+    }
+    state.coords = coords;
+    state.colours = colours;
+    const view = (mapStates || {})[key] || {};
+    const opacity = typeof view.opacity === "number" ? view.opacity : 0.85;
+    // Rows that rings and the focus mark, by row number (what ringTrace reads).
+    const marks = density.marks || { rows: [], x: [], y: [] };
+    const xs = {};
+    const ys = {};
+    const shown = {};
+    marks.rows.forEach((row, i) => { xs[row] = marks.x[i]; ys[row] = marks.y[i]; shown[row] = 1; });
+    state.arrays = { x: xs, y: ys, z: null };
+    state.visible = shown;
+    state.builds = (state.builds || 0) + 1;
+    const selected = rowsOf(selection, coords.table);
+    const points = density.points;
+    let main;
+    if (points) {
+      const rows = decode(points.rows);
+      state.points = Array.isArray(rows) ? new Int32Array(0) : rows;
+      const count = state.points.length;
+      const marker = Object.assign({}, colours.marker, { size: coords.pointSize });
+      if (points.color) {
+        marker.color = decode(points.color);
+      }
+      const chosen = new Set(selected);
+      let anySelected = false;
+      for (let i = 0; i < count && !anySelected; i++) { anySelected = chosen.has(state.points[i]); }
+      if (anySelected) {
+        const alpha = new Float32Array(count);
+        for (let i = 0; i < count; i++) {
+          alpha[i] = chosen.has(state.points[i]) ? opacity : opacity * DIM;
+        }
+        marker.opacity = alpha;
+      } else {
+        marker.opacity = opacity;
+      }
+      main = {
+        type: "scattergl", mode: "markers", showlegend: false, marker: marker,
+        x: decode(points.x), y: decode(points.y), hoverinfo: "none",
+        selected: { marker: { opacity: opacity } }, unselected: { marker: { opacity: opacity } },
+      };
+    } else {
+      // Nothing to hover or click: two unseen points at the image's corners, so that plotly
+      // still draws a box or lasso (and says where it was).
+      state.points = null;
+      const r = density.region;
+      main = {
+        type: "scattergl", mode: "markers", showlegend: false, hoverinfo: "none",
+        x: [r[0], r[1]], y: [r[2], r[3]], marker: { opacity: 0, size: 1 },
+      };
+    }
+    const traces = [main];
+    const ringSize = coords.pointSize * 2.2;
+    const high = rowsOf(highlight, coords.table);
+    if (high.length) {
+      traces.push(ringTrace(state, high, highlight.label || "highlighted", "#111", 2,
+        high.length > 500 ? 1 : 2, ringSize));
+    }
+    (rings || []).forEach((ring) => {
+      const rows = rowsOf(ring, coords.table);
+      if (rows.length) {
+        traces.push(ringTrace(state, rows, ring.label || "ringed", ring.colour || "#111", 2,
+          rows.length > 500 ? 1 : 2, ringSize));
+      }
+    });
+    const focusRow = focus && focus.table === coords.table && Number.isInteger(focus.row) &&
+      shown[focus.row] ? focus.row : null;
+    if (focusRow !== null) {
+      traces.push(ringTrace(state, [focusRow], "focused", "#fd7e14", 2, 3, ringSize * 1.6));
+    }
+    const themed = themeLayout(theme);
+    const axis = {
+      showticklabels: false, title: null, zeroline: false, showgrid: true,
+      gridcolor: themed.grid,
+    };
+    const region = density.region;
+    const layout = {
+      uirevision: coords.key,
+      selectionrevision: state.builds,
+      margin: { l: 10, r: 10, t: 10, b: 10 },
+      paper_bgcolor: themed.paper_bgcolor,
+      plot_bgcolor: themed.plot_bgcolor,
+      font: themed.font,
+      showlegend: true,
+      legend: { itemsizing: "constant", x: 0, y: 1, bgcolor: "rgba(127,127,127,0.12)" },
+      hovermode: "closest",
+      dragmode: state.dragmode || "pan",
+      xaxis: Object.assign({}, axis),
+      yaxis: Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis),
+      images: density.image ? [{
+        source: density.image, xref: "x", yref: "y", x: region[0], y: region[3],
+        sizex: region[1] - region[0], sizey: region[3] - region[2],
+        xanchor: "left", yanchor: "top", sizing: "stretch", layer: "below",
+      }] : [],
+    };
+    const live = state.cameraApplied ? liveRanges(key) : null;
+    const camera = view.camera;
+    if (live) {
+      layout.xaxis.range = live.x;
+      layout.yaxis.range = live.y;
+    } else if (camera && camera.x && camera.y && !state.cameraApplied) {
+      layout.xaxis.range = camera.x;
+      layout.yaxis.range = camera.y;
+    } else if (!state.cameraApplied) {
+      layout.xaxis.range = [coords.extent[0], coords.extent[1]];
+      layout.yaxis.range = [coords.extent[2], coords.extent[3]];
+    }
+    state.cameraApplied = true;
+    state.focusRow = focusRow;
+    window.setTimeout(() => {
+      bind(key);
+      showFocus(key, focus);
+      imageLayer(key, null, { notice: DENSITY_IMAGES }, Boolean(view.images));
+    }, 0);
+    return { data: traces, layout: layout };
+  }
+
+  const DENSITY_IMAGES = "Images are not drawn on a density map: select rows to see their " +
+    "images in the gallery, or isolate them.";
+
+  // The row the server found under the pointer over a density image: its tooltip, if the
+  // pointer has not moved on since.
+  function densityHovered(panel, hovered) {
+    const key = String(panel);
+    const state = maps[key];
+    if (!state || !hovered || hovered.key !== state.key || hovered.seq !== state.hoverSeq) {
+      return;
+    }
+    if (Number.isInteger(hovered.row) && !state.points) {
+      const x = hovered.px;
+      const y = hovered.py;
+      showTooltip(key, hovered.row, { x0: x - 6, x1: x + 6, y0: y - 6, y1: y + 6 });
+    } else {
+      hideTooltip();
+    }
+  }
+
+  // Over a density image, the pointer's place (in the map's units) goes to the server,
+  // which answers with the nearest shown row (`densityHovered`).
+  function densityPointer(key, gd, event) {
+    const state = maps[key];
+    const full = gd._fullLayout;
+    if (!state || !state.density || state.points || !full || !full.xaxis || !full.yaxis) {
+      return;
+    }
+    const box = gd.getBoundingClientRect();
+    const px = event.clientX - box.left - full._size.l;
+    const py = event.clientY - box.top - full._size.t;
+    if (px < 0 || py < 0 || px > full._size.w || py > full._size.h) {
+      return;
+    }
+    const x = full.xaxis.p2l(px);
+    const y = full.yaxis.p2l(py);
+    const r = Math.abs(full.xaxis.p2l(px + 10) - x);
+    state.hoverSeq = (state.hoverSeq || 0) + 1;
+    window.dash_clientside.set_props(`scatter-${key}-hover`, {
+      data: { key: state.key, x: x, y: y, r: r, px: event.clientX, py: event.clientY,
+        seq: state.hoverSeq },
+    });
+  }
+
+  // A box or lasso drawn over a density image: its outline goes to the server, which
+  // selects the shown rows inside (plugins/scatter_density.py).
+  function densityRegion(key, event) {
+    const state = maps[key];
+    let polygon = null;
+    if (event.range && event.range.x && event.range.y) {
+      const [x0, x1] = event.range.x;
+      const [y0, y1] = event.range.y;
+      polygon = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+    } else if (event.lassoPoints && event.lassoPoints.x) {
+      polygon = event.lassoPoints.x.map((x, i) => [x, event.lassoPoints.y[i]]);
+    }
+    if (polygon && polygon.length >= 3) {
+      window.dash_clientside.set_props(`scatter-${key}-region`, {
+        data: { key: state.key, polygon: polygon.slice(0, 2000), seq: Date.now() },
+      });
+    }
+  }
+
   // -- map events -------------------------------------------------------------------------
 
   // Points drawn as their images (assets/image_map.js), over the map's own points.
@@ -359,10 +562,20 @@
   function rowsFromEvent(key, event) {
     const state = maps[key];
     const rows = [];
+    if (state.density && !state.points) {
+      return rows; // an image: no points to name (see densityRegion, densityPointer)
+    }
     ((event && event.points) || []).forEach((p) => {
-      const row = p.pointNumber !== undefined ? p.pointNumber : p.pointIndex;
-      if (p.curveNumber === 0 && Number.isInteger(row) && state.visible[row]) {
-        rows.push(row);
+      const index = p.pointNumber !== undefined ? p.pointNumber : p.pointIndex;
+      if (p.curveNumber !== 0 || !Number.isInteger(index)) {
+        return;
+      }
+      if (state.points) { // a density map's rows in view: point i is row points[i]
+        if (index < state.points.length) {
+          rows.push(state.points[index]);
+        }
+      } else if (state.visible[index]) {
+        rows.push(index);
       }
     });
     return rows;
@@ -426,6 +639,10 @@
         return;
       }
       answered = press;
+      if (maps[key].density && !maps[key].points) {
+        densityRegion(key, event);
+        return;
+      }
       act({ op: "select", table: maps[key].table, rows: rowsFromEvent(key, event) });
     });
     // A click on empty map in select mode, or a double click: let go of the selection, the
@@ -455,7 +672,14 @@
     // A 3D point has no box on the screen in plotly's hover event: the card goes beside
     // the pointer instead.
     let pointer = null;
-    gd.addEventListener("mousemove", (e) => { pointer = { x: e.clientX, y: e.clientY }; });
+    let pointerTimer = null;
+    gd.addEventListener("mousemove", (e) => {
+      pointer = { x: e.clientX, y: e.clientY };
+      if (maps[key] && maps[key].density && !pressed) {
+        window.clearTimeout(pointerTimer);
+        pointerTimer = window.setTimeout(() => densityPointer(key, gd, e), 60);
+      }
+    });
     gd.on("plotly_hover", (event) => {
       const rows = rowsFromEvent(key, event);
       const point = event && event.points && event.points[0];
@@ -468,7 +692,13 @@
       }
     });
     gd.on("plotly_unhover", hideTooltip);
-    gd.addEventListener("mouseleave", hideTooltip);
+    gd.addEventListener("mouseleave", () => {
+      window.clearTimeout(pointerTimer);
+      if (maps[key]) {
+        maps[key].hoverSeq = (maps[key].hoverSeq || 0) + 1; // a late answer is not shown
+      }
+      hideTooltip();
+    });
     let timer = null;
     let sentCamera = "null";
     gd.on("plotly_relayout", (change) => {
@@ -742,6 +972,7 @@
 
   window.dashboardClient = {
     mapFigure: mapFigure,
+    densityHovered: densityHovered,
     start: start,
     writeLink: writeLink,
     take: take,

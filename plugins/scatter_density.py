@@ -1,0 +1,339 @@
+"""A 2D map of more than ``density_above`` rows, drawn as density images (a mixin of the
+scatter panel).
+
+The browser never gets every point. The server sends an image of the region on screen
+(:mod:`dashboard.analysis.density`), made again on every zoom or pan, with its filters,
+hidden legend categories, opacity and selection applied. Once the region holds at most
+``points_in_view`` shown rows, those rows come as points instead, so hover, click, box and
+lasso work on them as on any map. Over an image, the pointer's nearest shown row is looked up
+on the server (the tooltip names it), and a box or lasso is sent as its outline: the server
+selects the shown rows inside, so a selection never needs the points in the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+from dash import ALL, Dash, Input, Output, State, no_update
+
+from dashboard.plugin import (
+    FILTER_STORE,
+    FOCUS_STORE,
+    HIGHLIGHT_STORE,
+    MAPS_STORE,
+    RINGS_TYPE,
+    SELECTION_STORE,
+    DashboardError,
+    Memo,
+    Projection,
+    action,
+)
+from dashboard.plugin.analysis import DensityColouring, MapIndex, density_image, full_view
+from dashboard.plugin.figures import typed
+
+#: Pixels across a density image (its height follows the region's shape).
+IMAGE_WIDTH = 1000
+#: Most rows a box or lasso selects (the view's own limit on a selection).
+SELECT_LIMIT = 5_000_000
+#: Most rows of rings and the focus sent with an image.
+MARKS_LIMIT = 5_000
+#: Vertices a lasso may have.
+POLYGON_LIMIT = 2_000
+
+
+class DensityMap:
+    """The scatter panel's density part. Expects ``coords``, ``colouring``, ``shown`` and
+    ``visible`` of :class:`plugins.scatter.ScatterPanel`."""
+
+    options: Any
+    context: Any
+    index: int
+    map_key: str
+
+    def is_density(self, projection: Projection) -> bool:
+        """Whether this map is drawn as images: 2D, with more rows than ``density_above``."""
+        return projection.dims == 2 and projection.n > self.options.density_above
+
+    def too_big_in_3d(self, projection: Projection) -> str | None:
+        """Why a 3D map is not drawn (more rows than ``density_above``), or None."""
+        if projection.dims != 3 or projection.n <= self.options.density_above:
+            return None
+        return (
+            f"A 3D map of {projection.n:,} rows is more than the browser can turn: 3D draws "
+            f"up to {self.options.density_above:,} (the map's `density_above`).\n"
+            "Switch to 2D (drawn as a density image), or isolate fewer rows."
+        )
+
+    def map_index(self, projection: Projection) -> MapIndex:
+        """The map's rows sorted by grid cell (:class:`MapIndex`), made once per map."""
+        memo: Memo[str, MapIndex] = self.__dict__.setdefault("_indexes", Memo(2))
+        return memo.get(projection.key, lambda: MapIndex(self.context.coordinates(projection)))
+
+    def density_coords(self, projection: Projection, row_route: str) -> dict[str, Any]:
+        """What the browser gets instead of coordinates: the map's extent."""
+        return {
+            "key": projection.key,
+            "table": projection.table,
+            "dims": 2,
+            "n": projection.n,
+            "density": True,
+            "extent": list(full_view(self.map_index(projection))),
+            "pointSize": 4.0,
+            "rowRoute": row_route,
+            "images": None,
+        }
+
+    @staticmethod
+    def light_colours(colours: dict[str, Any]) -> dict[str, Any]:
+        """A colouring without its arrays of a value a row (the server draws the rows)."""
+        marker = {k: v for k, v in colours["marker"].items() if k != "color"}
+        if isinstance(colours["marker"].get("color"), str):
+            marker["color"] = colours["marker"]["color"]  # one colour for every row
+        return {**colours, "marker": marker, "size": None, "density": True}
+
+    def image_colouring(self, projection: Projection, colouring: Any) -> DensityColouring:
+        """The colouring as the image draws it: category codes with their colours, numbers
+        with their range, or one colour."""
+        marker = colouring.colours["marker"]
+        names = colouring.colours.get("categories")
+        if names:
+            steps = marker["colorscale"]
+            palette = [steps[2 * i][1] for i in range(len(names))]
+            return DensityColouring(palette, codes=self.codes(projection, colouring))
+        if isinstance(marker.get("color"), dict) and colouring.column:
+            values = self.colour_values(projection, colouring)
+            return DensityColouring(
+                ["#000000"], values=values, low=marker["cmin"], high=marker["cmax"]
+            )
+        colour = marker.get("color")
+        return DensityColouring([colour if isinstance(colour, str) else "#636efa"])
+
+    def colour_values(self, projection: Projection, colouring: Any) -> np.ndarray:
+        """Each row's number of a numeric colouring (float32)."""
+        spec = colouring.colours["marker"]["color"]
+        return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.float32)
+
+    def density_view(
+        self,
+        projection: Projection,
+        maps: Any,
+        filters: Any,
+        selection: Any,
+        marks: list[Any],
+    ) -> dict[str, Any]:
+        """The image (or points) of the region on screen, and the rows to ring.
+
+        Raises
+        ------
+        DashboardError
+            When the map left the cache, or a filter is invalid.
+        """
+        state = self.map_state(maps)
+        index = self.map_index(projection)
+        colouring = self.colouring(projection, state.get("colour"), None)
+        visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+        region = _region(state.get("camera")) or full_view(index)
+        positions = index.positions_in(region)
+        rows = index.rows[positions]
+        if visible is not None:
+            keep = visible[rows]
+            positions, rows = positions[keep], rows[keep]
+        selected = _rows_mask(selection, projection, index.n)
+        opacity = float(state.get("opacity") or 0.85)
+        out: dict[str, Any] = {
+            "key": projection.key,
+            "region": list(region),
+            "inView": len(rows),
+            "marks": self._marks(index, marks, projection, visible),
+            "points": None,
+            "image": None,
+        }
+        image_colours = self.image_colouring(projection, colouring)
+        if len(rows) <= self.options.points_in_view:
+            out["points"] = {
+                "rows": typed(rows.astype(np.int32)),
+                "x": typed(index.x[positions]),
+                "y": typed(index.y[positions]),
+                "color": _point_colours(image_colours, rows),
+            }
+            return out
+        width = IMAGE_WIDTH
+        x0, x1, y0, y1 = region
+        height = int(np.clip(round(width * (y1 - y0) / max(x1 - x0, 1e-12)), 100, 1600))
+        png = density_image(
+            index,
+            region,
+            (width, height),
+            image_colours,
+            keep=visible,
+            selected=selected,
+            opacity=opacity,
+        )
+        out["image"] = "data:image/png;base64," + base64.b64encode(png).decode()
+        return out
+
+    def _marks(
+        self, index: MapIndex, marks: list[Any], projection: Projection, visible: Any
+    ) -> dict[str, Any]:
+        """Coordinates of the rows that rings and the focus mark (shown rows only)."""
+        wanted: set[int] = set()
+        for mark in marks:
+            if isinstance(mark, dict) and mark.get("table") == projection.table:
+                rows = mark.get("rows")
+                if rows is None and isinstance(mark.get("row"), int):
+                    rows = [mark["row"]]
+                wanted.update(r for r in (rows or [])[:MARKS_LIMIT] if isinstance(r, int))
+        rows = np.array(sorted(r for r in wanted if 0 <= r < index.n), dtype=np.int64)
+        if visible is not None and rows.size:
+            rows = rows[visible[rows]]
+        coords = self.context.coordinates(projection)[rows] if rows.size else np.zeros((0, 2))
+        on_map = np.isfinite(coords).all(axis=1)
+        rows, coords = rows[on_map], coords[on_map]
+        return {"rows": rows.tolist(), "x": coords[:, 0].tolist(), "y": coords[:, 1].tolist()}
+
+    def region_rows(
+        self, projection: Projection, maps: Any, filters: Any, polygon: Any
+    ) -> np.ndarray:
+        """The shown rows inside ``polygon`` (a box's 4 corners or a lasso's outline).
+
+        Raises
+        ------
+        DashboardError
+            When the map left the cache, or a filter is invalid.
+        """
+        state = self.map_state(maps)
+        colouring = self.colouring(projection, state.get("colour"), None)
+        visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+        points = _polygon(polygon)
+        if points is None:
+            return np.zeros(0, np.int64)
+        return self.map_index(projection).rows_in_polygon(points, visible)
+
+    def hovered_row(
+        self, projection: Projection, maps: Any, filters: Any, x: Any, y: Any, radius: Any
+    ) -> int | None:
+        """The shown row nearest ``(x, y)`` within ``radius``, or None."""
+        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (x, y, radius)):
+            return None
+        state = self.map_state(maps)
+        colouring = self.colouring(projection, state.get("colour"), None)
+        visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+        return self.map_index(projection).nearest(float(x), float(y), float(radius), visible)
+
+    def register_density_callbacks(self, app: Dash) -> None:
+        """The image of the region on screen, a box or lasso's rows, the hovered row."""
+
+        @app.callback(
+            Output(self.id("density"), "data"),
+            Input(self.projection_store, "data"),
+            Input(MAPS_STORE, "data"),
+            Input(FILTER_STORE, "data"),
+            Input(SELECTION_STORE, "data"),
+            Input(HIGHLIGHT_STORE, "data"),
+            Input(FOCUS_STORE, "data"),
+            Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
+        )
+        def on_view(
+            projection: Any,
+            maps: Any,
+            filters: Any,
+            selection: Any,
+            highlight: Any,
+            focus: Any,
+            rings: Any,
+        ) -> Any:
+            found = Projection.from_store(projection)
+            if found is None or not self.is_density(found):
+                return None
+            try:
+                marks = [highlight, focus, *(rings or [])]
+                return self.density_view(found, maps, filters, selection, marks)
+            except DashboardError:
+                return None  # the map's own callback says what is wrong
+
+        @app.callback(
+            Output(self.action_id(), "data"),
+            Input(self.id("region"), "data"),
+            State(self.projection_store, "data"),
+            State(MAPS_STORE, "data"),
+            State(FILTER_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def on_region(region: Any, projection: Any, maps: Any, filters: Any) -> Any:
+            found = Projection.from_store(projection)
+            if found is None or not isinstance(region, dict) or region.get("key") != found.key:
+                return no_update
+            try:
+                rows = self.region_rows(found, maps, filters, region.get("polygon"))
+            except DashboardError:
+                return no_update
+            return action("select", table=found.table, rows=rows[:SELECT_LIMIT].tolist())
+
+        @app.callback(
+            Output(self.id("hovered"), "data"),
+            Input(self.id("hover"), "data"),
+            State(self.projection_store, "data"),
+            State(MAPS_STORE, "data"),
+            State(FILTER_STORE, "data"),
+            prevent_initial_call=True,
+        )
+        def on_hover(hover: Any, projection: Any, maps: Any, filters: Any) -> Any:
+            found = Projection.from_store(projection)
+            if found is None or not isinstance(hover, dict) or hover.get("key") != found.key:
+                return no_update
+            try:
+                row = self.hovered_row(
+                    found, maps, filters, hover.get("x"), hover.get("y"), hover.get("r")
+                )
+            except DashboardError:
+                row = None
+            return {**{k: hover.get(k) for k in ("key", "seq", "px", "py")}, "row": row}
+
+
+def _region(camera: Any) -> tuple[float, float, float, float] | None:
+    """A 2D camera's ranges (``{"x": [x0, x1], "y": [y0, y1]}``) as a region, or None."""
+    if not isinstance(camera, dict):
+        return None
+    try:
+        (x0, x1), (y0, y1) = (sorted(float(v) for v in camera[axis]) for axis in ("x", "y"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(np.isfinite(v) for v in (x0, x1, y0, y1)) or x1 <= x0 or y1 <= y0:
+        return None
+    return (x0, x1, y0, y1)
+
+
+def _polygon(value: Any) -> np.ndarray | None:
+    """A polygon's vertices as a (k, 2) array (3 <= k <= POLYGON_LIMIT), or None."""
+    try:
+        points = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if points.ndim != 2 or points.shape[1] != 2 or not 3 <= len(points) <= POLYGON_LIMIT:
+        return None
+    return points if np.isfinite(points).all() else None
+
+
+def _rows_mask(selection: Any, projection: Projection, n: int) -> np.ndarray | None:
+    """The selection of this map's table as a row mask, or None without one."""
+    if not isinstance(selection, dict) or selection.get("table") != projection.table:
+        return None
+    rows = np.array([r for r in selection.get("rows") or [] if isinstance(r, int)], np.int64)
+    rows = rows[(rows >= 0) & (rows < n)]
+    if not rows.size:
+        return None
+    mask = np.zeros(n, bool)
+    mask[rows] = True
+    return mask
+
+
+def _point_colours(colouring: DensityColouring, rows: np.ndarray) -> Any:
+    """The colour values of drawn points: category codes, numbers, or one colour (None)."""
+    if colouring.codes is not None:
+        return typed(colouring.codes[rows].astype(np.uint8))
+    if colouring.values is not None:
+        return typed(colouring.values[rows].astype(np.float32))
+    return None
+
