@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -38,11 +37,12 @@ from dashboard.plugin import (
 )
 from dashboard.plugin.analysis import filter_mask
 from dashboard.plugin.components import alert
-from dashboard.plugin.figures import GRAPH_CONFIG, categories, legend_children, typed
+from dashboard.plugin.figures import categories, legend_children, typed
 from plugins.scatter_choices import NO_COLOUR, MapChoices
 from plugins.scatter_density import DensityMap
 from plugins.scatter_figure import map_colours, map_coords, message_base
 from plugins.scatter_html import notice
+from plugins.scatter_layout import scatter_layout
 from plugins.scatter_pinned import PinnedMap
 
 #: The page's figure builder, in ``dashboard.js``.
@@ -177,111 +177,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
     # -- layout -------------------------------------------------------------------------
 
     def layout(self) -> Any:
-        table = self.check_table(self.options.table)
-        header = dbc.CardHeader(
-            html.Div(
-                [
-                    html.Span(self.options.title or "Map", className="fw-semibold me-2"),
-                    html.Div(
-                        [
-                            _select(
-                                "Colour by",
-                                self.view_id("maps", self.map_key, "colour"),
-                                self.colour_options(table),
-                                self.default_color(table),
-                            ),
-                            _select(
-                                "Size by",
-                                self.view_id("maps", self.map_key, "size"),
-                                self.size_options(table),
-                                NO_COLOUR,
-                            ),
-                            dbc.InputGroup(
-                                [
-                                    dbc.InputGroupText("Opacity"),
-                                    dbc.Input(
-                                        id=self.view_id("maps", self.map_key, "opacity"),
-                                        type="range",
-                                        min=0.1,
-                                        max=1,
-                                        step=0.05,
-                                        value=0.85,
-                                        style={"width": "6rem"},
-                                        className="form-range px-2 border",
-                                    ),
-                                ],
-                                size="sm",
-                                className="w-auto",
-                            ),
-                            html.Div(
-                                dbc.Switch(
-                                    id=self.view_id("maps", self.map_key, "images"),
-                                    label="Images",
-                                    value=False,
-                                    className="mb-0 small",
-                                ),
-                                id=self.id("images-switch"),
-                                title="Draw each point as its image (its frame in the "
-                                "point's colour)",
-                                style=self.images_style(table),
-                            ),
-                        ],
-                        className="d-flex flex-wrap gap-2 align-items-center",
-                    ),
-                ],
-                className="d-flex flex-wrap justify-content-between align-items-center gap-2",
-            )
-        )
-        height = {"height": f"{self.options.height}px"} if self.options.height else None
-        graph = dcc.Graph(
-            id=self.id("graph"),
-            figure={
-                "data": [],
-                "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}},
-            },
-            config=GRAPH_CONFIG,
-            className="dashboard-map-graph" if height is None else "",
-            style=height,
-        )
-        return dbc.Card(
-            [
-                header,
-                dbc.CardBody(
-                    [
-                        html.Div(
-                            [
-                                html.Span(id=self.id("status")),
-                                *self.pinned_controls(),
-                                # Written by the page's script when images cannot be drawn.
-                                html.Div(id=self.id("images-notice"), role="status"),
-                            ],
-                            className="small text-body-secondary px-2",
-                        ),
-                        html.Div(id=self.id("stale"), className="small px-2 dashboard-stale"),
-                        html.Div(id=self.id("message")),
-                        html.Div(
-                            id=self.id("legend"),
-                            className="d-flex flex-wrap gap-2 small px-2 dashboard-legend",
-                        ),
-                        graph,
-                        dcc.Store(id=self.id("projection")),
-                        dcc.Store(id=self.id("coords")),
-                        dcc.Store(id=self.id("colours")),
-                        dcc.Store(id=self.id("mask")),
-                        dcc.Store(id=self.rings_id()),
-                        # A density map's image, the box or lasso sent to the server, the
-                        # pointer's place and the row found there (plugins/scatter_density).
-                        dcc.Store(id=self.id("density")),
-                        dcc.Store(id=self.id("region")),
-                        dcc.Store(id=self.id("hover")),
-                        dcc.Store(id=self.id("hovered")),
-                        dcc.Store(id=self.action_id()),
-                    ],
-                    className="p-1",
-                ),
-            ],
-            className="shadow-sm",
-        )
+        return scatter_layout(self)
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -550,22 +446,6 @@ def _same(drawn: Any, new: dict[str, Any], field: str) -> bool:
 
 def _typed_mask(mask: np.ndarray) -> Any:
     return typed(mask.astype(np.uint8))
-
-
-def _select(label: str, component_id: dict[str, Any], options: Any, value: Any) -> Any:
-    return dbc.InputGroup(
-        [
-            dbc.InputGroupText(label),
-            dbc.Select(
-                id=component_id,
-                options=options,
-                value=value,
-                style={"minWidth": "9rem"},
-            ),
-        ],
-        size="sm",
-        className="w-auto",
-    )
 
 
 @hookimpl

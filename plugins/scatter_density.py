@@ -336,4 +336,3 @@ def _point_colours(colouring: DensityColouring, rows: np.ndarray) -> Any:
     if colouring.values is not None:
         return typed(colouring.values[rows].astype(np.float32))
     return None
-

@@ -16,6 +16,7 @@ import polars as pl
 
 from dashboard.analysis.knn import nearest
 from dashboard.analysis.quality import overlap
+from dashboard.data.matrix_file import gather_rows
 from dashboard.data.sampling import sample_rows
 
 
@@ -73,7 +74,7 @@ def compare(
     if len(rows_a) < k + 2:
         raise ValueError(f"the tables share {len(rows_a)} ids; comparing needs {k + 2} or more")
     measured = sample_rows(np.arange(len(rows_a)), max_rows, seed=seed)
-    A, B = X_a[rows_a[measured]], X_b[rows_b[measured]]
+    A, B = gather_rows(X_a, rows_a[measured]), gather_rows(X_b, rows_b[measured])
     per_item = np.full(len(rows_a), np.nan, dtype=np.float32)
     per_item[measured] = overlap(nearest(A, k), nearest(B, k))
     return Comparison(ids_a.gather(rows_a), rows_a, rows_b, per_item, linear_cka(A, B), k)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.analysis.knn import nearest
+from dashboard.data.matrix_file import gather_rows
 from dashboard.data.sampling import sample_rows
 
 
@@ -87,7 +88,9 @@ def measure(
     from sklearn.manifold import trustworthiness  # lazy: sklearn.manifold imports scipy's
 
     rows = sample_rows(on_map, max_rows, seed=seed)
-    Xs, Ys = np.asarray(X[rows], dtype=np.float64), np.asarray(Y[rows], dtype=np.float64)
+    # gather_rows: a matrix mapped from a file bigger than memory is read a stretch at a time.
+    Xs = np.asarray(gather_rows(X, rows), dtype=np.float64)
+    Ys = np.asarray(Y[rows], dtype=np.float64)
     return Faithfulness(
         k=k,
         rows=len(rows),

@@ -1,0 +1,135 @@
+"""The scatter panel's layout: its header of choices, the map, and the stores it draws from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard.plugin.figures import GRAPH_CONFIG
+from plugins.scatter_choices import NO_COLOUR
+
+
+def scatter_layout(panel: Any) -> Any:
+    """The card of a scatter panel (``panel``: a :class:`plugins.scatter.ScatterPanel`)."""
+    table = panel.check_table(panel.options.table)
+    header = dbc.CardHeader(
+        html.Div(
+            [
+                html.Span(panel.options.title or "Map", className="fw-semibold me-2"),
+                html.Div(
+                    [
+                        _select(
+                            "Colour by",
+                            panel.view_id("maps", panel.map_key, "colour"),
+                            panel.colour_options(table),
+                            panel.default_color(table),
+                        ),
+                        _select(
+                            "Size by",
+                            panel.view_id("maps", panel.map_key, "size"),
+                            panel.size_options(table),
+                            NO_COLOUR,
+                        ),
+                        dbc.InputGroup(
+                            [
+                                dbc.InputGroupText("Opacity"),
+                                dbc.Input(
+                                    id=panel.view_id("maps", panel.map_key, "opacity"),
+                                    type="range",
+                                    min=0.1,
+                                    max=1,
+                                    step=0.05,
+                                    value=0.85,
+                                    style={"width": "6rem"},
+                                    className="form-range px-2 border",
+                                ),
+                            ],
+                            size="sm",
+                            className="w-auto",
+                        ),
+                        html.Div(
+                            dbc.Switch(
+                                id=panel.view_id("maps", panel.map_key, "images"),
+                                label="Images",
+                                value=False,
+                                className="mb-0 small",
+                            ),
+                            id=panel.id("images-switch"),
+                            title="Draw each point as its image (its frame in the point's colour)",
+                            style=panel.images_style(table),
+                        ),
+                    ],
+                    className="d-flex flex-wrap gap-2 align-items-center",
+                ),
+            ],
+            className="d-flex flex-wrap justify-content-between align-items-center gap-2",
+        )
+    )
+    height = {"height": f"{panel.options.height}px"} if panel.options.height else None
+    graph = dcc.Graph(
+        id=panel.id("graph"),
+        figure={
+            "data": [],
+            "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}},
+        },
+        config=GRAPH_CONFIG,
+        className="dashboard-map-graph" if height is None else "",
+        style=height,
+    )
+    return dbc.Card(
+        [
+            header,
+            dbc.CardBody(
+                [
+                    html.Div(
+                        [
+                            html.Span(id=panel.id("status")),
+                            *panel.pinned_controls(),
+                            # Written by the page's script when images cannot be drawn.
+                            html.Div(id=panel.id("images-notice"), role="status"),
+                        ],
+                        className="small text-body-secondary px-2",
+                    ),
+                    html.Div(id=panel.id("stale"), className="small px-2 dashboard-stale"),
+                    html.Div(id=panel.id("message")),
+                    html.Div(
+                        id=panel.id("legend"),
+                        className="d-flex flex-wrap gap-2 small px-2 dashboard-legend",
+                    ),
+                    graph,
+                    dcc.Store(id=panel.id("projection")),
+                    dcc.Store(id=panel.id("coords")),
+                    dcc.Store(id=panel.id("colours")),
+                    dcc.Store(id=panel.id("mask")),
+                    dcc.Store(id=panel.rings_id()),
+                    # A density map's image, the box or lasso sent to the server, the
+                    # pointer's place and the row found there (plugins/scatter_density).
+                    dcc.Store(id=panel.id("density")),
+                    dcc.Store(id=panel.id("region")),
+                    dcc.Store(id=panel.id("hover")),
+                    dcc.Store(id=panel.id("hovered")),
+                    dcc.Store(id=panel.action_id()),
+                ],
+                className="p-1",
+            ),
+        ],
+        className="shadow-sm",
+    )
+
+
+def _select(label: str, component_id: dict[str, Any], options: Any, value: Any) -> Any:
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText(label),
+            dbc.Select(
+                id=component_id,
+                options=options,
+                value=value,
+                style={"minWidth": "9rem"},
+            ),
+        ],
+        size="sm",
+        className="w-auto",
+    )
