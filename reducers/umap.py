@@ -104,12 +104,13 @@ class UMAP(Reducer):
         starting places computed in one sparse product: :mod:`reducers.umap_transform`)."""
         import umap  # noqa: F401  (numba's caching applies to the modules it imports)
 
+        from reducers.umap_layout import faster_layout
         from reducers.umap_transform import fast_placing
 
         # A Dask worker places rows in a process of its own: its compiled code comes from
         # the same cache as the fit's, not from a compile per worker.
         enable_numba_cache(self.cache_dir)
-        with fast_placing():
+        with fast_placing(), faster_layout():
             return super().transform(X)
 
     def warm_up(self) -> None:

@@ -65,3 +65,40 @@ def test_umap_places_rows_near_their_cluster():
     means = np.array([fitted[labels[:1000] == c].mean(axis=0) for c in range(4)])
     nearest = np.argmin(((placed[:, None] - means[None]) ** 2).sum(axis=2), axis=1)
     assert (nearest == labels[1000:]).mean() > 0.95
+
+
+@pytest.mark.slow
+def test_placing_runs_our_layout_repeats_exactly_and_places_as_umap_learn_does(monkeypatch):
+    import numba
+
+    from dashboard.plugin.reducer import Reducer
+    from reducers import umap_layout
+    from reducers.umap import UMAP
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 5, (6, 12))
+    labels = rng.integers(0, 6, 3000)
+    X = (centres[labels] + rng.normal(size=(3000, 12))).astype(np.float32)
+    reducer = UMAP({"n_epochs": 60})
+    fitted = reducer.fit_transform(X[:1500])
+    placed_by = []
+    original = umap_layout._place
+    monkeypatch.setattr(
+        umap_layout, "_place", lambda *a, **k: placed_by.append(1) or original(*a, **k)
+    )
+    ours = reducer.transform(X[1500:])
+    assert placed_by == [1]
+    numba.set_num_threads(1)
+    try:
+        again = reducer.transform(X[1500:])
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    np.testing.assert_array_equal(ours, again)  # the same on one thread as on all
+    theirs = Reducer.transform(reducer, X[1500:])  # umap-learn's own placing
+    means = np.array([fitted[labels[:1500] == c].mean(axis=0) for c in range(6)])
+
+    def by_cluster(Y):
+        return (np.argmin(((Y[:, None] - means[None]) ** 2).sum(2), 1) == labels[1500:]).mean()
+
+    assert by_cluster(ours) >= by_cluster(theirs) - 0.01
+    assert by_cluster(ours) > 0.95
