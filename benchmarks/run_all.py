@@ -102,6 +102,30 @@ def steps(workdir: Path) -> list[Step]:
             r"^\| (2D zoom|3D turn) \|[^|]*\|[^|]*\| ([\d.]+)x \|",
             "ms a step, images / plotly's dots alone (lower is better)",
         ),
+        Step(
+            "out-of-core",
+            "out_of_core.py",
+            (
+                "--rows",
+                "300000",
+                "--dims",
+                "64",
+                "--budget",
+                "20MB",
+                "--skip-umap",
+                "--workdir",
+                str(workdir / "ooc"),
+            ),
+            r"^\s+ratio to (the decode floor): ([\d.]+)x",
+            "first PCA map of a table over the memory budget / decoding it (lower is better)",
+        ),
+        Step(
+            "density",
+            "density.py",
+            ("--rows", "1000000", "--repeat", "2"),
+            r"^\s+image of (.+?)\s+\d+ ms .*: ([\d.]+)x",
+            "a density image / numpy's histogram2d of the same points (lower is better)",
+        ),
     ]
 
 

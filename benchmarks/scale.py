@@ -355,7 +355,12 @@ def browser_rows(workdir: Path, sizes: list[int], d: int) -> None:
                         "title": "scale",
                         "tables": {"t": table},
                         "cache_dir": str(workdir / f"cache-pca-{n}"),
-                        "panels": [{"type": "controls"}, {"type": "scatter", "table": "t"}],
+                        # Every point drawn, as the baseline draws them (1M would
+                        # otherwise be a density image: benchmarks/density.py).
+                        "panels": [
+                            {"type": "controls"},
+                            {"type": "scatter", "table": "t", "density_above": 100_000_000},
+                        ],
                     }
                 )
             )

@@ -111,7 +111,8 @@ class Colouring(NamedTuple):
 
 
 class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
-    """The map itself: Scattergl in 2D, Scatter3d in 3D."""
+    """The map itself: Scattergl in 2D, Scatter3d in 3D, density images beyond
+    ``density_above`` rows in 2D."""
 
     name = "scatter"
     Options = ScatterOptions
@@ -379,10 +380,11 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
             gone = message_base(message.splitlines()[0])
             return gone, no_update, None, None, alert(message, color="danger")
         colours = colouring.colours
-        mask = {"key": projection.key, "shown": None if shown is None else _typed_mask(shown)}
         if coords.get("density"):  # the server draws the rows: no arrays of a value a row
             colours = self.light_colours(colours)
             mask = {"key": projection.key, "shown": None}
+        else:
+            mask = {"key": projection.key, "shown": None if shown is None else _typed_mask(shown)}
         return (
             no_update if _same(drawn_coords, coords, "key") else coords,
             no_update if _same(drawn_colours, colours, "revision") else colours,

@@ -173,6 +173,12 @@ def test_hover_over_the_image_names_the_row_under_the_pointer(page: Page, densit
     tooltip = page.locator("#dashboard-tooltip")
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text(labels[row])
+    # A click there selects that row, as a click on a point does.
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => document.querySelector('{GALLERY}').innerText.includes('1 selected')"
+    )
     page.mouse.move(5, 5)
     expect(tooltip).to_be_hidden()
 

@@ -460,10 +460,28 @@
     if (Number.isInteger(hovered.row) && !state.points) {
       const x = hovered.px;
       const y = hovered.py;
+      state.hovered = { row: hovered.row, px: x, py: y };
       showTooltip(key, hovered.row, { x0: x - 6, x1: x + 6, y0: y - 6, y1: y + 6 });
     } else {
+      state.hovered = null;
       hideTooltip();
     }
+  }
+
+  // A click (no drag) on a density image where the card names a row selects that row, as a
+  // click on a point does.
+  function densityClicked(key, down, up) {
+    const state = maps[key];
+    const hovered = state && state.density && !state.points ? down.hovered : null;
+    const still = Math.abs(up.clientX - down.x) + Math.abs(up.clientY - down.y) < 6;
+    if (!hovered || !still || up.timeStamp - down.stamp > 500) {
+      return false;
+    }
+    if (Math.abs(up.clientX - hovered.px) + Math.abs(up.clientY - hovered.py) > 16) {
+      return false;
+    }
+    act({ op: "select", table: state.table, rows: [hovered.row] });
+    return true;
   }
 
   // Over a density image, the pointer's place (in the map's units) goes to the server,
@@ -615,10 +633,21 @@
         answered = press;
         act({ op: "escape" });
       }
-      lastDown = { at: now, x: event.clientX, y: event.clientY };
+      // The row the card names now: plotly's drag cover makes the map lose the pointer
+      // (and the card) as soon as the button is down.
+      const hovered = maps[key] ? maps[key].hovered : null;
+      lastDown = { at: now, x: event.clientX, y: event.clientY, stamp: event.timeStamp, hovered };
     }, true);
-    const release = () => {
+
+    const release = (event) => {
       if (pressed) {
+        // Before plotly's own handlers (which take a click on empty map as "let go"): a
+        // click on a density image where the card names a row selects it.
+        if (event && event.type === "pointerup" && Date.now() - doubleAt > DOUBLE_MS &&
+          densityClicked(key, lastDown, event)) {
+          clickedAt = Date.now();
+          answered = press;
+        }
         pressed = false;
         gd.__dashboardPressed = false;
         releasedAt = Date.now();
@@ -696,6 +725,7 @@
       window.clearTimeout(pointerTimer);
       if (maps[key]) {
         maps[key].hoverSeq = (maps[key].hoverSeq || 0) + 1; // a late answer is not shown
+        maps[key].hovered = null;
       }
       hideTooltip();
     });
