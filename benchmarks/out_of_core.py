@@ -129,7 +129,7 @@ def main() -> None:
             begun = time.perf_counter()
             if dask:  # each run computes its map: a cache of its own
                 shutil.rmtree(own, ignore_errors=True)
-                cache = own
+                cache = str(own)
             ours = child(
                 MAP,
                 {

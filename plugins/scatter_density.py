@@ -13,6 +13,8 @@ selects the shown rows inside, so a selection never needs the points in the brow
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,13 @@ from dashboard.plugin import (
     Projection,
     action,
 )
-from dashboard.plugin.analysis import DensityColouring, MapIndex, density_image, full_view
+from dashboard.plugin.analysis import (
+    DensityColouring,
+    MapIndex,
+    density_image,
+    full_view,
+    padded,
+)
 from dashboard.plugin.figures import typed
 
 #: Pixels across a density image (its height follows the region's shape).
@@ -39,6 +47,8 @@ IMAGE_WIDTH = 1000
 SELECT_LIMIT = 5_000_000
 #: Most rows of rings and the focus sent with an image.
 MARKS_LIMIT = 5_000
+#: Share of the view's width (and height) drawn beyond each of its sides.
+MARGIN = 0.25
 #: Vertices a lasso may have.
 POLYGON_LIMIT = 2_000
 
@@ -131,10 +141,34 @@ class DensityMap:
             When the map left the cache, or a filter is invalid.
         """
         state = self.map_state(maps)
+        # The same view asked again (the page's camera, then the view's; a zoom back out)
+        # is answered from memory: an image of 10M rows takes about a second.
+        drawn = {k: state.get(k) for k in ("colour", "hidden", "opacity", "camera")}
+        key = json.dumps(
+            [projection.key, drawn, filters, _digest(selection), _digest(marks)],
+            sort_keys=True,
+            default=str,
+        )
+        memo: Memo[str, dict[str, Any]] = self.__dict__.setdefault("_views", Memo(6))
+        return memo.get(
+            key, lambda: self._density_view(projection, state, filters, selection, marks)
+        )
+
+    def _density_view(
+        self,
+        projection: Projection,
+        state: dict[str, Any],
+        filters: Any,
+        selection: Any,
+        marks: list[Any],
+    ) -> dict[str, Any]:
         index = self.map_index(projection)
         colouring = self.colouring(projection, state.get("colour"), None)
         visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
-        region = _region(state.get("camera")) or full_view(index)
+        asked = _region(state.get("camera"))
+        # A margin round the view asked for: a pan within it, or plotly fitting the ranges
+        # to the map's shape, needs no new image (the page checks, `densityCovers`).
+        region = padded(asked, MARGIN) if asked else full_view(index)
         positions = index.positions_in(region)
         rows = index.rows[positions]
         if visible is not None:
@@ -145,6 +179,7 @@ class DensityMap:
         out: dict[str, Any] = {
             "key": projection.key,
             "region": list(region),
+            "asked": list(asked) if asked else None,
             "inView": len(rows),
             "marks": self._marks(index, marks, projection, visible),
             "points": None,
@@ -234,6 +269,8 @@ class DensityMap:
             Input(HIGHLIGHT_STORE, "data"),
             Input(FOCUS_STORE, "data"),
             Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
+            # The page's zoom or pan, sent at once (the view's camera follows later).
+            Input(self.id("camera"), "data"),
         )
         def on_view(
             projection: Any,
@@ -243,10 +280,13 @@ class DensityMap:
             highlight: Any,
             focus: Any,
             rings: Any,
+            camera: Any,
         ) -> Any:
             found = Projection.from_store(projection)
             if found is None or not self.is_density(found):
                 return None
+            if isinstance(camera, dict) and camera.get("key") == found.key:
+                maps = _with_camera(maps, self.map_key, camera.get("camera"))
             try:
                 marks = [highlight, focus, *(rings or [])]
                 return self.density_view(found, maps, filters, selection, marks)
@@ -290,6 +330,19 @@ class DensityMap:
             except DashboardError:
                 row = None
             return {**{k: hover.get(k) for k in ("key", "seq", "px", "py")}, "row": row}
+
+
+def _digest(value: Any) -> str:
+    """A short fingerprint of a store's value (a selection may hold millions of rows)."""
+    text = json.dumps(value, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def _with_camera(maps: Any, key: str, camera: Any) -> dict[str, Any]:
+    """The view's maps with map ``key``'s camera replaced."""
+    maps = dict(maps) if isinstance(maps, dict) else {}
+    maps[key] = {**(maps.get(key) or {}), "camera": camera}
+    return maps
 
 
 def _region(camera: Any) -> tuple[float, float, float, float] | None:

@@ -107,6 +107,7 @@ def scatter_layout(panel: Any) -> Any:
                     # A density map's image, the box or lasso sent to the server, the
                     # pointer's place and the row found there (plugins/scatter_density).
                     dcc.Store(id=panel.id("density")),
+                    dcc.Store(id=panel.id("camera")),
                     dcc.Store(id=panel.id("region")),
                     dcc.Store(id=panel.id("hover")),
                     dcc.Store(id=panel.id("hovered")),

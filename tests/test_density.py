@@ -160,7 +160,9 @@ def test_the_image_follows_the_camera_and_turns_to_points(density_dashboard):
     camera = {"x": [x - 2, x + 2], "y": [y - 2, y + 2]}
     maps = {panel.map_key: {"camera": camera}}
     near = panel.density_view(projection, maps, {}, None, [])
-    expected = inside(coords, (x - 2, x + 2, y - 2, y + 2))
+    # Drawn with a margin of a quarter of the view on each side.
+    assert near["asked"] == [x - 2, x + 2, y - 2, y + 2]
+    expected = inside(coords, (x - 3, x + 3, y - 3, y + 3))
     assert near["image"] is None
     assert near["inView"] == len(expected) <= 300
     rows = np.frombuffer(base64.b64decode(near["points"]["rows"]["bdata"]), np.int32)

@@ -80,7 +80,7 @@ class MapIndex:
         else:
             x0 = x1 = y0 = y1 = 0.0
         # The grid spans the map, with a little room so the largest value has a cell.
-        self.extent: Range = _padded((x0, x1, y0, y1), 0.0)
+        self.extent: Range = (x0, x1, y0, y1)
         self._cell_w = max(x1 - x0, 1e-12) * (1 + 1e-6) / GRID
         self._cell_h = max(y1 - y0, 1e-12) * (1 + 1e-6) / GRID
         cells = self._cells(x[rows], y[rows])
@@ -279,7 +279,8 @@ def _png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _padded(region: Range, share: float) -> Range:
+def padded(region: Range, share: float) -> Range:
+    """``region`` grown by ``share`` of its width and height on each side."""
     x0, x1, y0, y1 = region
     dx, dy = (x1 - x0) * share, (y1 - y0) * share
     return (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
@@ -287,4 +288,4 @@ def _padded(region: Range, share: float) -> Range:
 
 def full_view(index: MapIndex) -> Range:
     """The region a density map opens on: the map's extent with a 2% margin."""
-    return _padded(index.extent, 0.02)
+    return padded(index.extent, 0.02)

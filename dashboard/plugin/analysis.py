@@ -13,7 +13,7 @@ from dashboard.analysis.alignment import (
 )
 from dashboard.analysis.comparison import Comparison, compare, linear_cka, match_ids
 from dashboard.analysis.density import Colouring as DensityColouring
-from dashboard.analysis.density import MapIndex, full_view
+from dashboard.analysis.density import MapIndex, full_view, padded
 from dashboard.analysis.density import render as density_image
 from dashboard.analysis.differences import Contrasts, Difference, contrast
 from dashboard.analysis.knn import (
@@ -69,6 +69,7 @@ __all__ = [
     "movement",
     "nearest",
     "nearest_to",
+    "padded",
     "row_blocks",
     "sample_rows",
 ]

@@ -331,6 +331,7 @@
     }
     state.coords = coords;
     state.colours = colours;
+    state.lastDensity = density;
     const view = (mapStates || {})[key] || {};
     const opacity = typeof view.opacity === "number" ? view.opacity : 0.85;
     // Rows that rings and the focus mark, by row number (what ringTrace reads).
@@ -444,6 +445,27 @@
       imageLayer(key, null, { notice: DENSITY_IMAGES }, Boolean(view.images));
     }, 0);
     return { data: traces, layout: layout };
+  }
+
+  // How long a zoom or pan of a density map must settle before its image is asked for.
+  const DENSITY_SETTLE_MS = 120;
+
+  // Whether the density map's last image (drawn with a margin round the view it was asked
+  // for) still serves the view ``camera``: inside it, and not zoomed in so far that its
+  // pixels show (or, for points, all of them in view already). A pan within the margin, or
+  // plotly's own fit of the ranges to the map's shape, then asks for nothing.
+  function densityCovers(state, camera) {
+    const density = state && state.density ? state.lastDensity : null;
+    if (!density || !camera || !density.asked) {
+      return false;
+    }
+    const r = density.region;
+    const [x0, x1] = [Math.min(...camera.x), Math.max(...camera.x)];
+    const [y0, y1] = [Math.min(...camera.y), Math.max(...camera.y)];
+    const inside = x0 >= r[0] && x1 <= r[1] && y0 >= r[2] && y1 <= r[3];
+    const asked = density.asked;
+    const scale = (x1 - x0) / Math.max(asked[1] - asked[0], 1e-12);
+    return inside && (density.points ? true : scale > 0.7 && scale < 1.4);
   }
 
   const DENSITY_IMAGES = "Images are not drawn on a density map: select rows to see their " +
@@ -730,6 +752,7 @@
       hideTooltip();
     });
     let timer = null;
+    let densityTimer = null;
     let sentCamera = "null";
     gd.on("plotly_relayout", (change) => {
       hideTooltip();
@@ -754,6 +777,21 @@
         return; // no zoom, pan or turn: nothing for the view
       }
       window.clearTimeout(timer);
+      if (maps[key].density) {
+        // A density map draws the region on screen: its image is asked for at once (the
+        // view, and the link, follow after the usual pause).
+        window.clearTimeout(densityTimer);
+        densityTimer = window.setTimeout(() => {
+          const layout = gd.layout || {};
+          const camera = layout.xaxis && layout.yaxis && !layout.xaxis.autorange
+            ? { x: layout.xaxis.range.slice(), y: layout.yaxis.range.slice() } : null;
+          if (!densityCovers(maps[key], camera)) {
+            window.dash_clientside.set_props(`scatter-${key}-camera`, {
+              data: { key: maps[key].key, camera: camera },
+            });
+          }
+        }, DENSITY_SETTLE_MS);
+      }
       timer = window.setTimeout(() => {
         const layout = gd.layout || {};
         let camera = null;
