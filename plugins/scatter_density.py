@@ -228,6 +228,18 @@ class DensityMap:
         rows, coords = rows[on_map], coords[on_map]
         return {"rows": rows.tolist(), "x": coords[:, 0].tolist(), "y": coords[:, 1].tolist()}
 
+    def shown_rows(self, projection: Projection, maps: Any, filters: Any) -> np.ndarray | None:
+        """The rows the map shows (filters and hidden legend categories applied; None: all).
+
+        Raises
+        ------
+        DashboardError
+            When the map left the cache, or a filter is invalid.
+        """
+        state = self.map_state(maps)
+        colouring = self.colouring(projection, state.get("colour"), None)
+        return self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+
     def region_rows(
         self, projection: Projection, maps: Any, filters: Any, polygon: Any
     ) -> np.ndarray:
@@ -238,9 +250,7 @@ class DensityMap:
         DashboardError
             When the map left the cache, or a filter is invalid.
         """
-        state = self.map_state(maps)
-        colouring = self.colouring(projection, state.get("colour"), None)
-        visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+        visible = self.shown_rows(projection, maps, filters)
         points = _polygon(polygon)
         if points is None:
             return np.zeros(0, np.int64)
@@ -252,9 +262,7 @@ class DensityMap:
         """The shown row nearest ``(x, y)`` within ``radius``, or None."""
         if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (x, y, radius)):
             return None
-        state = self.map_state(maps)
-        colouring = self.colouring(projection, state.get("colour"), None)
-        visible = self.visible(projection, colouring, filters, set(state.get("hidden") or []))
+        visible = self.shown_rows(projection, maps, filters)
         return self.map_index(projection).nearest(float(x), float(y), float(radius), visible)
 
     def register_density_callbacks(self, app: Dash) -> None:

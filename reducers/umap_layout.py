@@ -382,9 +382,7 @@ def _optimize(
     per_sample = epochs_per_sample.astype(np.float32)
     per_negative = (epochs_per_sample / negative_sample_rate).astype(np.float32)
     next_sample, next_negative = per_sample.copy(), per_negative.copy()
-    # umap-learn seeds each vertex's generator from the shared state and its first coordinate.
-    seeds = emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1)
-    rng = (np.asarray(rng_state, dtype=np.int64).reshape(1, -1) + seeds) & 0xFFFFFFFF
+    rng = _vertex_rng(emb, rng_state)
     head, tail = head.astype(np.intp, copy=False), tail.astype(np.intp, copy=False)
     f32 = np.float32
     table = power_table(float(b))
@@ -415,6 +413,13 @@ def _optimize(
     return emb
 
 
+def _vertex_rng(emb: np.ndarray, rng_state: np.ndarray) -> np.ndarray:
+    """Each moving vertex's generator state: umap-learn seeds it from the shared state and
+    the vertex's first coordinate."""
+    seeds = emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1)
+    return (np.asarray(rng_state, dtype=np.int64).reshape(1, -1) + seeds) & 0xFFFFFFFF
+
+
 def _place(
     emb: np.ndarray,
     fixed: np.ndarray,
@@ -436,8 +441,7 @@ def _place(
     per_negative = (epochs_per_sample[order] / negative_sample_rate).astype(np.float32)
     next_sample, next_negative = per_sample.copy(), per_negative.copy()
     starts = np.searchsorted(head, np.arange(emb.shape[0] + 1)).astype(np.intp)
-    seeds = emb[:, 0].astype(np.float64).view(np.int64).reshape(-1, 1)
-    rng = (np.asarray(rng_state, dtype=np.int64).reshape(1, -1) + seeds) & 0xFFFFFFFF
+    rng = _vertex_rng(emb, rng_state)
     table = power_table(float(b))
     f32 = np.float32
     for epoch in range(n_epochs):

@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.analysis.knn import METRICS, Metric, nearest_to_rows, pair_distances
+from dashboard.analysis.knn import Metric, check_query, nearest_to_rows, pair_distances
 from dashboard.data.matrix_file import gather_rows, row_blocks
-from dashboard.errors import DataError
 from dashboard.files import atomic_write, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -165,13 +164,7 @@ class NeighborSearch:
     def query(self, row: int, k: int, metric: Metric = "cosine") -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest rows to row ``row`` and their distances (see
         :meth:`dashboard.analysis.knn.NeighborIndex.query`)."""
-        n = self.X.shape[0]
-        if metric not in METRICS:
-            raise DataError(f"`metric` must be one of {METRICS}, got {metric!r}")
-        if not 0 <= row < n:
-            raise DataError(f"row {row} is out of range: the table has {n} rows")
-        if k < 1:
-            raise DataError(f"`k` must be at least 1, got {k}")
+        check_query(self.X.shape[0], row, k, metric)
         index = self.index(metric)
         if index is not None:
             return index.query(row, k)

@@ -146,16 +146,26 @@ class NeighborIndex:
         DataError
             For an unknown metric, a row out of range, or k < 1.
         """
-        n = self.matrix.shape[0]
-        if metric not in METRICS:
-            raise DataError(f"`metric` must be one of {METRICS}, got {metric!r}")
-        if not 0 <= row < n:
-            raise DataError(f"row {row} is out of range: the table has {n} rows")
-        if k < 1:
-            raise DataError(f"`k` must be at least 1, got {k}")
+        check_query(self.matrix.shape[0], row, k, metric)
         return nearest_to(
             self.matrix, row, k, metric, sq_norms=self.sq_norms, inv_norms=self.inv_norms
         )
+
+
+def check_query(n: int, row: int, k: int, metric: str) -> None:
+    """Refuse a neighbour query of ``row`` (of ``n`` rows) for ``k`` rows by ``metric``.
+
+    Raises
+    ------
+    DataError
+        For an unknown metric, a row out of range, or k < 1.
+    """
+    if metric not in METRICS:
+        raise DataError(f"`metric` must be one of {METRICS}, got {metric!r}")
+    if not 0 <= row < n:
+        raise DataError(f"row {row} is out of range: the table has {n} rows")
+    if k < 1:
+        raise DataError(f"`k` must be at least 1, got {k}")
 
 
 def map_neighbours(coords: np.ndarray, row: int, k: int) -> np.ndarray:

@@ -110,6 +110,30 @@
     };
   }
 
+  // The layout every map starts from, and its axes' look.
+  function mapLayout(key, state, theme, dragmode) {
+    const themed = themeLayout(theme);
+    const axis = {
+      showticklabels: false, title: null, zeroline: false, showgrid: true,
+      gridcolor: themed.grid,
+    };
+    const layout = {
+      uirevision: key,
+      // Every build drops plotly's own selection (its box and dimming): the view's is drawn
+      // by the opacity, and a box plotly kept would be re-sent at the next redraw.
+      selectionrevision: state.builds,
+      margin: { l: 10, r: 10, t: 10, b: 10 },
+      paper_bgcolor: themed.paper_bgcolor,
+      plot_bgcolor: themed.plot_bgcolor,
+      font: themed.font,
+      showlegend: true,
+      legend: { itemsizing: "constant", x: 0, y: 1, bgcolor: "rgba(127,127,127,0.12)" },
+      hovermode: "closest",
+      dragmode: dragmode,
+    };
+    return { layout: layout, axis: axis };
+  }
+
   function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
     rings, theme, density) {
     const key = String(panel);
@@ -255,25 +279,8 @@
     if (focusRow !== null) {
       traces.push(ringTrace(state, [focusRow], "focused", "#fd7e14", dims, 3, ringSize * 1.6));
     }
-    const themed = themeLayout(theme);
-    const axis = {
-      showticklabels: false, title: null, zeroline: false, showgrid: true,
-      gridcolor: themed.grid,
-    };
-    const layout = {
-      uirevision: base.key,
-      // Every build drops plotly's own selection (its box and dimming): the view's is drawn
-      // by the opacity above, and a box plotly kept would be re-sent at the next redraw.
-      selectionrevision: state.builds,
-      margin: { l: 10, r: 10, t: 10, b: 10 },
-      paper_bgcolor: themed.paper_bgcolor,
-      plot_bgcolor: themed.plot_bgcolor,
-      font: themed.font,
-      showlegend: true,
-      legend: { itemsizing: "constant", x: 0, y: 1, bgcolor: "rgba(127,127,127,0.12)" },
-      hovermode: "closest",
-      dragmode: dims === 2 ? (state.dragmode || "pan") : "orbit",
-    };
+    const { layout, axis } = mapLayout(base.key, state, theme,
+      dims === 2 ? (state.dragmode || "pan") : "orbit");
     if (dims === 2) {
       layout.xaxis = Object.assign({}, axis);
       layout.yaxis = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
@@ -400,31 +407,15 @@
     if (focusRow !== null) {
       traces.push(ringTrace(state, [focusRow], "focused", "#fd7e14", 2, 3, ringSize * 1.6));
     }
-    const themed = themeLayout(theme);
-    const axis = {
-      showticklabels: false, title: null, zeroline: false, showgrid: true,
-      gridcolor: themed.grid,
-    };
     const region = density.region;
-    const layout = {
-      uirevision: coords.key,
-      selectionrevision: state.builds,
-      margin: { l: 10, r: 10, t: 10, b: 10 },
-      paper_bgcolor: themed.paper_bgcolor,
-      plot_bgcolor: themed.plot_bgcolor,
-      font: themed.font,
-      showlegend: true,
-      legend: { itemsizing: "constant", x: 0, y: 1, bgcolor: "rgba(127,127,127,0.12)" },
-      hovermode: "closest",
-      dragmode: state.dragmode || "pan",
-      xaxis: Object.assign({}, axis),
-      yaxis: Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis),
-      images: density.image ? [{
-        source: density.image, xref: "x", yref: "y", x: region[0], y: region[3],
-        sizex: region[1] - region[0], sizey: region[3] - region[2],
-        xanchor: "left", yanchor: "top", sizing: "stretch", layer: "below",
-      }] : [],
-    };
+    const { layout, axis } = mapLayout(coords.key, state, theme, state.dragmode || "pan");
+    layout.xaxis = Object.assign({}, axis);
+    layout.yaxis = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
+    layout.images = density.image ? [{
+      source: density.image, xref: "x", yref: "y", x: region[0], y: region[3],
+      sizex: region[1] - region[0], sizey: region[3] - region[2],
+      xanchor: "left", yanchor: "top", sizing: "stretch", layer: "below",
+    }] : [];
     const live = state.cameraApplied ? liveRanges(key) : null;
     const camera = view.camera;
     if (live) {
