@@ -368,7 +368,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
         state = self.map_state(maps)
         too_big = self.too_big_in_3d(projection)
         if too_big:
-            return message_base(too_big.replace("\n", " ")), no_update, None, None, None
+            return message_base(too_big), no_update, None, None, None
         try:
             coords = self.coords(projection)
             colouring = self.colouring(projection, state.get("colour"), state.get("size"))

@@ -200,3 +200,15 @@ def test_a_3d_map_over_the_limit_says_why_it_is_not_drawn(density_dashboard):
     coords, *_ = panel.render(projection, {}, {})
     assert coords["message"].startswith("A 3D map of 1,797 rows is more than the browser can")
     assert "Switch to 2D" in coords["message"]
+
+
+def test_the_card_shows_a_number_column_rounded(write_config, digits_path):
+    from dashboard.web.app import create_app
+
+    config = write_config({"tables": {"digits": {"path": str(digits_path), "label": "label"}}})
+    client = create_app(config).server.test_client()
+    card = client.get("/_dashboard/row/3?table=digits&colour=ink").json
+    (line,) = card["lines"]
+    name, value = line.split(": ")
+    assert name == "ink"
+    assert len(value.replace(".", "").lstrip("0")) <= 4  # 4 significant digits, not 17

@@ -31,8 +31,11 @@ logger = logging.getLogger(__name__)
 
 #: Tables with more rows than this get an approximate index (exact search below).
 APPROXIMATE_ABOVE = 1_000_000
-#: Candidates re-ranked exactly, per neighbour asked for.
-RERANK = 10
+#: Candidates re-ranked exactly, per neighbour asked for, and at most in all. The codes rank
+#: neighbours coarsely: on 1M x 384 synthetic clusters, recall@10 was 0.44 with 10 candidates
+#: a neighbour, 0.75 with 50 and 0.92 with 200 (3.8 ms a query; 1.3 ms with 10).
+RERANK = 200
+MOST_CANDIDATES = 20_000
 #: Rows whose neighbours measure an index's recall when it is built.
 RECALL_QUERIES = 50
 #: Rows the index's coarse centroids and codebooks are trained on.
@@ -96,7 +99,7 @@ class ApproximateIndex:
         """The ``k`` rows nearest row ``row`` (itself excluded) and their exact distances,
         nearest first, ties by row number."""
         query = np.asarray(self.X[row : row + 1], dtype=np.float32)
-        wanted = min(self.index.ntotal, max(k * RERANK, 100))
+        wanted = min(self.index.ntotal, max(min(k * RERANK, MOST_CANDIDATES), 100))
         _, found = self.index.search(_prepared(query, self.metric), wanted)
         candidates = np.unique(found[0][(found[0] >= 0) & (found[0] != row)])
         if not candidates.size:

@@ -104,7 +104,10 @@ def add_row_route(app: Dash, context: PanelContext) -> None:
         meta = dataset.metadata()
         config = dataset.config
         if colour in meta.columns and colour not in (config.label, config.text):
-            lines.append(f"{colour}: {meta.get_column(colour)[number]}")
+            value = meta.get_column(colour)[number]
+            # A float32 column read back as float64 showed 0.40551358461380005.
+            shown = f"{value:.4g}" if isinstance(value, float) and value == value else value
+            lines.append(f"{colour}: {shown}")
         elif context.is_computed_colour(dataset.name, colour):
             key = args.get("key", "")
             if key.isalnum():  # the map's cache key: what the computed colour is stored under

@@ -204,8 +204,15 @@ def test_zooming_in_draws_the_rows_as_points_which_click_and_select(page: Page, 
     expected = inside(coords, x0, x1, y0, y1)
     assert set(expected) <= set(drawn)
     assert len(drawn) <= 300
-    # A click on a point selects that row.
+    # Its card stands beside the point.
     px, py = to_screen(page, float(coords[7, 0]), float(coords[7, 1]))
+    page.mouse.move(px - 8, py - 8)
+    page.mouse.move(px, py, steps=3)
+    tooltip = page.locator("#dashboard-tooltip")
+    expect(tooltip).to_be_visible()
+    card = tooltip.bounding_box()
+    assert min(abs(card["x"] - px), abs(card["x"] + card["width"] - px)) < 16, (card, px)
+    # A click on a point selects that row.
     choose_tool(page, "pan")
     page.mouse.click(px, py)
     page.wait_for_function(
@@ -255,7 +262,20 @@ def test_hidden_categories_and_filters_leave_the_image_and_the_box(page: Page, d
     assert gallery_count(page) == len(expected)
 
 
+def test_a_colour_by_numbers_gets_its_colour_bar(page: Page, density_url: str):
+    open_map(page, density_url)
+    widget(page, 1, "maps", "1", "colour").select_option("ink")
+    expect(page.locator(f"{GRAPH} .colorbar")).to_have_count(1)
+    expect(page.locator("#scatter-1-legend")).not_to_contain_text("178")  # no categories
+
+
 def test_3d_says_why_a_big_map_is_not_drawn(page: Page, density_url: str):
     open_map(page, density_url)
     page.get_by_label("3D").check()
     expect(page.locator(GRAPH)).to_contain_text("A 3D map of 1,797 rows", timeout=60_000)
+    # The whole message fits on the map (plotly does not wrap it by itself).
+    graph = page.locator(GRAPH).bounding_box()
+    text = page.locator(f"{GRAPH} .annotation-text").first.bounding_box()
+    assert graph["x"] <= text["x"]
+    assert text["x"] + text["width"] <= graph["x"] + graph["width"]
+    expect(page.locator(GRAPH)).to_contain_text("Switch to 2D")

@@ -160,6 +160,18 @@ def test_escape_in_a_field_or_a_dropdown_keeps_the_selection(page: Page, demo_ur
     page.keyboard.press("Escape")
     expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
     assert agree(page) == 0
+    # Typing in the search box, then zooming the map with the wheel: the map in use has the
+    # focus, and Escape lets go.
+    box_select(page, 60)
+    assert agree(page) > 1
+    query.fill("digit 5")
+    graph = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    page.mouse.move(graph["x"] + graph["width"] / 2, graph["y"] + graph["height"] / 2)
+    page.mouse.wheel(0, -200)
+    page.wait_for_timeout(1000)  # past the quiet moment a typed Escape keeps
+    page.keyboard.press("Escape")
+    expect(page.locator(GALLERY)).to_contain_text("Select points with the box")
+    assert agree(page) == 0
     # A switch has no use for Escape: it lets go there too.
     box_select(page, 60)
     assert agree(page) > 1
@@ -177,6 +189,11 @@ def test_the_tooltip_hides_when_the_pointer_leaves_and_stays_in_the_window(
     x, y = hover_point(page, 3)
     expect(tooltip).to_be_visible()
     assert tooltips_shown(page) == 1
+    # Beside its point: its near edge within a few pixels of the point, its middle level
+    # with it (plotly's own box of a WebGL point once put the card 300 px to the left).
+    card = tooltip.bounding_box()
+    assert min(abs(card["x"] - x), abs(card["x"] + card["width"] - x)) < 16, (card, x)
+    assert card["y"] <= y <= card["y"] + card["height"], (card, y)
     # Off the point, onto empty map: gone.
     corner = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
     page.mouse.move(corner["x"] + 5, corner["y"] + 5)

@@ -93,8 +93,24 @@
     };
   }
 
+  // A message in place of the map, in lines of at most 70 characters (plotly does not wrap
+  // an annotation: a long one was cut off at both sides of the map).
   function messageFigure(text) {
-    const safe = String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const escape = (line) => line.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const lines = [];
+    String(text).split("\n").forEach((paragraph) => {
+      let line = "";
+      paragraph.split(" ").forEach((word) => {
+        if (line && (line + " " + word).length > 70) {
+          lines.push(line);
+          line = word;
+        } else {
+          line = line ? `${line} ${word}` : word;
+        }
+      });
+      lines.push(line);
+    });
+    const safe = lines.map(escape).join("<br>");
     return {
       data: [],
       layout: {
@@ -160,6 +176,7 @@
     }
     let state = maps[key];
     if (!state || state.key !== coords.key) {
+      hideTooltip(); // a card of the old map's row is not about this map
       // A new map: its coordinates decoded once, kept while it is shown.
       state = maps[key] = {
         key: coords.key,
@@ -331,6 +348,7 @@
     }
     let state = maps[key];
     if (!state || state.key !== coords.key) {
+      hideTooltip(); // a card of the old map's row is not about this map
       state = maps[key] = {
         key: coords.key, n: coords.n, dims: 2, table: coords.table,
         graphId: `scatter-${panel}-graph`, density: true,
@@ -383,9 +401,16 @@
       // still draws a box or lasso (and says where it was).
       state.points = null;
       const r = density.region;
+      const marker = { opacity: 0, size: 1 };
+      if (colours.marker && colours.marker.showscale) {
+        // A colour by numbers: the two unseen points carry the scale, so its bar is drawn.
+        Object.assign(marker, colours.marker, {
+          color: [colours.marker.cmin, colours.marker.cmax], opacity: 0, size: 1,
+        });
+      }
       main = {
         type: "scattergl", mode: "markers", showlegend: false, hoverinfo: "none",
-        x: [r[0], r[1]], y: [r[2], r[3]], marker: { opacity: 0, size: 1 },
+        x: [r[0], r[1]], y: [r[2], r[3]], marker: marker,
       };
     }
     const traces = [main];
@@ -590,6 +615,18 @@
     return JSON.parse(JSON.stringify(scene.getCamera()));
   }
 
+  // A 2D point's place in the window, as a small box round it (null without a layout).
+  function screenBox(gd, x, y) {
+    const full = gd._fullLayout;
+    if (!full || !full.xaxis || !Number.isFinite(x) || !Number.isFinite(y)) {
+      return null;
+    }
+    const box = gd.getBoundingClientRect();
+    const px = box.left + full._size.l + full.xaxis.l2p(x);
+    const py = box.top + full._size.t + full.yaxis.l2p(y);
+    return { x0: px - 3, x1: px + 3, y0: py - 3, y1: py + 3 };
+  }
+
   function rowsFromEvent(key, event) {
     const state = maps[key];
     const rows = [];
@@ -629,13 +666,17 @@
     // clicks select the point under the pointer.)
     let doubleAt = 0;
     let lastDown = { at: 0, x: 0, y: 0 };
-    gd.addEventListener("pointerdown", (event) => {
-      // plotly keeps the press from moving the keyboard focus: the map in use takes it
-      // from the box or list used before, so Escape then means "let go" (see `typedIn`).
+    // plotly keeps a press (or a wheel zoom) from moving the keyboard focus: the map in use
+    // takes it from the box or list used before, so Escape then means "let go" (`typedIn`).
+    const takeFocus = () => {
       const active = document.activeElement;
       if (active && active !== document.body && active.blur) {
         active.blur();
       }
+    };
+    gd.addEventListener("wheel", takeFocus, { capture: true, passive: true });
+    gd.addEventListener("pointerdown", (event) => {
+      takeFocus();
       pressed = true;
       gd.__dashboardPressed = true;
       press += 1;
@@ -725,7 +766,10 @@
     gd.on("plotly_hover", (event) => {
       const rows = rowsFromEvent(key, event);
       const point = event && event.points && event.points[0];
-      let bbox = point && point.bbox;
+      // plotly's `bbox` of a WebGL point is not in the window's coordinates (it was off by
+      // the map's place on the page: the card stood 300 px left of the point): the point's
+      // place is worked out from the axes instead.
+      let bbox = point && maps[key].dims === 2 ? screenBox(gd, point.x, point.y) : null;
       if (!bbox && pointer && maps[key].dims === 3) {
         bbox = { x0: pointer.x - 6, x1: pointer.x + 6, y0: pointer.y - 6, y1: pointer.y + 6 };
       }
