@@ -47,6 +47,14 @@ IMAGE_WIDTH = 1000
 SELECT_LIMIT = 5_000_000
 #: Most rows of rings and the focus sent with an image.
 MARKS_LIMIT = 5_000
+#: The page's gate: what a density map's image depends on, for density maps only.
+ASK_JS = """function(coords, maps, filters, selection, highlight, focus, rings, camera) {
+    if (!coords || !coords.density) {
+        return window.dash_clientside.no_update;
+    }
+    return {key: coords.key, maps: maps, filters: filters, selection: selection,
+            highlight: highlight, focus: focus, rings: rings, camera: camera};
+}"""
 #: Share of the view's width (and height) drawn beyond each of its sides.
 MARGIN = 0.25
 #: Vertices a lasso may have.
@@ -268,9 +276,13 @@ class DensityMap:
     def register_density_callbacks(self, app: Dash) -> None:
         """The image of the region on screen, a box or lasso's rows, the hovered row."""
 
-        @app.callback(
-            Output(self.id("density"), "data"),
-            Input(self.projection_store, "data"),
+        # Only a density map asks the server: the page forwards what its image depends on
+        # (an ordinary map's changes would otherwise each cost a request, and under a busy
+        # server those requests held up the map the page was waiting for).
+        app.clientside_callback(
+            ASK_JS,
+            Output(self.id("ask"), "data"),
+            Input(self.id("coords"), "data"),
             Input(MAPS_STORE, "data"),
             Input(FILTER_STORE, "data"),
             Input(SELECTION_STORE, "data"),
@@ -280,24 +292,28 @@ class DensityMap:
             # The page's zoom or pan, sent at once (the view's camera follows later).
             Input(self.id("camera"), "data"),
         )
-        def on_view(
-            projection: Any,
-            maps: Any,
-            filters: Any,
-            selection: Any,
-            highlight: Any,
-            focus: Any,
-            rings: Any,
-            camera: Any,
-        ) -> Any:
+
+        @app.callback(
+            Output(self.id("density"), "data"),
+            Input(self.id("ask"), "data"),
+            State(self.projection_store, "data"),
+            prevent_initial_call=True,
+        )
+        def on_view(ask: Any, projection: Any) -> Any:
             found = Projection.from_store(projection)
-            if found is None or not self.is_density(found):
+            if found is None or not self.is_density(found) or not isinstance(ask, dict):
                 return None
+            if ask.get("key") != found.key:
+                return no_update  # the page still draws another map
+            maps = ask.get("maps")
+            camera = ask.get("camera")
             if isinstance(camera, dict) and camera.get("key") == found.key:
                 maps = _with_camera(maps, self.map_key, camera.get("camera"))
+            marks = [ask.get("highlight"), ask.get("focus"), *(ask.get("rings") or [])]
             try:
-                marks = [highlight, focus, *(rings or [])]
-                return self.density_view(found, maps, filters, selection, marks)
+                return self.density_view(
+                    found, maps, ask.get("filters"), ask.get("selection"), marks
+                )
             except DashboardError:
                 return None  # the map's own callback says what is wrong
 

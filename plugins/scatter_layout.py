@@ -108,6 +108,7 @@ def scatter_layout(panel: Any) -> Any:
                     # pointer's place and the row found there (plugins/scatter_density).
                     dcc.Store(id=panel.id("density")),
                     dcc.Store(id=panel.id("camera")),
+                    dcc.Store(id=panel.id("ask")),
                     dcc.Store(id=panel.id("region")),
                     dcc.Store(id=panel.id("hover")),
                     dcc.Store(id=panel.id("hovered")),
