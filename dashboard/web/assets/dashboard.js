@@ -150,6 +150,19 @@
     return { layout: layout, axis: axis };
   }
 
+  // A 2D map's axis ranges: every rebuild carries the ranges on screen (plotly's uirevision
+  // alone let the rebuild that follows a zoom, its camera action, snap back to the full
+  // extent); the first build takes the view's camera (a link), else ``fallback`` if given.
+  function keepRanges(key, state, layout, camera, fallback) {
+    const live = state.cameraApplied ? liveRanges(key) : null;
+    const first = !state.cameraApplied && camera && camera.x && camera.y ? camera : null;
+    const ranges = live || first || (!state.cameraApplied ? fallback : null);
+    if (ranges) {
+      layout.xaxis.range = ranges.x;
+      layout.yaxis.range = ranges.y;
+    }
+  }
+
   function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
     rings, theme, density) {
     const key = String(panel);
@@ -301,17 +314,7 @@
     if (dims === 2) {
       layout.xaxis = Object.assign({}, axis);
       layout.yaxis = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
-      const camera = view.camera;
-      const shown = state.cameraApplied ? liveRanges(key) : null;
-      if (shown) {
-        // Every rebuild carries the ranges on screen: plotly's uirevision alone let the
-        // rebuild that follows a zoom (its camera action) snap back to the full extent.
-        layout.xaxis.range = shown.x;
-        layout.yaxis.range = shown.y;
-      } else if (camera && camera.x && camera.y && !state.cameraApplied) {
-        layout.xaxis.range = camera.x;
-        layout.yaxis.range = camera.y;
-      }
+      keepRanges(key, state, layout, view.camera, null);
     } else {
       const blank = Object.assign({}, axis, { title: { text: "" }, backgroundcolor: "rgba(0,0,0,0)" });
       layout.scene = { xaxis: blank, yaxis: blank, zaxis: blank, aspectmode: "data" };
@@ -441,18 +444,9 @@
       sizex: region[1] - region[0], sizey: region[3] - region[2],
       xanchor: "left", yanchor: "top", sizing: "stretch", layer: "below",
     }] : [];
-    const live = state.cameraApplied ? liveRanges(key) : null;
-    const camera = view.camera;
-    if (live) {
-      layout.xaxis.range = live.x;
-      layout.yaxis.range = live.y;
-    } else if (camera && camera.x && camera.y && !state.cameraApplied) {
-      layout.xaxis.range = camera.x;
-      layout.yaxis.range = camera.y;
-    } else if (!state.cameraApplied) {
-      layout.xaxis.range = [coords.extent[0], coords.extent[1]];
-      layout.yaxis.range = [coords.extent[2], coords.extent[3]];
-    }
+    keepRanges(key, state, layout, view.camera, {
+      x: [coords.extent[0], coords.extent[1]], y: [coords.extent[2], coords.extent[3]],
+    });
     state.cameraApplied = true;
     state.focusRow = focusRow;
     window.setTimeout(() => {
