@@ -172,4 +172,4 @@ def test_a_csv_over_the_budget_is_read_whole_and_says_so(write_config, tmp_path,
     with caplog.at_level(logging.WARNING, logger="dashboard"):
         matrix = dataset.matrix()
     np.testing.assert_allclose(matrix, X, rtol=1e-6)
-    assert "only a local parquet table of one vector column" in caplog.text
+    assert "only a parquet table (local or s3://) of one vector column" in caplog.text

@@ -108,6 +108,10 @@ def test_transform_still_places_new_rows_among_their_digit(digits):
     # Each new row's nearest fitted point shows the same digit, for most rows.
     nearest = ((placed[:, None, :] - fitted[None, :, :]) ** 2).sum(-1).argmin(1)
     assert (y[:1500][nearest] == y[1500:]).mean() > 0.9
+    # One row alone is placed as well (a table's last row group may hold one).
+    one = reducer.transform(X[1500:1501])
+    assert one.shape == (1, 2)
+    assert y[:1500][((one - fitted) ** 2).sum(-1).argmin()] == y[1500]
 
 
 @pytest.mark.parametrize("b", [0.5, 0.7915, 0.895, 1.0, 1.577])

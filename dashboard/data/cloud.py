@@ -7,13 +7,18 @@ environment variable ``NAME`` when the table is opened, so secrets stay out of t
 
 from __future__ import annotations
 
+import fnmatch
+import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from dashboard.errors import DataError
 
 SCHEMES = ("s3", "s3a", "gs", "gcs", "gcp", "az", "azure", "abfs", "abfss", "adl", "http", "https")
+logger = logging.getLogger(__name__)
 _ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -45,3 +50,105 @@ def expand_options(options: Mapping[str, str], *, where: str) -> dict[str, str]:
             value = os.environ[name]
         expanded[str(key)] = str(value)
     return expanded
+
+
+#: Polars (object_store) S3 option names, by the pyarrow ``S3FileSystem`` argument each sets.
+_S3_OPTIONS = {
+    "access_key": ("aws_access_key_id", "access_key_id"),
+    "secret_key": ("aws_secret_access_key", "secret_access_key"),
+    "session_token": ("aws_session_token", "aws_token", "session_token", "token"),
+    "region": ("aws_region", "aws_default_region", "region", "default_region"),
+    "endpoint_override": ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint"),
+}
+_S3_IGNORED = {"aws_allow_http", "allow_http", "aws_virtual_hosted_style_request"}
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class ObjectFiles:
+    """The parquet objects behind an object-store URL, as pyarrow reads them.
+
+    Listing them is one request, and their sizes and modification times name the table's
+    content cheaply (:meth:`identity`), so a cached map or matrix of the table is found
+    without downloading its vectors; the vectors themselves are read a row group at a time.
+    """
+
+    filesystem: Any
+    #: ``bucket/key`` paths in the order Polars reads them (sorted).
+    paths: tuple[str, ...]
+    sizes: tuple[int, ...]
+    mtimes_ns: tuple[int, ...]
+
+    def identity(self) -> list[tuple[str, int, int]]:
+        """Each object's path, size and modification time."""
+        return list(zip(self.paths, self.sizes, self.mtimes_ns, strict=True))
+
+
+def s3_filesystem(options: Mapping[str, str]) -> Any | None:
+    """A pyarrow ``S3FileSystem`` for Polars' S3 ``options``, or None when an option has no
+    pyarrow counterpart (the table is then read by Polars alone)."""
+    from pyarrow import fs
+
+    names = {alias: arg for arg, aliases in _S3_OPTIONS.items() for alias in aliases}
+    kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        key = key.lower()
+        if key in _S3_IGNORED:
+            continue
+        if key not in names:
+            logger.info("storage option %r has no pyarrow counterpart: Polars reads the table", key)
+            return None
+        kwargs[names[key]] = value
+    endpoint = kwargs.get("endpoint_override")
+    if endpoint and "://" in endpoint:
+        scheme, _, rest = endpoint.partition("://")
+        kwargs["scheme"], kwargs["endpoint_override"] = scheme, rest.rstrip("/")
+    return fs.S3FileSystem(**kwargs)
+
+
+def list_parquet_objects(url: str, options: Mapping[str, str]) -> ObjectFiles | None:
+    """The parquet objects an ``s3://`` URL (an object, a glob or a folder) names, or None
+    when they cannot be listed this way (another scheme, an option pyarrow lacks, no
+    objects, an error): the caller then reads the table through Polars, which says what is
+    wrong."""
+    from pyarrow import fs
+
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("s3", "s3a"):
+        return None
+    try:
+        filesystem = s3_filesystem(options)
+        if filesystem is None:
+            return None
+        glob_at = _GLOB.search(rest)
+        if glob_at is None:
+            info = filesystem.get_file_info(rest)
+            if info.type == fs.FileType.File:
+                infos = [info]
+            else:  # a folder: its parquet files, as Polars reads a folder
+                selector = fs.FileSelector(rest.rstrip("/"), recursive=True)
+                infos = [
+                    i
+                    for i in filesystem.get_file_info(selector)
+                    if i.type == fs.FileType.File and i.path.lower().endswith(".parquet")
+                ]
+        else:
+            base = rest[: glob_at.start()].rpartition("/")[0]
+            selector = fs.FileSelector(base, recursive=True)
+            infos = [
+                i
+                for i in filesystem.get_file_info(selector)
+                if i.type == fs.FileType.File and fnmatch.fnmatchcase(i.path, rest)
+            ]
+    except (OSError, ValueError) as exc:  # pyarrow's errors for unreachable stores and keys
+        logger.info("cannot list %r with pyarrow (%s): Polars reads the table", url, exc)
+        return None
+    if not infos:
+        return None
+    infos.sort(key=lambda i: i.path)
+    return ObjectFiles(
+        filesystem,
+        tuple(i.path for i in infos),
+        tuple(int(i.size or 0) for i in infos),
+        tuple(int(i.mtime_ns or 0) for i in infos),
+    )

@@ -22,7 +22,7 @@ import pyarrow as pa
 from dashboard.analysis.ann import APPROXIMATE_ABOVE, NeighborSearch
 from dashboard.analysis.knn import NeighborIndex
 from dashboard.config import TableConfig
-from dashboard.data.cloud import is_cloud
+from dashboard.data.cloud import ObjectFiles, is_cloud
 from dashboard.data.vectors import read_parquet_vectors
 from dashboard.errors import DashboardError, DataError, quote_list
 
@@ -74,6 +74,9 @@ class Dataset:
         The lazy frame to read from.
     files
         The local files behind ``frame`` (for a cheap fingerprint), or None.
+    objects
+        The object-store parquet files behind ``frame`` (a cheap fingerprint, and vectors
+        read a row group at a time), or None.
     where
         Config file name, for messages.
     """
@@ -85,6 +88,7 @@ class Dataset:
         frame: pl.LazyFrame,
         *,
         files: list[Path] | None = None,
+        objects: ObjectFiles | None = None,
         where: str = "<config>",
         key: str | None = None,
         base: Dataset | None = None,
@@ -98,6 +102,7 @@ class Dataset:
         self.config = config
         self.frame = frame
         self.files = files
+        self.objects = objects
         self.where = where
         try:
             self.schema = frame.collect_schema()
@@ -324,11 +329,16 @@ class Dataset:
                     config,
                     base.frame,
                     files=base.files,
+                    objects=base.objects,
                     where=base.where,
                     key=base.key,
                     base=base,
                 )
-                made._matrix_store = base._matrix_store
+                made.keep_matrix_in(
+                    base._matrix_store,
+                    memory_budget=base._memory_budget,
+                    approximate_above=base._approximate_above,
+                )
                 base._variants[choice] = made
             return made
 
@@ -378,14 +388,28 @@ class Dataset:
                 "path", f"cannot read {self.config.path!r}: {exc}", "check the file"
             ) from exc
 
-    def _read_parquet_vectors(self, to_file: Path | None = None) -> np.ndarray | None:
-        # The frame is a plain scan of these files when they are all parquet.
-        parquet = self.files and all(f.suffix.lower() == ".parquet" for f in self.files)
-        if not (parquet and self.is_vector_column and self.config.format in (None, "parquet")):
+    def parquet_files(self) -> tuple[Any, list[str]] | None:
+        """The parquet files behind the table as (pyarrow filesystem or None for local
+        paths, paths in table order), when the frame is a plain scan of them and the
+        embedding is one vector column; else None."""
+        if not self.is_vector_column or self.config.format not in (None, "parquet"):
             return None
+        if self.objects is not None:
+            return self.objects.filesystem, list(self.objects.paths)
+        if self.files and all(f.suffix.lower() == ".parquet" for f in self.files):
+            return None, [str(f) for f in self.files]
+        return None
+
+    def _read_parquet_vectors(self, to_file: Path | None = None) -> np.ndarray | None:
+        parquet = self.parquet_files()
+        if parquet is None:
+            return None
+        filesystem, paths = parquet
         try:
             column = self.embedding_columns[0]
-            return read_parquet_vectors(self.files, column, self.n_rows, to_file=to_file)
+            return read_parquet_vectors(
+                paths, column, self.n_rows, filesystem=filesystem, to_file=to_file
+            )
         except (OSError, ValueError, pa.ArrowException):
             return None  # the Polars path reports what is wrong
 
@@ -417,7 +441,7 @@ class Dataset:
 
     def _mapped_matrix(self) -> np.ndarray:
         store = self._matrix_store
-        if store is None or not self.files:  # no cheap fingerprint to name the file by
+        if store is None or not (self.files or self.objects):  # no cheap fingerprint
             return self._build_matrix()
         key = "vectors" + self.fingerprint()
         kept = store.load(key, mmap=True)
@@ -462,8 +486,8 @@ class Dataset:
         if streamed is not None:
             return streamed
         logger.warning(
-            "table %r is over the memory budget, but only a local parquet table of one "
-            "vector column is read a block at a time: reading it whole",
+            "table %r is over the memory budget, but only a parquet table (local or s3://) "
+            "of one vector column is read a block at a time: reading it whole",
             self.name,
         )
         built = self._build_matrix()
@@ -616,6 +640,8 @@ class Dataset:
             for f in self.files:
                 st = f.stat()
                 h.update(json.dumps([str(f.resolve()), st.st_size, st.st_mtime_ns]).encode())
+        elif self.objects is not None:
+            h.update(json.dumps([self.config.path, self.objects.identity()]).encode())
         else:
             m = self.matrix()
             h.update(str(m.shape).encode())

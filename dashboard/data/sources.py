@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from dashboard.config import TableConfig
-from dashboard.data.cloud import SCHEMES, expand_options, is_cloud
+from dashboard.data.cloud import SCHEMES, expand_options, is_cloud, list_parquet_objects
 from dashboard.data.dataset import ROLES, Dataset, variant_key
 from dashboard.data.runs import find_logged_tables
 from dashboard.errors import DataError, quote_list
@@ -210,7 +210,8 @@ def open_dataset(
             config.storage_options or {}, where=f"{where}: `tables.{name}.storage_options"
         )
         frame = SCANNERS[fmt](config.path, storage_options=options or None)
-        return Dataset(name, config, frame, where=where)
+        objects = list_parquet_objects(config.path, options) if fmt == "parquet" else None
+        return Dataset(name, config, frame, objects=objects, where=where)
     if "://" in config.path:
         raise DataError(
             f"{where}: `tables.{name}.path`: no plugin reads {config.path!r}\n"

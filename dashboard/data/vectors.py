@@ -12,9 +12,10 @@ explains the problem.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,12 @@ BATCH_BYTES = 2**25
 
 
 def read_parquet_vectors(
-    files: list[Path], column: str, n_rows: int, *, to_file: Path | None = None
+    files: Sequence[str | Path],
+    column: str,
+    n_rows: int,
+    *,
+    filesystem: Any = None,
+    to_file: Path | None = None,
 ) -> np.ndarray | None:
     """Return ``column`` (one vector a row) of the parquet ``files`` as a C-contiguous
     (``n_rows``, width) float32 matrix, or None when the fast path does not apply.
@@ -36,22 +42,23 @@ def read_parquet_vectors(
     Row groups are decoded in parallel, one thread a core, each straight into its rows of
     the matrix, a batch at a time (:data:`BATCH_BYTES`). With ``to_file``, the rows go to
     that ``.npy`` file instead of memory, and the matrix returned is mapped from it: memory
-    then holds the batches in flight, whatever the table's size.
+    then holds the batches in flight, whatever the table's size. ``filesystem`` (a pyarrow
+    filesystem, e.g. S3) reads ``files`` from object storage, a row group at a time.
     """
     groups = []  # (file, row group, first row)
     start = 0
     for path in files:
-        metadata = pq.ParquetFile(path).metadata
+        metadata = open_parquet(path, filesystem).metadata
         for group in range(metadata.num_row_groups):
             groups.append((path, group, start))
             start += metadata.row_group(group).num_rows
     if start != n_rows or not n_rows:
         return None
-    width = _width(files[0], column)
+    width = _width(open_parquet(files[0], filesystem), column)
     if not width:  # unknown, or empty vectors: the Polars path says what is wrong
         return None
     if to_file is not None:
-        decode = lambda put: _decode(groups, column, width, put)  # noqa: E731
+        decode = lambda put: _decode(groups, column, width, put, filesystem)  # noqa: E731
         if not write_matrix_file(to_file, (n_rows, width), decode):
             return None
         return np.load(to_file, mmap_mode="r", allow_pickle=False)
@@ -62,23 +69,32 @@ def read_parquet_vectors(
         with np.errstate(over="ignore"):
             out[row : row + len(block)] = block
 
-    return out if _decode(groups, column, width, put) else None
+    return out if _decode(groups, column, width, put, filesystem) else None
+
+
+def open_parquet(path: str | Path, filesystem: Any = None) -> pq.ParquetFile:
+    """The parquet file at ``path``: mapped when local, else read through ``filesystem``
+    (a pyarrow filesystem) in ranges, with the column chunks a read needs fetched together."""
+    if filesystem is None:
+        return pq.ParquetFile(path, memory_map=True)
+    return pq.ParquetFile(filesystem.open_input_file(str(path)), pre_buffer=True)
 
 
 def _decode(
-    groups: list[tuple[Path, int, int]],
+    groups: list[tuple[str | Path, int, int]],
     column: str,
     width: int,
     put: Callable[[int, np.ndarray], None],
+    filesystem: Any = None,
 ) -> bool:
     """Decode ``groups`` (file, row group, first row), calling ``put(first_row, block)``
     for each batch; False when a batch is not plain vectors of ``width``."""
     batch_rows = max(1, BATCH_BYTES // (4 * width))
 
-    def load(task: tuple[Path, int, int]) -> bool:
+    def load(task: tuple[str | Path, int, int]) -> bool:
         path, group, row = task
         # Threads decode separate row groups; arrow's own threads would only contend.
-        parquet = pq.ParquetFile(path, memory_map=True)
+        parquet = open_parquet(path, filesystem)
         batches = parquet.iter_batches(
             batch_size=batch_rows, row_groups=[group], columns=[column], use_threads=False
         )
@@ -94,9 +110,8 @@ def _decode(
         return all(pool.map(load, groups))
 
 
-def _width(path: Path, column: str) -> int | None:
+def _width(parquet: pq.ParquetFile, column: str) -> int | None:
     # The vector width: the fixed size of an Array column, else the first row's length.
-    parquet = pq.ParquetFile(path)
     field = parquet.schema_arrow.field(column)
     if pa.types.is_fixed_size_list(field.type):
         return field.type.list_size

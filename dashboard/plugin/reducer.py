@@ -138,7 +138,11 @@ class Reducer:
                 + (" before `fit_transform`" if self.supports_transform else "")
                 + "\nfit the rows together, or use a reducer that supports `transform`"
             )
-        X = self._check_input(X)
+        # Any number of rows can be placed on a fitted map: a table's last row group may
+        # hold one row.
+        X = self._check_input(X, min_rows=0)
+        if not len(X):
+            return np.empty((0, self.n_components), dtype=np.float32)
         with self._named_failures("`transform`"):
             placed = model.transform(X)
         return self._check_output(placed, X.shape[0])
@@ -191,7 +195,7 @@ class Reducer:
                 "try other params; if it persists, report it to the reducer's authors"
             ) from exc
 
-    def _check_input(self, X: Any) -> np.ndarray:
+    def _check_input(self, X: Any, *, min_rows: int | None = None) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2:
             raise ReducerError(
@@ -202,9 +206,10 @@ class Reducer:
             raise ReducerError(f"{self.name}: input must be real numbers, got dtype {X.dtype}")
         X = X.astype(np.float32, copy=False)
         n, d = X.shape
-        if n < self.min_rows:
+        least = self.min_rows if min_rows is None else min_rows
+        if n < least:
             raise ReducerError(
-                f"{self.name}: needs at least {self.min_rows} rows, got {n}\n"
+                f"{self.name}: needs at least {least} rows, got {n}\n"
                 "add rows to the table, or pick another reducer"
             )
         if d < self.n_components:

@@ -13,9 +13,10 @@ computed so that no process holds the table:
 So the work of placing the rows (most of a 10M-row map) and of decoding the table spreads over
 the workers, and the server's memory follows the sample. Reducers without ``transform``
 (t-SNE) draw their sample only, as without Dask. The workers need the table at the same path
-(a shared file system) and the ``embedding-dashboard`` package; ``dask.address`` names a
-running scheduler, else a local cluster of ``dask.local_workers`` processes on loopback is
-started once per process.
+(a shared file system) or in object storage (an ``s3://`` table: each worker reads its row
+groups with the table's storage options), and the ``embedding-dashboard`` package;
+``dask.address`` names a running scheduler, else a local cluster of ``dask.local_workers``
+processes on loopback is started once per process.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
+from dashboard.data.vectors import open_parquet, vector_block
 from dashboard.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -47,31 +48,32 @@ class Part:
     group: int
     first: int
     rows: int
+    #: The pyarrow filesystem of an object-store table (sent to the workers with its
+    #: options), or None for a local file.
+    filesystem: Any = None
 
 
 def parquet_parts(dataset: Dataset) -> list[Part] | None:
-    """The row groups of ``dataset`` in table order, or None when it is not local parquet
-    files of one vector column (the cluster then is not used)."""
-    files = dataset.files or []
-    if not files or not dataset.is_vector_column:
+    """The row groups of ``dataset`` in table order, or None when it is not parquet files
+    (local or ``s3://``) of one vector column (the cluster then is not used)."""
+    parquet = dataset.parquet_files()
+    if parquet is None:
         return None
-    if not all(f.suffix.lower() == ".parquet" for f in files):
-        return None
+    filesystem, paths = parquet
     parts, first = [], 0
-    for path in files:
-        metadata = pq.ParquetFile(path).metadata
+    for path in paths:
+        metadata = open_parquet(path, filesystem).metadata
+        where = path if filesystem is not None else str(Path(path).resolve())
         for group in range(metadata.num_row_groups):
             rows = metadata.row_group(group).num_rows
-            parts.append(Part(str(Path(path).resolve()), group, first, rows))
+            parts.append(Part(where, group, first, rows, filesystem))
             first += rows
     return parts if first == dataset.n_rows else None
 
 
 def read_part(part: Part, column: str) -> np.ndarray:
     """The part's vectors as a (rows, width) float32 matrix (on a worker)."""
-    from dashboard.data.vectors import vector_block
-
-    table = pq.ParquetFile(part.path).read_row_group(part.group, columns=[column])
+    table = open_parquet(part.path, part.filesystem).read_row_group(part.group, columns=[column])
     chunks = [vector_block(chunk) for chunk in table.column(0).chunks]
     if any(c is None for c in chunks) or not chunks:
         raise DataError(
