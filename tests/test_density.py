@@ -115,6 +115,31 @@ def test_the_full_view_pads_the_extent(coords):
     assert y1 > finite[:, 1].max()
 
 
+def test_a_packed_index_reads_back_the_same_and_refuses_another_maps(coords):
+    index = MapIndex(coords)
+    rows, layout = index.packed()
+    again = MapIndex.unpacked(coords, rows, layout)
+    assert again.extent == index.extent
+    np.testing.assert_array_equal(again.rows, index.rows)
+    for region in [(-1.0, 2.0, -3.0, 0.5), (7.5, 8.6, 7.5, 9.6)]:
+        np.testing.assert_array_equal(again.positions_in(region), index.positions_in(region))
+    assert again.nearest(8.0, 8.0, 0.5) == index.nearest(8.0, 8.0, 0.5)
+    assert MapIndex.unpacked(coords[:-1], rows, layout) is None  # another map's
+    assert MapIndex.unpacked(coords, rows[:-1], layout) is None  # cut short
+    assert MapIndex.unpacked(coords, rows, layout[:-1]) is None
+    assert MapIndex.unpacked(coords, rows.astype(np.float32), layout) is None
+
+
+def test_colours_mix_as_the_mean_of_each_pixels_rows():
+    # Two rows of red and one of blue in one pixel: two thirds red, one third blue.
+    coords = np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [9.5, 9.5]], np.float32)
+    colouring = Colouring(["#ff0000", "#0000ff"], codes=np.array([0, 0, 1, 1], np.int32))
+    png = render(MapIndex(coords), (0, 10, 0, 10), (10, 10), colouring, opacity=1.0)
+    pixels = np.asarray(Image.open(io.BytesIO(png)))
+    np.testing.assert_array_equal(pixels[9, 0, :3], [170, 0, 85])
+    np.testing.assert_array_equal(pixels[0, 9, :3], [0, 0, 255])
+
+
 # -- the scatter panel's density part, callbacks called as functions ------------------------
 
 
@@ -174,6 +199,21 @@ def test_the_image_follows_the_camera_and_turns_to_points(density_dashboard):
     target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
     assert kept["inView"] == int((target[expected] == 0).sum())
     assert kept["marks"]["rows"] == ([0] if target[0] == 0 else [])
+
+
+def test_the_grid_index_is_kept_with_the_map_for_the_next_server(density_dashboard, monkeypatch):
+    from dashboard.analysis import density
+
+    _, panel, projection = density_dashboard
+    built = panel.map_index(projection)
+    # A new server on the same cache (nothing in memory) reads the index instead of sorting.
+    panel.__dict__.pop("_indexes")
+    panel.__dict__.pop("_views", None)
+    monkeypatch.setattr(density.MapIndex, "__init__", lambda *a: pytest.fail("sorted again"))
+    kept = panel.map_index(projection)
+    assert kept is not built
+    np.testing.assert_array_equal(kept.rows, built.rows)
+    assert panel.density_view(projection, {}, {}, None, [])["inView"] == 1797
 
 
 def test_a_box_selects_the_shown_rows_inside_and_hover_names_the_nearest(density_dashboard):

@@ -79,10 +79,7 @@ class MapIndex:
             y0, y1 = float(y[rows].min()), float(y[rows].max())
         else:
             x0 = x1 = y0 = y1 = 0.0
-        # The grid spans the map, with a little room so the largest value has a cell.
-        self.extent: Range = (x0, x1, y0, y1)
-        self._cell_w = max(x1 - x0, 1e-12) * (1 + 1e-6) / GRID
-        self._cell_h = max(y1 - y0, 1e-12) * (1 + 1e-6) / GRID
+        self._set_extent((x0, x1, y0, y1))
         cells = self._cells(x[rows], y[rows])
         order = np.argsort(cells, kind="stable")
         self.rows = rows[order].astype(np.int64)
@@ -90,6 +87,41 @@ class MapIndex:
         self.y = y[self.rows]
         # starts[c]: where cell c's rows begin in the sorted arrays.
         self._starts = np.searchsorted(cells[order], np.arange(GRID * GRID + 1))
+
+    def _set_extent(self, extent: Range) -> None:
+        # The grid spans the map, with a little room so the largest value has a cell.
+        x0, x1, y0, y1 = extent
+        self.extent: Range = (x0, x1, y0, y1)
+        self._cell_w = max(x1 - x0, 1e-12) * (1 + 1e-6) / GRID
+        self._cell_h = max(y1 - y0, 1e-12) * (1 + 1e-6) / GRID
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The index as two arrays to keep: the sorted rows (int64) and its layout (row
+        count, extent and cell starts, float64, all exact); :meth:`unpacked` reads them."""
+        layout = np.concatenate([[self.n, *self.extent], self._starts]).astype(np.float64)
+        return self.rows, layout
+
+    @classmethod
+    def unpacked(cls, coords: np.ndarray, rows: np.ndarray, layout: np.ndarray) -> MapIndex | None:
+        """The index :meth:`packed` gave, over ``coords``; None when the arrays do not fit
+        them (another map's, or damaged)."""
+        n = len(coords)
+        if (
+            layout.shape != (GRID * GRID + 6,)
+            or rows.dtype != np.int64
+            or int(layout[0]) != n
+            or int(layout[-1]) != len(rows)
+            or (len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= n))
+        ):
+            return None
+        index = cls.__new__(cls)
+        index.n = n
+        index._set_extent(tuple(float(v) for v in layout[1:5]))  # type: ignore[arg-type]
+        index.rows = rows
+        index.x = np.asarray(coords[rows, 0], dtype=np.float32)
+        index.y = np.asarray(coords[rows, 1], dtype=np.float32)
+        index._starts = layout[5:].astype(np.int64)
+        return index
 
     def _cells(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         x0, _, y0, _ = self.extent
@@ -232,11 +264,14 @@ def _mix(
     count = np.bincount(pixel, minlength=pixels).astype(np.float64)
     safe = np.maximum(count, 1)[:, None]
     if colouring.codes is not None:
+        # Three weighted counts, one a channel: a count a (pixel, category) pair was 16M
+        # cells for 20 categories on a 1000 x 800 image, 0.19 s of a 0.25 s image of 1M rows.
         palette = _rgb(colouring.palette)
-        k = len(palette)
-        codes = colouring.codes[rows].astype(np.int64)
-        by_code = np.bincount(pixel * k + codes, minlength=pixels * k).reshape(pixels, k)
-        return by_code @ palette / safe, count
+        codes = colouring.codes[rows]
+        mixed = np.stack(
+            [np.bincount(pixel, palette[codes, c], minlength=pixels) for c in range(3)], axis=1
+        )
+        return mixed / safe, count
     if colouring.values is not None:
         values = colouring.values[rows].astype(np.float64)
         known = np.isfinite(values)

@@ -88,11 +88,14 @@ class ProjectionStore:
         """Whether array ``key`` is stored (without reading it)."""
         return self.path(key).exists()
 
-    def save(self, key: str, coords: np.ndarray, *, durable: bool = True) -> None:
-        """Write an array atomically (:func:`dashboard.files.atomic_write`); ``durable=False``
-        skips the syncs, for arrays rebuilt when their file is lost."""
+    def save(
+        self, key: str, coords: np.ndarray, *, durable: bool = True, dtype: Any = np.float32
+    ) -> None:
+        """Write an array atomically (:func:`dashboard.files.atomic_write`) as ``dtype``
+        (None: its own); ``durable=False`` skips the syncs, for arrays rebuilt when their
+        file is lost."""
         self.root.mkdir(parents=True, exist_ok=True)
-        array = np.asarray(coords, dtype=np.float32)
+        array = np.asarray(coords, dtype=dtype)
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
