@@ -88,7 +88,7 @@ def server(rows: int, repeat: int) -> None:
         f"  rows in a box ({len(index.rows_in_polygon(box)):,}): {inside * 1000:.1f} ms; "
         f"a mask over every row {brute * 1000:.1f} ms: {inside / brute:.2f}x"
     )
-    png = render(index, whole, (1000, 800), colouring)
+    png = render(index, whole, (1000, 800), colouring).png
     points = 2 * 4 * rows * 4 / 3  # float32 x and y, base64
     print(
         f"  the whole map's image: {len(png) / 1e3:.0f} kB; its points as plotly sends them: "

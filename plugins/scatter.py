@@ -37,7 +37,7 @@ from dashboard.plugin import (
 )
 from dashboard.plugin.analysis import filter_mask
 from dashboard.plugin.components import alert
-from dashboard.plugin.figures import categories, legend_children, typed
+from dashboard.plugin.figures import legend_children, typed, untyped
 from plugins.scatter_choices import NO_COLOUR, MapChoices
 from plugins.scatter_density import DensityMap
 from plugins.scatter_figure import map_colours, map_coords, message_base
@@ -127,7 +127,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
         self._coords: Memo[str, dict[str, Any]] = Memo(4)
         self._colourings: Memo[str, Colouring] = Memo(8)
         self._masks: Memo[str, np.ndarray | None] = Memo(16)
-        self._codes: Memo[tuple[Any, ...], np.ndarray] = Memo(4)
+        self._codes: Memo[str, np.ndarray] = Memo(4)
 
     @property
     def projection_store(self) -> str:
@@ -417,19 +417,12 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
 
     def codes(self, projection: Projection, colouring: Colouring) -> np.ndarray:
         """Each row's category code of a categorical colouring."""
-        dataset = self.context.datasets[projection.table]
-        choice = colouring.colours["colour"]
-        computed = self.context.is_computed_colour(dataset.name, choice)
-        # Kept: a density map asks on every zoom, and coding 10M labels takes 0.45 s. A
-        # table's metadata is read once, so its codes stay; a computed colour is the map's.
-        key = (dataset.name, choice, projection.key if computed else None)
-
-        def code() -> np.ndarray:
-            if computed:
-                return categories(self.context.computed(projection, choice))[1]
-            return categories(dataset.metadata().get_column(choice))[1]
-
-        return self._codes.get(key, code)
+        # Read back from the colouring's own codes, once: a density map asks on every zoom,
+        # and coding 10M labels again took 0.45 s.
+        return self._codes.get(
+            colouring.colours["revision"],
+            lambda: untyped(colouring.colours["marker"]["color"]).astype(np.int32),
+        )
 
     def legend(
         self,

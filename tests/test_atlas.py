@@ -62,6 +62,20 @@ def test_each_row_has_its_tile_and_broken_images_leave_theirs_empty(table):
         assert (tile[block:, block:, 0] == (10 * row) % 250).all()
 
 
+def test_an_atlas_of_some_rows_puts_row_i_of_the_list_in_tile_i(table):
+    rows = [9, 0, 4, 7]
+    layout = AtlasLayout.for_rows(len(rows))
+    atlas = np.asarray(PILImage.open(io.BytesIO(build_atlas(table, layout, rows))))
+    for at, row in enumerate(rows):
+        x, y = (at % layout.columns) * layout.tile, (at // layout.columns) * layout.tile
+        tile = atlas[y : y + layout.tile, x : x + layout.tile]
+        if row == 4:
+            assert tile[..., 3].max() == 0
+            continue
+        block = layout.tile // 8
+        assert (tile[block:, block:, 0] == (10 * row) % 250).all()
+
+
 def test_the_atlas_is_built_once_and_kept(table, tmp_path, monkeypatch):
     layout = AtlasLayout.for_rows(table.n_rows)
     first = atlas_png(table, layout, tmp_path / "cache")
@@ -86,6 +100,44 @@ def test_route_serves_the_atlas_and_refuses_what_it_cannot(tmp_path, digits_path
     assert response.data.startswith(b"\x89PNG")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     for args in ({"table": "plain"}, {"table": "nope"}, {}):
+        assert client.get("/_dashboard/atlas", query_string=args).status_code == 404
+
+
+def test_the_route_serves_an_atlas_of_the_rows_a_token_names(tmp_path, digits_path, monkeypatch):
+    from dashboard.web import app as app_module
+
+    made = []
+    real = app_module.prepare
+    monkeypatch.setattr(
+        app_module, "prepare", lambda *a, **k: made.append(real(*a, **k)) or made[0]
+    )
+    app = create_app(
+        {
+            "tables": {
+                "digits": {"path": str(digits_path), "embedding": "pixels", "image": "image"},
+                "other": {"path": str(digits_path), "embedding": "pixels", "image": "image"},
+            },
+            "cache_dir": str(tmp_path / "cache"),
+            "panels": [{"type": "scatter"}],
+        }
+    )
+    context = made[0].context
+    spec = context.rows_atlas(context.datasets["digits"], np.array([5, 1, 1796]))
+    assert (spec["rows"], spec["tile"], spec["columns"]) == (3, 64, 2)
+    client = app.server.test_client()
+    response = client.get(spec["url"])
+    assert response.status_code == 200
+    atlas = PILImage.open(io.BytesIO(response.data))
+    assert atlas.size == (128, 128)
+    # The same rows, the same token: built once.
+    again = context.rows_atlas(context.datasets["digits"], np.array([5, 1, 1796]))
+    assert again["url"] == spec["url"]
+    token = spec["url"].split("rows=")[1]
+    for args in (
+        {"table": "digits", "rows": "0" * 24},  # forgotten or forged
+        {"table": "other", "rows": token},  # another table's
+        {"table": "digits", "rows": "../x"},
+    ):
         assert client.get("/_dashboard/atlas", query_string=args).status_code == 404
 
 

@@ -79,17 +79,19 @@ def test_an_image_mixes_category_colours_and_dims_what_is_not_selected():
     coords = np.array([[0.5, 0.5], [0.5, 0.5], [3.5, 3.5], [3.5, 3.5]], np.float32)
     index = MapIndex(coords)
     colouring = Colouring(["#ff0000", "#0000ff"], codes=np.array([0, 0, 1, 1], np.uint8))
-    pixels = decode(render(index, (0, 4, 0, 4), (4, 4), colouring, opacity=1.0))
+    pixels = decode(render(index, (0, 4, 0, 4), (4, 4), colouring, opacity=1.0).png)
     assert pixels.shape == (4, 4, 4)
     # Row 0 of the image is the top (y = 4): the blue rows sit there, the red ones below.
     assert tuple(pixels[0, 3, :3]) == (0, 0, 255)
     assert tuple(pixels[3, 0, :3]) == (255, 0, 0)
     assert pixels[0, 3, 3] == 255
     selected = np.array([True, True, False, False])
-    dimmed = decode(render(index, (0, 4, 0, 4), (4, 4), colouring, selected=selected, opacity=1))
+    dimmed = decode(
+        render(index, (0, 4, 0, 4), (4, 4), colouring, selected=selected, opacity=1).png
+    )
     assert dimmed[3, 0, 3] == 255  # selected: full opacity
     assert dimmed[0, 3, 3] < 80  # not selected: dimmed
-    kept = decode(render(index, (0, 4, 0, 4), (4, 4), colouring, keep=~selected, opacity=1))
+    kept = decode(render(index, (0, 4, 0, 4), (4, 4), colouring, keep=~selected, opacity=1).png)
     assert kept[3, 0, 3] == 0  # filtered out: not drawn
 
 
@@ -97,7 +99,7 @@ def test_numbers_go_on_viridis_and_sparse_images_spread():
     coords = np.array([[0.1, 0.1], [0.9, 0.9]], np.float32)
     index = MapIndex(coords)
     colouring = Colouring(["#000000"], values=np.array([0.0, 1.0], np.float32), low=0, high=1)
-    pixels = decode(render(index, (0, 1, 0, 1), (100, 100), colouring, opacity=1))
+    pixels = decode(render(index, (0, 1, 0, 1), (100, 100), colouring, opacity=1).png)
     assert tuple(pixels[90, 10, :3]) == (68, 1, 84)  # the low end of Viridis
     assert tuple(pixels[10, 90, :3]) == (253, 231, 37)  # the high end
     assert (pixels[..., 3] > 0).sum() > 2  # two rows, spread to dots
@@ -134,8 +136,9 @@ def test_colours_mix_as_the_mean_of_each_pixels_rows():
     # Two rows of red and one of blue in one pixel: two thirds red, one third blue.
     coords = np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [9.5, 9.5]], np.float32)
     colouring = Colouring(["#ff0000", "#0000ff"], codes=np.array([0, 0, 1, 1], np.int32))
-    png = render(MapIndex(coords), (0, 10, 0, 10), (10, 10), colouring, opacity=1.0)
-    pixels = np.asarray(Image.open(io.BytesIO(png)))
+    drawn = render(MapIndex(coords), (0, 10, 0, 10), (10, 10), colouring, opacity=1.0)
+    assert drawn.rows == 4
+    pixels = np.asarray(Image.open(io.BytesIO(drawn.png)))
     np.testing.assert_array_equal(pixels[9, 0, :3], [170, 0, 85])
     np.testing.assert_array_equal(pixels[0, 9, :3], [0, 0, 255])
 
@@ -252,3 +255,35 @@ def test_the_card_shows_a_number_column_rounded(write_config, digits_path):
     name, value = line.split(": ")
     assert name == "ink"
     assert len(value.replace(".", "").lstrip("0")) <= 4  # 4 significant digits, not 17
+
+
+@pytest.mark.parametrize("region", [(-20.0, 20.0, -20.0, 20.0), (-1.0, 2.5, -3.0, 0.5)])
+def test_pixel_counts_and_colours_are_those_of_the_rows_inside(coords, region):
+    from dashboard.analysis.density import _mix
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 3, len(coords)).astype(np.int32)
+    keep = rng.random(len(coords)) < 0.8
+    chosen = rng.random(len(coords)) < 0.5
+    palette = ["#ff0000", "#00ff00", "#0000ff"]
+    size = (37, 23)
+    rgb, count = _mix(MapIndex(coords), region, size, Colouring(palette, codes=codes), keep, chosen)
+    # Brute force: every row inside the region, kept and chosen, to its pixel.
+    x0, x1, y0, y1 = region
+    rows = inside(coords, region)
+    rows = rows[keep[rows] & chosen[rows]]
+    px = np.clip(((coords[rows, 0] - x0) / (x1 - x0) * size[0]).astype(int), 0, size[0] - 1)
+    py = np.clip(((y1 - coords[rows, 1]) / (y1 - y0) * size[1]).astype(int), 0, size[1] - 1)
+    pixel = py * size[0] + px
+    expected = np.bincount(pixel, minlength=size[0] * size[1])
+    assert count.sum() == len(rows)
+    np.testing.assert_array_equal(count, expected)
+    reds = np.bincount(pixel, codes[rows] == 0, minlength=size[0] * size[1])
+    full = expected > 0
+    np.testing.assert_allclose(rgb[full, 0], 255 * reds[full] / expected[full])
+    # The same image from codes put in the index's order.
+    index = MapIndex(coords)
+    ordered = Colouring(palette, codes=index.in_order(codes), ordered=True)
+    again_rgb, again = _mix(index, region, size, ordered, keep, chosen)
+    np.testing.assert_array_equal(again, count)
+    np.testing.assert_allclose(again_rgb, rgb)

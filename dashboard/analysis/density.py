@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 #: Cells a side of :class:`MapIndex`'s grid.
@@ -47,6 +48,14 @@ Range = tuple[float, float, float, float]  # x0, x1, y0, y1
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """An image :func:`render` drew: its PNG and how many rows it holds."""
+
+    png: bytes
+    rows: int
+
+
+@dataclass(frozen=True)
 class Colouring:
     """How rows are coloured in an image: ``codes`` (category a row) with ``palette`` (one
     ``#rrggbb`` a category), or ``values`` (a number a row, NaN: grey) between ``low`` and
@@ -57,6 +66,10 @@ class Colouring:
     values: np.ndarray | None = None
     low: float = 0.0
     high: float = 1.0
+    #: Whether ``codes`` or ``values`` are in the order of a :class:`MapIndex`'s sorted rows
+    #: (:meth:`MapIndex.in_order`), not the table's: an image then reads them in one
+    #: sweep (0.08 s for 10M rows, against 0.27 s jumping from row to row).
+    ordered: bool = False
 
 
 class MapIndex:
@@ -129,16 +142,40 @@ class MapIndex:
         cy = np.clip(((y - y0) / self._cell_h).astype(np.int64), 0, GRID - 1)
         return cy * GRID + cx
 
-    def positions_in(self, region: Range) -> np.ndarray:
-        """Positions (into :attr:`rows`, :attr:`x`, :attr:`y`) of the rows inside ``region``."""
+    @property
+    def starts(self) -> np.ndarray:
+        """Where each grid cell's rows begin in :attr:`rows` (one more entry: the end)."""
+        return self._starts
+
+    def in_order(self, values: np.ndarray) -> np.ndarray:
+        """A value a table row, put in the order of :attr:`rows`."""
+        return np.ascontiguousarray(values[self.rows])
+
+    def rows_near(self, region: Range) -> int:
+        """How many rows the grid cells ``region`` touches hold: at least its own."""
+        cx0, cx1, cy0, cy1 = (int(v) for v in self.cells_of(region))
+        starts = self._starts
+        return sum(
+            int(starts[cy * GRID + cx1 + 1] - starts[cy * GRID + cx0]) for cy in range(cy0, cy1 + 1)
+        )
+
+    def cells_of(self, region: Range) -> np.ndarray:
+        """The grid cells ``region`` touches: ``[cx0, cx1, cy0, cy1]`` (int64, inclusive;
+        no rows when ``cy1 < cy0``)."""
         x0, x1, y0, y1 = region
+        if x1 < x0 or y1 < y0 or not self.rows.size:
+            return np.array([0, 0, 0, -1], np.int64)
         ex0, _, ey0, _ = self.extent
         cx0 = int(np.clip(np.floor((x0 - ex0) / self._cell_w), 0, GRID - 1))
         cx1 = int(np.clip(np.floor((x1 - ex0) / self._cell_w), 0, GRID - 1))
         cy0 = int(np.clip(np.floor((y0 - ey0) / self._cell_h), 0, GRID - 1))
         cy1 = int(np.clip(np.floor((y1 - ey0) / self._cell_h), 0, GRID - 1))
-        if x1 < x0 or y1 < y0 or not self.rows.size:
-            return np.zeros(0, np.int64)
+        return np.array([cx0, cx1, cy0, cy1], np.int64)
+
+    def positions_in(self, region: Range) -> np.ndarray:
+        """Positions (into :attr:`rows`, :attr:`x`, :attr:`y`) of the rows inside ``region``."""
+        x0, x1, y0, y1 = region
+        cx0, cx1, cy0, cy1 = (int(v) for v in self.cells_of(region))
         # Each grid row of cells is one stretch of the sorted arrays.
         spans = [
             np.arange(self._starts[cy * GRID + cx0], self._starts[cy * GRID + cx1 + 1])
@@ -193,33 +230,21 @@ def render(
     keep: np.ndarray | None = None,
     selected: np.ndarray | None = None,
     opacity: float = 0.85,
-) -> bytes:
+) -> Rendered:
     """A PNG of ``region`` at ``size`` (width, height) pixels: each pixel the mixed colour of
     the rows ``keep`` keeps in it; with ``selected`` (a row mask with some rows set), pixels
     without selected rows are dimmed."""
     width, height = size
-    found = index.positions_in(region)
-    rows = index.rows[found]
-    if keep is not None:
-        found, rows = found[keep[rows]], rows[keep[rows]]
-    x0, x1, y0, y1 = region
-    px = np.clip(
-        ((index.x[found] - x0) / max(x1 - x0, 1e-12) * width).astype(np.int64), 0, width - 1
-    )
-    py = np.clip(
-        ((y1 - index.y[found]) / max(y1 - y0, 1e-12) * height).astype(np.int64), 0, height - 1
-    )
-    pixel = py * width + px
-    rgb, count = _mix(pixel, rows, width * height, colouring)
+    rgb, count = _mix(index, region, size, colouring, keep, None)
     alpha = _equalised(count) * opacity
     if selected is not None and selected.any():
-        chosen = selected[rows]
-        picked_rgb, picked = _mix(pixel[chosen], rows[chosen], width * height, colouring)
+        picked_rgb, picked = _mix(index, region, size, colouring, keep, selected)
         rgb = np.where(picked[:, None] > 0, picked_rgb, rgb)
         alpha = np.where(picked > 0, np.maximum(_equalised(picked), FLOOR) * opacity, alpha * DIM)
     rgb, alpha = _spread(rgb, alpha, width, height, spread_radius(count))
     image = np.concatenate([rgb, (alpha * 255)[:, None]], axis=1)
-    return _png(np.clip(image, 0, 255).astype(np.uint8).reshape(height, width, 4))
+    png = _png(np.clip(image, 0, 255).astype(np.uint8).reshape(height, width, 4))
+    return Rendered(png, int(count.sum()))
 
 
 def spread_radius(count: np.ndarray) -> int:
@@ -258,36 +283,110 @@ def _spread(
 
 
 def _mix(
-    pixel: np.ndarray, rows: np.ndarray, pixels: int, colouring: Colouring
+    index: MapIndex,
+    region: Range,
+    size: tuple[int, int],
+    colouring: Colouring,
+    keep: np.ndarray | None,
+    chosen: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(pixels, 3) mean colour and (pixels,) count of the rows in each pixel."""
-    count = np.bincount(pixel, minlength=pixels).astype(np.float64)
-    safe = np.maximum(count, 1)[:, None]
-    if colouring.codes is not None:
-        # Three weighted counts, one a channel: a count a (pixel, category) pair was 16M
-        # cells for 20 categories on a 1000 x 800 image, 0.19 s of a 0.25 s image of 1M rows.
-        palette = _rgb(colouring.palette)
-        codes = colouring.codes[rows]
-        mixed = np.stack(
-            [np.bincount(pixel, palette[codes, c], minlength=pixels) for c in range(3)], axis=1
-        )
-        return mixed / safe, count
-    if colouring.values is not None:
-        values = colouring.values[rows].astype(np.float64)
-        known = np.isfinite(values)
-        spread = max(colouring.high - colouring.low, 1e-12)
-        scaled = np.clip((values - colouring.low) / spread, 0, 1)
-        colours = np.empty((len(values), 3))
-        for channel in range(3):
-            colours[:, channel] = np.interp(
-                scaled, np.linspace(0, 1, len(VIRIDIS)), VIRIDIS[:, channel]
-            )
-        colours[~known] = 160.0  # no value: grey
-        mixed = np.stack(
-            [np.bincount(pixel, colours[:, c], minlength=pixels) for c in range(3)], axis=1
-        )
-        return mixed / safe, count
-    return np.broadcast_to(_rgb(colouring.palette[:1])[0], (pixels, 3)), count
+    """(pixels, 3) mean colour and (pixels,) count of the rows in each pixel of ``region``
+    (those ``keep`` and ``chosen`` both keep, when given)."""
+    width, height = size
+    count = np.zeros(width * height)
+    rgb = np.zeros((width * height, 3))
+    none_bool = np.zeros(0, np.bool_)
+    codes = np.zeros(0, np.int32) if colouring.codes is None else colouring.codes
+    values = np.zeros(0, np.float32) if colouring.values is None else colouring.values
+    x0, x1, y0, y1 = region
+    _bin_rows(
+        index.cells_of(region),
+        index.starts,
+        index.x,
+        index.y,
+        index.rows,
+        np.array([x0, x1, y0, y1], np.float64),
+        width,
+        height,
+        none_bool if keep is None else keep,
+        none_bool if chosen is None else chosen,
+        codes.astype(np.int32, copy=False),
+        _rgb(colouring.palette),
+        values.astype(np.float32, copy=False),
+        colouring.ordered,
+        float(colouring.low),
+        float(colouring.high),
+        VIRIDIS,
+        count,
+        rgb,
+    )
+    if colouring.codes is None and colouring.values is None:
+        return np.broadcast_to(_rgb(colouring.palette[:1])[0], (width * height, 3)), count
+    return rgb / np.maximum(count, 1)[:, None], count
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _bin_rows(
+    cells,
+    starts,
+    xs,
+    ys,
+    rows,
+    region,
+    width,
+    height,
+    keep,
+    chosen,
+    codes,
+    palette,
+    values,
+    ordered,
+    low,
+    high,
+    stops,
+    count,
+    rgb,
+):  # pragma: no cover - compiled
+    # One pass over the rows of the cells the region touches, straight into the pixels: at
+    # 10M rows the numpy version's temporaries (positions, pixels, colours) cost 1 s an
+    # image, this 0.1-0.2 s.
+    cx0, cx1, cy0, cy1 = cells
+    x0, x1, y0, y1 = region[0], region[1], region[2], region[3]
+    span_x = max(x1 - x0, 1e-12)
+    span_y = max(y1 - y0, 1e-12)
+    spread = max(high - low, 1e-12)
+    last = stops.shape[0] - 1
+    for cy in range(cy0, cy1 + 1):
+        for p in range(starts[cy * GRID + cx0], starts[cy * GRID + cx1 + 1]):
+            x = xs[p]
+            y = ys[p]
+            if x < x0 or x > x1 or y < y0 or y > y1:
+                continue
+            row = rows[p]
+            if keep.size and not keep[row]:
+                continue
+            if chosen.size and not chosen[row]:
+                continue
+            px = min(max(int((x - x0) / span_x * width), 0), width - 1)
+            py = min(max(int((y1 - y) / span_y * height), 0), height - 1)
+            pixel = py * width + px
+            count[pixel] += 1.0
+            at = p if ordered else row
+            if codes.size:
+                code = codes[at]
+                for c in range(3):
+                    rgb[pixel, c] += palette[code, c]
+            elif values.size:
+                value = values[at]
+                if not np.isfinite(value):  # no value: grey
+                    for c in range(3):
+                        rgb[pixel, c] += 160.0
+                    continue
+                t = min(max((value - low) / spread, 0.0), 1.0) * last
+                stop = min(int(t), last - 1)
+                f = t - stop
+                for c in range(3):
+                    rgb[pixel, c] += stops[stop, c] + f * (stops[stop + 1, c] - stops[stop, c])
 
 
 def _equalised(count: np.ndarray) -> np.ndarray:

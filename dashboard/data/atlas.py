@@ -12,6 +12,7 @@ import io
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,16 +79,20 @@ _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
 
 
-def build_atlas(dataset: Dataset, layout: AtlasLayout) -> bytes:
+def build_atlas(dataset: Dataset, layout: AtlasLayout, rows: Sequence[int] | None = None) -> bytes:
     """Build the atlas PNG (RGBA): each image fitted into its tile, centred, aspect kept;
-    small images (an 8 x 8 digit) grow with sharp pixels, big ones shrink smoothly."""
+    small images (an 8 x 8 digit) grow with sharp pixels, big ones shrink smoothly.
+
+    Tile ``i`` holds row ``i``'s image, or with ``rows`` (as many as ``layout.rows``) the
+    image of ``rows[i]``: the rows a zoomed density map shows as points.
+    """
     from PIL import Image as PILImage
 
     atlas = PILImage.new("RGBA", layout.size, (0, 0, 0, 0))
     failed = 0
-    for row in range(layout.rows):
+    for tile_at, row in enumerate(range(layout.rows) if rows is None else rows):
         try:
-            found = dataset.image(row)
+            found = dataset.image(int(row))
         except DashboardError:
             found = None
         if found is None or isinstance(found, str):
@@ -98,8 +103,8 @@ def build_atlas(dataset: Dataset, layout: AtlasLayout) -> bytes:
         except (OSError, ValueError, PILImage.DecompressionBombError):
             failed += 1
             continue
-        x = (row % layout.columns) * layout.tile + (layout.tile - tile.width) // 2
-        y = (row // layout.columns) * layout.tile + (layout.tile - tile.height) // 2
+        x = (tile_at % layout.columns) * layout.tile + (layout.tile - tile.width) // 2
+        y = (tile_at // layout.columns) * layout.tile + (layout.tile - tile.height) // 2
         atlas.paste(tile, (x, y))
     if failed:
         logger.warning(

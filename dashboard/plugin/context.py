@@ -6,6 +6,7 @@ third-party panels get it too.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -17,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.analysis.map_measures import MAP_MEASURES
-from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout
+from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout, build_atlas
 from dashboard.data.dataset import variant_key
 from dashboard.data.sources import Datasets, resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
@@ -43,6 +44,8 @@ POLL_MS = 250
 #: Where the app serves row images, below its URL base.
 IMAGE_ROUTE = "_dashboard/image/"
 ATLAS_ROUTE = "_dashboard/atlas"
+#: Atlases of a set of rows (a zoomed density map's points) a process keeps.
+ROWS_ATLASES = 32
 
 
 class PanelContext:
@@ -102,6 +105,9 @@ class PanelContext:
         self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
         # Image URLs' query strings, by table (a dict: racing writers store the same text).
         self._image_queries: dict[str, str] = {}
+        # The rows of the atlases :meth:`rows_atlas` promised, by token, and those built.
+        self._atlas_rows: Memo[str, tuple[str, np.ndarray]] = Memo(ROWS_ATLASES)
+        self._atlas_rows_png: Memo[str, bytes] = Memo(ROWS_ATLASES)
 
     # -- set by the app while it is built --------------------------------------------------
 
@@ -166,6 +172,45 @@ class PanelContext:
             "columns": layout.columns,
             "rows": rows,
         }
+
+    def rows_atlas(self, dataset: Dataset, rows: np.ndarray) -> dict[str, Any] | None:
+        """How a map drawing only ``rows`` of ``dataset`` (a zoomed density map's points)
+        draws them as images: as :meth:`image_atlas`, tile ``i`` being ``rows[i]``'s image.
+        None without images. The atlas's URL names the rows by a token this process keeps
+        (the last :data:`ROWS_ATLASES`); it is built when the browser asks."""
+        if not dataset.config.image:
+            return None
+        rows = np.asarray(rows, dtype=np.int64)
+        digest = hashlib.blake2b(rows.tobytes(), digest_size=12)
+        digest.update(dataset.fingerprint().encode())
+        token = digest.hexdigest()
+        self._atlas_rows.get(token, lambda: (dataset.name, rows))
+        layout = AtlasLayout.for_rows(max(len(rows), 1))
+        query = urllib.parse.urlencode({"table": dataset.name, "rows": token})
+        return {
+            "url": f"{self.url_base}{ATLAS_ROUTE}?{query}",
+            "tile": layout.tile,
+            "columns": layout.columns,
+            "rows": len(rows),
+        }
+
+    def rows_atlas_png(self, table: str, token: str) -> bytes | None:
+        """The PNG of the atlas :meth:`rows_atlas` named ``token`` (built once), or None
+        when this process does not know the token (another table's, forgotten, forged).
+
+        Raises
+        ------
+        DashboardError
+            When the table's images cannot be read.
+        """
+        promised = self._atlas_rows.peek(token)
+        if promised is None or promised[0] != table:
+            return None
+        dataset = self.datasets[table]
+        rows = promised[1]
+        return self._atlas_rows_png.get(
+            token, lambda: build_atlas(dataset, AtlasLayout.for_rows(max(len(rows), 1)), rows)
+        )
 
     def thumbnail(self, dataset: Dataset, row: int, size: int = 32) -> Any:
         """``row``'s image ``size`` pixels wide (pixels kept sharp), or None without images."""

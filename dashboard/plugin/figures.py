@@ -140,6 +140,14 @@ def typed(values: np.ndarray) -> dict[str, str] | list:
     return {"dtype": _SHORT_TYPES[values.dtype.name], "bdata": base64.b64encode(values).decode()}
 
 
+def untyped(spec: Any) -> np.ndarray:
+    """The array a :func:`typed` spec holds (an empty list: an empty array)."""
+    if isinstance(spec, dict) and "bdata" in spec:
+        dtype = next(k for k, v in _SHORT_TYPES.items() if v == spec["dtype"])
+        return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=dtype)
+    return np.asarray(spec if spec else [], dtype=np.float64)
+
+
 _SHORT_TYPES = {
     "int8": "i1",
     "uint8": "u1",

@@ -52,6 +52,11 @@ class Memo(Generic[K, V]):
                     self._values.popitem(last=False)
             return value
 
+    def peek(self, key: K) -> V | None:
+        """The value of ``key`` if kept, else None (nothing is computed)."""
+        with self._lock:
+            return self._values.get(key)
+
     def clear(self) -> None:
         """Forget every value."""
         with self._lock:

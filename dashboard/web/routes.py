@@ -159,18 +159,25 @@ def _image_type(data: bytes) -> str:
 
 def add_atlas_route(app: Dash, context: PanelContext) -> None:
     """Serve a table's image atlas (:mod:`dashboard.data.atlas`) for drawing points as
-    images; ``?table=`` names the table, ``v=`` its version (so the browser may keep it)."""
+    images; ``?table=`` names the table, ``v=`` its version (so the browser may keep it),
+    or ``rows=`` the token of a set of its rows (:meth:`PanelContext.rows_atlas`)."""
     prefix = app.config.routes_pathname_prefix
 
     def atlas() -> flask.Response:
         dataset = context.dataset(flask.request.args.get("table", ""))
         if dataset is None or not dataset.config.image:
             flask.abort(404)
+        token = flask.request.args.get("rows")
         try:
-            rows = dataset.n_rows
-            if rows > MAX_ATLAS_ROWS:
-                flask.abort(404)
-            data = atlas_png(dataset, AtlasLayout.for_rows(rows), context.store.root)
+            if token is not None:  # the rows a zoomed density map shows
+                data = context.rows_atlas_png(dataset.name, token)
+                if data is None:
+                    flask.abort(404)
+            else:
+                rows = dataset.n_rows
+                if rows > MAX_ATLAS_ROWS:
+                    flask.abort(404)
+                data = atlas_png(dataset, AtlasLayout.for_rows(rows), context.store.root)
         except DashboardError:
             logger.warning("cannot read images of table %r", dataset.name, exc_info=True)
             flask.abort(404)

@@ -279,3 +279,52 @@ def test_3d_says_why_a_big_map_is_not_drawn(page: Page, density_url: str):
     assert graph["x"] <= text["x"]
     assert text["x"] + text["width"] <= graph["x"] + graph["width"]
     expect(page.locator(GRAPH)).to_contain_text("Switch to 2D")
+
+
+def test_zoomed_points_draw_as_their_images_and_the_image_view_says_to_zoom(
+    page: Page, density_url, truth
+):
+    coords, _, _ = truth
+    open_map(page, density_url)
+    switch = widget(page, 1, "maps", "1", "images")
+    switch.check()
+    notice = page.locator("#scatter-1-images-notice")
+    # The whole map is an image: no images yet, and the page says how to get them.
+    expect(notice).to_contain_text("zoom in until at most 2,000 are to see their images")
+    assert page.evaluate("() => window.dashboardImageMap.drawn('1')") == 0
+    x, y = coords[7]
+    page.evaluate(
+        f"""([x, y]) => window.Plotly.relayout(document.querySelector('{GRAPH}'),
+            {{'xaxis.range': [x - 3, x + 3], 'yaxis.range': [y - 3, y + 3]}})""",
+        [float(x), float(y)],
+    )
+    page.wait_for_function("() => !!window.dashboardClient.maps['1'].points")
+    # Each point in the plot draws its own image (from an atlas of these rows).
+    page.wait_for_function("() => window.dashboardImageMap.drawn('1') > 0", timeout=30_000)
+    expect(notice).to_have_text("")
+    settle(page)
+    ranges = page.evaluate(
+        f"() => {{ const fl = document.querySelector('{GRAPH}')._fullLayout;"
+        " return [fl.xaxis.range, fl.yaxis.range]; }"
+    )
+    (x0, x1), (y0, y1) = ranges
+    in_plot = len(inside(coords, x0, x1, y0, y1))
+    drawn = page.evaluate("() => window.dashboardImageMap.drawn('1')")
+    points = page.evaluate("() => window.dashboardClient.maps['1'].points.length")
+    # Drawn: those in the plot, and those within 200 px of it (the layer's own margin).
+    assert in_plot <= drawn <= points
+    # The image on top is a digit's: painted pixels round its centre.
+    top = page.evaluate("() => window.dashboardImageMap.top('1')")
+    assert top is not None
+    row = page.evaluate("(i) => window.dashboardClient.maps['1'].points[i]", top["row"])
+    px, py = to_screen(page, float(coords[row, 0]), float(coords[row, 1]))
+    assert abs(top["x"] - px) < 2
+    assert abs(top["y"] - py) < 2
+    # Back out to the image: the images go, and the notice comes back.
+    page.locator(
+        f"{GRAPH} [data-title='Reset axes'], {GRAPH} [data-title='Autoscale']"
+    ).first.click()
+    page.wait_for_function("() => window.dashboardImageMap.drawn('1') === 0")
+    expect(notice).to_contain_text("zoom in until")
+    switch.uncheck()
+    expect(notice).to_have_text("")

@@ -374,6 +374,7 @@
     const selected = rowsOf(selection, coords.table);
     const points = density.points;
     let main;
+    let imageState = null;
     if (points) {
       const rows = decode(points.rows);
       state.points = Array.isArray(rows) ? new Int32Array(0) : rows;
@@ -385,10 +386,13 @@
       const chosen = new Set(selected);
       let anySelected = false;
       for (let i = 0; i < count && !anySelected; i++) { anySelected = chosen.has(state.points[i]); }
+      let isSelected = null;
       if (anySelected) {
         const alpha = new Float32Array(count);
+        isSelected = new Uint8Array(count);
         for (let i = 0; i < count; i++) {
-          alpha[i] = chosen.has(state.points[i]) ? opacity : opacity * DIM;
+          isSelected[i] = chosen.has(state.points[i]) ? 1 : 0;
+          alpha[i] = isSelected[i] ? opacity : opacity * DIM;
         }
         marker.opacity = alpha;
       } else {
@@ -399,6 +403,9 @@
         x: decode(points.x), y: decode(points.y), hoverinfo: "none",
         selected: { marker: { opacity: opacity } }, unselected: { marker: { opacity: opacity } },
       };
+      if (density.images && density.images.url) {
+        imageState = pointImages(state, main, colours, isSelected, opacity);
+      }
     } else {
       // Nothing to hover or click: two unseen points at the image's corners, so that plotly
       // still draws a box or lasso (and says where it was).
@@ -452,9 +459,34 @@
     window.setTimeout(() => {
       bind(key);
       showFocus(key, focus);
-      imageLayer(key, null, { notice: DENSITY_IMAGES }, Boolean(view.images));
+      imageLayer(key, imageState, density.images || { notice: DENSITY_IMAGES },
+        Boolean(view.images));
     }, 0);
     return { data: traces, layout: layout };
+  }
+
+  // What the image layer (assets/image_map.js) draws for a zoomed density map's points:
+  // point i's image is tile i of the atlas the server built for these rows, framed in the
+  // point's colour and dimmed as the point is.
+  function pointImages(state, trace, colours, isSelected, opacity) {
+    const n = trace.x.length;
+    const marker = colours.marker || {};
+    const image = {
+      key: state.key, dims: 2, n: n, builds: state.builds, opacity: opacity,
+      arrays: { x: trace.x, y: trace.y, z: null, codes: null },
+      visible: new Uint8Array(n).fill(1), isSelected: isSelected, coords: state.coords,
+      colours: colours,
+    };
+    if (Array.isArray(marker.colorscale) && trace.marker.color && trace.marker.color.length === n) {
+      image.arrays.codes = trace.marker.color; // a category code a point
+    } else if (marker.colorscale === "Viridis" && trace.marker.color &&
+      trace.marker.color.length === n) {
+      // Numbers: the frame takes each point's value on the scale, as its dot does.
+      image.colours = Object.assign({}, colours, { marker: Object.assign({}, marker, { color: {} }) });
+      image.values = trace.marker.color;
+      image.valuesRevision = image.colours.revision;
+    }
+    return image;
   }
 
   // How long a zoom or pan of a density map must settle before its image is asked for.
@@ -478,8 +510,7 @@
     return inside && (density.points ? true : scale > 0.7 && scale < 1.4);
   }
 
-  const DENSITY_IMAGES = "Images are not drawn on a density map: select rows to see their " +
-    "images in the gallery, or isolate them.";
+  const DENSITY_IMAGES = "Images on the map: zoom in to see the points' images.";
 
   // The row the server found under the pointer over a density image: its tooltip, if the
   // pointer has not moved on since.
