@@ -126,3 +126,33 @@ def test_umap_on_a_local_cluster_places_every_row_by_its_cluster(write_config, t
     means = np.array([coords[labels == c].mean(axis=0) for c in range(5)])
     nearest = np.argmin(((coords[:, None] - means[None]) ** 2).sum(axis=2), axis=1)
     assert (nearest == labels).mean() > 0.95
+
+
+def test_the_neighbour_index_is_filled_on_the_cluster_as_it_is_here(
+    write_config, tmp_path, scheduler, monkeypatch
+):
+    from dashboard.analysis import ann
+
+    folder, X, _ = write_table(tmp_path / "t")
+    here = ann.ApproximateIndex.build(X, "cosine")
+    dask = {"address": scheduler, "min_rows": 1000}
+    context = dashboard_of(write_config, folder, tmp_path / "c", dask=dask).context
+    dataset = context.datasets["t"]
+    dataset.keep_matrix_in(context.store, approximate_above=1000)
+    # The server trains the index; the workers encode every row group.
+    monkeypatch.setattr(ann, "row_blocks", lambda X: pytest.fail("encoded the rows here"))
+    try:
+        search = dataset.neighbors()
+        assert search.fill is not None
+        built = search.wait("cosine", timeout=120)
+    finally:
+        context.engine.close()
+    assert built is not None
+    assert built.index.ntotal == len(X)
+    assert built.facts.recall == here.facts.recall
+    for row in (0, 1234, 2999):
+        found, distances = built.query(row, 10)
+        expected, expected_distances = here.query(row, 10)
+        np.testing.assert_array_equal(found, expected)
+        np.testing.assert_allclose(distances, expected_distances, rtol=1e-5)
+    assert "recall@10" in search.describe("cosine")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 
 from dashboard.analysis.knn import Metric, check_query, nearest_to_rows, pair_distances
 from dashboard.data.matrix_file import gather_rows, row_blocks
+from dashboard.errors import DataError
 from dashboard.files import atomic_write, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
@@ -70,9 +72,16 @@ class ApproximateIndex:
         self.facts = facts
 
     @classmethod
-    def build(cls, X: np.ndarray, metric: Metric, seed: int = 0) -> ApproximateIndex:
+    def build(
+        cls,
+        X: np.ndarray,
+        metric: Metric,
+        seed: int = 0,
+        fill: Callable[[Any, Metric], None] | None = None,
+    ) -> ApproximateIndex:
         """Train and fill an index over ``X`` (a block of rows at a time), then measure its
-        recall."""
+        recall. ``fill(index, metric)``, when given, adds every row of the table to the
+        trained index instead (a Dask cluster encoding the row groups on its workers)."""
         import faiss
 
         n, d = X.shape
@@ -81,9 +90,14 @@ class ApproximateIndex:
         index = faiss.index_factory(d, kind, faiss.METRIC_L2)
         rng = np.random.default_rng(seed)
         train = np.sort(rng.choice(n, min(n, max(TRAIN_ROWS, 40 * lists)), replace=False))
-        index.train(_prepared(gather_rows(X, train), metric))
-        for _, block in row_blocks(X):
-            index.add(_prepared(block, metric))
+        index.train(prepared(gather_rows(X, train), metric))
+        if fill is not None:
+            fill(index, metric)
+        else:
+            for _, block in row_blocks(X):
+                index.add(prepared(block, metric))
+        if index.ntotal != n:
+            raise DataError(f"the neighbour index holds {index.ntotal:,} rows of {n:,}")
         index.nprobe = min(lists, 32)
         built = cls(X, metric, index, None)
         queries = np.sort(rng.choice(n, min(n, RECALL_QUERIES), replace=False))
@@ -100,7 +114,7 @@ class ApproximateIndex:
         nearest first, ties by row number."""
         query = np.asarray(self.X[row : row + 1], dtype=np.float32)
         wanted = min(self.index.ntotal, max(min(k * RERANK, MOST_CANDIDATES), 100))
-        _, found = self.index.search(_prepared(query, self.metric), wanted)
+        _, found = self.index.search(prepared(query, self.metric), wanted)
         candidates = np.unique(found[0][(found[0] >= 0) & (found[0] != row)])
         if not candidates.size:
             return np.empty(0, np.int64), np.empty(0, np.float32)
@@ -142,7 +156,9 @@ def _codes(d: int) -> str:
     return "SQ8"
 
 
-def _prepared(block: np.ndarray, metric: Metric) -> np.ndarray:
+def prepared(block: np.ndarray, metric: Metric) -> np.ndarray:
+    """``block``'s rows as the index takes them for ``metric`` (float32; unit length for
+    cosine, so that L2 ranks as cosine does)."""
     # Unit rows for cosine (their euclidean order is the cosine order), float32, C-ordered.
     out = np.ascontiguousarray(block, dtype=np.float32)
     if metric == "cosine":
@@ -155,10 +171,18 @@ class NeighborSearch:
     """k-NN queries over a big matrix: exact until the metric's approximate index is ready
     (built once, in the background, and kept in ``folder`` when given)."""
 
-    def __init__(self, X: np.ndarray, name: str, folder: Path | None = None):
+    def __init__(
+        self,
+        X: np.ndarray,
+        name: str,
+        folder: Path | None = None,
+        fill: Callable[[Any, Metric], None] | None = None,
+    ):
         self.X = X
         self.name = name
         self.folder = folder
+        #: Fills a trained index on a cluster (:meth:`ApproximateIndex.build`), or None.
+        self.fill = fill
         self._indexes: dict[str, ApproximateIndex] = {}
         self._building: dict[str, threading.Thread] = {}
         self._failed: dict[str, str] = {}
@@ -215,7 +239,7 @@ class NeighborSearch:
 
     def _build(self, metric: Metric) -> None:
         try:
-            built = ApproximateIndex.build(self.X, metric)
+            built = ApproximateIndex.build(self.X, metric, fill=self.fill)
         except Exception as exc:  # faiss missing or failing: exact search stays
             logger.warning("neighbour index of %r (%s) failed: %r", self.name, metric, exc)
             with self._lock:

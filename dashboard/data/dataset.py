@@ -131,6 +131,8 @@ class Dataset:
         self._matrix_store: Any = None
         self._memory_budget: int | None = None
         self._approximate_above: int | None = APPROXIMATE_ABOVE
+        #: The cluster that does this table's chunked work (:meth:`use_engine`), or None.
+        self._engine: Any = None
         self._fits = 0  # fits reading the matrix now (:meth:`fitting`)
         self._fits_done = threading.Condition()
 
@@ -153,6 +155,11 @@ class Dataset:
         self._matrix_store = store
         self._memory_budget = memory_budget
         self._approximate_above = approximate_above
+
+    def use_engine(self, engine: Any) -> None:
+        """Have ``engine`` (a :class:`~dashboard.projection.distributed.DistributedEngine`)
+        do the table's chunked work it serves: filling its neighbour index."""
+        self._engine = engine
 
     @contextmanager
     def fitting(self) -> Iterator[None]:
@@ -339,6 +346,7 @@ class Dataset:
                     memory_budget=base._memory_budget,
                     approximate_above=base._approximate_above,
                 )
+                made.use_engine(base._engine)
                 base._variants[choice] = made
             return made
 
@@ -592,7 +600,8 @@ class Dataset:
             return NeighborIndex(self.matrix())
         store = self._matrix_store
         folder = None if store is None else store.root
-        return NeighborSearch(self.matrix(), self.fingerprint(), folder)
+        fill = None if self._engine is None else self._engine.index_filler(self)
+        return NeighborSearch(self.matrix(), self.fingerprint(), folder, fill=fill)
 
     @property
     def n_dims(self) -> int | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from dashboard.data.vectors import open_parquet, vector_block
 from dashboard.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
+    from dashboard.analysis.knn import Metric
     from dashboard.config import DaskConfig
     from dashboard.data.dataset import Dataset
     from dashboard.plugin.reducer import Progress, Reducer
@@ -98,6 +100,18 @@ def _place_part(
     if pca is not None:
         block = pca.transform(block).astype(np.float32)
     return reducer.transform(block)
+
+
+def _fill_part(part: Part, column: str, metric: Metric, trained: np.ndarray) -> np.ndarray:
+    # On a worker: the part's rows encoded by a copy of the trained (empty) index, returned
+    # as that index's bytes (its codes and row ids, 0 to rows - 1).
+    import faiss
+
+    from dashboard.analysis.ann import prepared
+
+    index = faiss.deserialize_index(trained)
+    index.add(prepared(read_part(part, column), metric))
+    return faiss.serialize_index(index)
 
 
 class DistributedEngine:
@@ -204,6 +218,36 @@ class DistributedEngine:
                     progress(0.9, f"placing the rest on the cluster: {done:,} of {len(rows):,}")
         finally:
             for future in futures:  # cancelled, or one failed: the others stop too
+                future.cancel()
+
+    def index_filler(self, dataset: Dataset) -> Callable[[Any, Metric], None] | None:
+        """How ``dataset``'s neighbour index is filled on the cluster (see
+        :meth:`dashboard.analysis.ann.ApproximateIndex.build`), or None when the cluster
+        does not serve this table."""
+        if not self.applies(dataset):
+            return None
+        return lambda index, metric: self.fill_index(dataset, index, metric)
+
+    def fill_index(self, dataset: Dataset, index: Any, metric: Metric) -> None:
+        """Add every row of ``dataset`` to the trained faiss ``index``: each worker encodes
+        its row groups with a copy of it, and the server merges their codes (row ids
+        offset to the table's)."""
+        import faiss
+        from distributed import as_completed
+
+        parts, column = self._parts(dataset)
+        client = self.client()
+        trained = client.scatter(faiss.serialize_index(index), broadcast=True)
+        futures = {
+            client.submit(_fill_part, part, column, metric, trained, pure=False): part
+            for part in parts
+        }
+        try:
+            for future in as_completed(list(futures)):
+                part = futures.pop(future)
+                index.merge_from(faiss.deserialize_index(future.result()), part.first)
+        finally:
+            for future in futures:
                 future.cancel()
 
     def _parts(self, dataset: Dataset) -> tuple[list[Part], str]:

@@ -82,6 +82,9 @@ def prepare(
         initial,
         reducer_cache=config.resolved_numba_cache_dir(),
     )
+    if context.engine is not None:
+        for dataset in datasets.values():
+            dataset.use_engine(context.engine)
     panels = _build_panels(config, registry, context)
     derived: list[DerivedColumn] = [c for panel in panels for c in panel.derived_columns()]
     context._attach(url_base=url_base, derived=derived)
