@@ -9,6 +9,11 @@ search (measured by the index itself on 50 rows when built), and a query's time 
 plain baseline in the same run: exact search of the same rows, a matrix-vector product over
 every row (:class:`dashboard.analysis.knn.NeighborIndex`, what the panel runs below the
 threshold).
+
+With ``--dask-workers N`` the same index is built again as a dashboard with ``dask:`` builds
+it, the table written to parquet and a local cluster of N worker processes encoding its row
+groups (the server trains the index and merges their codes), and the two build times are
+compared.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +40,7 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    parser.add_argument("--dask-workers", type=int, default=0)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 1.5, (20, args.dims)).astype(np.float32)
@@ -63,6 +70,45 @@ def main() -> None:
         f"query: approximate {a * 1000:.1f} ms, exact {b * 1000:.1f} ms (median of "
         f"{args.queries}); exact/approximate: {b / a:.1f}x; recall@10 on these {np.mean(agree):.3f}"
     )
+    if args.dask_workers:
+        on_cluster = build_on_cluster(X, args.metric, args.dask_workers)
+        print(
+            f"built with {args.dask_workers} local Dask workers in {on_cluster:.1f} s: "
+            f"{built / on_cluster:.2f}x the build in this process"
+        )
+
+
+def build_on_cluster(X: np.ndarray, metric: str, workers: int) -> float:
+    """Seconds to build the index as a dashboard with ``dask:`` does (the matrix already
+    read: only the index's training, the workers' encoding and the merge are timed)."""
+    import polars as pl
+
+    from dashboard.web.assemble import prepare
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "vectors.parquet"
+        pl.DataFrame({"vec": X}).write_parquet(path, row_group_size=50_000)
+        config = {
+            "tables": {"t": {"path": str(path), "embedding": "vec"}},
+            "cache_dir": str(Path(folder) / "cache"),
+            "approximate_neighbors_above": 1000,
+            "dask": {"local_workers": workers, "min_rows": 0},
+        }
+        context = prepare(config).context
+        dataset = context.datasets["t"]
+        try:
+            dataset.matrix()
+            context.engine.client()  # the cluster's start is not the index's time
+            search = dataset.neighbors()
+            start = time.perf_counter()
+            built = search.wait(metric)
+            took = time.perf_counter() - start
+        finally:
+            context.engine.close()
+        if built is None:
+            raise SystemExit("the index was not built on the cluster: see the log")
+        print(f"on the cluster: recall@10 {built.facts.recall:.3f}")
+        return took
 
 
 if __name__ == "__main__":

@@ -287,3 +287,13 @@ def test_pixel_counts_and_colours_are_those_of_the_rows_inside(coords, region):
     again_rgb, again = _mix(index, region, size, ordered, keep, chosen)
     np.testing.assert_array_equal(again, count)
     np.testing.assert_allclose(again_rgb, rgb)
+
+
+def test_a_restarted_server_prepares_the_opening_density_map(density_dashboard):
+    _, panel, projection = density_dashboard
+    for memo in ("_indexes", "_views", "_ordered"):
+        panel.__dict__.pop(memo, None)
+    panel.warm_opening_map().join(timeout=60)
+    # The opening view was drawn: the page's first ask is answered from memory.
+    assert panel.__dict__["_indexes"].peek(projection.key) is not None
+    assert len(panel.__dict__["_views"]._values) == 1
