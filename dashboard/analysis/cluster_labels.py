@@ -1,0 +1,148 @@
+"""Names for a map's clusters: what lives where, at a glance (Embedding Atlas, latent-scope and
+DataMapPlot label regions of their maps the same way).
+
+Clusters are the map's HDBSCAN clusters (:func:`dashboard.analysis.structure.map_clusters`).
+Each is named by
+
+- the words that set its texts apart: class-based TF-IDF (BERTopic's c-TF-IDF), where each
+  cluster's texts are one document, a word's weight is its frequency in the cluster times
+  ``log(1 + A / f)`` (``A`` the mean number of words a cluster, ``f`` the word's frequency over
+  every cluster), so words common everywhere weigh little;
+- else the most common value of the label column, with its share ("7 (93%)");
+- else its number.
+
+Each label sits at its cluster's centre (the median of its rows on the map), with the
+cluster's size, so the page can show large clusters first and drop labels that would overlap.
+A plugin may name clusters better (``dashboard_cluster_labels``, e.g. from an LLM the team
+runs); these are the names when none does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: Words a label lists.
+WORDS = 3
+#: Texts of a cluster read for its words (a seeded sample of bigger clusters): 100k rows of
+#: texts take about a second.
+TEXTS_PER_CLUSTER = 2_000
+
+
+@dataclass(frozen=True)
+class ClusterLabel:
+    """One cluster's name, where it sits and how many rows it holds."""
+
+    cluster: int
+    text: str
+    x: float
+    y: float
+    rows: int
+
+    def to_json(self) -> dict[str, object]:
+        """As the page receives it."""
+        return asdict(self)
+
+
+def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, float, int]]:
+    """Each cluster's centre on the 2D (or the first two axes of a 3D) map ``Y``: the median
+    of its rows' coordinates, and its row count (noise and unmeasured rows have none)."""
+    out = {}
+    for code in np.unique(codes[codes >= 0]):
+        rows = np.flatnonzero(codes == code)
+        points = np.asarray(Y[rows, :2], dtype=np.float64)
+        points = points[np.isfinite(points).all(axis=1)]
+        if len(points):
+            x, y = np.median(points, axis=0)
+            out[int(code)] = (float(x), float(y), len(rows))
+    return out
+
+
+def keyword_names(
+    texts: Sequence[str | None], codes: np.ndarray, *, words: int = WORDS, seed: int = 0
+) -> dict[int, str]:
+    """Each cluster's ``words`` most distinctive words by c-TF-IDF, joined by " · " (a
+    cluster whose texts hold no word has none). Noise rows (code -1) name nothing but count
+    in the words' frequencies, so words found everywhere weigh less."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    clusters = [int(c) for c in np.unique(codes[codes >= 0])]
+    if not clusters:
+        return {}
+    rng = np.random.default_rng(seed)
+    documents = []
+    for code in [*clusters, -1]:
+        rows = np.flatnonzero(codes == code)
+        if len(rows) > TEXTS_PER_CLUSTER:
+            rows = np.sort(rng.choice(rows, TEXTS_PER_CLUSTER, replace=False))
+        documents.append(" ".join(str(texts[r]) for r in rows if texts[r]))
+    vectorizer = CountVectorizer(
+        stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b", lowercase=True
+    )
+    try:
+        counts = vectorizer.fit_transform(documents)
+    except ValueError:  # no words at all (empty or only stop words)
+        return {}
+    vocabulary = np.asarray(vectorizer.get_feature_names_out())
+    counts = counts.astype(np.float64)
+    per_cluster = np.asarray(counts.sum(axis=1)).ravel()
+    frequency = np.asarray(counts.sum(axis=0)).ravel()
+    mean_words = per_cluster[: len(clusters)].mean()
+    idf = np.log1p(mean_words / np.maximum(frequency, 1))
+    out = {}
+    for i, code in enumerate(clusters):
+        row = counts.getrow(i)
+        if not row.nnz:
+            continue
+        weights = row.data / max(per_cluster[i], 1) * idf[row.indices]
+        # Highest weight first; ties by the word itself, so names do not change run to run.
+        order = np.lexsort((vocabulary[row.indices], -weights))[:words]
+        out[code] = " · ".join(vocabulary[row.indices[order]])
+    return out
+
+
+def common_value_names(values: Sequence[object], codes: np.ndarray) -> dict[int, str]:
+    """Each cluster's most common value of ``values`` with its share, e.g. ``"7 (93%)"``
+    (ties by the value's text; missing values do not count)."""
+    out = {}
+    for code in np.unique(codes[codes >= 0]):
+        found: dict[str, int] = {}
+        rows = np.flatnonzero(codes == code)
+        for r in rows:
+            value = values[r]
+            if value is not None:
+                found[str(value)] = found.get(str(value), 0) + 1
+        if found:
+            best = min(found, key=lambda v: (-found[v], v))
+            out[int(code)] = f"{best} ({100 * found[best] / len(rows):.0f}%)"
+    return out
+
+
+def cluster_labels(
+    Y: np.ndarray,
+    codes: np.ndarray,
+    *,
+    texts: Sequence[str | None] | None = None,
+    values: Sequence[object] | None = None,
+    names: dict[int, str] | None = None,
+) -> list[ClusterLabel]:
+    """The labels of the clusters ``codes`` marks on ``Y``, biggest first: ``names`` (from a
+    plugin) where given, else keywords of ``texts``, else the most common of ``values``,
+    else the cluster's number."""
+    centres = cluster_centres(Y, codes)
+    own = dict(names or {})
+    if texts is not None and any(c not in own for c in centres):
+        # Every cluster's texts weigh the words (more clusters, better weights); only the
+        # unnamed take them.
+        own = {**keyword_names(texts, codes), **own}
+    if values is not None:
+        rest = np.isin(codes, [c for c in centres if c not in own])
+        if rest.any():
+            own = {**common_value_names(values, np.where(rest, codes, -1)), **own}
+    labels = [
+        ClusterLabel(code, own.get(code) or f"cluster {code + 1:02d}", x, y, rows)
+        for code, (x, y, rows) in centres.items()
+    ]
+    return sorted(labels, key=lambda label: (-label.rows, label.cluster))
