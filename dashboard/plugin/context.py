@@ -7,6 +7,7 @@ third-party panels get it too.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -17,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from dashboard.analysis.map_measures import MAP_MEASURES
+from dashboard.analysis.cluster_labels import cluster_labels
+from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES
 from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout, build_atlas
 from dashboard.data.dataset import variant_key
 from dashboard.data.sources import Datasets, resolve_table
 from dashboard.errors import DashboardError, ProjectionGoneError, quote_list
+from dashboard.files import atomic_write_bytes
 from dashboard.plugin.memo import Memo
 from dashboard.projection.distributed import DistributedEngine
 from dashboard.projection.request import Projection, ProjectionRequest
@@ -103,6 +106,7 @@ class PanelContext:
         self._derived: Mapping[str, Mapping[str, DerivedColumn]] = MappingProxyType({})
         # Colours computed from maps, kept in memory: every hover's tooltip reads them.
         self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
+        self._labels: Memo[str, dict[str, Any]] = Memo(8)
         # Image URLs' query strings, by table (a dict: racing writers store the same text).
         self._image_queries: dict[str, str] = {}
         # The rows of the atlases :meth:`rows_atlas` promised, by token, and those built.
@@ -384,6 +388,75 @@ class PanelContext:
             return measure.column(values)
 
         return self._computed.get((projection.key, choice), compute)
+
+    def cluster_labels(self, projection: Projection) -> dict[str, Any]:
+        """Names of the map's HDBSCAN clusters where they sit, biggest first, and what
+        named them: ``{"key", "labels": [{cluster, text, x, y, rows}], "source"}``. From a
+        plugin's ``dashboard_cluster_labels`` where it names them, else keywords of the
+        table's text column (c-TF-IDF), else its label's most common value. Computed once
+        per map and kept in the cache beside it.
+
+        Raises
+        ------
+        DashboardError
+            When the map left the cache.
+        """
+        return self._labels.get(projection.key, lambda: self._cluster_labels(projection))
+
+    def _cluster_labels(self, projection: Projection) -> dict[str, Any]:
+        kept = self.store.root / f"{projection.key}labels.json"
+        try:
+            return json.loads(kept.read_text())
+        except (OSError, ValueError):
+            pass
+        self.computed(projection, CLUSTER)  # measured once, kept with the map
+        codes = self.store.load(_measure_key(projection, CLUSTER))
+        if codes is None:
+            raise ProjectionGoneError("the map's clusters left the cache\ndraw the map again")
+        codes = codes.astype(np.int32)
+        dataset = self.datasets[projection.table]
+        meta = dataset.metadata()
+        named, source = self._plugin_names(dataset, codes, meta)
+        text, label = dataset.config.text, dataset.config.label
+        labels = cluster_labels(
+            self.coordinates(projection),
+            codes,
+            texts=meta.get_column(text).cast(pl.String).to_list() if text else None,
+            values=meta.get_column(label).to_list() if label else None,
+            names=named,
+        )
+        found = [name for name in (source, text and f"keywords of `{text}`") if name]
+        if label and not text:
+            found.append(f"most common `{label}`")
+        out = {
+            "key": projection.key,
+            "labels": [entry.to_json() for entry in labels],
+            "source": ", ".join(found) or "cluster numbers",
+        }
+        try:
+            atomic_write_bytes(kept, json.dumps(out).encode())
+        except OSError as exc:  # a full or read-only cache: this process keeps them
+            logger.warning("could not keep the cluster labels of map %s: %s", projection.key, exc)
+        return out
+
+    def _plugin_names(
+        self, dataset: Dataset, codes: np.ndarray, meta: pl.DataFrame
+    ) -> tuple[dict[int, str], str | None]:
+        """Names a plugin gives the clusters, and which plugin; a failing plugin is logged
+        and left out (the built-in names stay)."""
+        hook = self.registry.cluster_labels
+        if hook is None or not hook.get_hookimpls():
+            return {}, None
+        clusters = {int(c): np.flatnonzero(codes == c) for c in np.unique(codes[codes >= 0])}
+        try:
+            named = hook(table=dataset.name, clusters=clusters, metadata=meta)
+        except Exception:  # a plugin's bug must not take the labels (or the map) down
+            logger.warning("a `dashboard_cluster_labels` plugin failed", exc_info=True)
+            return {}, "cluster labels plugin failed: built-in names"
+        if not named:
+            return {}, None
+        names = {int(c): str(t) for c, t in dict(named).items() if int(c) in clusters and t}
+        return names, "a plugin's names"
 
 
 def _measure_key(projection: Projection, choice: str) -> str:

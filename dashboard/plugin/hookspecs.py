@@ -6,7 +6,7 @@ rejects an implementation whose name matches no hook here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -14,6 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import numpy as np
     import polars as pl
 
     from dashboard.plugin.panel import Panel
@@ -90,4 +91,30 @@ def dashboard_scan_table(source: str, cache_dir: Path) -> pl.LazyFrame | None:
             if source.startswith("duckdb://"):
                 return pl.read_database_uri(...).lazy()
             return None
+    """
+
+
+@hookspec(firstresult=True)
+def dashboard_cluster_labels(
+    table: str, clusters: Mapping[int, np.ndarray], metadata: pl.DataFrame
+) -> Mapping[int, str] | None:
+    """Name a map's clusters better than keywords do (e.g. with an LLM the team runs).
+
+    ``clusters`` maps each cluster's number (0, 1, ...) to its rows (row numbers of
+    ``metadata``, the table's metadata columns: label, text, ids and the rest). Return names
+    for some or all clusters, or None; the first plugin that returns names wins, and the
+    clusters it leaves out are named as without it (keywords of the text column, else the
+    most common label). The names are cached with the map.
+
+    Example
+    -------
+    .. code-block:: python
+
+        from dashboard.plugin import hookimpl
+
+        @hookimpl
+        def dashboard_cluster_labels(table, clusters, metadata):
+            texts = metadata["text"]
+            return {c: summarise(texts.gather(rows[:50]).to_list())
+                    for c, rows in clusters.items()}
     """

@@ -100,6 +100,8 @@ class Registry:
     reducers: dict[str, Any] = field(default_factory=dict)
     panels: dict[str, Any] = field(default_factory=dict)
     providers: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The ``dashboard_cluster_labels`` hook (plugins' names for a map's clusters), or None.
+    cluster_labels: Any = None
 
     def reducer(self, name: str, *, key: str = "projection.reducer") -> Any:
         """Return the reducer class called ``name``; the error lists the allowed names."""
@@ -132,7 +134,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         If two plugins provide the same name, or a hook returns something that is not a
         class with a ``name``.
     """
-    registry = Registry()
+    registry = Registry(cluster_labels=pm.hook.dashboard_cluster_labels)
     kinds = (
         ("reducer", pm.hook.dashboard_reducers, registry.reducers),
         ("panel", pm.hook.dashboard_panels, registry.panels),
