@@ -42,14 +42,16 @@ from plugins.scatter_choices import NO_COLOUR, MapChoices
 from plugins.scatter_density import DensityMap
 from plugins.scatter_figure import map_colours, map_coords, message_base
 from plugins.scatter_html import notice
+from plugins.scatter_labels import ClusterNames
 from plugins.scatter_layout import scatter_layout
 from plugins.scatter_pinned import PinnedMap
 
 #: The page's figure builder, in ``dashboard.js``.
 FIGURE_JS = """function(coords, colours, mask, selection, highlight, focus, maps, rings, theme,
-    density) {{
+    density, labels) {{
     return window.dashboardClient.mapFigure(
-        {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme, density);
+        {index}, coords, colours, mask, selection, highlight, focus, maps, rings, theme, density,
+        labels);
 }}"""
 HOVERED_JS = """function(hovered) {{
     window.dashboardClient.densityHovered({index}, hovered);
@@ -110,7 +112,7 @@ class Colouring(NamedTuple):
     column: str | None
 
 
-class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
+class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
     """The map itself: Scattergl in 2D, Scatter3d in 3D, density images beyond
     ``density_above`` rows in 2D."""
 
@@ -239,6 +241,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
             Input({"type": RINGS_TYPE, "panel": ALL}, "data"),
             Input("dashboard-theme", "data"),
             Input(self.id("density"), "data"),
+            Input(self.id("labels"), "data"),
         )
         app.clientside_callback(
             HOVERED_JS.format(index=self.index),
@@ -247,6 +250,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, Panel):
             prevent_initial_call=True,
         )
         self.register_density_callbacks(app)
+        self.register_label_callbacks(app)
         titles = {name: self.context.reducer_title(name) for name in self.context.registry.reducers}
         app.clientside_callback(
             STALE_JS.format(titles=json.dumps(titles)),

@@ -51,6 +51,16 @@ def scatter_layout(panel: Any) -> Any:
                         ),
                         html.Div(
                             dbc.Switch(
+                                id=panel.view_id("maps", panel.map_key, "labels"),
+                                label="Labels",
+                                value=False,
+                                className="mb-0 small",
+                            ),
+                            title="Name the map's clusters (HDBSCAN on the map) where they sit: "
+                            "keywords of the text column, else the most common label",
+                        ),
+                        html.Div(
+                            dbc.Switch(
                                 id=panel.view_id("maps", panel.map_key, "images"),
                                 label="Images",
                                 value=False,
@@ -89,6 +99,7 @@ def scatter_layout(panel: Any) -> Any:
                             *panel.pinned_controls(),
                             # Written by the page's script when images cannot be drawn.
                             html.Div(id=panel.id("images-notice"), role="status"),
+                            html.Div(id=panel.id("labels-notice"), role="status"),
                         ],
                         className="small text-body-secondary px-2",
                     ),
@@ -107,6 +118,8 @@ def scatter_layout(panel: Any) -> Any:
                     # A density map's image, the box or lasso sent to the server, the
                     # pointer's place and the row found there (plugins/scatter_density).
                     dcc.Store(id=panel.id("density")),
+                    dcc.Store(id=panel.id("labels-ask")),
+                    dcc.Store(id=panel.id("labels")),
                     dcc.Store(id=panel.id("camera")),
                     dcc.Store(id=panel.id("ask")),
                     dcc.Store(id=panel.id("region")),

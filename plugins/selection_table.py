@@ -39,11 +39,16 @@ class TableOptions(PanelOptions):
     height: int = Field(360, ge=120, le=2000, description="Grid height in pixels.")
 
 
+#: The export's column of each row's cluster name (the map's Labels).
+CLUSTER_LABEL = "cluster label"
+
+
 def selection_frame(
     context: PanelContext, dataset: Dataset, rows: list[int], projection: Projection | None
 ) -> pl.DataFrame:
     """The selected rows: `row`, the metadata columns, and the map coordinates when the
-    projection is of this table."""
+    projection is of this table (with each row's cluster name once the map's clusters are
+    named)."""
     index = np.asarray(rows, dtype=np.int64)
     meta = dataset.metadata()
     frame = meta[index].select([c for c in meta.columns if c in dataset.metadata_columns])
@@ -58,6 +63,10 @@ def selection_frame(
         frame = frame.with_columns(
             pl.Series(AXES[i], coords[index, i]) for i in range(coords.shape[1])
         )
+        # The names of the rows' clusters, once the map's Labels have named them.
+        named = context.row_cluster_labels(projection, index)  # type: ignore[arg-type]
+        if named is not None:
+            frame = frame.with_columns(pl.Series(CLUSTER_LABEL, named))
     return frame
 
 

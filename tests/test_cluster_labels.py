@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dashboard.analysis.cluster_labels import (
     cluster_centres,
@@ -27,7 +28,7 @@ def texts_of(codes: np.ndarray, seed: int = 0) -> list[str | None]:
             out.append("thing item stuff")
             continue
         words = list(rng.choice(TOPICS[int(code)], 2, replace=False))
-        out.append(" ".join(words + ["the", "thing", "item", "stuff", "2024"]))
+        out.append(" ".join([*words, "the", "thing", "item", "stuff", "2024"]))
     return out
 
 
@@ -75,3 +76,94 @@ def test_labels_sit_at_cluster_medians_biggest_first_with_plugin_names_kept():
     bare = cluster_labels(Y, codes)
     assert [label.text for label in bare] == ["cluster 02", "cluster 01", "cluster 03"]
     assert bare[0].to_json()["rows"] == 60
+
+
+# -- the map's labels through the plugin API ------------------------------------------------
+
+
+def labelled_dashboard(write_config, digits_path, tmp_path, plugin=None):
+    from dashboard.plugin.manager import get_plugin_manager
+    from dashboard.web.assemble import prepare
+
+    pm = get_plugin_manager(load_entry_points=False)
+    if plugin is not None:
+        pm.register(plugin, name="names")
+    table = {"path": str(digits_path), "embedding": "pixels", "label": "label", "text": "text"}
+    config = {"tables": {"digits": table}, "cache_dir": str(tmp_path / "cache")}
+    dashboard = prepare(write_config(config), plugin_manager=pm)
+    projection = dashboard.context.project({"table": "digits", "reducer": "pca", "dims": 2})
+    return dashboard, projection
+
+
+def test_a_maps_labels_are_kept_with_it_and_name_exported_rows(
+    write_config, digits_path, tmp_path, monkeypatch
+):
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path)
+    context = dashboard.context
+    assert context.row_cluster_labels(projection, np.array([0, 1])) is None  # not named yet
+    named = context.cluster_labels(projection)
+    assert named["key"] == projection.key
+    assert named["source"] == "keywords of `text`"
+    sizes = [label["rows"] for label in named["labels"]]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(label["text"] for label in named["labels"])
+    clusters = context.computed(projection, "__cluster__").to_list()
+    by_name = {f"cluster {label['cluster'] + 1:02d}": label["text"] for label in named["labels"]}
+    rows = np.arange(0, 1797, 97)
+    assert context.row_cluster_labels(projection, rows) == [
+        by_name.get(clusters[r], clusters[r]) for r in rows
+    ]
+    # A new server on the same cache reads them back instead of computing them.
+    again, _ = labelled_dashboard(write_config, digits_path, tmp_path)
+    monkeypatch.setattr(
+        "dashboard.analysis.cluster_labels.keyword_names",
+        lambda *a, **k: pytest.fail("computed again"),
+    )
+    assert again.context.cluster_labels(projection) == named
+
+
+def test_a_plugin_names_clusters_and_a_failing_one_leaves_the_builtin_names(
+    write_config, digits_path, tmp_path
+):
+    from dashboard.plugin import hookimpl
+
+    class Names:
+        @hookimpl
+        def dashboard_cluster_labels(self, table, clusters, metadata):
+            assert table == "digits"
+            assert "text" in metadata.columns
+            first = min(clusters)
+            return {first: f"{len(clusters[first])} rows, named by a plugin", 999: "ignored"}
+
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path / "a", Names())
+    named = dashboard.context.cluster_labels(projection)
+    texts = {label["cluster"]: label["text"] for label in named["labels"]}
+    assert texts[0].endswith("rows, named by a plugin")
+    assert named["source"] == "a plugin's names, keywords of `text`"
+    assert 999 not in texts
+
+    class Broken:
+        @hookimpl
+        def dashboard_cluster_labels(self, table, clusters, metadata):
+            raise RuntimeError("the model is down")
+
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path / "b", Broken())
+    named = dashboard.context.cluster_labels(projection)
+    assert named["source"].startswith("cluster labels plugin failed")
+    assert all("·" in label["text"] for label in named["labels"])
+
+
+def test_the_switch_asks_only_for_the_map_on_screen_and_3d_says_why(
+    write_config, digits_path, tmp_path
+):
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path)
+    panel = next(p for p in dashboard.panels if p.name == "scatter")
+    assert panel.labels_of({"key": projection.key, "on": False}, projection) is None
+    assert panel.labels_of({"key": "another", "on": True}, projection) is None
+    assert panel.labels_of({"key": projection.key, "on": True}, projection)["labels"]
+    flat = dashboard.context.project({"table": "digits", "reducer": "pca", "dims": 3})
+    assert panel.labels_of({"key": flat.key, "on": True}, flat) == {
+        "key": flat.key,
+        "labels": [],
+        "notice": "Labels are drawn on 2D maps.",
+    }

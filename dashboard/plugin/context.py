@@ -20,6 +20,7 @@ import polars as pl
 
 from dashboard.analysis.cluster_labels import cluster_labels
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES
+from dashboard.analysis.structure import NOISE, NOT_MEASURED
 from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout, build_atlas
 from dashboard.data.dataset import variant_key
 from dashboard.data.sources import Datasets, resolve_table
@@ -403,12 +404,31 @@ class PanelContext:
         """
         return self._labels.get(projection.key, lambda: self._cluster_labels(projection))
 
-    def _cluster_labels(self, projection: Projection) -> dict[str, Any]:
-        kept = self.store.root / f"{projection.key}labels.json"
+    def row_cluster_labels(self, projection: Projection, rows: np.ndarray) -> list[str] | None:
+        """The names of ``rows``' clusters (``noise``, ``(not measured)`` for the others)
+        when the map's clusters were named already (:meth:`cluster_labels`), else None:
+        nothing is computed."""
+        named = self._labels.peek(projection.key) or self._kept_labels(projection)
+        codes = self.store.load(_measure_key(projection, CLUSTER), mmap=True)
+        if named is None or codes is None:
+            return None
+        texts = {int(entry["cluster"]): str(entry["text"]) for entry in named["labels"]}
+        return [
+            texts.get(int(code), NOISE if code == -1 else NOT_MEASURED)
+            for code in np.asarray(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
+        ]
+
+    def _kept_labels(self, projection: Projection) -> dict[str, Any] | None:
         try:
-            return json.loads(kept.read_text())
+            kept = json.loads((self.store.root / f"{projection.key}labels.json").read_text())
         except (OSError, ValueError):
-            pass
+            return None
+        return kept if isinstance(kept, dict) and isinstance(kept.get("labels"), list) else None
+
+    def _cluster_labels(self, projection: Projection) -> dict[str, Any]:
+        kept = self._kept_labels(projection)
+        if kept is not None:
+            return kept
         self.computed(projection, CLUSTER)  # measured once, kept with the map
         codes = self.store.load(_measure_key(projection, CLUSTER))
         if codes is None:
@@ -434,7 +454,8 @@ class PanelContext:
             "source": ", ".join(found) or "cluster numbers",
         }
         try:
-            atomic_write_bytes(kept, json.dumps(out).encode())
+            path = self.store.root / f"{projection.key}labels.json"
+            atomic_write_bytes(path, json.dumps(out).encode())
         except OSError as exc:  # a full or read-only cache: this process keeps them
             logger.warning("could not keep the cluster labels of map %s: %s", projection.key, exc)
         return out

@@ -78,6 +78,8 @@ class MapView(_Strict):
     hidden: list[str] = Field(default_factory=list)
     #: Points drawn as their images (a table with an image column).
     images: bool = False
+    #: The map's clusters named where they sit (2D maps).
+    labels: bool = False
     #: The 2D axis ranges or 3D camera the person zoomed or turned to; None: fit the points.
     camera: dict[str, Any] | None = None
 

@@ -164,7 +164,7 @@
   }
 
   function mapFigure(panel, coords, colours, mask, selection, highlight, focus, mapStates,
-    rings, theme, density) {
+    rings, theme, density, labels) {
     const key = String(panel);
     const gd = graphDiv(key);
     if (gd && (gd.__dashboardPressed || Date.now() < (gd.__dashboardQuietUntil || 0))) {
@@ -182,7 +182,7 @@
     }
     if (coords && coords.density) {
       return densityFigure(panel, coords, colours, selection, highlight, focus, mapStates,
-        rings, theme, density);
+        rings, theme, density, labels);
     }
     if (!coords || !coords.x || !colours || colours.key !== coords.key) {
       return window.dash_clientside.no_update; // the other half is on its way
@@ -327,12 +327,17 @@
         layout.scene.camera = view.camera;
       }
     }
+    takeLabels(key, state, labels, view);
+    if (dims === 2) {
+      layout.annotations = labelAnnotations(key, state, layout);
+    }
     state.cameraApplied = true;
     state.focusRow = focusRow;
     window.setTimeout(() => {
       bind(key);
       showFocus(key, focus);
       imageLayer(key, state, coords.images, Boolean(view.images));
+      relabel(key);
     }, 0);
     return { data: traces, layout: layout };
   }
@@ -344,7 +349,7 @@
   // region holds few enough rows, those rows as points (with their row numbers); and the
   // coordinates of the rows that rings and the focus mark.
   function densityFigure(panel, coords, colours, selection, highlight, focus, mapStates,
-    rings, theme, density) {
+    rings, theme, density, labels) {
     const key = String(panel);
     if (!colours || colours.key !== coords.key || !density || density.key !== coords.key) {
       return window.dash_clientside.no_update; // the rest is on its way
@@ -454,11 +459,14 @@
     keepRanges(key, state, layout, view.camera, {
       x: [coords.extent[0], coords.extent[1]], y: [coords.extent[2], coords.extent[3]],
     });
+    takeLabels(key, state, labels, view);
+    layout.annotations = labelAnnotations(key, state, layout);
     state.cameraApplied = true;
     state.focusRow = focusRow;
     window.setTimeout(() => {
       bind(key);
       showFocus(key, focus);
+      relabel(key);
       imageLayer(key, imageState, density.images || { notice: DENSITY_IMAGES },
         Boolean(view.images));
     }, 0);
@@ -487,6 +495,100 @@
       image.valuesRevision = image.colours.revision;
     }
     return image;
+  }
+
+  // -- cluster labels (the Labels switch, plugins/scatter_labels.py) ------------------------
+
+  // Most labels on a map at once, and a label's box in CSS pixels (text at 12 px).
+  const LABELS_AT_MOST = 40;
+  const LABEL_CHAR_PX = 7;
+  const LABEL_HEIGHT_PX = 20;
+
+  // The labels of this map from the server's answer, or none (switch off, another map).
+  function takeLabels(key, state, labels, view) {
+    const on = Boolean(view && view.labels);
+    const mine = on && labels && labels.key === state.key;
+    state.labels = mine && Array.isArray(labels.labels) ? labels.labels : null;
+    const el = document.getElementById(`scatter-${key}-labels-notice`);
+    const text = mine && labels.notice ? labels.notice : "";
+    if (el && el.textContent !== text) {
+      el.textContent = text;
+      el.className = text ? "small text-warning-emphasis" : "";
+    }
+  }
+
+  // The axis ranges a 2D map is drawn with (plotly's own after a draw; before it, those the
+  // figure sets, else the points' extent) and the plot's size in pixels.
+  function labelFrame(key, state, layout) {
+    const gd = graphDiv(key);
+    const full = gd && gd._fullLayout;
+    if (full && full.xaxis && full.yaxis && full.xaxis.range && full._size) {
+      return { x: full.xaxis.range.map(Number), y: full.yaxis.range.map(Number),
+        w: full._size.w, h: full._size.h };
+    }
+    const w = gd ? gd.clientWidth : 600;
+    const h = gd ? gd.clientHeight : 400;
+    if (layout && layout.xaxis && layout.xaxis.range) {
+      return { x: layout.xaxis.range, y: layout.yaxis.range, w: w, h: h };
+    }
+    const e = state.coords && state.coords.extent;
+    if (e) {
+      return { x: [e[0], e[1]], y: [e[2], e[3]], w: w, h: h };
+    }
+    return null;
+  }
+
+  // Which labels show: biggest clusters first, each only where its box overlaps none placed
+  // before it (and inside the plot), so a zoom in names smaller clusters.
+  function chooseLabels(labels, frame) {
+    const chosen = [];
+    const boxes = [];
+    const [x0, x1] = frame.x;
+    const [y0, y1] = frame.y;
+    const biggestFirst = labels.slice().sort((a, b) => b.rows - a.rows || a.cluster - b.cluster);
+    for (const label of biggestFirst) {
+      if (chosen.length >= LABELS_AT_MOST) { break; }
+      const px = ((label.x - x0) / (x1 - x0)) * frame.w;
+      const py = (1 - (label.y - y0) / (y1 - y0)) * frame.h;
+      const half = (LABEL_CHAR_PX * String(label.text).length + 12) / 2;
+      const box = [px - half, py - LABEL_HEIGHT_PX / 2, px + half, py + LABEL_HEIGHT_PX / 2];
+      if (box[0] < 0 || box[2] > frame.w || box[1] < 0 || box[3] > frame.h) { continue; }
+      if (boxes.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) {
+        continue;
+      }
+      boxes.push(box);
+      chosen.push(label);
+    }
+    return chosen;
+  }
+
+  function labelAnnotations(key, state, layout) {
+    const frame = state.labels && state.labels.length ? labelFrame(key, state, layout) : null;
+    if (!frame || !(frame.x[1] > frame.x[0]) || !(frame.y[1] > frame.y[0])) {
+      return [];
+    }
+    const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;");
+    return chooseLabels(state.labels, frame).map((label) => ({
+      x: label.x, y: label.y, xref: "x", yref: "y", text: escape(label.text),
+      showarrow: false, captureevents: false, font: { size: 12, color: "#212529" },
+      bgcolor: "rgba(255,255,255,0.8)", bordercolor: "rgba(33,37,41,0.3)", borderpad: 2,
+      name: `cluster-${label.cluster}`,
+    }));
+  }
+
+  // Choose the labels again for the map as drawn now (after a draw, a zoom or a pan).
+  function relabel(key) {
+    const state = maps[key];
+    const gd = graphDiv(key);
+    if (!state || !gd || !gd._fullLayout || state.dims !== 2) {
+      return;
+    }
+    const wanted = labelAnnotations(key, state, null);
+    const now = (gd.layout.annotations || []).map((a) => a.name).join();
+    if (wanted.map((a) => a.name).join() !== now) {
+      window.Plotly.relayout(gd, { annotations: wanted });
+    }
   }
 
   // How long a zoom or pan of a density map must settle before its image is asked for.
@@ -813,6 +915,7 @@
     });
     let timer = null;
     let densityTimer = null;
+    let labelTimer = null;
     let sentCamera = "null";
     gd.on("plotly_relayout", (change) => {
       hideTooltip();
@@ -832,7 +935,12 @@
           Promise.resolve(window.Plotly.relayout(gd, { selections: [] })).then(done, done);
         }, 0);
       }
-      const moved = Object.keys(change).some((k) => k !== "dragmode" && k !== "selections");
+      const moved = Object.keys(change).some((k) => k !== "dragmode" && k !== "selections" &&
+        !k.startsWith("annotations"));
+      if (moved && maps[key].labels) {
+        window.clearTimeout(labelTimer);
+        labelTimer = window.setTimeout(() => relabel(key), 60);
+      }
       if (!moved) {
         return; // no zoom, pan or turn: nothing for the view
       }
@@ -1100,6 +1208,7 @@
 
   window.dashboardClient = {
     mapFigure: mapFigure,
+    chooseLabels: chooseLabels,
     densityHovered: densityHovered,
     start: start,
     writeLink: writeLink,

@@ -1,0 +1,72 @@
+"""The map's Labels switch (a mixin of the scatter panel): its clusters named where they sit.
+
+The names come from :meth:`dashboard.plugin.PanelContext.cluster_labels` (a plugin's, else
+keywords of the text column, else the most common label), computed once per map and cached
+with it. The page draws them (``assets/dashboard.js``, ``labelAnnotations``): biggest clusters
+first, a label left out where it would overlap one already placed, chosen again at each zoom
+or pan, so zooming in names smaller clusters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, State
+
+from dashboard.plugin import MAPS_STORE, DashboardError, Projection
+
+#: The page's gate: asks the server only when the map or the switch changed (the view's
+#: maps change at every zoom, which needs no new labels).
+LABELS_ASK_JS = """function(projection, maps, before) {{
+    const view = (maps || {{}})[{map_key}] || {{}};
+    const ask = {{key: projection && projection.key ? projection.key : null,
+                 on: Boolean(view.labels)}};
+    if (before && before.key === ask.key && before.on === ask.on) {{
+        return window.dash_clientside.no_update;
+    }}
+    return ask;
+}}"""
+
+
+class ClusterNames:
+    """What the scatter panel adds for its Labels switch."""
+
+    context: Any
+    map_key: str
+    projection_store: Any
+    id: Any  # the panel's: a component id of its own
+
+    def labels_of(self, ask: Any, projection: Projection | None) -> dict[str, Any] | None:
+        """The map's cluster labels for the page, when the switch is on (``ask``); a map in
+        3D, or one whose clusters cannot be found, gets a notice why it has none."""
+        if not isinstance(ask, dict) or not ask.get("on") or projection is None:
+            return None
+        if ask.get("key") != projection.key:
+            return None  # the page moved on to another map
+        if projection.dims != 2:
+            notice = "Labels are drawn on 2D maps."
+            return {"key": projection.key, "labels": [], "notice": notice}
+        try:
+            return self.context.cluster_labels(projection)
+        except DashboardError as exc:
+            notice = "Labels: " + str(exc).split("\n")[0]
+            return {"key": projection.key, "labels": [], "notice": notice}
+
+    def register_label_callbacks(self, app: Dash) -> None:
+        """The gate and the server's answer."""
+        app.clientside_callback(
+            LABELS_ASK_JS.format(map_key=repr(str(self.map_key))),
+            Output(self.id("labels-ask"), "data"),
+            Input(self.projection_store, "data"),
+            Input(MAPS_STORE, "data"),
+            State(self.id("labels-ask"), "data"),
+        )
+
+        @app.callback(
+            Output(self.id("labels"), "data"),
+            Input(self.id("labels-ask"), "data"),
+            State(self.projection_store, "data"),
+            prevent_initial_call=True,
+        )
+        def on_labels(ask: Any, projection: Any) -> Any:
+            return self.labels_of(ask, Projection.from_store(projection))
