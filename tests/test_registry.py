@@ -190,3 +190,24 @@ def test_hooks_are_called_through_pluggy_so_a_wrapper_can_change_what_they_retur
     registry = build_registry(pm)
     assert "tsne" not in registry.reducers
     assert registry.providers[("reducer", "umap")] == "umap"  # still attributed
+
+
+def test_dashboard_cluster_labels_is_called_through_pluggy_first_answer_wins():
+    from dashboard.plugin import hookimpl
+
+    class Silent:
+        @hookimpl
+        def dashboard_cluster_labels(self, table, clusters, metadata):
+            return None
+
+    class Namer:
+        @hookimpl
+        def dashboard_cluster_labels(self, table, clusters, metadata):
+            return {c: f"{table} {c}" for c in clusters}
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(Namer(), name="namer")
+    pm.register(Silent(), name="silent")
+    registry = build_registry(pm)
+    names = registry.cluster_labels(table="t", clusters={0: [1, 2], 3: [4]}, metadata=None)
+    assert names == {0: "t 0", 3: "t 3"}

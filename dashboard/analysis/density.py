@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
-import numba
 import numpy as np
 
 #: Cells a side of :class:`MapIndex`'s grid.
@@ -299,7 +299,7 @@ def _mix(
     codes = np.zeros(0, np.int32) if colouring.codes is None else colouring.codes
     values = np.zeros(0, np.float32) if colouring.values is None else colouring.values
     x0, x1, y0, y1 = region
-    _bin_rows(
+    _compiled_bin_rows()(
         index.cells_of(region),
         index.starts,
         index.x,
@@ -325,7 +325,19 @@ def _mix(
     return rgb / np.maximum(count, 1)[:, None], count
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+_COMPILED: list[Any] = []
+
+
+def _compiled_bin_rows() -> Any:
+    # Compiled when first drawn (numba is not imported at app start), loaded from numba's
+    # cache after the first time on a machine.
+    if not _COMPILED:
+        import numba
+
+        _COMPILED.append(numba.njit(cache=True, nogil=True, error_model="numpy")(_bin_rows))
+    return _COMPILED[0]
+
+
 def _bin_rows(
     cells,
     starts,
