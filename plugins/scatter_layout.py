@@ -50,25 +50,24 @@ def scatter_layout(panel: Any) -> Any:
                             className="w-auto",
                         ),
                         html.Div(
-                            dbc.Switch(
-                                id=panel.view_id("maps", panel.map_key, "labels"),
-                                label="Labels",
-                                value=False,
-                                className="mb-0 small",
-                            ),
-                            title="Name the map's clusters (HDBSCAN on the map) where they sit: "
-                            "keywords of the text column, else the most common label",
-                        ),
-                        html.Div(
-                            dbc.Switch(
-                                id=panel.view_id("maps", panel.map_key, "images"),
-                                label="Images",
-                                value=False,
-                                className="mb-0 small",
-                            ),
-                            id=panel.id("images-switch"),
-                            title="Draw each point as its image (its frame in the point's colour)",
-                            style=panel.images_style(table),
+                            [
+                                _view_switch(
+                                    panel,
+                                    "labels",
+                                    "Labels",
+                                    "Name the map's clusters (HDBSCAN on the map) where they sit: "
+                                    "keywords of the text column, else the most common label",
+                                ),
+                                _view_switch(
+                                    panel,
+                                    "images",
+                                    "Images",
+                                    "Draw each point as its image (framed in the point's colour)",
+                                    id=panel.id("images-switch"),
+                                    style=panel.images_style(table),
+                                ),
+                            ],
+                            className="d-flex flex-nowrap gap-2",
                         ),
                     ],
                     className="d-flex flex-wrap gap-2 align-items-center",
@@ -142,9 +141,22 @@ def _select(label: str, component_id: dict[str, Any], options: Any, value: Any) 
                 id=component_id,
                 options=options,
                 value=value,
-                style={"minWidth": "9rem"},
+                # The colour list holds long measure names: capped, the header keeps to one
+                # line on a laptop (the map then fits the first screen).
+                style={"minWidth": "9rem", "maxWidth": "14rem"},
             ),
         ],
         size="sm",
         className="w-auto",
     )
+
+
+def _view_switch(panel: Any, key: str, label: str, title: str, **wrapper: Any) -> Any:
+    """A switch bound to the map's view key ``key``, off by default, with its hint."""
+    switch = dbc.Switch(
+        id=panel.view_id("maps", panel.map_key, key),
+        label=label,
+        value=False,
+        className="mb-0 small",
+    )
+    return html.Div(switch, title=title, **wrapper)

@@ -91,3 +91,19 @@ def server_tracebacks(limit: int = 3) -> str:
         for block in text.split("Traceback (most recent call last):")[1:]:
             found.append("Traceback (most recent call last):" + block[:3000])
     return "\n".join(found[-limit:])
+
+
+@contextlib.contextmanager
+def local_dask_cluster(workers: int) -> Iterator[str]:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes on loopback
+    (its status page on a free port); yields the scheduler's address, stops it after."""
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        yield cluster.scheduler_address

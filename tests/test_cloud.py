@@ -12,7 +12,7 @@ import pytest
 from dashboard.errors import DataError
 from dashboard.web.assemble import prepare
 from tests.conftest import project
-from tests.servers import serve
+from tests.servers import local_dask_cluster, serve
 
 MOTO = str(Path(sys.executable).with_name("moto_server"))
 KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "aws_region": "us-east-1"}
@@ -174,22 +174,16 @@ def test_s3_options_pyarrow_lacks_leave_the_table_to_polars(s3, write_config):
 
 @pytest.mark.slow
 def test_dask_workers_read_their_row_groups_from_s3(s3, write_config, tmp_path, monkeypatch):
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     path = "s3://team/order/part-*.parquet"
     request = {"table": "t", "reducer": "pca", "dims": 2}
     here = {**config(s3, path), "cache_dir": str(tmp_path / "here")}
     here["projection"] = {"sample": {"max_rows": 100}}
     local = prepare(write_config(here))
     expected = local.context.project_here(request)
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
+    with local_dask_cluster(1) as address:
         remote = {**config(s3, path), "cache_dir": str(tmp_path / "remote")}
-        remote["dask"] = {"address": cluster.scheduler_address, "min_rows": 100, "fit_rows": 100}
+        remote["dask"] = {"address": address, "min_rows": 100, "fit_rows": 100}
         context = prepare(write_config(remote)).context
         monkeypatch.setattr(
             context.datasets["t"], "matrix", lambda: pytest.fail("read the matrix here")

@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.errors import ConfigError
 from dashboard.projection.distributed import parquet_parts, read_part
+from tests.servers import local_dask_cluster
 
 distributed = pytest.importorskip("distributed")
 
@@ -17,14 +18,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def scheduler():
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
-        yield cluster.scheduler_address
+    with local_dask_cluster(2) as address:
+        yield address
 
 
 def write_table(folder, n=3000, d=24, files=2):

@@ -82,6 +82,15 @@ def labels_url(labels_config: Path) -> Iterator[str]:
         yield url
 
 
+def open_with_labels(page: Page, url: str) -> None:
+    """The page, with the map's Labels on and drawn."""
+    page.goto(url)
+    wait_for_status(page, "PCA 2D")
+    widget(page, 1, "maps", "1", "labels").check()
+    page.wait_for_function(f"() => document.querySelectorAll('{ANNOTATIONS}').length >= 4")
+    settle(page)
+
+
 def shown_labels(page: Page) -> list[dict]:
     """The labels on screen: text, and box in page pixels."""
     return page.evaluate(
@@ -140,11 +149,7 @@ def test_labels_name_each_cluster_by_its_topic_without_overlaps(page: Page, labe
 
 
 def test_zooming_in_shows_labels_that_did_not_fit_and_never_overlaps(page: Page, labels_url: str):
-    page.goto(labels_url)
-    wait_for_status(page, "PCA 2D")
-    widget(page, 1, "maps", "1", "labels").check()
-    page.wait_for_function(f"() => document.querySelectorAll('{ANNOTATIONS}').length >= 4")
-    settle(page)
+    open_with_labels(page, labels_url)
     # A small map: fewer labels fit.
     page.set_viewport_size({"width": 700, "height": 600})
     page.wait_for_timeout(800)
@@ -173,11 +178,7 @@ def test_zooming_in_shows_labels_that_did_not_fit_and_never_overlaps(page: Page,
 
 
 def test_an_export_of_the_selection_names_each_rows_cluster(page: Page, labels_url: str):
-    page.goto(labels_url)
-    wait_for_status(page, "PCA 2D")
-    widget(page, 1, "maps", "1", "labels").check()
-    page.wait_for_function(f"() => document.querySelectorAll('{ANNOTATIONS}').length >= 4")
-    settle(page)
+    open_with_labels(page, labels_url)
     # A box over the whole map selects every row.
     choose_tool(page, "select")
     box = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()

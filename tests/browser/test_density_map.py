@@ -117,6 +117,16 @@ def inside(coords: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np
     return np.flatnonzero((x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y))
 
 
+def zoom_to_points(page: Page, at: np.ndarray, half: float = 3.0) -> None:
+    """Zoom the map to ``half`` units round ``at``, and wait for its rows as points."""
+    page.evaluate(
+        f"""([x, y, h]) => window.Plotly.relayout(document.querySelector('{GRAPH}'),
+            {{'xaxis.range': [x - h, x + h], 'yaxis.range': [y - h, y + h]}})""",
+        [float(at[0]), float(at[1]), half],
+    )
+    page.wait_for_function("() => !!window.dashboardClient.maps['1'].points")
+
+
 def drag_box(page: Page, x0: float, y0: float, x1: float, y1: float) -> tuple[float, ...]:
     """A box dragged with the box tool from one screen point to another; returns its corners
     in the map's units."""
@@ -186,13 +196,7 @@ def test_hover_over_the_image_names_the_row_under_the_pointer(page: Page, densit
 def test_zooming_in_draws_the_rows_as_points_which_click_and_select(page: Page, density_url, truth):
     coords, _, _ = truth
     open_map(page, density_url)
-    x, y = coords[7]
-    page.evaluate(
-        f"""([x, y]) => window.Plotly.relayout(document.querySelector('{GRAPH}'),
-            {{'xaxis.range': [x - 3, x + 3], 'yaxis.range': [y - 3, y + 3]}})""",
-        [float(x), float(y)],
-    )
-    page.wait_for_function("() => !!window.dashboardClient.maps['1'].points")
+    zoom_to_points(page, coords[7])
     settle(page)
     ranges = page.evaluate(
         f"() => {{ const fl = document.querySelector('{GRAPH}')._fullLayout;"
@@ -292,13 +296,7 @@ def test_zoomed_points_draw_as_their_images_and_the_image_view_says_to_zoom(
     # The whole map is an image: no images yet, and the page says how to get them.
     expect(notice).to_contain_text("zoom in until at most 2,000 are to see their images")
     assert page.evaluate("() => window.dashboardImageMap.drawn('1')") == 0
-    x, y = coords[7]
-    page.evaluate(
-        f"""([x, y]) => window.Plotly.relayout(document.querySelector('{GRAPH}'),
-            {{'xaxis.range': [x - 3, x + 3], 'yaxis.range': [y - 3, y + 3]}})""",
-        [float(x), float(y)],
-    )
-    page.wait_for_function("() => !!window.dashboardClient.maps['1'].points")
+    zoom_to_points(page, coords[7])
     # Each point in the plot draws its own image (from an atlas of these rows).
     page.wait_for_function("() => window.dashboardImageMap.drawn('1') > 0", timeout=30_000)
     expect(notice).to_have_text("")
