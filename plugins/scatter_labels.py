@@ -11,17 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from dash import Dash, Input, Output, State
 
-from dashboard.plugin import MAPS_STORE, DashboardError, Projection
+from dashboard.plugin import FILTER_STORE, MAPS_STORE, DashboardError, Projection
 
-#: The page's gate: asks the server only when the map or the switch changed (the view's
-#: maps change at every zoom, which needs no new labels).
-LABELS_ASK_JS = """function(projection, maps, before) {{
+#: Least share of a cluster's rows the map must show for its label to stay (a filter or a
+#: hidden legend category leaving a few strays of a cluster does not keep its name there).
+SHOWN_SHARE = 0.25
+#: The page's gate: asks the server only when the map, the switch, or what the map shows
+#: changed (the view's maps change at every zoom, which needs no new labels).
+LABELS_ASK_JS = """function(projection, maps, filters, before) {{
     const view = (maps || {{}})[{map_key}] || {{}};
     const ask = {{key: projection && projection.key ? projection.key : null,
-                 on: Boolean(view.labels)}};
-    if (before && before.key === ask.key && before.on === ask.on) {{
+                 on: Boolean(view.labels), colour: view.colour || null,
+                 hidden: view.hidden || [], filters: filters || null}};
+    if (before && JSON.stringify(before) === JSON.stringify(ask)) {{
         return window.dash_clientside.no_update;
     }}
     return ask;
@@ -35,6 +40,7 @@ class ClusterNames:
     map_key: str
     projection_store: Any
     id: Any  # the panel's: a component id of its own
+    shown_rows: Any  # the density part's: the rows the map shows
 
     def labels_of(self, ask: Any, projection: Projection | None) -> dict[str, Any] | None:
         """The map's cluster labels for the page, when the switch is on (``ask``); a map in
@@ -47,10 +53,23 @@ class ClusterNames:
             notice = "Labels are drawn on 2D maps."
             return {"key": projection.key, "labels": [], "notice": notice}
         try:
-            return self.context.cluster_labels(projection)
+            named = self.context.cluster_labels(projection)
+            state = {"colour": ask.get("colour"), "hidden": ask.get("hidden") or []}
+            shown = self.shown_rows(projection, {self.map_key: state}, ask.get("filters"))
+            if shown is None:
+                return named
+            codes = self.context.cluster_codes(projection)
         except DashboardError as exc:
             notice = "Labels: " + str(exc).split("\n")[0]
             return {"key": projection.key, "labels": [], "notice": notice}
+        # Only the clusters the map still shows keep their names, ordered by what shows.
+        counts = np.bincount(codes[shown & (codes >= 0)], minlength=int(codes.max()) + 1)
+        kept = []
+        for label in named["labels"]:
+            showing = int(counts[label["cluster"]]) if label["cluster"] < len(counts) else 0
+            if showing and showing >= SHOWN_SHARE * label["rows"]:
+                kept.append({**label, "rows": showing})
+        return {**named, "labels": kept}
 
     def register_label_callbacks(self, app: Dash) -> None:
         """The gate and the server's answer."""
@@ -59,6 +78,7 @@ class ClusterNames:
             Output(self.id("labels-ask"), "data"),
             Input(self.projection_store, "data"),
             Input(MAPS_STORE, "data"),
+            Input(FILTER_STORE, "data"),
             State(self.id("labels-ask"), "data"),
         )
 

@@ -103,7 +103,7 @@ def test_a_maps_labels_are_kept_with_it_and_name_exported_rows(
     assert context.row_cluster_labels(projection, np.array([0, 1])) is None  # not named yet
     named = context.cluster_labels(projection)
     assert named["key"] == projection.key
-    assert named["source"] == "keywords of `text`"
+    assert named["source"] == "most common `label`"  # the digits' texts differ only in numbers
     sizes = [label["rows"] for label in named["labels"]]
     assert sizes == sorted(sizes, reverse=True)
     assert all(label["text"] for label in named["labels"])
@@ -139,7 +139,7 @@ def test_a_plugin_names_clusters_and_a_failing_one_leaves_the_builtin_names(
     named = dashboard.context.cluster_labels(projection)
     texts = {label["cluster"]: label["text"] for label in named["labels"]}
     assert texts[0].endswith("rows, named by a plugin")
-    assert named["source"] == "a plugin's names, keywords of `text`"
+    assert named["source"] == "a plugin's names, most common `label`"
     assert 999 not in texts
 
     class Broken:
@@ -150,7 +150,8 @@ def test_a_plugin_names_clusters_and_a_failing_one_leaves_the_builtin_names(
     dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path / "b", Broken())
     named = dashboard.context.cluster_labels(projection)
     assert named["source"].startswith("cluster labels plugin failed")
-    assert all("·" in label["text"] for label in named["labels"])
+    plain, _ = labelled_dashboard(write_config, digits_path, tmp_path / "c")
+    assert named["labels"] == plain.context.cluster_labels(projection)["labels"]
 
 
 def test_the_switch_asks_only_for_the_map_on_screen_and_3d_says_why(
@@ -167,3 +168,50 @@ def test_the_switch_asks_only_for_the_map_on_screen_and_3d_says_why(
         "labels": [],
         "notice": "Labels are drawn on 2D maps.",
     }
+
+
+def test_texts_that_differ_only_in_numbers_fall_back_to_the_label():
+    # The digits' texts: the same words for every digit, the digit itself a number.
+    codes = np.repeat([0, 1, 2], 20)
+    texts = [
+        f"Handwritten {c}, scan {i} of 60 (8x8 at 17 grey levels)" for i, c in enumerate(codes)
+    ]
+    assert keyword_names(texts, codes) == {}
+    Y = np.repeat([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]], 20, axis=0)
+    values = [f"digit {c}" for c in codes]
+    labels = cluster_labels(Y, codes, texts=texts, values=values)
+    assert sorted(label.text for label in labels) == [
+        "digit 0 (100%)",
+        "digit 1 (100%)",
+        "digit 2 (100%)",
+    ]
+
+
+def test_labels_leave_with_the_clusters_a_filter_or_the_legend_hides(
+    write_config, digits_path, tmp_path
+):
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path)
+    panel = next(p for p in dashboard.panels if p.name == "scatter")
+    everything = panel.labels_of({"key": projection.key, "on": True}, projection)["labels"]
+    codes = dashboard.context.cluster_codes(projection)
+    target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
+    ask = {
+        "key": projection.key,
+        "on": True,
+        "filters": {"table": "digits", "filters": {"target": {"in": [0]}}},
+    }
+    kept = panel.labels_of(ask, projection)["labels"]
+    for label in everything:
+        members = codes == label["cluster"]
+        zeros = int((members & (target == 0)).sum())
+        stays = zeros > 0 and zeros >= 0.25 * members.sum()
+        assert any(k["cluster"] == label["cluster"] for k in kept) == stays
+    assert all(k["rows"] == int(((codes == k["cluster"]) & (target == 0)).sum()) for k in kept)
+    assert len(kept) < len(everything)
+    # A legend category hidden works alike.
+    hidden = {"key": projection.key, "on": True, "colour": "target", "hidden": ["0"]}
+    shown = {k["cluster"] for k in panel.labels_of(hidden, projection)["labels"]}
+    for label in everything:
+        members = codes == label["cluster"]
+        others = int((members & (target != 0)).sum())
+        assert (label["cluster"] in shown) == (others > 0 and others >= 0.25 * members.sum())

@@ -188,9 +188,9 @@ def test_the_image_follows_the_camera_and_turns_to_points(density_dashboard):
     camera = {"x": [x - 2, x + 2], "y": [y - 2, y + 2]}
     maps = {panel.map_key: {"camera": camera}}
     near = panel.density_view(projection, maps, {}, None, [])
-    # Drawn with a margin of a quarter of the view on each side.
+    # Drawn with a margin of a tenth of the view on each side.
     assert near["asked"] == [x - 2, x + 2, y - 2, y + 2]
-    expected = inside(coords, (x - 3, x + 3, y - 3, y + 3))
+    expected = inside(coords, (x - 2.4, x + 2.4, y - 2.4, y + 2.4))
     assert near["image"] is None
     assert near["inView"] == len(expected) <= 300
     rows = np.frombuffer(base64.b64decode(near["points"]["rows"]["bdata"]), np.int32)
@@ -297,3 +297,22 @@ def test_a_restarted_server_prepares_the_opening_density_map(density_dashboard):
     # The opening view was drawn: the page's first ask is answered from memory.
     assert panel.__dict__["_indexes"].peek(projection.key) is not None
     assert len(panel.__dict__["_views"]._values) == 1
+
+
+def test_a_zoomed_image_is_as_wide_as_the_plot_on_screen_and_its_margin(density_dashboard):
+    from plugins.scatter_density import _with_camera
+
+    dashboard, panel, projection = density_dashboard
+    coords = dashboard.context.coordinates(projection)
+    x, y = np.nanmedian(coords, axis=0)
+    camera = {"x": [x - 20, x + 20], "y": [y - 10, y + 10]}
+
+    def size(pixels):
+        maps = _with_camera({}, panel.map_key, camera, pixels)
+        view = panel.density_view(projection, maps, {}, None, [])
+        png = base64.b64decode(view["image"].split(",", 1)[1])
+        return Image.open(io.BytesIO(png)).size
+
+    assert size(700) == (840, 420)  # 1.2x: a tenth of the view's width on each side
+    assert size(None) == (1000, 500)  # the page did not say
+    assert size(10**9) == (1000, 500)  # capped

@@ -7,7 +7,8 @@ Each is named by
 - the words that set its texts apart: class-based TF-IDF (BERTopic's c-TF-IDF), where each
   cluster's texts are one document, a word's weight is its frequency in the cluster times
   ``log(1 + A / f)`` (``A`` the mean number of words a cluster, ``f`` the word's frequency over
-  every cluster), so words common everywhere weigh little;
+  every cluster), so words common everywhere weigh little, and a word found in every
+  cluster's texts names none;
 - else the most common value of the label column, with its share ("7 (93%)");
 - else its number.
 
@@ -40,6 +41,8 @@ class ClusterLabel:
     x: float
     y: float
     rows: int
+    #: What named it: "plugin", "keywords", "label" or "number".
+    by: str = "number"
 
     def to_json(self) -> dict[str, object]:
         """As the page receives it."""
@@ -86,7 +89,13 @@ def keyword_names(
     except ValueError:  # no words at all (empty or only stop words)
         return {}
     vocabulary = np.asarray(vectorizer.get_feature_names_out())
-    counts = counts.astype(np.float64)
+    counts = counts.astype(np.float64).tocsr()
+    if len(clusters) > 1:
+        # A word in every cluster's texts tells none apart (the digits' "handwritten ...
+        # grey levels" named every cluster alike): it names nothing.
+        found_in = np.asarray((counts[: len(clusters)] > 0).sum(axis=0)).ravel()
+        telling = np.flatnonzero(found_in < len(clusters))
+        counts, vocabulary = counts[:, telling], vocabulary[telling]
     per_cluster = np.asarray(counts.sum(axis=1)).ravel()
     frequency = np.asarray(counts.sum(axis=0)).ravel()
     mean_words = per_cluster[: len(clusters)].mean()
@@ -132,17 +141,19 @@ def cluster_labels(
     plugin) where given, else keywords of ``texts``, else the most common of ``values``,
     else the cluster's number."""
     centres = cluster_centres(Y, codes)
-    own = dict(names or {})
+    own = {code: (text, "plugin") for code, text in (names or {}).items() if text}
     if texts is not None and any(c not in own for c in centres):
         # Every cluster's texts weigh the words (more clusters, better weights); only the
         # unnamed take them.
-        own = {**keyword_names(texts, codes), **own}
+        found = keyword_names(texts, codes)
+        own = {**{c: (t, "keywords") for c, t in found.items()}, **own}
     if values is not None:
         rest = np.isin(codes, [c for c in centres if c not in own])
         if rest.any():
-            own = {**common_value_names(values, np.where(rest, codes, -1)), **own}
-    labels = [
-        ClusterLabel(code, own.get(code) or f"cluster {code + 1:02d}", x, y, rows)
-        for code, (x, y, rows) in centres.items()
-    ]
+            found = common_value_names(values, np.where(rest, codes, -1))
+            own = {**{c: (t, "label") for c, t in found.items()}, **own}
+    labels = []
+    for code, (x, y, rows) in centres.items():
+        text, by = own.get(code, (f"cluster {code + 1:02d}", "number"))
+        labels.append(ClusterLabel(code, text, x, y, rows, by))
     return sorted(labels, key=lambda label: (-label.rows, label.cluster))

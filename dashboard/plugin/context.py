@@ -110,7 +110,7 @@ class PanelContext:
         self._labels: Memo[str, dict[str, Any]] = Memo(8)
         # Image URLs' query strings, by table (a dict: racing writers store the same text).
         self._image_queries: dict[str, str] = {}
-        # The rows of the atlases :meth:`rows_atlas` promised, by token, and those built.
+        # The rows of the atlases :meth:`rows_atlas` named, by token, and those built.
         self._atlas_rows: Memo[str, tuple[str, np.ndarray]] = Memo(ROWS_ATLASES)
         self._atlas_rows_png: Memo[str, bytes] = Memo(ROWS_ATLASES)
 
@@ -181,15 +181,20 @@ class PanelContext:
     def rows_atlas(self, dataset: Dataset, rows: np.ndarray) -> dict[str, Any] | None:
         """How a map drawing only ``rows`` of ``dataset`` (a zoomed density map's points)
         draws them as images: as :meth:`image_atlas`, tile ``i`` being ``rows[i]``'s image.
-        None without images. The atlas's URL names the rows by a token this process keeps
-        (the last :data:`ROWS_ATLASES`); it is built when the browser asks."""
+        None without images. The atlas's URL names the rows by a token; the rows are kept
+        in the cache under it (any server process sharing the cache can build the atlas
+        when the browser asks)."""
         if not dataset.config.image:
             return None
         rows = np.asarray(rows, dtype=np.int64)
-        digest = hashlib.blake2b(rows.tobytes(), digest_size=12)
-        digest.update(dataset.fingerprint().encode())
-        token = digest.hexdigest()
+        token = _rows_token(dataset, rows)
         self._atlas_rows.get(token, lambda: (dataset.name, rows))
+        name = f"atlasrows{token}"
+        if not self.store.exists(name):
+            try:
+                self.store.save(name, rows, durable=False, dtype=None)
+            except OSError as exc:  # a full or read-only cache: this process still knows
+                logger.warning("could not keep the rows of an image atlas: %s", exc)
         layout = AtlasLayout.for_rows(max(len(rows), 1))
         query = urllib.parse.urlencode({"table": dataset.name, "rows": token})
         return {
@@ -201,18 +206,27 @@ class PanelContext:
 
     def rows_atlas_png(self, table: str, token: str) -> bytes | None:
         """The PNG of the atlas :meth:`rows_atlas` named ``token`` (built once), or None
-        when this process does not know the token (another table's, forgotten, forged).
+        when no such rows of ``table`` are known (another table's, forgotten, forged).
 
         Raises
         ------
         DashboardError
             When the table's images cannot be read.
         """
-        promised = self._atlas_rows.peek(token)
-        if promised is None or promised[0] != table:
+        dataset = self.dataset(table)
+        if dataset is None or not token.isalnum():
             return None
-        dataset = self.datasets[table]
-        rows = promised[1]
+        promised = self._atlas_rows.peek(token)
+        if promised is not None and promised[0] == dataset.name:
+            rows = promised[1]
+        else:
+            kept = self.store.load(f"atlasrows{token}")
+            # Made by another process: the token names these rows of this table's version.
+            if kept is None or kept.dtype != np.int64 or _rows_token(dataset, kept) != token:
+                return None
+            rows = kept
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= dataset.n_rows):
+            return None
         return self._atlas_rows_png.get(
             token, lambda: build_atlas(dataset, AtlasLayout.for_rows(max(len(rows), 1)), rows)
         )
@@ -404,6 +418,21 @@ class PanelContext:
         """
         return self._labels.get(projection.key, lambda: self._cluster_labels(projection))
 
+    def cluster_codes(self, projection: Projection) -> np.ndarray:
+        """Each row's HDBSCAN cluster on the map: 0, 1, ... (``cluster 01``, ...), -1 noise,
+        -2 not measured (int32); measured once per map and kept with it.
+
+        Raises
+        ------
+        DashboardError
+            When the map left the cache.
+        """
+        self.computed(projection, CLUSTER)
+        codes = self.store.load(_measure_key(projection, CLUSTER))
+        if codes is None:
+            raise ProjectionGoneError("the map's clusters left the cache\ndraw the map again")
+        return codes.astype(np.int32)
+
     def row_cluster_labels(self, projection: Projection, rows: np.ndarray) -> list[str] | None:
         """The names of ``rows``' clusters (``noise``, ``(not measured)`` for the others)
         when the map's clusters were named already (:meth:`cluster_labels`), else None:
@@ -429,14 +458,10 @@ class PanelContext:
         kept = self._kept_labels(projection)
         if kept is not None:
             return kept
-        self.computed(projection, CLUSTER)  # measured once, kept with the map
-        codes = self.store.load(_measure_key(projection, CLUSTER))
-        if codes is None:
-            raise ProjectionGoneError("the map's clusters left the cache\ndraw the map again")
-        codes = codes.astype(np.int32)
+        codes = self.cluster_codes(projection)
         dataset = self.datasets[projection.table]
         meta = dataset.metadata()
-        named, source = self._plugin_names(dataset, codes, meta)
+        named, failed = self._plugin_names(dataset, codes, meta)
         text, label = dataset.config.text, dataset.config.label
         labels = cluster_labels(
             self.coordinates(projection),
@@ -445,13 +470,18 @@ class PanelContext:
             values=meta.get_column(label).to_list() if label else None,
             names=named,
         )
-        found = [name for name in (source, text and f"keywords of `{text}`") if name]
-        if label and not text:
-            found.append(f"most common `{label}`")
+        sources = {
+            "plugin": "a plugin's names",
+            "keywords": f"keywords of `{text}`",
+            "label": f"most common `{label}`",
+            "number": "cluster numbers",
+        }
+        found = [failed] if failed else []
+        found += [sources[by] for by in sources if any(entry.by == by for entry in labels)]
         out = {
             "key": projection.key,
             "labels": [entry.to_json() for entry in labels],
-            "source": ", ".join(found) or "cluster numbers",
+            "source": ", ".join(found),
         }
         try:
             path = self.store.root / f"{projection.key}labels.json"
@@ -463,8 +493,8 @@ class PanelContext:
     def _plugin_names(
         self, dataset: Dataset, codes: np.ndarray, meta: pl.DataFrame
     ) -> tuple[dict[int, str], str | None]:
-        """Names a plugin gives the clusters, and which plugin; a failing plugin is logged
-        and left out (the built-in names stay)."""
+        """Names a plugin gives the clusters, and what to say when the plugin failed (it is
+        logged and left out: the built-in names stay)."""
         hook = self.registry.cluster_labels
         if hook is None or not hook.get_hookimpls():
             return {}, None
@@ -477,7 +507,14 @@ class PanelContext:
         if not named:
             return {}, None
         names = {int(c): str(t) for c, t in dict(named).items() if int(c) in clusters and t}
-        return names, "a plugin's names"
+        return names, None
+
+
+def _rows_token(dataset: Dataset, rows: np.ndarray) -> str:
+    """The name of ``rows`` (int64) of ``dataset``'s current version."""
+    digest = hashlib.blake2b(np.ascontiguousarray(rows, dtype=np.int64).tobytes(), digest_size=12)
+    digest.update(dataset.fingerprint().encode())
+    return digest.hexdigest()
 
 
 def _measure_key(projection: Projection, choice: str) -> str:

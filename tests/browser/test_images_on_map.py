@@ -4,6 +4,8 @@ working under them. Checked by sampling the pixels a person sees."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -200,3 +202,31 @@ def test_points_drawn_as_images_in_2d_and_3d(page: Page, demo_url: str):
     switch.uncheck()
     page.wait_for_function("() => window.dashboardImageMap.drawn('1') === 0")
     expect(page.locator(LAYER)).to_be_hidden()
+
+
+def test_cluster_labels_are_drawn_above_the_images(page: Page, demo_url: str):
+    page.goto(demo_url)
+    wait_for_status(page, "PCA 2D")
+    widget(page, 1, "maps", "1", "images").check()
+    images_drawn(page, N)
+    widget(page, 1, "maps", "1", "labels").check()
+    page.wait_for_function(f"() => document.querySelectorAll('{GRAPH} .annotation').length > 0")
+    settle(page)
+    # Positioned siblings paint in document order: the image layer comes just before the
+    # plotly layer that holds the labels (and the legend and hover labels), with no z-index.
+    order = page.evaluate(
+        f"""() => {{
+            const layer = document.querySelector('{LAYER}');
+            const next = layer.nextElementSibling;
+            return {{z: getComputedStyle(layer).zIndex,
+                    labelsNext: !!(next && next.querySelector('.annotation')),
+                    images: window.dashboardImageMap.drawn('1')}};
+        }}"""
+    )
+    assert order == {"z": "auto", "labelsNext": True, "images": N}
+    # The digits' texts differ only in the digit: the labels name the digit instead.
+    texts = page.evaluate(
+        f"() => Array.from(document.querySelectorAll('{GRAPH} .annotation'), (a) => a.textContent)"
+    )
+    assert texts
+    assert all(re.fullmatch(r"digit \d \(\d+%\)", t) for t in texts), texts

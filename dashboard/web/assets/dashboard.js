@@ -510,7 +510,9 @@
     const mine = on && labels && labels.key === state.key;
     state.labels = mine && Array.isArray(labels.labels) ? labels.labels : null;
     const el = document.getElementById(`scatter-${key}-labels-notice`);
-    const text = mine && labels.notice ? labels.notice : "";
+    // The first time on a big map, finding and naming the clusters takes a while.
+    const waiting = on && !mine ? "Labels: finding and naming the map's clusters…" : "";
+    const text = mine && labels.notice ? labels.notice : waiting;
     if (el && el.textContent !== text) {
       el.textContent = text;
       el.className = text ? "small text-warning-emphasis" : "";
@@ -591,6 +593,9 @@
     }
   }
 
+  // How long after a zoom or pan a density map's view (the link) follows.
+  const VIEW_AFTER_DENSITY_MS = 900;
+
   // How long a zoom or pan of a density map must settle before its image is asked for.
   const DENSITY_SETTLE_MS = 120;
 
@@ -609,7 +614,8 @@
     const inside = x0 >= r[0] && x1 <= r[1] && y0 >= r[2] && y1 <= r[3];
     const asked = density.asked;
     const scale = (x1 - x0) / Math.max(asked[1] - asked[0], 1e-12);
-    return inside && (density.points ? true : scale > 0.7 && scale < 1.4);
+    // Zoomed in by more than a sixth, the image's pixels would show: a new one is drawn.
+    return inside && (density.points ? true : scale > 0.85 && scale < 1.4);
   }
 
   const DENSITY_IMAGES = "Images on the map: zoom in to see the points' images.";
@@ -954,8 +960,11 @@
           const camera = layout.xaxis && layout.yaxis && !layout.xaxis.autorange
             ? { x: layout.xaxis.range.slice(), y: layout.yaxis.range.slice() } : null;
           if (!densityCovers(maps[key], camera)) {
+            // The plot's width: the image is drawn an image pixel a CSS pixel (device
+            // pixels on a high-density screen would be 4 times the image, and its time).
+            const size = gd._fullLayout && gd._fullLayout._size;
             window.dash_clientside.set_props(`scatter-${key}-camera`, {
-              data: { key: maps[key].key, camera: camera },
+              data: { key: maps[key].key, camera: camera, pixels: size ? Math.round(size.w) : null },
             });
           }
         }, DENSITY_SETTLE_MS);
@@ -973,7 +982,9 @@
           sentCamera = text;
           act({ op: "camera", map: key, camera: camera });
         }
-      }, 400);
+        // A density map's view follows later than its image: the view's round trip (and the
+        // map's own callbacks it starts) would otherwise hold up the image's drawing.
+      }, maps[key].density ? VIEW_AFTER_DENSITY_MS : 400);
     });
   }
 

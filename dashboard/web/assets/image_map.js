@@ -85,7 +85,7 @@
 
   function canvasFor(layer, gd) {
     let canvas = layer.canvas;
-    if (!canvas || !canvas.isConnected || canvas.parentNode !== gd) {
+    if (!canvas) {
       canvas = document.createElement("canvas");
       canvas.className = "dashboard-image-layer";
       canvas.setAttribute("aria-hidden", "true");
@@ -93,12 +93,18 @@
       canvas.style.left = "0";
       canvas.style.top = "0";
       canvas.style.pointerEvents = "none";
-      canvas.style.zIndex = "2";
-      if (window.getComputedStyle(gd).position === "static") {
-        gd.style.position = "relative"; // the canvas is placed over the map's own box
-      }
-      gd.appendChild(canvas);
       layer.canvas = canvas;
+    }
+    // Just below plotly's top layer (cluster labels, the legend, hover labels), above the
+    // points; moved, not made again, when plotly draws a new one (its WebGL context stays).
+    const top = gd._fullLayout && gd._fullLayout._toppaper && gd._fullLayout._toppaper.node();
+    const parent = top && top.parentNode ? top.parentNode : gd;
+    const before = top && top.parentNode === parent ? top : null;
+    if (canvas.parentNode !== parent || canvas.nextSibling !== before) {
+      if (window.getComputedStyle(parent).position === "static") {
+        parent.style.position = "relative"; // the canvas is placed over the map's own box
+      }
+      parent.insertBefore(canvas, before);
       layer.signature = "";
     }
     canvas.style.display = "";
