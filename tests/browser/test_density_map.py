@@ -294,7 +294,8 @@ def test_zoomed_points_draw_as_their_images_and_the_image_view_says_to_zoom(
     switch.check()
     notice = page.locator("#scatter-1-images-notice")
     # The whole map is an image: no images yet, and the page says how to get them.
-    expect(notice).to_contain_text("zoom in until at most 2,000 are to see their images")
+    # (images come with points: at most `points_in_view`, 300 here)
+    expect(notice).to_contain_text("zoom in until at most 300 are to see their images")
     assert page.evaluate("() => window.dashboardImageMap.drawn('1')") == 0
     zoom_to_points(page, coords[7])
     # Each point in the plot draws its own image (from an atlas of these rows).
