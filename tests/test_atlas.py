@@ -83,8 +83,10 @@ def test_the_atlas_is_built_once_and_kept(table, tmp_path, monkeypatch):
     assert atlas_png(table, layout, tmp_path / "cache") == first
 
 
-def test_route_serves_the_atlas_and_refuses_what_it_cannot(tmp_path, digits_path):
-    app = create_app(
+@pytest.fixture
+def atlas_app(tmp_path, digits_path):
+    """An app of the digits with images and the same table without (`plain`)."""
+    return create_app(
         {
             "tables": {
                 "digits": {"path": str(digits_path), "embedding": "pixels", "image": "image"},
@@ -94,6 +96,10 @@ def test_route_serves_the_atlas_and_refuses_what_it_cannot(tmp_path, digits_path
             "panels": [{"type": "scatter"}],
         }
     )
+
+
+def test_route_serves_the_atlas_and_refuses_what_it_cannot(atlas_app):
+    app = atlas_app
     client = app.server.test_client()
     response = client.get("/_dashboard/atlas", query_string={"table": "digits"})
     assert response.status_code == 200
@@ -103,17 +109,8 @@ def test_route_serves_the_atlas_and_refuses_what_it_cannot(tmp_path, digits_path
         assert client.get("/_dashboard/atlas", query_string=args).status_code == 404
 
 
-def test_the_route_serves_an_atlas_of_the_rows_a_token_names(tmp_path, digits_path):
-    app = create_app(
-        {
-            "tables": {
-                "digits": {"path": str(digits_path), "embedding": "pixels", "image": "image"},
-                "plain": {"path": str(digits_path), "embedding": "pixels"},
-            },
-            "cache_dir": str(tmp_path / "cache"),
-            "panels": [{"type": "scatter"}],
-        }
-    )
+def test_the_route_serves_an_atlas_of_the_rows_a_token_names(atlas_app):
+    app = atlas_app
     context = app.dashboard.context
     spec = context.rows_atlas(context.datasets["digits"], np.array([5, 1, 1796]))
     assert (spec["rows"], spec["tile"], spec["columns"]) == (3, 64, 2)
