@@ -26,7 +26,10 @@ LABELS_ASK_JS = """function(projection, maps, filters, before) {{
     const ask = {{key: projection && projection.key ? projection.key : null,
                  on: Boolean(view.labels), colour: view.colour || null,
                  hidden: view.hidden || [], filters: filters || null}};
-    if (before && JSON.stringify(before) === JSON.stringify(ask)) {{
+    // Off, and off before: nothing to ask (a map's every change would otherwise cost a
+    // request, and on a busy server those held up the map the page waited for).
+    if ((!ask.on && !(before && before.on)) ||
+        (before && JSON.stringify(before) === JSON.stringify(ask))) {{
         return window.dash_clientside.no_update;
     }}
     return ask;
