@@ -226,24 +226,60 @@ class DensityMap:
         }
         image_colours = self.image_colouring(projection, colouring)
         images = bool(state.get("images"))
-        # The region's rows are listed only when they may be few enough to send as points:
-        # listing 9M rows took 0.14 s of a zoom; the image counts its own.
-        if index.rows_near(region) <= self.options.points_in_view or visible is not None:
-            positions = index.positions_in(region)
-            rows = index.rows[positions]
-            if visible is not None:
-                keep = visible[rows]
-                positions, rows = positions[keep], rows[keep]
-            if len(rows) <= self.options.points_in_view:
-                out["inView"] = len(rows)
-                out["images"] = self._images(projection, rows, True) if images else None
-                out["points"] = {
-                    "rows": typed(rows.astype(np.int32)),
-                    "x": typed(index.x[positions]),
-                    "y": typed(index.y[positions]),
-                    "color": _point_colours(image_colours, positions),
-                }
+        # The region's rows are listed only when its grid cells hold few enough to send as
+        # points (listing 9M rows took 0.14 s of a zoom); else the image counts them, and
+        # when it counts few enough (a filter, a region smaller than its cells), they go
+        # as points after all.
+        found = None
+        if index.rows_near(region) <= self.options.points_in_view:
+            found = self._points(index, region, visible, image_colours)
+        if found is None:
+            drawn = self._image(
+                projection, index, region, asked, state, image_colours, visible, selection
+            )
+            if drawn.rows <= self.options.points_in_view:
+                found = self._points(index, region, visible, image_colours)
+            if found is None:
+                out["inView"] = drawn.rows
+                out["images"] = self._images(projection, drawn.rows) if images else None
+                out["image"] = "data:image/png;base64," + base64.b64encode(drawn.png).decode()
                 return out
+        rows, out["points"] = found
+        out["inView"] = len(rows)
+        out["images"] = self._images(projection, rows) if images else None
+        return out
+
+    def _points(
+        self, index: MapIndex, region: Any, visible: np.ndarray | None, colours: DensityColouring
+    ) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """The shown rows of ``region`` as points (and the rows), or None when more than
+        ``points_in_view``."""
+        positions = index.positions_in(region)
+        rows = index.rows[positions]
+        if visible is not None:
+            keep = visible[rows]
+            positions, rows = positions[keep], rows[keep]
+        if len(rows) > self.options.points_in_view:
+            return None
+        return rows, {
+            "rows": typed(rows.astype(np.int32)),
+            "x": typed(index.x[positions]),
+            "y": typed(index.y[positions]),
+            "color": _point_colours(colours, positions),
+        }
+
+    def _image(
+        self,
+        projection: Projection,
+        index: MapIndex,
+        region: Any,
+        asked: Any,
+        state: dict[str, Any],
+        colours: DensityColouring,
+        visible: np.ndarray | None,
+        selection: Any,
+    ) -> Any:
+        """The density image of ``region`` (:func:`density_image`'s answer)."""
         # An image pixel a screen pixel across the view and its margin, up to
         # MAX_IMAGE_WIDTH, when the page said how wide the plot is (a fixed 1000 pixels over
         # a region 1.5x the view drew each as 1.4-2 screen pixels: blocky once zoomed).
@@ -255,21 +291,17 @@ class DensityMap:
         )
         x0, x1, y0, y1 = region
         height = int(np.clip(round(width * (y1 - y0) / max(x1 - x0, 1e-12)), 100, 1600))
-        drawn = density_image(
+        return density_image(
             index,
             region,
             (width, height),
-            image_colours,
+            colours,
             keep=visible,
             selected=_rows_mask(selection, projection, index.n),
             opacity=float(state.get("opacity") or 0.85),
         )
-        out["inView"] = drawn.rows
-        out["images"] = self._images(projection, drawn.rows, False) if images else None
-        out["image"] = "data:image/png;base64," + base64.b64encode(drawn.png).decode()
-        return out
 
-    def _images(self, projection: Projection, rows: np.ndarray | int, points: bool) -> Any:
+    def _images(self, projection: Projection, rows: np.ndarray | int) -> Any:
         """How the view's points (``rows``, or their count over an image) draw as images:
         their atlas, or why they do not."""
         dataset = self.context.datasets[projection.table]
@@ -278,7 +310,7 @@ class DensityMap:
         # Images are drawn on points only: no more than the view turns into points.
         limit = min(IMAGE_ROWS, self.options.image_limit, self.options.points_in_view)
         count = rows if isinstance(rows, int) else len(rows)
-        if points and not isinstance(rows, int) and count <= limit:
+        if not isinstance(rows, int) and count <= limit:
             return self.context.rows_atlas(dataset, rows)
         return {
             "notice": f"Images on the map: {count:,} points are in view; zoom in until "

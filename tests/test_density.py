@@ -316,3 +316,16 @@ def test_a_zoomed_image_is_as_wide_as_the_plot_on_screen_and_its_margin(density_
     assert size(700) == (840, 420)  # 1.2x: a tenth of the view's width on each side
     assert size(None) == (1000, 500)  # the page did not say
     assert size(10**9) == (1000, 500)  # capped
+
+
+def test_a_filter_leaving_few_rows_in_a_big_region_sends_them_as_points(density_dashboard):
+    dashboard, panel, projection = density_dashboard
+    filters = {"table": "digits", "filters": {"target": {"in": [0]}}}
+    view = panel.density_view(projection, {}, filters, None, [])
+    target = dashboard.context.datasets["digits"].metadata()["target"].to_numpy()
+    # The whole map's cells hold 1,797 rows, more than `points_in_view` (300): the image
+    # counts the shown ones (178), few enough to go as points after all.
+    assert view["image"] is None
+    assert view["inView"] == int((target == 0).sum()) <= 300
+    rows = np.frombuffer(base64.b64decode(view["points"]["rows"]["bdata"]), np.int32)
+    np.testing.assert_array_equal(np.sort(rows), np.flatnonzero(target == 0))

@@ -15,6 +15,7 @@ cells they touch.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -325,17 +326,13 @@ def _mix(
     return rgb / np.maximum(count, 1)[:, None], count
 
 
-_COMPILED: list[Any] = []
-
-
+@functools.cache
 def _compiled_bin_rows() -> Any:
     # Compiled when first drawn (numba is not imported at app start), loaded from numba's
     # cache after the first time on a machine.
-    if not _COMPILED:
-        import numba
+    import numba
 
-        _COMPILED.append(numba.njit(cache=True, nogil=True, error_model="numpy")(_bin_rows))
-    return _COMPILED[0]
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(_bin_rows)
 
 
 def _bin_rows(

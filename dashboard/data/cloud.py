@@ -123,23 +123,17 @@ def list_parquet_objects(url: str, options: Mapping[str, str]) -> ObjectFiles | 
         glob_at = _GLOB.search(rest)
         if glob_at is None:
             info = filesystem.get_file_info(rest)
-            if info.type == fs.FileType.File:
-                infos = [info]
-            else:  # a folder: its parquet files, as Polars reads a folder
-                selector = fs.FileSelector(rest.rstrip("/"), recursive=True)
-                infos = [
-                    i
-                    for i in filesystem.get_file_info(selector)
-                    if i.type == fs.FileType.File and i.path.lower().endswith(".parquet")
-                ]
+            # A folder: its parquet files, as Polars reads a folder.
+            base = None if info.type == fs.FileType.File else rest.rstrip("/")
+            wanted = lambda path: path.lower().endswith(".parquet")  # noqa: E731
         else:
             base = rest[: glob_at.start()].rpartition("/")[0]
-            selector = fs.FileSelector(base, recursive=True)
-            infos = [
-                i
-                for i in filesystem.get_file_info(selector)
-                if i.type == fs.FileType.File and fnmatch.fnmatchcase(i.path, rest)
-            ]
+            wanted = lambda path: fnmatch.fnmatchcase(path, rest)  # noqa: E731
+        if base is None:
+            infos = [info]
+        else:
+            listed = filesystem.get_file_info(fs.FileSelector(base, recursive=True))
+            infos = [i for i in listed if i.type == fs.FileType.File and wanted(i.path)]
     except (OSError, ValueError) as exc:  # pyarrow's errors for unreachable stores and keys
         logger.info("cannot list %r with pyarrow (%s): Polars reads the table", url, exc)
         return None

@@ -447,9 +447,13 @@ class PanelContext:
             for code in np.asarray(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
         ]
 
+    def _labels_path(self, projection: Projection) -> Path:
+        """Where a map's cluster labels are kept, beside it."""
+        return self.store.root / f"{projection.key}labels.json"
+
     def _kept_labels(self, projection: Projection) -> dict[str, Any] | None:
         try:
-            kept = json.loads((self.store.root / f"{projection.key}labels.json").read_text())
+            kept = json.loads(self._labels_path(projection).read_text())
         except (OSError, ValueError):
             return None
         return kept if isinstance(kept, dict) and isinstance(kept.get("labels"), list) else None
@@ -484,8 +488,7 @@ class PanelContext:
             "source": ", ".join(found),
         }
         try:
-            path = self.store.root / f"{projection.key}labels.json"
-            atomic_write_bytes(path, json.dumps(out).encode())
+            atomic_write_bytes(self._labels_path(projection), json.dumps(out).encode())
         except OSError as exc:  # a full or read-only cache: this process keeps them
             logger.warning("could not keep the cluster labels of map %s: %s", projection.key, exc)
         return out
