@@ -7,12 +7,14 @@ import math
 from typing import Any
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import polars as pl
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
     FILTER_STORE,
+    MEASURES_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
     DashboardError,
@@ -23,7 +25,7 @@ from dashboard.plugin import (
     action,
     hookimpl,
 )
-from dashboard.plugin.analysis import CLUSTER, MAP_MEASURES, MISSING
+from dashboard.plugin.analysis import CLUSTER, MAP_MEASURES, MISSING, cluster_names
 from dashboard.plugin.figures import is_categorical, shorten
 
 
@@ -166,9 +168,11 @@ class FilterPanel(Panel):
                 Output(self.id("clusters"), "children"),
                 Input(PROJECTION_STORE, "data"),
                 Input(self.id("find-clusters"), "n_clicks"),
+                # A stability check scored the clusters.
+                Input(MEASURES_STORE, "data"),
                 State(FILTER_STORE, "data"),
             )
-            def clusters(projection: Any, find: Any, filters: Any) -> Any:
+            def clusters(projection: Any, find: Any, measures: Any, filters: Any) -> Any:
                 asked = ctx.triggered_id == self.id("find-clusters")
                 return self.cluster_control(
                     Projection.from_store(projection), filters, compute=asked
@@ -177,7 +181,8 @@ class FilterPanel(Panel):
     def cluster_control(self, projection: Projection | None, filters: Any, *, compute: bool) -> Any:
         """The cluster filter for ``projection``'s map: a "Find clusters" button until they
         are known (computed on a click, or already by a "cluster" colour), then a dropdown
-        of the clusters with their sizes."""
+        of the clusters with their sizes, and their stability across seeds once a
+        stability check scored them."""
         on_map = projection is not None and self.context.dataset(projection.table) is not None
         options = []
         picked: list[str] = []
@@ -187,8 +192,9 @@ class FilterPanel(Panel):
             except DashboardError:
                 names = None
             if names is not None:
+                scores = self.stability_scores(projection)
                 options = [
-                    {"label": f"{name} ({count:,})", "value": name}
+                    {"label": f"{name} ({count:,}){scores.get(name, '')}", "value": name}
                     for name, count in sorted(names.value_counts().iter_rows())
                 ]
                 spec = current(filters, projection.table).get(CLUSTER) or {}
@@ -211,6 +217,19 @@ class FilterPanel(Panel):
         )
         label = dbc.Label(MAP_MEASURES[CLUSTER].label, className="mb-0 small fw-semibold")
         return html.Div([label, html.Div(button), dropdown], className="mb-2")
+
+    def stability_scores(self, projection: Projection) -> dict[str, str]:
+        """What each cluster's entry adds once a stability check scored it, by name:
+        ``· stable 0.93`` (its Jaccard stability across seeds)."""
+        known = self.context.known_stability(projection)
+        if known is None or not known.clusters:
+            return {}
+        codes = sorted(known.clusters)
+        names = cluster_names(np.array(codes, dtype=np.int32))
+        return {
+            name: f" · stable {known.clusters[code]:.2f}"
+            for name, code in zip(names, codes, strict=True)
+        }
 
 
 def _number(value: Any) -> str:

@@ -21,6 +21,7 @@ from dashboard.plugin import (
     FOCUS_STORE,
     HIGHLIGHT_STORE,
     MAPS_STORE,
+    MEASURES_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
     RINGS_TYPE,
@@ -212,11 +213,15 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
             Input(self.projection_store, "data"),
             Input(MAPS_STORE, "data"),
             Input(FILTER_STORE, "data"),
+            # A stability check measured the map: its colours may be the ones shown.
+            Input(MEASURES_STORE, "data"),
             # What the browser has: only what changed is sent.
             State(self.id("coords"), "data"),
             State(self.id("colours"), "data"),
         )
-        def on_data(projection: Any, maps: Any, filters: Any, coords: Any, colours: Any) -> tuple:
+        def on_data(
+            projection: Any, maps: Any, filters: Any, measures: Any, coords: Any, colours: Any
+        ) -> tuple:
             return self.render(Projection.from_store(projection), maps, filters, coords, colours)
 
         @app.callback(
@@ -306,7 +311,8 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
         dataset = self.context.datasets[projection.table]
         _, colour = self.colour_choice(projection.table, colour)
         size_by = size if size in dataset.metadata_columns else None
-        key = json.dumps([projection.key, colour, size_by])
+        revision = self.context.colour_revision(projection, colour)
+        key = json.dumps([projection.key, colour, size_by, revision])
 
         def compute() -> Colouring:
             meta = dataset.metadata()

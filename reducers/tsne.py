@@ -80,6 +80,7 @@ class TSNE(Reducer):
     min_rows = 5
     pca_first = True
     sample_above = 200_000
+    seed_param = "random_state"
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         p: TSNEParams = self.params  # type: ignore[assignment]

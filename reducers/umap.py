@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from dashboard.plugin import Params, Progress, Reducer, hookimpl
+from dashboard.plugin import Params, Progress, Reducer, hookimpl, run_progress
 from reducers.numba_cache import enable_numba_cache
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class UMAP(Reducer):
     pca_first = True
     sample_above = 200_000
     supports_alignment = True
+    seed_param = "random_state"
 
     def _fit_transform(self, X: np.ndarray, progress: Progress) -> np.ndarray:
         progress(0.05, "UMAP: loading umap-learn (the first run on a machine compiles it)")
@@ -147,10 +148,94 @@ class UMAP(Reducer):
         model.fit(matrices, relations=[identity] * (len(matrices) - 1))
         return np.stack([np.asarray(e) for e in model.embeddings_])
 
+    def _fit_runs(self, X: np.ndarray, seeds: list[int], progress: Progress) -> np.ndarray:
+        """One fuzzy neighbour graph and one spectral start serve every run (they depend on
+        the rows, not the seed); each seed shakes the start as umap-learn does and draws
+        its own layout. Only the layouts differ between seeds, so only they are repeated.
+
+        Layouts run in parallel (umap-learn's unseeded path): a seed sets the start and
+        the generators, and runs differ as maps of two seeds do."""
+        progress(0.01, "UMAP: loading umap-learn")
+        import umap  # noqa: F401  (numba's cache applies to the modules it imports)
+        from sklearn.metrics import pairwise_distances
+        from umap.spectral import spectral_layout
+        from umap.umap_ import (
+            find_ab_params,
+            fuzzy_simplicial_set,
+            nearest_neighbors,
+            simplicial_set_embedding,
+        )
+
+        from reducers.umap_layout import faster_layout
+        from reducers.umap_neighbors import cached_neighbors
+
+        enable_numba_cache(self.cache_dir)
+        p: UMAPParams = self.params  # type: ignore[assignment]
+        n, dims = X.shape[0], self.n_components
+        k = min(p.n_neighbors, n - 1)
+        progress(0.03, f"UMAP: one neighbour graph of {n:,} points for {len(seeds)} runs")
+        state = np.random.RandomState(0)
+        if n < SMALL_ROWS:  # as umap-learn: exact distances for a small table
+            distances = pairwise_distances(X, metric=p.metric)
+            graph, _, _ = fuzzy_simplicial_set(distances, k, state, "precomputed")
+        else:
+            with cached_neighbors():
+                indices, dists, _ = nearest_neighbors(
+                    X, k, p.metric, {}, False, state, low_memory=True, n_jobs=-1
+                )
+            graph, _, _ = fuzzy_simplicial_set(
+                X, k, state, p.metric, knn_indices=indices, knn_dists=dists
+            )
+        epochs = p.n_epochs or (500 if n <= 10_000 else 200)
+        spectral = self._init(n) == "spectral"
+        start = spectral_layout(X, graph, dims, state, metric=p.metric) if spectral else None
+        a, b = find_ab_params(1.0, p.min_dist)
+        runs = []
+        for i, seed in enumerate(seeds):
+            report = run_progress(progress, i, len(seeds))
+            seeded = np.random.RandomState(seed)
+            if start is None:
+                init = seeded.uniform(-10, 10, (n, dims)).astype(np.float32)
+            else:  # umap-learn's own shake of the spectral start
+                init = (start * (10.0 / np.abs(start).max())).astype(np.float32)
+                init += seeded.normal(scale=0.0001, size=init.shape).astype(np.float32)
+
+            def done(epoch: int, total: int, report: Progress = report) -> None:
+                report(0.05 + 0.95 * epoch / total, f"UMAP: layout, epoch {epoch} of {total}")
+
+            report(0.0, "UMAP: layout")
+            with faster_layout(done):
+                layout, _ = simplicial_set_embedding(
+                    X,
+                    graph.copy(),
+                    dims,
+                    1.0,
+                    a,
+                    b,
+                    1.0,
+                    5,
+                    epochs,
+                    init,
+                    seeded,
+                    p.metric,
+                    {},
+                    False,
+                    {},
+                    False,
+                    parallel=True,
+                )
+            runs.append(np.asarray(layout, dtype=np.float32))
+        return np.stack(runs)
+
     def _init(self, n: int) -> str:
         # A tiny table cannot support a spectral initialisation. (`tswspectral` on large
         # tables was no faster on noisy digits and 0.01 less trustworthy: not used.)
         return "random" if n <= self.n_components + 10 else "spectral"
+
+
+#: Below this many rows umap-learn measures every pair of rows rather than search for
+#: neighbours; the runs of a stability check do as the map did.
+SMALL_ROWS = 4096
 
 
 @hookimpl

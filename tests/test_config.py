@@ -25,6 +25,7 @@ def test_demo_config_loads_with_defaults():
         "filter",
         "neighbors",
         "faithfulness",
+        "stability",
         "gallery",
         "table",
         "contrast",

@@ -12,7 +12,8 @@ Given the map on screen and ``k`` more maps of the same rows fitted with other s
   its neighbours in the other runs (alignment-free);
 - :func:`cluster_stability` is each cluster's Jaccard stability: for each run, the overlap
   (intersection over union) of its rows with the run's best-matching cluster, averaged
-  (Hennig's cluster-wise stability; 1: every run finds it whole).
+  (Hennig's cluster-wise stability; 1: every run finds it whole);
+- :func:`measure_stability` takes all three for a map and its runs (:class:`Stability`).
 
 A point between two clusters is placed differently by each run, so its spread is high and
 its neighbours change; a well-separated cluster keeps its rows together in every run.
@@ -20,13 +21,27 @@ its neighbours change; a well-separated cluster keeps its rows together in every
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from dashboard.analysis.alignment import normalised, procrustes_turn
 from dashboard.analysis.knn import nearest
 from dashboard.analysis.quality import overlap
+from dashboard.analysis.structure import map_clusters
+
+#: The colours a stability check gives a map (dropdown value: label, column name).
+SPREAD, PERSISTENCE = "__spread__", "__persistence__"
+STABILITY_COLOURS = {
+    SPREAD: ("layout stability: spread across seeds", "spread across seeds"),
+    PERSISTENCE: ("neighbour persistence across seeds", "neighbour persistence"),
+}
+#: Map neighbours whose persistence is measured.
+PERSISTENCE_K = 10
+#: A cluster at least this Jaccard-stable is called stable (Hennig: 0.75 and above, a
+#: valid, stable cluster; 0.5 and below, a dissolved one).
+STABLE = 0.75
 
 
 def aligned_runs(reference: np.ndarray, runs: Sequence[np.ndarray]) -> np.ndarray:
@@ -74,21 +89,80 @@ def neighbour_persistence(
 
 
 def cluster_stability(reference: np.ndarray, runs: Sequence[np.ndarray]) -> dict[int, float]:
-    """Each cluster of ``reference`` (codes: 0, 1, ... clusters, negative: none)'s mean over
-    ``runs`` (codes of the same rows) of its best Jaccard overlap with a cluster of the run;
-    0 in a run that puts its rows in no cluster."""
+    """Each cluster of ``reference`` (codes: 0, 1, ... clusters, -1 noise, -2 not measured)'s
+    mean over ``runs`` (codes of the same rows) of its best Jaccard overlap with a cluster of
+    the run, counting only rows measured in both; 0 in a run that puts its rows in no
+    cluster."""
     out = {}
     for code in np.unique(reference[reference >= 0]):
-        members = reference == code
         scores = []
         for run in runs:
+            measured = (reference != -2) & (run != -2)
+            members = (reference == code) & measured
             found = run[members]
-            candidates = np.unique(found[found >= 0])
             best = 0.0
-            for other in candidates:
-                theirs = run == other
+            for other in np.unique(found[found >= 0]):
+                theirs = (run == other) & measured
                 union = np.count_nonzero(members | theirs)
                 best = max(best, np.count_nonzero(members & theirs) / union)
             scores.append(best)
         out[int(code)] = float(np.mean(scores)) if scores else float("nan")
     return out
+
+
+@dataclass(frozen=True)
+class Stability:
+    """What a stability check found for one map, compared with ``runs`` maps of other
+    seeds: per row, its ``spread`` (:func:`positional_spread`) and its ``persistence``
+    (:func:`neighbour_persistence`, ``neighbours`` of them); per map cluster (code), its
+    Jaccard stability (:func:`cluster_stability`)."""
+
+    runs: int
+    spread: np.ndarray
+    persistence: np.ndarray
+    clusters: dict[int, float]
+    neighbours: int = PERSISTENCE_K
+
+    def colour(self, choice: str) -> np.ndarray:
+        """The values of stability colour ``choice`` (:data:`SPREAD`, :data:`PERSISTENCE`)."""
+        return self.spread if choice == SPREAD else self.persistence
+
+    def summary(self) -> dict[str, float | int]:
+        """Medians and counts a person reads first: median spread and persistence, the
+        share of rows that move more than a quarter of the map's radius, the clusters
+        found and the stable ones."""
+        spread = self.spread[np.isfinite(self.spread)]
+        persistence = self.persistence[np.isfinite(self.persistence)]
+        scores = list(self.clusters.values())
+        return {
+            "median_spread": float(np.median(spread)) if spread.size else float("nan"),
+            "moved": float(np.mean(spread > 0.25)) if spread.size else float("nan"),
+            "median_persistence": (
+                float(np.median(persistence)) if persistence.size else float("nan")
+            ),
+            "clusters": len(scores),
+            "stable": sum(score >= STABLE for score in scores),
+        }
+
+
+def measure_stability(
+    reference: np.ndarray,
+    runs: np.ndarray,
+    codes: np.ndarray,
+    *,
+    neighbours: int = PERSISTENCE_K,
+    progress: Callable[[float, str], None] | None = None,
+) -> Stability:
+    """Compare map ``reference`` (rows x dims) and its HDBSCAN ``codes`` with ``runs``
+    (runs x rows x dims) of other seeds: each run is aligned onto the map, clustered the
+    same way, and the three measures taken."""
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "aligning the runs onto the map")
+    spread = positional_spread(aligned_runs(reference, list(runs)))
+    report(0.2, f"comparing each point's {neighbours} map neighbours across runs")
+    persistence = neighbour_persistence(reference, list(runs), neighbours)
+    found = []
+    for i, run in enumerate(runs):
+        report(0.4 + 0.6 * i / len(runs), f"finding the clusters of run {i + 1} of {len(runs)}")
+        found.append(map_clusters(run))
+    return Stability(len(runs), spread, persistence, cluster_stability(codes, found), neighbours)

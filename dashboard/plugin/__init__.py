@@ -39,6 +39,7 @@ from dashboard.plugin.panel import (
     FOCUS_STORE,
     HIGHLIGHT_STORE,
     MAPS_STORE,
+    MEASURES_STORE,
     MESSAGES_STORE,
     PROJECTION_STORE,
     REQUEST_STORE,
@@ -53,7 +54,7 @@ from dashboard.plugin.panel import (
     action,
     focus_attributes,
 )
-from dashboard.plugin.reducer import Params, Progress, Reducer
+from dashboard.plugin.reducer import Params, Progress, Reducer, run_progress
 from dashboard.plugin.stores import Focus, Highlight, RequestValue, Rows, checked
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
 
@@ -63,6 +64,7 @@ __all__ = [
     "FOCUS_STORE",
     "HIGHLIGHT_STORE",
     "MAPS_STORE",
+    "MEASURES_STORE",
     "MESSAGES_STORE",
     "PROJECTION_STORE",
     "REQUEST_STORE",
@@ -102,4 +104,5 @@ __all__ = [
     "focus_attributes",
     "get_plugin_manager",
     "hookimpl",
+    "run_progress",
 ]

@@ -27,7 +27,15 @@ from dashboard.analysis.knn import (
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES, OUTLIER, RECALL, MapMeasure
 from dashboard.analysis.principal import PrincipalComponents
 from dashboard.analysis.quality import Faithfulness, measure
-from dashboard.analysis.structure import NOISE, NOT_MEASURED
+from dashboard.analysis.stability import (
+    PERSISTENCE,
+    SPREAD,
+    STABILITY_COLOURS,
+    STABLE,
+    Stability,
+    measure_stability,
+)
+from dashboard.analysis.structure import NOISE, NOT_MEASURED, cluster_names
 from dashboard.data.filtering import MISSING, filter_mask
 from dashboard.data.matrix_file import gather_rows, row_blocks
 from dashboard.data.sampling import sample_rows
@@ -41,8 +49,12 @@ __all__ = [
     "NOISE",
     "NOT_MEASURED",
     "OUTLIER",
+    "PERSISTENCE",
     "PROCRUSTES",
     "RECALL",
+    "SPREAD",
+    "STABILITY_COLOURS",
+    "STABLE",
     "Comparison",
     "Contrasts",
     "DensityColouring",
@@ -53,7 +65,9 @@ __all__ = [
     "MapMeasure",
     "Metric",
     "PrincipalComponents",
+    "Stability",
     "aligned_layouts",
+    "cluster_names",
     "compare",
     "contrast",
     "density_image",
@@ -66,6 +80,7 @@ __all__ = [
     "match_ids",
     "match_steps",
     "measure",
+    "measure_stability",
     "movement",
     "nearest",
     "nearest_to",

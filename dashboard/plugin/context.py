@@ -11,6 +11,7 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import polars as pl
 
 from dashboard.analysis.cluster_labels import cluster_labels
 from dashboard.analysis.map_measures import CLUSTER, MAP_MEASURES
+from dashboard.analysis.stability import STABILITY_COLOURS, Stability, measure_stability
 from dashboard.analysis.structure import NOISE, NOT_MEASURED
 from dashboard.data.atlas import MAX_ATLAS_ROWS, AtlasLayout, build_atlas
 from dashboard.data.dataset import variant_key
@@ -108,6 +110,7 @@ class PanelContext:
         # Colours computed from maps, kept in memory: every hover's tooltip reads them.
         self._computed: Memo[tuple[str, str], pl.Series] = Memo(8)
         self._labels: Memo[str, dict[str, Any]] = Memo(8)
+        self._stability: Memo[str, Stability] = Memo(8)
         # Image URLs' query strings, by table (a dict: racing writers store the same text).
         self._image_queries: dict[str, str] = {}
         # The rows of the atlases :meth:`rows_atlas` named, by token, and those built.
@@ -309,7 +312,7 @@ class PanelContext:
         coords = self.store.load(planned.key)
         if coords is None:
             return planned.key, None
-        return planned.key, planned.projection(int(coords.shape[0]), 0.0, cached=True)
+        return planned.key, planned.projection(int(coords.shape[-2]), 0.0, cached=True)
 
     def coordinates(self, projection: Projection) -> np.ndarray:
         """The map's (n, 2|3) float32 coordinates (NaN: a row not on the map).
@@ -358,13 +361,25 @@ class PanelContext:
     def colour_choices(self, table: str) -> list[dict[str, str]]:
         """Dropdown entries of the colours ``table``'s maps can compute: the map measures
         (neighbour recall, outlier score, clusters) and the panels' derived colours."""
-        return [{"label": m.label, "value": m.value} for m in MAP_MEASURES.values()] + [
-            {"label": c.name, "value": c.value} for c in self.derived(table).values()
-        ]
+        return (
+            [{"label": m.label, "value": m.value} for m in MAP_MEASURES.values()]
+            + [{"label": label, "value": value} for value, (label, _) in STABILITY_COLOURS.items()]
+            + [{"label": c.name, "value": c.value} for c in self.derived(table).values()]
+        )
 
     def is_computed_colour(self, table: str, choice: Any) -> bool:
         """Whether ``choice`` names a computed colour of ``table``'s maps (not a column)."""
-        return isinstance(choice, str) and (choice in MAP_MEASURES or choice in self.derived(table))
+        return isinstance(choice, str) and (
+            choice in MAP_MEASURES or choice in STABILITY_COLOURS or choice in self.derived(table)
+        )
+
+    def colour_revision(self, projection: Projection, choice: Any) -> str:
+        """What a computed colour's values are of, beyond the map: a stability colour is of
+        the last check (a new check with more runs changes it); "" for the others."""
+        if choice in STABILITY_COLOURS:
+            known = self.known_stability(projection)
+            return f"runs{known.runs}" if known is not None else "unmeasured"
+        return ""
 
     def is_computed(self, projection: Projection, choice: str) -> bool:
         """Whether map measure ``choice`` was computed for ``projection`` already."""
@@ -385,6 +400,8 @@ class PanelContext:
             return self._computed.get(
                 (projection.table, choice), lambda: pl.Series(derived.name, derived.values())
             )
+        if choice in STABILITY_COLOURS:
+            return self._stability_colour(projection, choice)
         measure = MAP_MEASURES.get(choice)
         if measure is None:
             allowed = [c["value"] for c in self.colour_choices(projection.table)]
@@ -446,6 +463,103 @@ class PanelContext:
             texts.get(int(code), NOISE if code == -1 else NOT_MEASURED)
             for code in np.asarray(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
         ]
+
+    # -- stability across seeds -------------------------------------------------------------
+
+    def stability(
+        self,
+        request: ProjectionRequest | Mapping[str, Any],
+        runs: int = 5,
+        progress: Progress | None = None,
+    ) -> Stability:
+        """How much of ``request``'s map (drawn already) survives a change of seed: ``runs``
+        maps of other seeds are fitted as one projection job (cached like a map; a UMAP
+        reducer builds its neighbour graph once for them), aligned onto the map and
+        compared (:func:`dashboard.plugin.analysis.measure_stability`). Kept beside the map:
+        :meth:`known_stability` reads it back, and another check replaces it.
+
+        Raises
+        ------
+        DashboardError
+            When the map is not in the cache, its reducer has no seed, or the runs fail.
+        JobCancelledError
+            When the page cancelled the check.
+        """
+        request = replace(ProjectionRequest.parse(request), runs=0)
+        _, projection = self.cached_projection(request)
+        if projection is None:
+            raise ProjectionGoneError("the map is not in the cache\ndraw it, then check again")
+        kept = self.known_stability(projection)
+        if kept is not None and kept.runs == runs:
+            return kept
+        report = progress or (lambda fraction, message: None)
+        fitted = self.project(replace(request, runs=runs), lambda f, m: report(0.9 * f, m))
+        stack = self.store.load(fitted.key)
+        if stack is None or stack.ndim != 3:
+            raise ProjectionGoneError("the runs left the cache\ncheck again")
+        measured = measure_stability(
+            self.coordinates(projection),
+            stack,
+            self.cluster_codes(projection),
+            progress=lambda f, m: report(0.9 + 0.1 * f, m),
+        )
+        self._keep_stability(projection, measured)
+        return measured
+
+    def _stability_colour(self, projection: Projection, choice: str) -> pl.Series:
+        label, name = STABILITY_COLOURS[choice]
+        known = self.known_stability(projection)
+        if known is None:
+            reducer = self.registry.reducers.get(projection.reducer)
+            if reducer is not None and reducer.seed_param is None:
+                raise DashboardError(
+                    f"`{label}`: {self.reducer_title(projection.reducer)} draws the same map "
+                    "on every run, so every point is stable\npick another colour"
+                )
+            raise DashboardError(
+                f'`{label}` is not measured for this map yet\npress "Check stability" in '
+                "the Stability panel (a `stability` panel in the config): it fits maps of "
+                "other seeds to compare"
+            )
+        return pl.Series(name, known.colour(choice))
+
+    def known_stability(self, projection: Projection) -> Stability | None:
+        """The stability :meth:`stability` last measured for ``projection``'s map, or None."""
+        return self._stability.peek(projection.key) or self._kept_stability(projection)
+
+    def _stability_name(self, projection: Projection) -> str:
+        return f"{projection.key}stability"
+
+    def _keep_stability(self, projection: Projection, measured: Stability) -> None:
+        name = self._stability_name(projection)
+        self._stability.put(projection.key, measured)
+        summary = {
+            "runs": measured.runs,
+            "neighbours": measured.neighbours,
+            "clusters": {str(code): score for code, score in measured.clusters.items()},
+        }
+        try:
+            self.store.save(f"{name}spread", measured.spread)
+            self.store.save(f"{name}persistence", measured.persistence)
+            atomic_write_bytes(self.store.root / f"{name}.json", json.dumps(summary).encode())
+        except OSError as exc:  # a full or read-only cache: this process keeps it
+            logger.warning("could not keep the stability of map %s: %s", projection.key, exc)
+
+    def _kept_stability(self, projection: Projection) -> Stability | None:
+        name = self._stability_name(projection)
+        try:
+            summary = json.loads((self.store.root / f"{name}.json").read_text())
+            clusters = {int(code): float(score) for code, score in summary["clusters"].items()}
+            runs, neighbours = int(summary["runs"]), int(summary["neighbours"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        spread = self.store.load(f"{name}spread")
+        persistence = self.store.load(f"{name}persistence")
+        if spread is None or persistence is None or len(spread) != projection.n:
+            return None
+        measured = Stability(runs, spread, persistence, clusters, neighbours)
+        self._stability.put(projection.key, measured)
+        return measured
 
     def _labels_path(self, projection: Projection) -> Path:
         """Where a map's cluster labels are kept, beside it."""

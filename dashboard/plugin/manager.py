@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("table", "plugins.selection_table"),
     ("filter", "plugins.filter"),
     ("faithfulness", "plugins.faithfulness"),
+    ("stability", "plugins.stability"),
     ("contrast", "plugins.contrast"),
     ("outliers", "plugins.outliers"),
     ("compare", "plugins.compare"),

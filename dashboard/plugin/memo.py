@@ -46,11 +46,16 @@ class Memo(Generic[K, V]):
             finally:
                 with self._lock:
                     self._pending.pop(key, None)
-            with self._lock:
-                self._values[key] = value
-                while len(self._values) > self.size:
-                    self._values.popitem(last=False)
+            self.put(key, value)
             return value
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` as ``key``'s (a newer one replaces it)."""
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
 
     def peek(self, key: K) -> V | None:
         """The value of ``key`` if kept, else None (nothing is computed)."""

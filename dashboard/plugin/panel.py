@@ -74,6 +74,10 @@ MAPS_STORE = "dashboard-maps"
 #: ``dcc.Store`` of what the view refused: ``{"request": why no projection can be asked
 #: for (a bad parameter), "refused": why the last action was not taken}``.
 MESSAGES_STORE = "dashboard-messages"
+#: ``dcc.Store`` a panel writes when it measured something new about a map (a stability
+#: check): ``{"key": the map's projection key, "measure": what, "seq": a new number}``;
+#: panels showing such measures (the scatter's colours, the filter's clusters) listen.
+MEASURES_STORE = "dashboard-measures"
 #: The ``type`` of a view-bound widget's id (see :meth:`Panel.view_id`).
 VIEW_TYPE = "dashboard-view"
 #: The ``type`` of action stores' ids (see :meth:`Panel.action_id`).
@@ -89,7 +93,8 @@ _seq = count()
 def action(op: str, **payload: Any) -> dict[str, Any]:
     """An action for a panel's action store: ``op`` (``select``, ``clear``, ``focus``,
     ``highlight``, ``clear_highlight``, ``isolate``, ``show_all``, ``clear_filters``,
-    ``escape``) and its payload (``table`` and ``rows`` or ``row``, ``label``). Each call
+    ``escape``, ``colour``) and its payload (``table`` and ``rows`` or ``row``, ``label``;
+    ``colour``: a colour dropdown value for every map of the table). Each call
     makes a new value, so asking twice is two changes."""
     return {"op": op, "seq": f"{time.time_ns()}-{next(_seq)}", **payload}
 

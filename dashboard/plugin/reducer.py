@@ -63,6 +63,11 @@ class Reducer:
     #: :meth:`fit_aligned` lays out row-matched steps (a timeline) together; the timeline
     #: panel then offers the method ``aligned_<name>``.
     supports_alignment: ClassVar[bool] = False
+    #: The parameter that seeds a fit (UMAP's and t-SNE's ``random_state``): maps of other
+    #: seeds differ, and the stability check (:meth:`fit_runs`) fits some to compare with.
+    #: None: the method draws the same map on every run (PCA), so there is nothing to
+    #: compare.
+    seed_param: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -174,6 +179,49 @@ class Reducer:
             )
         return out.astype(np.float32, copy=False)
 
+    def fit_runs(self, X: Any, seeds: list[int], *, progress: Progress | None = None) -> np.ndarray:
+        """Fit ``X`` once per seed (:attr:`seed_param` set to it, the other params as they
+        are): (len(seeds), n, n_components) float32 maps, to compare with each other.
+
+        The default runs :meth:`fit_transform` per seed; a reducer overrides
+        :meth:`_fit_runs` to share work between runs (UMAP builds one neighbour graph).
+
+        Raises
+        ------
+        ReducerError
+            When the reducer has no seed, or fails.
+        """
+        if self.seed_param is None:
+            raise ReducerError(
+                f"{self.title or self.name}: draws the same map on every run (it has no "
+                "seed), so there are no other runs to compare\n"
+                "check the stability of a UMAP or t-SNE map"
+            )
+        X = self._check_input(X)
+        report = progress or _no_progress
+        with self._named_failures("`fit_runs`"):
+            out = np.asarray(self._fit_runs(X, [int(s) for s in seeds], report))
+        expected = (len(seeds), X.shape[0], self.n_components)
+        if out.shape != expected or not np.isfinite(out).all():
+            raise ReducerError(
+                f"reducer {self.name!r} returned runs of shape {out.shape}, expected finite "
+                f"{expected}\nthis is a bug in the reducer plugin"
+            )
+        return out.astype(np.float32, copy=False)
+
+    def with_seed(self, seed: int) -> Reducer:
+        """A copy of this reducer with :attr:`seed_param` set to ``seed``."""
+        assert self.seed_param is not None
+        params = self.params.model_copy(update={self.seed_param: seed})
+        return type(self)(params, n_components=self.n_components, cache_dir=self.cache_dir)
+
+    def _fit_runs(self, X: np.ndarray, seeds: list[int], progress: Progress) -> np.ndarray:
+        runs = []
+        for i, seed in enumerate(seeds):
+            step = run_progress(progress, i, len(seeds))
+            runs.append(self.with_seed(seed).fit_transform(X, progress=step))
+        return np.stack(runs)
+
     def _fit_aligned(self, matrices: list[np.ndarray], progress: Progress) -> np.ndarray:
         raise NotImplementedError(f"reducer {self.name!r} does not implement `_fit_aligned`")
 
@@ -251,6 +299,16 @@ class Reducer:
                 "try other parameters; if it persists, report it to the plugin's authors"
             )
         return out
+
+
+def run_progress(progress: Progress, run: int, runs: int) -> Progress:
+    """``progress`` of run ``run`` (from 0) of ``runs``: its fraction a share of the whole,
+    its message prefixed with ``run 2 of 5:``."""
+
+    def report(fraction: float, message: str) -> None:
+        progress((run + min(max(fraction, 0.0), 1.0)) / runs, f"run {run + 1} of {runs}: {message}")
+
+    return report
 
 
 def describe_params_error(reducer: type[Reducer], exc: ValidationError, prefix: str = "") -> str:

@@ -14,6 +14,10 @@ from dashboard.errors import BadInputError
 logger = logging.getLogger(__name__)
 
 
+#: Most maps of other seeds one stability check fits.
+MAX_RUNS = 20
+
+
 class RequestValue(BaseModel):
     """A request as a page's store holds it (the request store's value): the schema a
     page's value is checked against."""
@@ -26,6 +30,7 @@ class RequestValue(BaseModel):
     params: dict[str, Any] | None = None
     rows: list[Annotated[int, Field(ge=0, le=2**40)]] | None = None
     max_rows: Annotated[int, Field(ge=0)] | None = None
+    runs: int = Field(0, ge=0, le=MAX_RUNS)
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,16 @@ class ProjectionRequest:
     rows: tuple[int, ...] | None = None
     #: Fit at most this many rows (a sample); None: as the config says.
     max_rows: int | None = None
+    #: Fit this many maps of other seeds instead, stacked (runs, rows, dims): the maps a
+    #: stability check compares with the map of the other fields; 0: the map itself.
+    runs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (what the browser stores)."""
         data = asdict(self)
         data["rows"] = None if self.rows is None else list(self.rows)
+        if not self.runs:
+            del data["runs"]
         return data
 
     @classmethod
@@ -58,6 +68,7 @@ class ProjectionRequest:
             params=dict(checked.params or {}),
             rows=None if checked.rows is None else tuple(checked.rows),
             max_rows=checked.max_rows or None,
+            runs=checked.runs,
         )
 
     @classmethod

@@ -135,6 +135,8 @@ class PlannedProjection:
     fitted_rows: int
     key: str
     engine: DistributedEngine | None = None  # the cluster that reads and places the rows
+    #: The seeds of a stability check's runs (``request.runs``); empty: the map itself.
+    seeds: tuple[int, ...] = ()
 
     def projection(self, n: int, seconds: float, cached: bool) -> Projection:
         """The :class:`Projection` of this plan, once its ``n`` coordinates are stored."""
@@ -194,6 +196,9 @@ def plan_projection(
     key_params = {**params_json, "__pca_dims": first} if first else params_json
     if plan is not None:
         key_params = {**key_params, "__sample": [limit, plan.by, sample.seed, bool(plan.rest.size)]}
+    seeds = run_seeds(reducer_cls, params_json, request.runs)
+    if seeds:
+        key_params = {**key_params, "__runs": list(seeds)}
     key = store.key(dataset.fingerprint(), request.reducer, key_params, request.dims, rows)
     return PlannedProjection(
         request,
@@ -207,7 +212,30 @@ def plan_projection(
         fitted_rows,
         key,
         engine,
+        seeds,
     )
+
+
+def run_seeds(reducer_cls: type[Reducer], params: dict[str, Any], runs: int) -> tuple[int, ...]:
+    """The seeds of ``runs`` maps to compare with the map of ``params``: the ones after its
+    own seed (none: 0).
+
+    Raises
+    ------
+    ReducerError
+        When runs are asked of a reducer without a seed (its map is the same every run).
+    """
+    if not runs:
+        return ()
+    if reducer_cls.seed_param is None:
+        title = reducer_cls.title or reducer_cls.name
+        raise ReducerError(
+            f"{title} draws the same map on every run (it has no seed): there are no other "
+            "runs to compare\ncheck the stability of a UMAP or t-SNE map"
+        )
+    own = params.get(reducer_cls.seed_param)
+    base = own if isinstance(own, int) else 0
+    return tuple(base + i for i in range(1, runs + 1))
 
 
 def run_projection(
@@ -272,15 +300,16 @@ def run_projection(
         store.save(key, coords)
     seconds = time.perf_counter() - start
     logger.info(
-        "%s %dD of %r: %d points in %.2f s%s",
+        "%s %dD of %r: %d points%s in %.2f s%s",
         request.reducer,
         request.dims,
         request.table,
-        coords.shape[0],
+        coords.shape[-2],
+        f", {len(planned.seeds)} runs" if planned.seeds else "",
         seconds,
         " (cached)" if cached else "",
     )
-    return planned.projection(int(coords.shape[0]), seconds, cached)
+    return planned.projection(int(coords.shape[-2]), seconds, cached)
 
 
 def _stoppable(progress: Progress | None) -> Progress:
@@ -301,16 +330,16 @@ def _compute(
     time_limit: float | None = None,
 ) -> np.ndarray:
     dataset, pool, plan, engine = planned.dataset, planned.pool, planned.plan, planned.engine
-    fit = pool if plan is None else plan.fit
+    fit_rows = pool if plan is None else plan.fit
     everything = plan is None and len(pool) == dataset.n_rows
     if engine is not None:  # the workers read the rows; this process never holds the table
         if progress:
-            progress(0.01, f"reading {len(fit):,} rows on the cluster")
+            progress(0.01, f"reading {len(fit_rows):,} rows on the cluster")
         full = None
-        X = engine.gather_rows(dataset, np.asarray(fit))
+        X = engine.gather_rows(dataset, np.asarray(fit_rows))
     else:
         full = dataset.matrix()
-        X = full if everything else gather_rows(full, fit)
+        X = full if everything else gather_rows(full, fit_rows)
     # Identical or near-identical vectors crash native reducers (t-SNE segfaults): refused
     # or rescaled here, for every reducer, before any of them runs.
     what = "the rows" if everything else "the isolated rows" if plan is None else "the sample"
@@ -319,22 +348,37 @@ def _compute(
     pca = None
     if planned.pca_dims:
         X, pca = pca_first(X, planned.pca_dims, progress)
+    seeds = list(planned.seeds)
+    if seeds:  # a stability check's runs: each has the time limit of one map
+        limit = time_limit * len(seeds) if time_limit else time_limit
+
+        def fit() -> np.ndarray:
+            return reducer.fit_runs(X, seeds, progress=_stoppable(progress))
+    else:
+        limit = time_limit
+
+        def fit() -> np.ndarray:
+            return reducer.fit_transform(X, progress=_stoppable(progress))
+
     try:
-        fitted = run_with_time_limit(
-            lambda: reducer.fit_transform(X, progress=_stoppable(progress)), time_limit
-        )
+        fitted = run_with_time_limit(fit, limit)
     except TimeLimitError:
         raise ReducerError(
-            f"reducer {reducer.name!r} did not finish within {time_limit:g} s "
-            "(`projection.time_limit`)\n"
-            "fit a sample (`projection.sample.max_rows`), choose a faster reducer, or raise "
+            f"reducer {reducer.name!r} did not finish within {limit:g} s "
+            "(`projection.time_limit`"
+            + (f" for each of {len(seeds)} runs)" if seeds else ")")
+            + "\nfit a sample (`projection.sample.max_rows`), choose a faster reducer, or raise "
             "`projection.time_limit`"
         ) from None
     if everything:
         return fitted
+    if seeds:  # runs compare the fitted rows: the rest of a sample is not placed
+        runs = np.full((len(seeds), dataset.n_rows, reducer.n_components), np.nan, np.float32)
+        runs[:, fit_rows] = fitted
+        return runs
     # Rows outside an isolated subset, or a sample the reducer cannot extend, are NaN.
     coords = np.full((dataset.n_rows, reducer.n_components), np.nan, dtype=np.float32)
-    coords[fit] = fitted
+    coords[fit_rows] = fitted
     if plan is not None and plan.rest.size:
         if engine is not None:
             engine.place(dataset, plan.rest, coords, (reducer, pca, prepared.scale), progress)

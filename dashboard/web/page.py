@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.config import DashboardConfig
-from dashboard.plugin.panel import PROJECTION_STORE, Panel
+from dashboard.plugin.panel import MEASURES_STORE, PROJECTION_STORE, Panel
 
 #: Where a finished projection job puts its map; the page takes it as the projection only
 #: when it is the map the page asks for now (see projecting.js, `acceptProjection`).
@@ -133,6 +133,7 @@ def page_layout(
             header,
             body,
             dcc.Store(id=PROJECTION_STORE),
+            dcc.Store(id=MEASURES_STORE),
             dcc.Store(id=PROJECTION_ANSWER),
             dcc.Store(id=JOB),
             dcc.Store(id=POLL),

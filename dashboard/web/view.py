@@ -215,6 +215,7 @@ class Action(_Strict):
         "camera",
         "escape",
         "clear_filters",
+        "colour",
     ]
     seq: float | int | str | None = None
 
@@ -258,12 +259,20 @@ class CameraAction(_Strict):
     camera: dict[str, Any] | None = None
 
 
+class ColourAction(_Strict):
+    op: Literal["colour"]
+    seq: float | int | str | None = None
+    #: The colour dropdown's value; a map whose table cannot show it keeps its own.
+    colour: str = Field(max_length=1000)
+
+
 ACTIONS: dict[str, type[BaseModel]] = {
     "select": SelectAction,
     "focus": FocusAction,
     "highlight": HighlightAction,
     "legend": LegendAction,
     "camera": CameraAction,
+    "colour": ColourAction,
 }
 
 
@@ -316,6 +325,12 @@ def apply_action(view: View, action: Mapping[str, Any]) -> View:
         _legend(data, typed)
     elif isinstance(typed, CameraAction):
         data.setdefault("maps", {}).setdefault(typed.map, {})["camera"] = typed.camera
+    elif isinstance(typed, ColourAction):
+        # Every map of the view's table: the scatter panels' own check (`normalise_view`)
+        # keeps a map's colour where the new one is not among its choices.
+        for state in data.get("maps", {}).values():
+            if state.get("table") == view.dataset:
+                state["colour"], state["hidden"] = typed.colour, []
     return parse(data)
 
 
