@@ -78,7 +78,6 @@ class StabilityPanel(Panel):
                     step=1,
                     value=self.options.runs,
                     style={"maxWidth": "4.5rem"},
-                    title="How many maps of other seeds to fit",
                 ),
                 dbc.InputGroupText("runs"),
             ],
@@ -98,25 +97,28 @@ class StabilityPanel(Panel):
             html.Div(id=self.id("progress"), className="small text-body-secondary"),
             html.Div(id=self.id("error")),
             html.Div(self.hint(None), id=self.id("body"), className="small"),
+            # Hidden by the outer div: Bootstrap's `d-flex` would override `display: none`.
             html.Div(
-                [
-                    dbc.Button(
-                        "Colour by spread",
-                        id=self.id("colour-spread"),
-                        size="sm",
-                        color="secondary",
-                        outline=True,
-                    ),
-                    dbc.Button(
-                        "Colour by persistence",
-                        id=self.id("colour-persistence"),
-                        size="sm",
-                        color="secondary",
-                        outline=True,
-                    ),
-                ],
+                html.Div(
+                    [
+                        dbc.Button(
+                            "Colour by spread",
+                            id=self.id("colour-spread"),
+                            size="sm",
+                            color="secondary",
+                            outline=True,
+                        ),
+                        dbc.Button(
+                            "Colour by persistence",
+                            id=self.id("colour-persistence"),
+                            size="sm",
+                            color="secondary",
+                            outline=True,
+                        ),
+                    ],
+                    className="d-flex gap-2 flex-wrap mt-2",
+                ),
                 id=self.id("colours"),
-                className="d-flex gap-2 flex-wrap mt-2",
                 style=HIDDEN,
             ),
             dcc.Store(id=self.action_id()),
@@ -192,8 +194,8 @@ class StabilityPanel(Panel):
                     "wait for the map, then check again"
                 )
             self.context.stability(request, runs, progress)
-        except JobCancelledError:
-            raise  # the page cancelled: Dash ends the callback
+        except JobCancelledError:  # the page cancelled: it no longer waits for an answer
+            return no_update, no_update
         except DashboardError as exc:
             return no_update, alert(str(exc), color="danger")
         return {"key": projection.key, "measure": "stability", "seq": time.time_ns()}, None

@@ -165,6 +165,7 @@ def test_the_panel_checks_only_the_drawn_map_and_says_why_not(write_config, digi
     dashboard = check_dashboard(write_config, table, tmp_path)
     context = dashboard.context
     panel = next(p for p in dashboard.panels if p.name == "stability")
+    assert "Check stability" in str(panel.layout())
     pca = context.project({"table": "t", "reducer": "pca"})
     body, buttons, disabled = panel.render(pca)
     assert "PCA draws the same map on every run" in body
