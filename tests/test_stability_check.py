@@ -142,7 +142,8 @@ def test_a_check_is_kept_beside_the_map_and_read_back_by_another_server(
 
     again = check_dashboard(write_config, table, tmp_path)
     monkeypatch.setattr(
-        "dashboard.plugin.context.measure_stability", lambda *a, **k: pytest.fail("measured again")
+        "dashboard.plugin.map_findings.measure_stability",
+        lambda *a, **k: pytest.fail("measured again"),
     )
     kept = again.context.known_stability(projection)
     assert kept is not None

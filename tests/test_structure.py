@@ -56,7 +56,13 @@ def test_the_map_can_be_coloured_by_clusters_and_outlier_scores(demo_config):
     dashboard = prepare(demo_config)
     scatter = next(p for p in dashboard.panels if p.name == "scatter")
     values = [o["value"] for o in scatter.colour_options("digits")]
-    assert values[-3:] == ["__recall__", "__outlier__", "__cluster__"]
+    assert values[-5:] == [
+        "__recall__",
+        "__outlier__",
+        "__cluster__",
+        "__spread__",
+        "__persistence__",
+    ]
     request = {"table": "digits", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
     out = render_map(scatter, result, "__cluster__")

@@ -212,6 +212,8 @@ def knn_graph(
         (n, k) int64 and (n, k) float32.
     """
     X = np.asarray(X, dtype=np.float32)
+    if metric == "euclidean" and X.shape[1] <= TREE_DIMS and k < len(X) and np.isfinite(X).all():
+        return _tree_knn_graph(X, k)
     if metric == "cosine":
         X = X * _inverse_norms(X)[:, None]
     zero = ~np.any(X, axis=1) if metric == "cosine" else np.zeros(len(X), bool)
@@ -238,6 +240,28 @@ def nearest(X: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
     """Each row's ``k`` nearest other rows (euclidean, exact), as an (n, k) index array
     (nearest first, though callers may not rely on an order)."""
     return knn_graph(X, k, block=block)[0]
+
+
+#: Up to this many dimensions (a map's), a k-d tree finds the neighbours: at 100,000 points
+#: in 2D it takes a fraction of a second where comparing every pair takes about 20 s.
+TREE_DIMS = 3
+
+
+def _tree_knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`knn_graph` of low-dimensional finite rows by a k-d tree (scipy's)."""
+    from scipy.spatial import cKDTree
+
+    distances, indices = cKDTree(X).query(X, k + 1, workers=-1)
+    n = len(X)
+    own = indices == np.arange(n)[:, None]
+    # Each row leaves itself out; where duplicates at distance 0 hid it, its farthest.
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
+    keep = np.ones(indices.shape, dtype=bool)
+    keep[np.arange(n), drop] = False
+    return (
+        indices[keep].reshape(n, k).astype(np.int64),
+        distances[keep].reshape(n, k).astype(np.float32),
+    )
 
 
 def mean_knn_distance(X: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
