@@ -262,6 +262,7 @@ def summary(known: Stability) -> Any:
                 ],
                 className="mb-1 ps-3",
             ),
+            *[html.Div(line, className="mb-1") for line in readings(facts)],
             html.Div(
                 f"Colours: “{STABILITY_COLOURS[SPREAD][0]}” (0: the same place in every run) "
                 f"and “{STABILITY_COLOURS[PERSISTENCE][0]}” (1: the same neighbours).",
@@ -269,6 +270,25 @@ def summary(known: Stability) -> Any:
             ),
         ]
     )
+
+
+def readings(facts: dict[str, float | int]) -> list[str]:
+    """What the numbers mean for reading the map, where they say something plain: the
+    clusters hold but trade places (distances between them mean little), or the points keep
+    their cluster but not their nearest neighbours (the order inside is the run's)."""
+    out = []
+    holds = facts["clusters"] and facts["stable"] >= 0.8 * facts["clusters"]
+    if holds and facts["moved"] > 0.5:
+        out.append(
+            "The clusters hold, but most points move: the clusters trade places between "
+            "runs, so the distances between clusters mean little on this map."
+        )
+    if holds and facts["median_persistence"] < 0.3:
+        out.append(
+            "Points keep their cluster but not their nearest neighbours: inside a cluster, "
+            "who sits next to whom is an accident of the run."
+        )
+    return out
 
 
 @hookimpl

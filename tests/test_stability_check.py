@@ -224,3 +224,16 @@ def test_the_colour_action_colours_every_map_of_the_table():
     assert after.maps["1"].colour == SPREAD
     assert after.maps["1"].hidden == []
     assert after.maps["2"].colour == "label"
+
+
+def test_the_summary_says_what_the_numbers_mean_for_reading_the_map():
+    from plugins.stability import readings
+
+    traded = {"moved": 0.95, "median_persistence": 0.0, "clusters": 20, "stable": 20}
+    first, second = readings(traded)
+    assert first.startswith("The clusters hold, but most points move")
+    assert second.startswith("Points keep their cluster but not their nearest neighbours")
+    assert readings({"moved": 0.9, "median_persistence": 0.1, "clusters": 10, "stable": 5}) == []
+    assert readings({"moved": 0.1, "median_persistence": 0.8, "clusters": 10, "stable": 10}) == []
+    nothing = float("nan")
+    assert readings({"moved": nothing, "median_persistence": nothing, "clusters": 0}) == []

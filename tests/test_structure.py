@@ -151,3 +151,20 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     both = {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02", NOISE]}}}
     shown = render_map(scatter, result, filters=both)["mask"]
     assert decode(shown["shown"]).sum() == sizes["cluster 02"] + sizes[NOISE]
+
+
+def test_a_big_map_clusters_a_sample_and_the_other_rows_join_their_nearest():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0.0, 0.0], [20.0, 0.0], [0.0, 20.0]])
+    blob = np.repeat([0, 1, 2], 2000)
+    Y = (centres[blob] + rng.normal(0, 1, (6000, 2))).astype(np.float32)
+    Y[7] = np.nan
+    codes = map_clusters(Y, max_rows=600)
+    assert codes[7] == -2  # not on the map
+    on_map = np.delete(np.arange(6000), 7)
+    assert (codes[on_map] >= -1).all()  # every other row has a cluster or is noise
+    for b in range(3):
+        members = codes[on_map][blob[on_map] == b]
+        found, counts = np.unique(members[members >= 0], return_counts=True)
+        assert len(found) == 1
+        assert counts[0] > 0.95 * len(members)

@@ -7,8 +7,9 @@
   density estimate degrades in hundreds of dimensions, and so the clusters match what the
   map shows.
 
-Both measure at most a seeded sample of ``max_rows`` rows (their cost grows with the square);
-rows left out have no value (NaN, or "(not measured)").
+Both measure at most a seeded sample of ``max_rows`` rows (their cost grows with the square):
+outlier scores leave the other rows without a value (NaN); the other rows join the cluster of
+their nearest sampled row.
 """
 
 from __future__ import annotations
@@ -35,13 +36,26 @@ def outlier_scores(
     return scores
 
 
+#: HDBSCAN clusters at most this many rows of a map (a seeded sample): its cost grows
+#: faster than the rows (10,000: 0.6 s; 50,000: 17 s on 2 cores); the other rows join the
+#: cluster of their nearest sampled row.
+CLUSTER_ROWS = 10_000
+
+
 def map_clusters(
-    Y: np.ndarray, *, min_cluster_size: int | None = None, max_rows: int = 50_000, seed: int = 0
+    Y: np.ndarray,
+    *,
+    min_cluster_size: int | None = None,
+    max_rows: int = CLUSTER_ROWS,
+    seed: int = 0,
 ) -> np.ndarray:
     """HDBSCAN clusters of the map ``Y``: a code a row, 0, 1, ... for clusters, ``-1`` for
-    noise, ``-2`` when not measured (not on the map, or outside the sample; see
-    :func:`cluster_names`). ``min_cluster_size`` defaults to 1 % of the rows measured (at
-    least 10)."""
+    noise, ``-2`` for rows not on the map (see :func:`cluster_names`).
+
+    On a map of more than ``max_rows`` rows, HDBSCAN clusters a seeded sample of them and
+    every other row takes the code of its nearest sampled row. ``min_cluster_size``
+    defaults to 1 % of the rows clustered (at least 10)."""
+    from scipy.spatial import cKDTree
     from sklearn.cluster import HDBSCAN
 
     codes = np.full(len(Y), -2, dtype=np.int32)
@@ -50,7 +64,13 @@ def map_clusters(
         return codes
     size = min_cluster_size or max(10, len(rows) // 100)
     model = HDBSCAN(min_cluster_size=size, copy=True)
-    codes[rows] = model.fit_predict(np.asarray(Y[rows], dtype=np.float64))
+    sampled = np.asarray(Y[rows], dtype=np.float64)
+    codes[rows] = model.fit_predict(sampled)
+    on_map = np.flatnonzero(np.isfinite(Y).all(axis=1))
+    rest = np.setdiff1d(on_map, rows, assume_unique=True)
+    if rest.size:
+        _, nearest = cKDTree(sampled).query(np.asarray(Y[rest], dtype=np.float64), workers=-1)
+        codes[rest] = codes[rows[nearest]]
     return codes
 
 
