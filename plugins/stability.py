@@ -102,19 +102,13 @@ class StabilityPanel(Panel):
                 html.Div(
                     [
                         dbc.Button(
-                            "Colour by spread",
-                            id=self.id("colour-spread"),
+                            f"Colour by {what}",
+                            id=self.id(f"colour-{what}"),
                             size="sm",
                             color="secondary",
                             outline=True,
-                        ),
-                        dbc.Button(
-                            "Colour by persistence",
-                            id=self.id("colour-persistence"),
-                            size="sm",
-                            color="secondary",
-                            outline=True,
-                        ),
+                        )
+                        for what in ("spread", "persistence")
                     ],
                     className="d-flex gap-2 flex-wrap mt-2",
                 ),
