@@ -305,3 +305,47 @@ def test_a_cancelled_background_callback_stops_waiting_and_leaves_its_job(app):
     wait_for(lambda: "raised" in outcome, 10, "the end of the wait")
     assert isinstance(outcome["raised"], JobCancelledError)
     wait_for(lambda: jobs_of(app).get(key).state is JobState.CANCELLED, 10, "the job's cancel")
+
+
+def test_a_stability_checks_runs_do_not_hold_up_maps_asked_for_meanwhile(tmp_path):
+    import diskcache
+
+    from dashboard.projection.lifecycle import InProcessExecutor, ProjectionJobs
+    from dashboard.projection.request import Projection
+
+    release = threading.Event()
+    done: list[str] = []
+
+    def project(request, progress):
+        if request.get("runs"):
+            assert release.wait(30), "the runs were never released"
+        done.append("runs" if request.get("runs") else request["reducer"])
+        return Projection(key="k", table="t", reducer=request["reducer"], dims=2, params={}, n=3)
+
+    def lookup(request):
+        return f"{request.reducer}{request.runs}", None
+
+    jobs = ProjectionJobs(
+        diskcache.Cache(tmp_path / "board"),
+        lookup,
+        [InProcessExecutor(project)],
+        background=[InProcessExecutor(project)],
+    )
+    checking = jobs.submit({"table": "t", "reducer": "umap", "runs": 5}, "page")
+    wait_for(lambda: jobs.get(checking.key).state is JobState.RUNNING, what="the runs start")
+    # A map asked for while the runs go on is done first, on the other worker.
+    answer: list[Any] = []
+    asking = threading.Thread(
+        target=lambda: answer.append(jobs.wait({"table": "t", "reducer": "pca"}, waiter="p")),
+        daemon=True,
+    )
+    asking.start()
+    asking.join(20)
+    try:
+        assert answer, "the map waited for the runs"
+        assert answer[0].reducer == "pca"
+        assert done == ["pca"]
+    finally:
+        release.set()
+    wait_for(lambda: jobs.get(checking.key).state is JobState.DONE, what="the runs end")
+    assert done == ["pca", "runs"]

@@ -139,6 +139,10 @@ class ProjectionJobs:
         (None: it must be computed).
     executors
         One per job that may run at once.
+    background
+        Executors of their own for long background jobs (a stability check's runs: a
+        request with ``runs``), so that maps asked for meanwhile do not queue behind them;
+        none: those jobs share ``executors``.
     send
         Instead of running jobs here, hand each ``(key, request, generation)`` to this
         (Celery), whose workers call :meth:`execute`.
@@ -150,13 +154,18 @@ class ProjectionJobs:
         lookup: Callable[[ProjectionRequest], tuple[str, Projection | None]],
         executors: list[Executor],
         send: Callable[[str, dict[str, Any], int], None] | None = None,
+        background: list[Executor] | None = None,
     ):
         self.board = board
         self._lookup = lookup
         self._executors = executors
+        self._background = list(background or [])
         self._send = send
         self.owner = ("celery:" if send else "") + f"{socket.gethostname()}:{os.getpid()}"
         self._queue: queue.Queue[tuple[str, dict[str, Any], int]] = queue.Queue()
+        self._background_queue: queue.Queue[tuple[str, dict[str, Any], int]] = (
+            queue.Queue() if self._background else self._queue
+        )
         # (key, generation) of the jobs this process runs or has queued
         self._running: dict[tuple[str, int], None] = {}
         self._lock = threading.Lock()
@@ -325,16 +334,19 @@ class ProjectionJobs:
         self._start_threads()
         with self._lock:
             self._running[key, generation] = None
-        self._queue.put((key, request, generation))
+        lane = self._background_queue if request.get("runs") else self._queue
+        lane.put((key, request, generation))
 
     def _start_threads(self) -> None:
         with self._lock:
             if self._threads:
                 return
-            for slot, executor in enumerate(self._executors):
+            lanes = [(e, self._queue) for e in self._executors]
+            lanes += [(e, self._background_queue) for e in self._background]
+            for slot, (executor, lane) in enumerate(lanes):
                 thread = threading.Thread(
                     target=self._work,
-                    args=(executor,),
+                    args=(executor, lane),
                     name=f"dashboard-projection-{slot}",
                     daemon=True,
                 )
@@ -358,9 +370,9 @@ class ProjectionJobs:
             with self._lock:
                 self._running.pop((key, generation), None)
 
-    def _work(self, executor: Executor) -> None:
+    def _work(self, executor: Executor, lane: queue.Queue[tuple[str, dict[str, Any], int]]) -> None:
         while True:
-            key, request, generation = self._queue.get()
+            key, request, generation = lane.get()
             try:
                 self.execute(key, request, generation, executor)
             except Exception:  # never lose the thread: the record says failed
@@ -436,12 +448,12 @@ class ProjectionJobs:
 
     def worker_pids(self) -> list[int]:
         """The process ids of this process's running reducer workers."""
-        pids = [getattr(executor, "pid", None) for executor in self._executors]
+        pids = [getattr(e, "pid", None) for e in [*self._executors, *self._background]]
         return [pid for pid in pids if pid is not None]
 
     def stop(self) -> None:
         """End the worker processes (the server is shutting down)."""
-        for executor in self._executors:
+        for executor in [*self._executors, *self._background]:
             stop = getattr(executor, "stop", None)
             if stop is not None:
                 stop()

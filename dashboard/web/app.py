@@ -156,15 +156,20 @@ def _projection_jobs(dashboard: Any, mount: str, celery_app: Any) -> ProjectionJ
     settings = context.config.projection
     executors: list[Any] = []
     spec = worker_spec(context.config, dashboard.plugin_manager) if settings.workers else None
+    # A stability check's runs (a minute or more) get a worker of their own, started when
+    # the first check runs: maps asked for meanwhile do not queue behind them.
     if spec is not None:
         executors = [ReducerProcess(spec) for _ in range(settings.workers)]
+        background = [ReducerProcess(spec)]
     else:
         executors = [InProcessExecutor(context.project_here)]
+        background = [InProcessExecutor(context.project_here)]
     jobs = ProjectionJobs(
         diskcache.Cache(dashboard.cache_dir / "jobs" / mount),
         context.cached_projection,
         executors,
         send=None if celery_app is None or in_worker() else celery_projection_sender(celery_app),
+        background=background,
     )
     if celery_app is not None:
         register_celery_projection(celery_app, jobs)
