@@ -28,6 +28,10 @@ from dashboard.plugin import (
 from dashboard.plugin.analysis import CLUSTER, MAP_MEASURES, MISSING, cluster_names
 from dashboard.plugin.figures import is_categorical, shorten
 
+#: Clusters a map may have at most: HDBSCAN's smallest cluster is 1 % of the rows it
+#: clusters, so it finds fewer than 100.
+MAX_CLUSTERS = 100
+
 
 class FilterOptions(PanelOptions):
     columns: list[str] | None = Field(
@@ -43,6 +47,14 @@ class FilterOptions(PanelOptions):
         description="Offer the map's HDBSCAN clusters, with their sizes, as a filter "
         "(computed when asked, once per map).",
     )
+
+
+#: Every name a cluster filter may hold (the options of the hidden list before the map's
+#: clusters are known).
+UNKNOWN_CLUSTERS = [
+    {"label": name, "value": name}
+    for name in cluster_names(np.arange(-2, MAX_CLUSTERS, dtype=np.int32))
+]
 
 
 def current(filters: Any, table: str) -> dict[str, Any]:
@@ -173,10 +185,14 @@ class FilterPanel(Panel):
                 State(FILTER_STORE, "data"),
             )
             def clusters(projection: Any, find: Any, measures: Any, filters: Any) -> Any:
+                drawn = Projection.from_store(projection)
+                if drawn is None:
+                    # No map yet (a page opening): the layout's control stays. A new one
+                    # would be an empty list, whose emptiness clears a cluster filter the
+                    # page's link asks for.
+                    return no_update
                 asked = ctx.triggered_id == self.id("find-clusters")
-                return self.cluster_control(
-                    Projection.from_store(projection), filters, compute=asked
-                )
+                return self.cluster_control(drawn, filters, compute=asked)
 
     def cluster_control(self, projection: Projection | None, filters: Any, *, compute: bool) -> Any:
         """The cluster filter for ``projection``'s map: a "Find clusters" button until they
@@ -186,7 +202,10 @@ class FilterPanel(Panel):
         on_map = projection is not None and self.context.dataset(projection.table) is not None
         options = []
         picked: list[str] = []
-        if on_map and (compute or self.context.is_computed(projection, CLUSTER)):
+        # A cluster filter in the view (a link, a map asked for again) needs the map's
+        # clusters: without them the list would be empty and its emptiness clear the filter.
+        asked = bool(on_map and (current(filters, projection.table).get(CLUSTER) or {}).get("in"))
+        if on_map and (compute or asked or self.context.is_computed(projection, CLUSTER)):
             try:
                 names = self.context.computed(projection, CLUSTER)
             except DashboardError:
@@ -209,7 +228,10 @@ class FilterPanel(Panel):
         )
         dropdown = dcc.Dropdown(
             id=self.view_id("filters", CLUSTER, "in"),
-            options=options,
+            # Until the map's clusters are known (the list hidden), any cluster's name is an
+            # option: the dropdown drops a value it has no option for, and a page opening
+            # a link with a cluster filter would lose it before the clusters arrive.
+            options=options or UNKNOWN_CLUSTERS,
             value=picked,
             multi=True,
             placeholder="all",

@@ -215,3 +215,15 @@ def test_labels_leave_with_the_clusters_a_filter_or_the_legend_hides(
         members = codes == label["cluster"]
         others = int((members & (target != 0)).sum())
         assert (label["cluster"] in shown) == (others > 0 and others >= 0.25 * members.sum())
+
+
+def test_names_kept_by_older_code_are_made_again(write_config, digits_path, tmp_path):
+    import json
+
+    dashboard, projection = labelled_dashboard(write_config, digits_path, tmp_path)
+    path = dashboard.context.store.root / f"{projection.key}labels.json"
+    stale = {"key": projection.key, "labels": [{"cluster": 0, "text": "digits · grey"}]}
+    path.write_text(json.dumps(stale))  # as kept before names had a version
+    named = dashboard.context.cluster_labels(projection)
+    assert "digits · grey" not in [label["text"] for label in named["labels"]]
+    assert json.loads(path.read_text())["version"] == named["version"]

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Versions of what is kept beside a map: raise one when its values are made differently,
+#: and what older code kept is made again (names kept before words shared by every cluster
+#: were left out read "digits · grey · handwritten" for every digit).
+LABELS_VERSION = 2
+STABILITY_VERSION = 1
+
 
 def measure_key(projection: Projection, choice: str) -> str:
     """The cache key of map measure ``choice`` of ``projection``'s map."""
@@ -152,6 +158,7 @@ class MapFindings:
         name = self._stability_name(projection)
         self._stability.put(projection.key, measured)
         summary = {
+            "version": STABILITY_VERSION,
             "runs": measured.runs,
             "neighbours": measured.neighbours,
             "clusters": {str(code): score for code, score in measured.clusters.items()},
@@ -167,6 +174,8 @@ class MapFindings:
         name = self._stability_name(projection)
         try:
             summary = json.loads((self.store.root / f"{name}.json").read_text())
+            if summary["version"] != STABILITY_VERSION:
+                return None
             clusters = {int(code): float(score) for code, score in summary["clusters"].items()}
             runs, neighbours = int(summary["runs"]), int(summary["neighbours"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -188,7 +197,9 @@ class MapFindings:
             kept = json.loads(self._labels_path(projection).read_text())
         except (OSError, ValueError):
             return None
-        return kept if isinstance(kept, dict) and isinstance(kept.get("labels"), list) else None
+        if not isinstance(kept, dict) or kept.get("version") != LABELS_VERSION:
+            return None
+        return kept if isinstance(kept.get("labels"), list) else None
 
     def _cluster_labels(self, projection: Projection) -> dict[str, Any]:
         kept = self._kept_labels(projection)
@@ -215,6 +226,7 @@ class MapFindings:
         found = [failed] if failed else []
         found += [sources[by] for by in sources if any(entry.by == by for entry in labels)]
         out = {
+            "version": LABELS_VERSION,
             "key": projection.key,
             "labels": [entry.to_json() for entry in labels],
             "source": ", ".join(found),

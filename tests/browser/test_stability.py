@@ -101,3 +101,38 @@ def test_a_pca_map_has_nothing_to_check(page: Page, stability_url: str):
     wait_for_status(page, "PCA 2D")
     expect(page.locator(PANEL)).to_contain_text("PCA draws the same map on every run")
     expect(page.locator("#stability-3-check")).to_be_disabled()
+
+
+def test_a_cluster_filter_survives_a_link_and_a_trip_to_3d(page: Page, stability_url: str):
+    page.goto(stability_url)
+    wait_for_status(page, "UMAP 2D")
+    settle(page)
+    find = page.locator("#filter-2-find-clusters")
+    if find.is_visible():  # (found already when another test checked this map)
+        find.click()
+    dropdown = widget(page, 2, "filters", "__cluster__", "in")
+    expect(dropdown).to_be_visible(timeout=60_000)
+    dropdown.click()
+    page.get_by_role("option").filter(has_text="cluster 01").first.click()
+    page.keyboard.press("Escape")
+    shown = page.locator(".dashboard-shown")
+    expect(shown).to_contain_text("showing")
+    filtered = shown.inner_text()
+    settle(page)
+    assert view_state(page)["filters"]["__cluster__"]["in"] == ["cluster 01"]
+
+    # The link opens the same filtered map.
+    page.goto(page.url)
+    wait_for_status(page, "UMAP 2D")
+    expect(shown).to_have_text(filtered, timeout=60_000)
+    settle(page)
+    assert view_state(page)["filters"]["__cluster__"]["in"] == ["cluster 01"]
+
+    # 3D and back: the filter stays (in 3D it picks the 3D map's cluster 01).
+    page.get_by_text("3D", exact=True).click()
+    wait_for_status(page, "UMAP 3D", timeout=180_000)
+    settle(page)
+    assert view_state(page)["filters"]["__cluster__"]["in"] == ["cluster 01"]
+    page.get_by_text("2D", exact=True).click()
+    wait_for_status(page, "UMAP 2D")
+    expect(shown).to_have_text(filtered)
