@@ -242,14 +242,14 @@ class FilterPanel(Panel):
 
     def stability_scores(self, projection: Projection) -> dict[str, str]:
         """What each cluster's entry adds once a stability check scored it, by name:
-        ``· stable 0.93`` (its Jaccard stability across seeds)."""
+        ``· stability 0.93`` (its Jaccard stability across seeds)."""
         known = self.context.known_stability(projection)
         if known is None or not known.clusters:
             return {}
         codes = sorted(known.clusters)
         names = cluster_names(np.array(codes, dtype=np.int32))
         return {
-            name: f" · stable {known.clusters[code]:.2f}"
+            name: f" · stability {known.clusters[code]:.2f}"
             for name, code in zip(names, codes, strict=True)
         }
 

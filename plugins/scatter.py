@@ -13,7 +13,7 @@ import json
 from typing import Any, NamedTuple
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ALL, Dash, Input, Output, State, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
@@ -31,6 +31,7 @@ from dashboard.plugin import (
     Panel,
     PanelOptions,
     Projection,
+    ProjectionGoneError,
     RequestValue,
     Rows,
     checked,
@@ -380,9 +381,16 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
         too_big = self.too_big_in_3d(projection)
         if too_big:
             return message_base(too_big), no_update, None, None, None
+        uncoloured = None
         try:
             coords = self.coords(projection)
-            colouring = self.colouring(projection, state.get("colour"), state.get("size"))
+            try:
+                colouring = self.colouring(projection, state.get("colour"), state.get("size"))
+            except ProjectionGoneError:
+                raise
+            except DashboardError as exc:  # a colour not measured yet: the points stay
+                uncoloured = alert(str(exc), color="warning")
+                colouring = self.colouring(projection, NO_COLOUR, state.get("size"))
             shown = self.shown(projection, filters)
             hidden = set(state.get("hidden") or [])
             visible = self.visible(projection, colouring, filters, hidden)
@@ -401,7 +409,7 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
             no_update if _same(drawn_colours, colours, "revision") else colours,
             mask,
             self.legend(projection, colouring, shown, hidden),
-            notice(projection, visible, projection.n),
+            _with(uncoloured, notice(projection, visible, projection.n)),
         )
 
     def visible(
@@ -454,6 +462,13 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
 def _same(drawn: Any, new: dict[str, Any], field: str) -> bool:
     """Whether the browser's copy (``drawn``) is the one the server would send."""
     return isinstance(drawn, dict) and drawn.get(field) == new.get(field)
+
+
+def _with(first: Any, then: Any) -> Any:
+    """Two lines above the map, either of them None."""
+    if first is None or then is None:
+        return then if first is None else first
+    return html.Div([first, then])
 
 
 def _typed_mask(mask: np.ndarray) -> Any:

@@ -157,6 +157,14 @@ class StabilityPanel(Panel):
             return self.check(request, drawn, runs, progress)
 
         @app.callback(
+            Output(self.id("error"), "children", allow_duplicate=True),
+            Input(self.id("runs"), "value"),
+            prevent_initial_call=True,
+        )
+        def retyped(runs: Any) -> Any:
+            return None  # what was said of the box's last value no longer holds
+
+        @app.callback(
             Output(self.action_id(), "data"),
             Input(self.id("colour-spread"), "n_clicks"),
             Input(self.id("colour-persistence"), "n_clicks"),
@@ -176,8 +184,9 @@ class StabilityPanel(Panel):
         if projection is None:
             return no_update, alert("draw a map first, then check its stability")
         if not isinstance(runs, int) or not 2 <= runs <= 20:
+            got = "" if runs is None else f", got {runs!r}"  # a box left empty or not a number
             return no_update, alert(
-                f"`runs` must be a whole number from 2 to 20, got {runs!r}\n"
+                f"`runs` must be a whole number from 2 to 20{got}\n"
                 "type how many maps of other seeds to fit"
             )
         try:

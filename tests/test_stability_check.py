@@ -157,7 +157,7 @@ def test_a_check_is_kept_beside_the_map_and_read_back_by_another_server(
     listed = panel.cluster_control(projection, None, compute=True).children[2].options
     scored = [o["label"] for o in listed if o["value"].startswith("cluster")]
     assert scored
-    assert all(" · stable " in label for label in scored)
+    assert all(" · stability " in label for label in scored)
     assert next(o["label"] for o in listed if o["value"] == "noise").endswith(")")
 
 
@@ -237,3 +237,20 @@ def test_the_summary_says_what_the_numbers_mean_for_reading_the_map():
     assert readings({"moved": 0.1, "median_persistence": 0.8, "clusters": 10, "stable": 10}) == []
     nothing = float("nan")
     assert readings({"moved": nothing, "median_persistence": nothing, "clusters": 0}) == []
+
+
+def test_a_stability_colour_not_measured_yet_leaves_the_points_uncoloured(
+    write_config, digits_path, tmp_path
+):
+    from tests.conftest import render_map
+
+    table = {"path": str(digits_path), "embedding": "pixels", "label": "label"}
+    dashboard = check_dashboard(write_config, table, tmp_path)
+    scatter = next(p for p in dashboard.panels if p.name == "scatter")
+    projection = dashboard.context.project(
+        {"table": "t", "reducer": "umap", "params": {"n_epochs": 50}}
+    )
+    out = render_map(scatter, projection, SPREAD)
+    assert out["coords"]["key"] == projection.key  # the points are drawn
+    assert out["colours"]["colour"] is None  # uncoloured
+    assert "is not measured for this map yet" in str(out["message"])

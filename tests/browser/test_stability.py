@@ -80,7 +80,7 @@ def test_a_check_reports_recolours_and_scores_the_clusters(page: Page, stability
     # The filter's clusters carry their scores (the check found them: no button to press).
     expect(page.locator("#filter-2-find-clusters")).to_be_hidden()
     widget(page, 2, "filters", "__cluster__", "in").click()
-    expect(page.get_by_role("option").filter(has_text=" · stable ").first).to_be_visible()
+    expect(page.get_by_role("option").filter(has_text=" · stability ").first).to_be_visible()
     page.keyboard.press("Escape")
 
     # Colour by spread: the legend is the spread's colour bar, and the view keeps it.
