@@ -227,3 +227,11 @@ def test_names_kept_by_older_code_are_made_again(write_config, digits_path, tmp_
     named = dashboard.context.cluster_labels(projection)
     assert "digits · grey" not in [label["text"] for label in named["labels"]]
     assert json.loads(path.read_text())["version"] == named["version"]
+
+
+def test_a_cluster_in_two_pieces_is_labelled_on_one_of_its_points():
+    # The median of two equal pieces, (5, 0.5), is empty space between them.
+    Y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+    x, y, rows = cluster_centres(Y, np.zeros(4, dtype=np.int32))[0]
+    assert rows == 4
+    assert [x, y] in Y.tolist()

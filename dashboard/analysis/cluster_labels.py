@@ -50,15 +50,18 @@ class ClusterLabel:
 
 
 def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, float, int]]:
-    """Each cluster's centre on the 2D (or the first two axes of a 3D) map ``Y``: the median
-    of its rows' coordinates, and its row count (noise and unmeasured rows have none)."""
+    """Each cluster's centre on the 2D (or the first two axes of a 3D) map ``Y``: the place
+    of its row nearest the median of its rows' coordinates, and its row count (noise and
+    unmeasured rows have none). A row's place, not the median itself: the median of a
+    cluster in several pieces can fall in the empty space between them."""
     out = {}
     for code in np.unique(codes[codes >= 0]):
         rows = np.flatnonzero(codes == code)
         points = np.asarray(Y[rows, :2], dtype=np.float64)
         points = points[np.isfinite(points).all(axis=1)]
         if len(points):
-            x, y = np.median(points, axis=0)
+            median = np.median(points, axis=0)
+            x, y = points[np.argmin(((points - median) ** 2).sum(axis=1))]
             out[int(code)] = (float(x), float(y), len(rows))
     return out
 

@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 
 #: Versions of what is kept beside a map: raise one when its values are made differently,
 #: and what older code kept is made again (names kept before words shared by every cluster
-#: were left out read "digits · grey · handwritten" for every digit).
-LABELS_VERSION = 2
+#: were left out read "digits · grey · handwritten" for every digit; 3: labels sit on a
+#: point of their cluster).
+LABELS_VERSION = 3
 STABILITY_VERSION = 1
 
 
