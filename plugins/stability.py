@@ -149,11 +149,7 @@ class StabilityPanel(Panel):
             prevent_initial_call=True,
         )
         def check(set_progress: Any, clicks: Any, runs: Any, request: Any, drawn: Any) -> Any:
-            def progress(fraction: float, message: str) -> None:
-                if self.context.raise_if_cancelled is not None:
-                    self.context.raise_if_cancelled()  # Cancel: stop at this report
-                set_progress((f"{message} ({round(100 * fraction)}%)",))
-
+            progress = self.context.background_progress(set_progress)
             return self.check(request, drawn, runs, progress)
 
         @app.callback(

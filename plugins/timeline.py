@@ -376,11 +376,7 @@ class TimelinePanel(Panel):
             cancel=[Input(self.id("cancel"), "n_clicks")],
         )
         def align(set_progress: Any, method: str) -> tuple[Any, Any]:
-            def progress(fraction: float, message: str) -> None:
-                if self.context.raise_if_cancelled is not None:
-                    self.context.raise_if_cancelled()  # Cancel: stop at this report
-                set_progress((f"{message} ({round(100 * fraction)}%)",))
-
+            progress = self.context.background_progress(set_progress)
             key, error = self.compute(method, progress)
             if error:
                 logger.warning("timeline %s: %s", self.id(""), error)

@@ -254,3 +254,24 @@ def test_a_stability_colour_not_measured_yet_leaves_the_points_uncoloured(
     assert out["coords"]["key"] == projection.key  # the points are drawn
     assert out["colours"]["colour"] is None  # uncoloured
     assert "is not measured for this map yet" in str(out["message"])
+
+
+def test_background_progress_shows_each_report_and_stops_at_a_cancel(
+    write_config, digits_path, tmp_path
+):
+    from dashboard.errors import JobCancelledError
+
+    table = {"path": str(digits_path), "embedding": "pixels"}
+    context = check_dashboard(write_config, table, tmp_path).context
+    shown = []
+    progress = context.background_progress(shown.append)
+    progress(0.424, "run 2 of 5: UMAP: layout")
+    assert shown == [("run 2 of 5: UMAP: layout (42%)",)]
+
+    def cancelled():
+        raise JobCancelledError("cancelled")
+
+    context.raise_if_cancelled = cancelled
+    with pytest.raises(JobCancelledError, match="cancelled"):
+        progress(0.5, "run 3 of 5")
+    assert len(shown) == 1

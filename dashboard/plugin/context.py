@@ -323,6 +323,18 @@ class PanelContext(MapFindings):
             raise ProjectionGoneError()
         return coords
 
+    def background_progress(self, set_progress: Callable[[tuple[str]], None]) -> Progress:
+        """A ``progress`` for work in a background callback: each report shows as
+        ``message (42%)`` through Dash's ``set_progress`` (one progress output), and is
+        where a page's Cancel stops the work (it raises :class:`JobCancelledError`)."""
+
+        def progress(fraction: float, message: str) -> None:
+            if self.raise_if_cancelled is not None:
+                self.raise_if_cancelled()
+            set_progress((f"{message} ({round(100 * fraction)}%)",))
+
+        return progress
+
     def reducer_title(self, name: Any) -> str:
         """How the page names reducer ``name`` (its title: ``t-SNE`` for ``tsne``)."""
         reducer = self.registry.reducers.get(name) if isinstance(name, str) else None
