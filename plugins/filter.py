@@ -238,7 +238,14 @@ class FilterPanel(Panel):
             style=None if options else {"display": "none"},
         )
         label = dbc.Label(MAP_MEASURES[CLUSTER].label, className="mb-0 small fw-semibold")
-        return html.Div([label, html.Div(button), dropdown], className="mb-2")
+        # A filter kept across maps (2D to 3D, another reducer) picks each map's own cluster.
+        hint = html.Small(
+            "Clusters are found on each map: on another map, the same number is another "
+            "group of points.",
+            className="text-body-secondary",
+            style=None if picked else {"display": "none"},
+        )
+        return html.Div([label, html.Div(button), dropdown, hint], className="mb-2")
 
     def stability_scores(self, projection: Projection) -> dict[str, str]:
         """What each cluster's entry adds once a stability check scored it, by name:

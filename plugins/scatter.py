@@ -112,6 +112,9 @@ class Colouring(NamedTuple):
     colours: dict[str, Any]
     legend: list[Any]
     column: str | None
+    #: Why the colour asked for is not shown (not measured for this map yet): the map is
+    #: drawn uncoloured, and says so.
+    problem: str | None = None
 
 
 class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
@@ -303,11 +306,13 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
 
     def colouring(self, projection: Projection, colour: str | None, size: str | None) -> Colouring:
         """The map's colours and sizes for a colouring (see :func:`map_colours`), memoised.
+        A colour that cannot be computed for this map yet (a stability colour before a
+        check) gives the map uncoloured, with the reason in ``problem``.
 
         Raises
         ------
         DashboardError
-            When a colour computed from the map cannot be (the map left the cache).
+            When the map left the cache.
         """
         dataset = self.context.datasets[projection.table]
         _, colour = self.colour_choice(projection.table, colour)
@@ -337,7 +342,15 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
             colours["colour"] = None if colour == NO_COLOUR else colour
             return Colouring(colours, legend, column)
 
-        return self._colourings.get(key, compute)
+        try:
+            return self._colourings.get(key, compute)
+        except ProjectionGoneError:
+            raise
+        except DashboardError as exc:
+            if colour == NO_COLOUR:
+                raise
+            plain = self.colouring(projection, NO_COLOUR, size)
+            return plain._replace(problem=str(exc))
 
     def shown(self, projection: Projection, filters: Any) -> np.ndarray | None:
         """Rows the filters keep and that have coordinates (None: every row), memoised.
@@ -381,16 +394,9 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
         too_big = self.too_big_in_3d(projection)
         if too_big:
             return message_base(too_big), no_update, None, None, None
-        uncoloured = None
         try:
             coords = self.coords(projection)
-            try:
-                colouring = self.colouring(projection, state.get("colour"), state.get("size"))
-            except ProjectionGoneError:
-                raise
-            except DashboardError as exc:  # a colour not measured yet: the points stay
-                uncoloured = alert(str(exc), color="warning")
-                colouring = self.colouring(projection, NO_COLOUR, state.get("size"))
+            colouring = self.colouring(projection, state.get("colour"), state.get("size"))
             shown = self.shown(projection, filters)
             hidden = set(state.get("hidden") or [])
             visible = self.visible(projection, colouring, filters, hidden)
@@ -409,7 +415,10 @@ class ScatterPanel(MapChoices, PinnedMap, DensityMap, ClusterNames, Panel):
             no_update if _same(drawn_colours, colours, "revision") else colours,
             mask,
             self.legend(projection, colouring, shown, hidden),
-            _with(uncoloured, notice(projection, visible, projection.n)),
+            _with(
+                colouring.problem and alert(colouring.problem, color="warning"),
+                notice(projection, visible, projection.n),
+            ),
         )
 
     def visible(

@@ -254,6 +254,11 @@ def test_a_stability_colour_not_measured_yet_leaves_the_points_uncoloured(
     assert out["coords"]["key"] == projection.key  # the points are drawn
     assert out["colours"]["colour"] is None  # uncoloured
     assert "is not measured for this map yet" in str(out["message"])
+    # The map's labels do not depend on its colour: they stay.
+    ask = {"key": projection.key, "on": True, "colour": SPREAD, "hidden": ["digit 1"]}
+    named = scatter.labels_of(ask, projection)
+    assert named["labels"]
+    assert "notice" not in named
 
 
 def test_background_progress_shows_each_report_and_stops_at_a_cancel(

@@ -131,10 +131,10 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     scatter, panel = dashboard.panels
     request = {"table": "p", "reducer": "pca", "dims": 2, "params": {}}
     result, _ = project(dashboard.context, request)
-    _, button, dropdown = panel.cluster_control(result, None, compute=False).children
+    _, button, dropdown, hint = panel.cluster_control(result, None, compute=False).children
     assert button.children.style is None  # "Find clusters" asks before HDBSCAN runs
     assert dropdown.style == {"display": "none"}
-    _, button, dropdown = panel.cluster_control(result, None, compute=True).children
+    _, button, dropdown, hint = panel.cluster_control(result, None, compute=True).children
     assert button.children.style == {"display": "none"}
     assert dropdown.id["key"] == "filters/__cluster__/in"  # bound to the view's filters
     sizes = {o["value"]: int(o["label"].split("(")[1].rstrip(")")) for o in dropdown.options}
@@ -143,9 +143,12 @@ def test_the_filter_panel_keeps_the_rows_of_picked_clusters(write_config, tmp_pa
     # Known now: the next time the panel is built for this map it shows the dropdown at once,
     # with the clusters the view's filters pick.
     picked = {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02"]}}}
-    again = panel.cluster_control(result, picked, compute=False).children[2]
+    assert hint.style == {"display": "none"}
+    _, _, again, hint = panel.cluster_control(result, picked, compute=False).children
     assert again.options == dropdown.options
     assert again.value == ["cluster 02"]
+    assert hint.style is None  # the same number on another map is another group
+    assert hint.children.startswith("Clusters are found on each map")
     shown = render_map(scatter, result, filters=picked)["mask"]
     assert decode(shown["shown"]).sum() == sizes["cluster 02"]
     both = {"table": "p", "filters": {"__cluster__": {"in": ["cluster 02", NOISE]}}}
