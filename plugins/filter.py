@@ -204,7 +204,8 @@ class FilterPanel(Panel):
         picked: list[str] = []
         # A cluster filter in the view (a link, a map asked for again) needs the map's
         # clusters: without them the list would be empty and its emptiness clear the filter.
-        asked = bool(on_map and (current(filters, projection.table).get(CLUSTER) or {}).get("in"))
+        spec = (current(filters, projection.table).get(CLUSTER) or {}) if on_map else {}
+        asked = bool(spec.get("in"))
         if on_map and (compute or asked or self.context.is_computed(projection, CLUSTER)):
             try:
                 names = self.context.computed(projection, CLUSTER)
@@ -216,7 +217,6 @@ class FilterPanel(Panel):
                     {"label": f"{name} ({count:,}){scores.get(name, '')}", "value": name}
                     for name, count in sorted(names.value_counts().iter_rows())
                 ]
-                spec = current(filters, projection.table).get(CLUSTER) or {}
                 picked = list(spec.get("in") or [])
         # Both controls always exist (one hidden): the button is a callback's input.
         button = dbc.Button(

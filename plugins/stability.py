@@ -46,13 +46,15 @@ logger = logging.getLogger(__name__)
 
 #: Least stable clusters the summary lists by name.
 LISTED_CLUSTERS = 5
+#: Most maps of other seeds one check fits.
+MOST_RUNS = 20
 
 
 class StabilityOptions(PanelOptions):
     runs: int = Field(
         5,
         ge=2,
-        le=20,
+        le=MOST_RUNS,
         description="Maps of other seeds a check fits and compares with the map (the panel's "
         "box starts at this number). Each costs about one map; a UMAP check builds the "
         "neighbour graph once for all of them.",
@@ -74,7 +76,7 @@ class StabilityPanel(Panel):
                     id=self.id("runs"),
                     type="number",
                     min=2,
-                    max=20,
+                    max=MOST_RUNS,
                     step=1,
                     value=self.options.runs,
                     style={"maxWidth": "4.5rem"},
@@ -179,10 +181,10 @@ class StabilityPanel(Panel):
         projection = Projection.from_store(drawn)
         if projection is None:
             return no_update, alert("draw a map first, then check its stability")
-        if not isinstance(runs, int) or not 2 <= runs <= 20:
+        if not isinstance(runs, int) or not 2 <= runs <= MOST_RUNS:
             got = "" if runs is None else f", got {runs!r}"  # a box left empty or not a number
             return no_update, alert(
-                f"`runs` must be a whole number from 2 to 20{got}\n"
+                f"`runs` must be a whole number from 2 to {MOST_RUNS}{got}\n"
                 "type how many maps of other seeds to fit"
             )
         try:
@@ -203,21 +205,24 @@ class StabilityPanel(Panel):
         """(summary, colour buttons' style, whether Check is disabled) for the drawn map."""
         if projection is None or self.context.dataset(projection.table) is None:
             return self.hint(None), HIDDEN, True
-        reducer = self.context.registry.reducers.get(projection.reducer)
-        if reducer is None or reducer.seed_param is None:
+        if not self.seeded(projection):
             return self.hint(projection), HIDDEN, True
         known = self.context.known_stability(projection)
         if known is None:
             return self.hint(projection), HIDDEN, False
         return summary(known), None, False
 
+    def seeded(self, projection: Projection) -> bool:
+        """Whether ``projection``'s reducer draws another map with another seed."""
+        reducer = self.context.registry.reducers.get(projection.reducer)
+        return reducer is not None and reducer.seed_param is not None
+
     def hint(self, projection: Projection | None) -> Any:
         """What the panel says before a check."""
         if projection is None:
             return "Check a map's stability once it is drawn."
-        reducer = self.context.registry.reducers.get(projection.reducer)
         title = self.context.reducer_title(projection.reducer)
-        if reducer is None or reducer.seed_param is None:
+        if not self.seeded(projection):
             return (
                 f"{title} draws the same map on every run: there are no other runs to "
                 "compare. Stability is a question for UMAP and t-SNE maps."

@@ -93,21 +93,20 @@ def cluster_stability(reference: np.ndarray, runs: Sequence[np.ndarray]) -> dict
     mean over ``runs`` (codes of the same rows) of its best Jaccard overlap with a cluster of
     the run, counting only rows measured in both; 0 in a run that puts its rows in no
     cluster."""
-    out = {}
-    for code in np.unique(reference[reference >= 0]):
-        scores = []
-        for run in runs:
-            measured = (reference != -2) & (run != -2)
+    codes = np.unique(reference[reference >= 0])
+    scores: dict[int, list[float]] = {int(code): [] for code in codes}
+    for run in runs:
+        measured = (reference != -2) & (run != -2)
+        theirs = {int(o): (run == o) & measured for o in np.unique(run[measured & (run >= 0)])}
+        for code in codes:
             members = (reference == code) & measured
-            found = run[members]
             best = 0.0
-            for other in np.unique(found[found >= 0]):
-                theirs = (run == other) & measured
-                union = np.count_nonzero(members | theirs)
-                best = max(best, np.count_nonzero(members & theirs) / union)
-            scores.append(best)
-        out[int(code)] = float(np.mean(scores)) if scores else float("nan")
-    return out
+            for other in np.unique(run[members & (run >= 0)]):
+                mine = theirs[int(other)]
+                union = np.count_nonzero(members | mine)
+                best = max(best, np.count_nonzero(members & mine) / union)
+            scores[int(code)].append(best)
+    return {code: float(np.mean(s)) if s else float("nan") for code, s in scores.items()}
 
 
 @dataclass(frozen=True)
