@@ -219,3 +219,73 @@ def test_the_bigger_cluster_keeps_its_label_until_a_zoom_makes_room(page: Page, 
     assert sorted(label["text"] for label in zoomed_in) == ["big one", "small one"]
     whole = page.evaluate(choose, [labels, {"x": [-1, 6], "y": [-1, 6], **out}])
     assert [label["text"] for label in whole] == ["far away", "big one"]
+    # A point in view at the plot's corner (0 px from its left, 6 px from its bottom): its
+    # label is drawn from the plot's left and bottom edges instead of round the point.
+    corner = page.evaluate(choose, [labels, {"x": [0.5, 1.5], "y": [0.49, 1.49], **out}])
+    big = next(label for label in corner if label["text"] == "big one")
+    assert (big["xanchor"], big["xshift"], big["yanchor"], big["yshift"]) == (
+        "left",
+        0,
+        "bottom",
+        -6,
+    )
+    far = page.evaluate(choose, [labels, {"x": [4.99, 5.01], "y": [4.0, 5.0], **out}])
+    assert [(f["xanchor"], f["yanchor"], f["yshift"]) for f in far] == [("center", "top", 0)]
+    assert all(
+        (label["xanchor"], label["xshift"], label["yanchor"], label["yshift"])
+        == ("center", 0, "middle", 0)
+        for label in zoomed_in
+    )
+
+
+def anchors_on_screen(page: Page) -> dict[str, tuple[float, float]]:
+    """Each drawn label's cluster point, in page pixels."""
+    return {
+        text: (x, y)
+        for text, x, y in page.evaluate(
+            f"""() => {{
+            const gd = document.querySelector('{GRAPH}');
+            const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+            return (gd.layout.annotations || []).map((a) => [a.text,
+                box.left + fl._size.l + fl.xaxis.l2p(a.x),
+                box.top + fl._size.t + fl.yaxis.l2p(a.y)]);
+        }}"""
+        )
+    }
+
+
+def test_a_cluster_panned_to_the_edge_keeps_its_label_inside_the_plot(page: Page, labels_url):
+    # The bug a person met: a pan left a cluster near the plot's left edge, in full view, and
+    # its label (which would have stuck out of the plot) was dropped.
+    open_with_labels(page, labels_url)
+    plot = page.locator(f"{GRAPH} .nsewdrag").first.bounding_box()
+    text, (x, _y) = min(anchors_on_screen(page).items(), key=lambda item: item[1][0])
+    choose_tool(page, "pan")
+    # Drag the cluster's point to 15 px from the plot's left edge: its label is wider than that.
+    start = (plot["x"] + plot["width"] / 2, plot["y"] + plot["height"] / 2)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + (plot["x"] + 15 - x) / 2, start[1], steps=4)
+    page.mouse.move(start[0] + plot["x"] + 15 - x, start[1], steps=4)
+    page.mouse.up()
+    settle(page)
+    page.wait_for_timeout(300)
+    anchor = anchors_on_screen(page)
+    assert text in anchor, f"{text!r} lost its label: {sorted(anchor)}"
+    assert abs(anchor[text][0] - (plot["x"] + 15)) < 3
+    drawn = next(label for label in shown_labels(page) if label["text"] == text)
+    # Slid inside the plot, still at its point's height and over its point.
+    assert plot["x"] - 1 <= drawn["x0"] < anchor[text][0] < drawn["x1"]
+    assert abs((drawn["y0"] + drawn["y1"]) / 2 - anchor[text][1]) < 3
+    assert not overlapping(shown_labels(page))
+    # Panned on until the cluster is out of view, its label goes with it.
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] - 40, start[1], steps=4)
+    page.mouse.up()
+    settle(page)
+    page.wait_for_function(
+        f"""(text) => !Array.from(document.querySelectorAll('{ANNOTATIONS}'))
+            .some((el) => el.textContent === text)""",
+        arg=text,
+    )

@@ -540,8 +540,24 @@
     return null;
   }
 
+  // Where a label's box from ``lo`` to ``hi`` (pixels on an axis of ``size``) is drawn: in the
+  // middle of its point, else, where it would stick out of the plot, from the plot's edge
+  // (``side`` is "start" or "end" and ``shift`` the pixels from the point to that edge).
+  function slideInto(lo, hi, size, point) {
+    if (lo < 0 || hi - lo > size) {
+      return { side: "start", shift: -point, moved: -lo };
+    }
+    if (hi > size) {
+      return { side: "end", shift: size - point, moved: size - hi };
+    }
+    return { side: "middle", shift: 0, moved: 0 };
+  }
+
   // Which labels show: biggest clusters first, each only where its box overlaps none placed
-  // before it (and inside the plot), so a zoom in names smaller clusters.
+  // before it, so a zoom in names smaller clusters. A label whose cluster point is in view
+  // shows even at the plot's edge: it is drawn from that edge instead (``xanchor``, ``xshift``
+  // and the like, as plotly's annotations take them), because a cluster in view without its
+  // name looks like a bug.
   function chooseLabels(labels, frame) {
     const chosen = [];
     const boxes = [];
@@ -552,14 +568,25 @@
       if (chosen.length >= LABELS_AT_MOST) { break; }
       const px = ((label.x - x0) / (x1 - x0)) * frame.w;
       const py = (1 - (label.y - y0) / (y1 - y0)) * frame.h;
+      if (!(px >= 0 && px <= frame.w && py >= 0 && py <= frame.h)) { continue; }
       const half = (LABEL_CHAR_PX * String(label.text).length + 12) / 2;
       const box = [px - half, py - LABEL_HEIGHT_PX / 2, px + half, py + LABEL_HEIGHT_PX / 2];
-      if (box[0] < 0 || box[2] > frame.w || box[1] < 0 || box[3] > frame.h) { continue; }
-      if (boxes.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) {
+      const across = slideInto(box[0], box[2], frame.w, px);
+      const down = slideInto(box[1], box[3], frame.h, py);
+      const placed = [box[0] + across.moved, box[1] + down.moved, box[2] + across.moved,
+        box[3] + down.moved];
+      if (boxes.some((b) => b[0] < placed[2] && placed[0] < b[2] && b[1] < placed[3] &&
+        placed[1] < b[3])) {
         continue;
       }
-      boxes.push(box);
-      chosen.push(label);
+      boxes.push(placed);
+      chosen.push(Object.assign({}, label, {
+        xanchor: { start: "left", middle: "center", end: "right" }[across.side],
+        xshift: Math.round(across.shift),
+        // Pixels run down the page, plotly's yshift up it.
+        yanchor: { start: "top", middle: "middle", end: "bottom" }[down.side],
+        yshift: -Math.round(down.shift),
+      }));
     }
     return chosen;
   }
@@ -575,7 +602,8 @@
       x: label.x, y: label.y, xref: "x", yref: "y", text: escape(label.text),
       showarrow: false, captureevents: false, font: { size: 12, color: "#212529" },
       bgcolor: "rgba(255,255,255,0.8)", bordercolor: "rgba(33,37,41,0.3)", borderpad: 2,
-      name: `cluster-${label.cluster}`,
+      xanchor: label.xanchor, xshift: label.xshift, yanchor: label.yanchor,
+      yshift: label.yshift, name: `cluster-${label.cluster}`,
     }));
   }
 
@@ -587,8 +615,10 @@
       return;
     }
     const wanted = labelAnnotations(key, state, null);
-    const now = (gd.layout.annotations || []).map((a) => a.name).join();
-    if (wanted.map((a) => a.name).join() !== now) {
+    // A label slid in from the edge moves when the view does: its shift is part of the test.
+    const placing = (a) => `${a.name}@${a.xanchor}${a.xshift},${a.yanchor}${a.yshift}`;
+    const now = (gd.layout.annotations || []).map(placing).join();
+    if (wanted.map(placing).join() !== now) {
       window.Plotly.relayout(gd, { annotations: wanted });
     }
   }
