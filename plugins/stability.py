@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 LISTED_CLUSTERS = 5
 #: Most maps of other seeds one check fits.
 MOST_RUNS = 20
+#: What the panel says after its Cancel (the runs' job stops once no page waits for it).
+STOPPED = "Check stopped.\nClick Check stability to start it again."
 
 
 class StabilityOptions(PanelOptions):
@@ -157,10 +159,19 @@ class StabilityPanel(Panel):
         @app.callback(
             Output(self.id("error"), "children", allow_duplicate=True),
             Input(self.id("runs"), "value"),
+            Input(self.id("check"), "n_clicks"),
             prevent_initial_call=True,
         )
-        def retyped(runs: Any) -> Any:
-            return None  # what was said of the box's last value no longer holds
+        def retyped(runs: Any, clicks: Any) -> Any:
+            return None  # what was said of the box's last value or the last check no longer holds
+
+        @app.callback(
+            Output(self.id("error"), "children", allow_duplicate=True),
+            Input(self.id("cancel"), "n_clicks"),
+            prevent_initial_call=True,
+        )
+        def cancelled(clicks: Any) -> Any:
+            return alert(STOPPED, color="secondary")
 
         @app.callback(
             Output(self.action_id(), "data"),

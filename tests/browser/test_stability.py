@@ -13,6 +13,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
+from plugins.stability import STOPPED
 from tests.browser.conftest import GRAPH, settle, view_state, wait_for_status, widget
 from tests.servers import serve
 
@@ -68,10 +69,12 @@ def test_a_check_reports_recolours_and_scores_the_clusters(page: Page, stability
     expect(body).to_contain_text("Fit more UMAP maps")
     expect(page.locator("#stability-3-progress")).to_have_text("")
     expect(page.locator("#panel-3-error")).to_be_empty()  # a cancel is no failure
+    expect(page.locator("#stability-3-error")).to_have_text(STOPPED)
 
     # A check of 3 runs: progress by run, then the findings.
     page.locator("#stability-3-runs").fill("3")
     page.locator("#stability-3-check").click()
+    expect(page.locator("#stability-3-error")).to_be_empty()  # a new check: the stop is old
     expect(body).to_contain_text("Compared with 3 maps of other seeds", timeout=120_000)
     expect(body).to_contain_text("clusters are stable")
     expect(body).to_contain_text("Neighbours: a point keeps")
