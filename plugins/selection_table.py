@@ -14,6 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from pydantic import Field
 
 from dashboard.plugin import (
+    LINK_ROWS,
     PROJECTION_STORE,
     SELECTION_STORE,
     DashboardError,
@@ -30,6 +31,19 @@ from dashboard.plugin import (
 
 HINT = "Select points on the map to list them here."
 AXES = ("x", "y", "z")
+
+
+def selection_info(table: str, selected: int, shown: int) -> str:
+    """The grid's line: how many rows are selected, and what the grid and the page's
+    address (a reload, a shared link) keep of them."""
+    noun = "row" if selected == 1 else "rows"
+    kept = []
+    if shown < selected:
+        kept.append(f"grid shows the first {shown:,}; exports have all")
+    if selected >= LINK_ROWS:
+        # A person who reloads or shares the page would otherwise lose rows unawares.
+        kept.append(f"a link or a reload keeps the first {LINK_ROWS:,}")
+    return f"{selected:,} selected {noun} of {table}" + (f" ({'; '.join(kept)})" if kept else "")
 
 
 class TableOptions(PanelOptions):
@@ -194,13 +208,7 @@ class TablePanel(Panel):
                     "filter": False,
                 },
             )
-        noun = "row" if len(rows) == 1 else "rows"
-        info = f"{len(rows):,} selected {noun} of {dataset.name}" + (
-            f" (grid shows the first {len(shown):,}; exports have all)"
-            if len(shown) < len(rows)
-            else ""
-        )
-        return records, columns, info
+        return records, columns, selection_info(dataset.name, len(rows), len(shown))
 
     def export(self, kind: str, selection: Any, projection: Projection | None) -> tuple[Any, Any]:
         """A download of the selection as CSV or parquet, or a message why not."""

@@ -8,6 +8,7 @@ import pytest
 from dash import no_update
 
 from dashboard.errors import ConfigError
+from dashboard.plugin import LINK_ROWS
 from dashboard.plugin.figures import categories, hover_texts, is_categorical
 from dashboard.projection.request import Projection
 from dashboard.web.assemble import prepare
@@ -15,6 +16,7 @@ from plugins.param_widgets import field_specs, param_widget
 from plugins.scatter import NO_COLOUR
 from plugins.scatter_figure import map_coords
 from plugins.selection_table import HINT as HINT_TABLE
+from plugins.selection_table import selection_info
 from reducers.umap import UMAPParams
 from tests.conftest import drawn_rows as drawn
 from tests.conftest import project
@@ -367,6 +369,13 @@ def test_table_panel_limits_the_grid_not_the_export(dashboard):
     records, _, info = table.render(selection, result)
     assert len(records) == 3
     assert info == "10 selected rows of digits (grid shows the first 3; exports have all)"
+    # A selection the page's address cannot keep in full says so before a reload loses rows
+    # (digits has fewer rows than that: the line itself is checked).
+    assert selection_info("t", LINK_ROWS + 1, 3) == (
+        f"{LINK_ROWS + 1:,} selected rows of t (grid shows the first 3; exports have all; "
+        f"a link or a reload keeps the first {LINK_ROWS:,})"
+    )
+    assert selection_info("t", LINK_ROWS - 1, LINK_ROWS - 1) == "1,999 selected rows of t"
     download, _ = table.export("parquet", selection, result)
     assert download["filename"] == "digits-selection.parquet"
     frame = pl.read_parquet(io.BytesIO(base64.b64decode(download["content"])))

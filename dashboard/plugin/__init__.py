@@ -55,7 +55,7 @@ from dashboard.plugin.panel import (
     focus_attributes,
 )
 from dashboard.plugin.reducer import Params, Progress, Reducer, run_progress
-from dashboard.plugin.stores import Focus, Highlight, RequestValue, Rows, checked
+from dashboard.plugin.stores import LINK_ROWS, Focus, Highlight, RequestValue, Rows, checked
 from dashboard.projection.request import Projection, ProjectionRequest, SampleSummary
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "FILTER_STORE",
     "FOCUS_STORE",
     "HIGHLIGHT_STORE",
+    "LINK_ROWS",
     "MAPS_STORE",
     "MEASURES_STORE",
     "MESSAGES_STORE",

@@ -33,6 +33,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: Most selected rows the page's address (the view's link) keeps: a link must stay short
+#: enough to share, so a reload or a shared link of a bigger selection has its first rows.
+LINK_ROWS = 2000
+
+
 class Rows(_Strict):
     """Rows of one table (the selection store's value)."""
 

@@ -32,12 +32,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dashboard.data.dataset import variant_key
-from dashboard.plugin.stores import Focus, Highlight, Row, Rows
+from dashboard.plugin.stores import LINK_ROWS, Focus, Highlight, Row, Rows
 
 logger = logging.getLogger(__name__)
 
-#: Most selected rows a link keeps (a link must stay short enough to share).
-LINK_ROWS = 2000
 #: Most bytes of a link's decoded JSON, and of its compressed text.
 LINK_BYTES = 200_000
 #: Deepest nesting of a link's JSON.

@@ -110,6 +110,22 @@ def overlapping(labels: list[dict]) -> list[tuple[str, str]]:
     return out
 
 
+def anchors_on_screen(page: Page) -> dict[str, tuple[float, float]]:
+    """Each drawn label's cluster point, in page pixels."""
+    return {
+        text: (x, y)
+        for text, x, y in page.evaluate(
+            f"""() => {{
+            const gd = document.querySelector('{GRAPH}');
+            const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+            return (gd.layout.annotations || []).map((a) => [a.text,
+                box.left + fl._size.l + fl.xaxis.l2p(a.x),
+                box.top + fl._size.t + fl.yaxis.l2p(a.y)]);
+        }}"""
+        )
+    }
+
+
 def test_labels_name_each_cluster_by_its_topic_without_overlaps(page: Page, labels_url: str):
     page.goto(labels_url)
     wait_for_status(page, "PCA 2D")
@@ -126,16 +142,7 @@ def test_labels_name_each_cluster_by_its_topic_without_overlaps(page: Page, labe
         words = set(label["text"].split(" · "))
         assert words in topics, label["text"]
     # Each label sits at its cluster: the median of the cluster's points on screen.
-    centres = page.evaluate(
-        f"""() => {{
-            const gd = document.querySelector('{GRAPH}');
-            const fl = gd._fullLayout, box = gd.getBoundingClientRect();
-            return (gd.layout.annotations || []).map((a) => [a.text,
-                box.left + fl._size.l + fl.xaxis.l2p(a.x),
-                box.top + fl._size.t + fl.yaxis.l2p(a.y)]);
-        }}"""
-    )
-    for text, x, y in centres:
+    for text, (x, y) in anchors_on_screen(page).items():
         drawn = next(label for label in labels if label["text"] == text)
         assert abs((drawn["x0"] + drawn["x1"]) / 2 - x) < 3
         assert abs((drawn["y0"] + drawn["y1"]) / 2 - y) < 3
@@ -236,22 +243,6 @@ def test_the_bigger_cluster_keeps_its_label_until_a_zoom_makes_room(page: Page, 
         == ("center", 0, "middle", 0)
         for label in zoomed_in
     )
-
-
-def anchors_on_screen(page: Page) -> dict[str, tuple[float, float]]:
-    """Each drawn label's cluster point, in page pixels."""
-    return {
-        text: (x, y)
-        for text, x, y in page.evaluate(
-            f"""() => {{
-            const gd = document.querySelector('{GRAPH}');
-            const fl = gd._fullLayout, box = gd.getBoundingClientRect();
-            return (gd.layout.annotations || []).map((a) => [a.text,
-                box.left + fl._size.l + fl.xaxis.l2p(a.x),
-                box.top + fl._size.t + fl.yaxis.l2p(a.y)]);
-        }}"""
-        )
-    }
 
 
 def test_a_cluster_panned_to_the_edge_keeps_its_label_inside_the_plot(page: Page, labels_url):
