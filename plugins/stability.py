@@ -160,10 +160,13 @@ class StabilityPanel(Panel):
             Output(self.id("error"), "children", allow_duplicate=True),
             Input(self.id("runs"), "value"),
             Input(self.id("check"), "n_clicks"),
+            Input(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def retyped(runs: Any, clicks: Any) -> Any:
-            return None  # what was said of the box's last value or the last check no longer holds
+        def retyped(runs: Any, clicks: Any, projection: Any) -> Any:
+            # What was said of the box's last value, the last check or another map no longer
+            # holds.
+            return None
 
         @app.callback(
             Output(self.id("error"), "children", allow_duplicate=True),

@@ -189,6 +189,10 @@ def test_the_panel_checks_only_the_drawn_map_and_says_why_not(write_config, digi
     stored, error = panel.check(request, umap.to_store(), 2)
     assert error is None
     assert stored["key"] == umap.key
+    # The box says None when it is empty and when its number is out of range (the browser's
+    # own check of min and max): the panel cannot tell them apart, so it runs nothing.
+    _, error = panel.check(request, umap.to_store(), None)
+    assert error.children.startswith("`runs` must be a whole number from 2 to 20\n")
     body, buttons, _ = panel.render(umap)
     assert buttons is None  # the colour buttons show
     text = str(body)

@@ -99,11 +99,17 @@ def test_a_check_reports_recolours_and_scores_the_clusters(page: Page, stability
 def test_a_pca_map_has_nothing_to_check(page: Page, stability_url: str):
     page.goto(stability_url)
     wait_for_status(page, "UMAP 2D")
+    # What the panel said of the UMAP map goes with it.
+    page.locator("#stability-3-runs").fill("1")
+    page.locator("#stability-3-check").click()
+    error = page.locator("#stability-3-error")
+    expect(error).to_contain_text("must be a whole number from 2 to 20")
     widget(page, 0, "reducer").click()
     page.get_by_role("option", name="PCA", exact=True).click()
     wait_for_status(page, "PCA 2D")
     expect(page.locator(PANEL)).to_contain_text("PCA draws the same map on every run")
     expect(page.locator("#stability-3-check")).to_be_disabled()
+    expect(error).to_be_empty()
 
 
 def test_a_cluster_filter_survives_a_link_and_a_trip_to_3d(page: Page, stability_url: str):
