@@ -236,6 +236,10 @@ def test_the_bigger_cluster_keeps_its_label_until_a_zoom_makes_room(page: Page, 
         "bottom",
         -6,
     )
+    # Under the mode bar (a box taken), the label would hide: the next cluster's shows.
+    taken = {"taken": [[365, 295, 375, 305]], **out}
+    under = page.evaluate(choose, [labels, {"x": [0, 1], "y": [0, 1], **taken}])
+    assert [label["text"] for label in under] == ["small one"]
     far = page.evaluate(choose, [labels, {"x": [4.99, 5.01], "y": [4.0, 5.0], **out}])
     assert [(f["xanchor"], f["yanchor"], f["yshift"]) for f in far] == [("center", "top", 0)]
     assert all(
@@ -269,6 +273,10 @@ def test_a_cluster_panned_to_the_edge_keeps_its_label_inside_the_plot(page: Page
     assert plot["x"] - 1 <= drawn["x0"] < anchor[text][0] < drawn["x1"]
     assert abs((drawn["y0"] + drawn["y1"]) / 2 - anchor[text][1]) < 3
     assert not overlapping(shown_labels(page))
+    bar = page.locator(f"{GRAPH} .modebar").bounding_box()
+    modebar = {"text": "(mode bar)", "x0": bar["x"], "x1": bar["x"] + bar["width"]}
+    modebar |= {"y0": bar["y"], "y1": bar["y"] + bar["height"]}
+    assert not overlapping([modebar, *shown_labels(page)])
     # Panned on until the cluster is out of view, its label goes with it.
     page.mouse.move(*start)
     page.mouse.down()

@@ -526,7 +526,7 @@
     const full = gd && gd._fullLayout;
     if (full && full.xaxis && full.yaxis && full.xaxis.range && full._size) {
       return { x: full.xaxis.range.map(Number), y: full.yaxis.range.map(Number),
-        w: full._size.w, h: full._size.h };
+        w: full._size.w, h: full._size.h, taken: modebarBox(gd, full._size) };
     }
     const w = gd ? gd.clientWidth : 600;
     const h = gd ? gd.clientHeight : 400;
@@ -553,14 +553,27 @@
     return { side: "middle", shift: 0, moved: 0 };
   }
 
+  // The mode bar's box in the plot's pixels, where it reaches into the plot (it shows over
+  // the map's top right corner while the pointer is on the map, and would hide a label).
+  function modebarBox(gd, size) {
+    const bar = gd.querySelector(".modebar");
+    const plot = gd.getBoundingClientRect();
+    const box = bar ? bar.getBoundingClientRect() : null;
+    if (!box || !box.width) {
+      return [];
+    }
+    const [left, top] = [plot.left + size.l, plot.top + size.t];
+    return [[box.left - left, box.top - top, box.right - left, box.bottom - top]];
+  }
+
   // Which labels show: biggest clusters first, each only where its box overlaps none placed
   // before it, so a zoom in names smaller clusters. A label whose cluster point is in view
   // shows even at the plot's edge: it is drawn from that edge instead (``xanchor``, ``xshift``
   // and the like, as plotly's annotations take them), because a cluster in view without its
-  // name looks like a bug.
+  // name looks like a bug. ``frame.taken`` are boxes no label may overlap (the mode bar).
   function chooseLabels(labels, frame) {
     const chosen = [];
-    const boxes = [];
+    const boxes = (frame.taken || []).slice();
     const [x0, x1] = frame.x;
     const [y0, y1] = frame.y;
     const biggestFirst = labels.slice().sort((a, b) => b.rows - a.rows || a.cluster - b.cluster);
