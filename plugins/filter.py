@@ -213,8 +213,12 @@ class FilterPanel(Panel):
                 names = None
             if names is not None:
                 scores = self.stability_scores(projection)
+                named = self.label_texts(projection)
                 options = [
-                    {"label": f"{name} ({count:,}){scores.get(name, '')}", "value": name}
+                    {
+                        "label": f"{name}{named.get(name, '')} ({count:,}){scores.get(name, '')}",
+                        "value": name,
+                    }
                     for name, count in sorted(names.value_counts().iter_rows())
                 ]
                 picked = list(spec.get("in") or [])
@@ -235,6 +239,8 @@ class FilterPanel(Panel):
             value=picked,
             multi=True,
             placeholder="all",
+            # Named and scored entries wrap onto two or three lines in the sidebar.
+            maxHeight=360,
             style=None if options else {"display": "none"},
         )
         label = dbc.Label(MAP_MEASURES[CLUSTER].label, className="mb-0 small fw-semibold")
@@ -246,6 +252,16 @@ class FilterPanel(Panel):
             style=None if picked else {"display": "none"},
         )
         return html.Div([label, html.Div(button), dropdown, hint], className="mb-2")
+
+    def label_texts(self, projection: Projection) -> dict[str, str]:
+        """What each cluster's entry adds once the map's Labels named the clusters, by
+        name: ``· engine · piston · gearbox``, so the list and the map's labels meet."""
+        texts = self.context.known_cluster_labels(projection)
+        if not texts:
+            return {}
+        codes = sorted(texts)
+        names = cluster_names(np.array(codes, dtype=np.int32))
+        return {name: f" · {texts[code]}" for name, code in zip(names, codes, strict=True)}
 
     def stability_scores(self, projection: Projection) -> dict[str, str]:
         """What each cluster's entry adds once a stability check scored it, by name:

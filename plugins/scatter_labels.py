@@ -9,12 +9,19 @@ or pan, so zooming in names smaller clusters.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
-from dash import Dash, Input, Output, State
+from dash import Dash, Input, Output, State, no_update
 
-from dashboard.plugin import FILTER_STORE, MAPS_STORE, DashboardError, Projection
+from dashboard.plugin import (
+    FILTER_STORE,
+    MAPS_STORE,
+    MEASURES_STORE,
+    DashboardError,
+    Projection,
+)
 
 #: Least share of a cluster's rows the map must show for its label to stay (a filter or a
 #: hidden legend category leaving a few strays of a cluster does not keep its name there).
@@ -87,9 +94,21 @@ class ClusterNames:
 
         @app.callback(
             Output(self.id("labels"), "data"),
+            # The first naming of a map's clusters is news to other panels (the filter's
+            # cluster list shows the names).
+            Output(MEASURES_STORE, "data", allow_duplicate=True),
             Input(self.id("labels-ask"), "data"),
             State(self.projection_store, "data"),
             prevent_initial_call=True,
         )
         def on_labels(ask: Any, projection: Any) -> Any:
-            return self.labels_of(ask, Projection.from_store(projection))
+            return self.answer_labels(ask, Projection.from_store(projection))
+
+    def answer_labels(self, ask: Any, projection: Projection | None) -> tuple[Any, Any]:
+        """(:meth:`labels_of`, the measures store's news when this named the map's
+        clusters for the first time, else no update)."""
+        known = projection is None or self.context.known_cluster_labels(projection) is not None
+        labels = self.labels_of(ask, projection)
+        if known or not labels or not labels.get("labels"):
+            return labels, no_update
+        return labels, {"key": projection.key, "measure": "labels", "seq": time.time_ns()}

@@ -235,3 +235,41 @@ def test_a_cluster_in_two_pieces_is_labelled_on_one_of_its_points():
     x, y, rows = cluster_centres(Y, np.zeros(4, dtype=np.int32))[0]
     assert rows == 4
     assert [x, y] in Y.tolist()
+
+
+def test_the_filters_cluster_list_names_the_clusters_once_the_labels_did(
+    write_config, digits_path, tmp_path
+):
+    from dash import no_update
+
+    from dashboard.plugin.manager import get_plugin_manager
+    from dashboard.web.assemble import prepare
+
+    table = {"path": str(digits_path), "embedding": "pixels", "label": "label"}
+    config = {
+        "tables": {"digits": table},
+        "cache_dir": str(tmp_path / "cache"),
+        "panels": [{"type": "scatter"}, {"type": "filter"}],
+    }
+    dashboard = prepare(
+        write_config(config), plugin_manager=get_plugin_manager(load_entry_points=False)
+    )
+    scatter, filters = (
+        next(p for p in dashboard.panels if p.name == n) for n in ("scatter", "filter")
+    )
+    projection = dashboard.context.project({"table": "digits", "reducer": "pca", "dims": 2})
+    listed = filters.cluster_control(projection, None, compute=True).children[2].options
+    assert all(" · " not in o["label"] for o in listed)  # not named yet: numbers and sizes
+    # The first answer to the switch names the clusters and says so to the other panels.
+    labels, news = scatter.answer_labels({"key": projection.key, "on": True}, projection)
+    assert (news["key"], news["measure"]) == (projection.key, "labels")
+    assert scatter.answer_labels({"key": projection.key, "on": True}, projection) == (
+        labels,
+        no_update,
+    )
+    listed = filters.cluster_control(projection, None, compute=False).children[2].options
+    by_value = {o["value"]: o["label"] for o in listed}
+    for label in labels["labels"]:
+        name = f"cluster {label['cluster'] + 1:02d}"
+        assert by_value[name].startswith(f"{name} · {label['text']} (")
+    assert by_value["noise"].startswith("noise (")

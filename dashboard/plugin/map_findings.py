@@ -75,15 +75,22 @@ class MapFindings:
             raise ProjectionGoneError("the map's clusters left the cache\ndraw the map again")
         return codes.astype(np.int32)
 
+    def known_cluster_labels(self, projection: Projection) -> dict[int, str] | None:
+        """Each cluster's name by its code when the map's clusters were named already
+        (:meth:`cluster_labels`), else None: nothing is computed."""
+        named = self._labels.peek(projection.key) or self._kept_labels(projection)
+        if named is None:
+            return None
+        return {int(entry["cluster"]): str(entry["text"]) for entry in named["labels"]}
+
     def row_cluster_labels(self, projection: Projection, rows: np.ndarray) -> list[str] | None:
         """The names of ``rows``' clusters (``noise``, ``(not measured)`` for the others)
         when the map's clusters were named already (:meth:`cluster_labels`), else None:
         nothing is computed."""
-        named = self._labels.peek(projection.key) or self._kept_labels(projection)
+        texts = self.known_cluster_labels(projection)
         codes = self.store.load(measure_key(projection, CLUSTER), mmap=True)
-        if named is None or codes is None:
+        if texts is None or codes is None:
             return None
-        texts = {int(entry["cluster"]): str(entry["text"]) for entry in named["labels"]}
         return [
             texts.get(int(code), NOISE if code == -1 else NOT_MEASURED)
             for code in np.asarray(codes[np.asarray(rows, dtype=np.int64)], dtype=np.int32)
