@@ -67,6 +67,8 @@ def test_labels_sit_at_cluster_medians_biggest_first_with_plugin_names_kept():
     found = cluster_centres(Y, codes)
     assert found[1][2] == 60
     np.testing.assert_allclose(found[1][:2], [10, 0], atol=0.3)
+    # A blob has no gap: its reach holds 90% of its points, about 2.1 x its spread of 0.5.
+    assert 0.7 < found[1][3] < 1.6
     labels = cluster_labels(Y, codes, texts=texts_of(codes), names={2: "from a plugin"})
     assert [label.cluster for label in labels] == [1, 0, 2]
     assert labels[2].text == "from a plugin"
@@ -229,12 +231,30 @@ def test_names_kept_by_older_code_are_made_again(write_config, digits_path, tmp_
     assert json.loads(path.read_text())["version"] == named["version"]
 
 
+def test_a_cluster_in_pieces_is_labelled_on_its_biggest_piece_with_that_pieces_reach():
+    rng = np.random.default_rng(1)
+    # Two pieces of 125 points (spread 0.1) 20 apart, and strays near the median (9, 0).
+    Y = np.concatenate(
+        [
+            rng.normal([0, 0], 0.1, (125, 2)),
+            rng.normal([20, 0], 0.1, (125, 2)),
+            [[8.0, 0.0], [9.0, 0.1], [10.0, -0.1]],
+        ]
+    )
+    x, y, rows, reach = cluster_centres(Y, np.zeros(len(Y), dtype=np.int32))[0]
+    assert rows == 253
+    # In a piece, not on the stray point nearest the median.
+    assert min(np.hypot(x, y), np.hypot(x - 20, y)) < 0.15
+    assert 0.1 < reach < 0.4  # the piece's size, not the whole cluster's (20 wide)
+
+
 def test_a_cluster_in_two_pieces_is_labelled_on_one_of_its_points():
     # The median of two equal pieces, (5, 0.5), is empty space between them.
     Y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
-    x, y, rows = cluster_centres(Y, np.zeros(4, dtype=np.int32))[0]
+    x, y, rows, reach = cluster_centres(Y, np.zeros(4, dtype=np.int32))[0]
     assert rows == 4
     assert [x, y] in Y.tolist()
+    assert reach <= 1  # the piece it sits on: the label lifts above it where it is small
 
 
 def test_the_filters_cluster_list_names_the_clusters_once_the_labels_did(

@@ -12,8 +12,8 @@ Each is named by
 - else the most common value of the label column, with its share ("7 (93%)");
 - else its number.
 
-Each label sits at its cluster's centre (the median of its rows on the map), with the
-cluster's size, so the page can show large clusters first and drop labels that would overlap.
+Each label sits at its cluster's densest point on the map, with the cluster's size, so the
+page can show large clusters first and drop labels that would overlap.
 A plugin may name clusters better (``dashboard_cluster_labels``, e.g. from an LLM the team
 runs); these are the names when none does.
 """
@@ -43,27 +43,75 @@ class ClusterLabel:
     rows: int
     #: What named it: "plugin", "keywords", "label" or "number".
     by: str = "number"
+    #: How far the piece of the cluster around (x, y) spreads (map units): the page lifts
+    #: the label of a piece small enough to hide under it above it instead.
+    reach: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         """As the page receives it."""
         return asdict(self)
 
 
-def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, float, int]]:
-    """Each cluster's centre on the 2D (or the first two axes of a 3D) map ``Y``: the place
-    of its row nearest the median of its rows' coordinates, and its row count (noise and
-    unmeasured rows have none). A row's place, not the median itself: the median of a
-    cluster in several pieces can fall in the empty space between them."""
+#: Most of a cluster's points searched for its densest point (a seeded sample of bigger ones).
+PLACE_SAMPLE = 1_000
+#: Neighbours whose distance says how crowded a point is.
+DENSE_NEIGHBOURS = 10
+#: Share of a cluster's points, the most crowded, its label may sit on.
+DENSE_SHARE = 0.25
+#: Points a label's piece holds at least before a gap in distance may end it.
+PIECE_MIN = 5
+
+
+def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, float, int, float]]:
+    """Each cluster's place on the 2D (or the first two axes of a 3D) map ``Y``, its row
+    count (noise and unmeasured rows have none), and its reach there.
+
+    The place is, of the quarter of its points most crowded (their 10th nearest neighbour in
+    the cluster nearest), the one nearest the median of its points. A point, not the median
+    itself: the median of a cluster in pieces can fall in the empty space between them, and
+    its nearest point can be a stray one. The reach is how far the piece of the cluster
+    around that place spreads: out to the first gap in distance that doubles it, else
+    to 90% of the cluster's points; the page lifts a label above a piece small enough to
+    hide under it."""
+    from scipy.spatial import cKDTree
+
     out = {}
+    rng = np.random.default_rng(0)
     for code in np.unique(codes[codes >= 0]):
         rows = np.flatnonzero(codes == code)
         points = np.asarray(Y[rows, :2], dtype=np.float64)
         points = points[np.isfinite(points).all(axis=1)]
-        if len(points):
-            median = np.median(points, axis=0)
-            x, y = points[np.argmin(((points - median) ** 2).sum(axis=1))]
-            out[int(code)] = (float(x), float(y), len(rows))
+        if not len(points):
+            continue
+        sample = points
+        if len(points) > PLACE_SAMPLE:
+            sample = points[rng.choice(len(points), PLACE_SAMPLE, replace=False)]
+        median = np.median(sample, axis=0)
+        to_median = np.sqrt(((sample - median) ** 2).sum(axis=1))
+        k = min(DENSE_NEIGHBOURS, len(sample) - 1)
+        crowd = np.zeros(len(sample))
+        if k:  # how far a point's k-th nearest neighbour is: small where points crowd
+            crowd = cKDTree(sample).query(sample, k=k + 1)[0][:, -1]
+        # Of the densest quarter of its points (strays and thin bridges are not), the one
+        # nearest the median: a blob's middle, or the middle-most piece's core.
+        dense = np.flatnonzero(crowd <= np.quantile(crowd, DENSE_SHARE))
+        place = sample[dense[np.argmin(to_median[dense])]]
+        out[int(code)] = (float(place[0]), float(place[1]), len(rows), piece_reach(points, place))
     return out
+
+
+def piece_reach(points: np.ndarray, place: np.ndarray) -> float:
+    """How far from ``place`` the piece of ``points`` it lies in spreads: the distance
+    before the first gap that doubles it (after :data:`PIECE_MIN` points, or half of a
+    few), else the 90th percentile of the distances."""
+    d = np.sort(np.sqrt(((points - place) ** 2).sum(axis=1)))
+    least = min(PIECE_MIN, len(d) // 2)  # (a cluster of a few points: half of them)
+    if least >= 1:
+        near, far = d[least - 1 : -1], d[least:]
+        gaps = np.flatnonzero(far > 2 * near + 1e-12)
+        if len(gaps):
+            return float(near[gaps[0]])
+    return float(np.quantile(d, 0.9))
 
 
 def keyword_names(
@@ -156,7 +204,7 @@ def cluster_labels(
             found = common_value_names(values, np.where(rest, codes, -1))
             own = {**{c: (t, "label") for c, t in found.items()}, **own}
     labels = []
-    for code, (x, y, rows) in centres.items():
+    for code, (x, y, rows, reach) in centres.items():
         text, by = own.get(code, (f"cluster {code + 1:02d}", "number"))
-        labels.append(ClusterLabel(code, text, x, y, rows, by))
+        labels.append(ClusterLabel(code, text, x, y, rows, by, reach))
     return sorted(labels, key=lambda label: (-label.rows, label.cluster))

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 #: and what older code kept is made again (names kept before words shared by every cluster
 #: were left out read "digits · grey · handwritten" for every digit; 3: labels sit on a
 #: point of their cluster).
-LABELS_VERSION = 3
+LABELS_VERSION = 4
 STABILITY_VERSION = 1
 
 
@@ -48,7 +48,8 @@ class MapFindings:
 
     def cluster_labels(self, projection: Projection) -> dict[str, Any]:
         """Names of the map's HDBSCAN clusters where they sit, biggest first, and what
-        named them: ``{"key", "labels": [{cluster, text, x, y, rows}], "source"}``. From a
+        named them: ``{"key", "labels": [{cluster, text, x, y, rows, by, reach}],
+        "source"}`` (``reach``: how far the cluster's piece around (x, y) spreads). From a
         plugin's ``dashboard_cluster_labels`` where it names them, else keywords of the
         table's text column (c-TF-IDF), else its label's most common value. Computed once
         per map and kept in the cache beside it.

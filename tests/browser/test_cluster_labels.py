@@ -236,6 +236,15 @@ def test_the_bigger_cluster_keeps_its_label_until_a_zoom_makes_room(page: Page, 
         "bottom",
         -6,
     )
+    # A cluster smaller on screen than its label: the label sits above it, not on it.
+    tiny = {"cluster": 3, "text": "tiny", "x": 0.8, "y": 0.2, "rows": 5, "reach": 0.001}
+    big = {**tiny, "text": "wide", "reach": 0.2}
+    above = page.evaluate(choose, [[tiny, big], {"x": [0, 1], "y": [0, 1], **out}])
+    lifts = {label["text"]: (label["yanchor"], label["yshift"]) for label in above}
+    # Half the label's 20 px, the cluster's 0.6 px and a gap of 3.
+    assert lifts == {"tiny": ("middle", 14)}  # "wide" sits on the same point: it overlaps
+    above = page.evaluate(choose, [[big], {"x": [0, 1], "y": [0, 1], **out}])
+    assert [(a["yanchor"], a["yshift"]) for a in above] == [("middle", 0)]
     # Under the mode bar (a box taken), the label would hide: the next cluster's shows.
     taken = {"taken": [[365, 295, 375, 305]], **out}
     under = page.evaluate(choose, [labels, {"x": [0, 1], "y": [0, 1], **taken}])

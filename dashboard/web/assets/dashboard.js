@@ -543,14 +543,28 @@
   // Where a label's box from ``lo`` to ``hi`` (pixels on an axis of ``size``) is drawn: in the
   // middle of its point, else, where it would stick out of the plot, from the plot's edge
   // (``side`` is "start" or "end" and ``shift`` the pixels from the point to that edge).
-  function slideInto(lo, hi, size, point) {
+  function slideInto(lo, hi, size, point, offset) {
     if (lo < 0 || hi - lo > size) {
       return { side: "start", shift: -point, moved: -lo };
     }
     if (hi > size) {
       return { side: "end", shift: size - point, moved: size - hi };
     }
-    return { side: "middle", shift: 0, moved: 0 };
+    return { side: "middle", shift: offset || 0, moved: 0 };
+  }
+
+  // How many pixels a label goes up from its cluster's point: none, unless the cluster
+  // (most of its points within ``reach`` of the point) is so small on screen that the label
+  // would hide it; then the label sits just above it.
+  function labelLift(label, frame, half) {
+    const reach = label.reach;
+    if (typeof reach !== "number" || !(reach >= 0)) {
+      return 0; // not known (a label from elsewhere): on its point
+    }
+    const reachX = reach * frame.w / Math.abs(frame.x[1] - frame.x[0]);
+    const reachY = reach * frame.h / Math.abs(frame.y[1] - frame.y[0]);
+    const hidden = reachY <= LABEL_HEIGHT_PX / 2 && reachX <= half;
+    return hidden ? LABEL_HEIGHT_PX / 2 + reachY + 3 : 0;
   }
 
   // The mode bar's box in the plot's pixels, where it reaches into the plot (it shows over
@@ -570,7 +584,8 @@
   // before it, so a zoom in names smaller clusters. A label whose cluster point is in view
   // shows even at the plot's edge: it is drawn from that edge instead (``xanchor``, ``xshift``
   // and the like, as plotly's annotations take them), because a cluster in view without its
-  // name looks like a bug. ``frame.taken`` are boxes no label may overlap (the mode bar).
+  // name looks like a bug. A small cluster's label sits above it (``labelLift``) rather than
+  // on it. ``frame.taken`` are boxes no label may overlap (the mode bar).
   function chooseLabels(labels, frame) {
     const chosen = [];
     const boxes = (frame.taken || []).slice();
@@ -583,9 +598,12 @@
       const py = (1 - (label.y - y0) / (y1 - y0)) * frame.h;
       if (!(px >= 0 && px <= frame.w && py >= 0 && py <= frame.h)) { continue; }
       const half = (LABEL_CHAR_PX * String(label.text).length + 12) / 2;
-      const box = [px - half, py - LABEL_HEIGHT_PX / 2, px + half, py + LABEL_HEIGHT_PX / 2];
+      const lift = labelLift(label, frame, half);
+      const middle = py - lift;
+      const box = [px - half, middle - LABEL_HEIGHT_PX / 2, px + half,
+        middle + LABEL_HEIGHT_PX / 2];
       const across = slideInto(box[0], box[2], frame.w, px);
-      const down = slideInto(box[1], box[3], frame.h, py);
+      const down = slideInto(box[1], box[3], frame.h, py, -lift);
       const placed = [box[0] + across.moved, box[1] + down.moved, box[2] + across.moved,
         box[3] + down.moved];
       if (boxes.some((b) => b[0] < placed[2] && placed[0] < b[2] && b[1] < placed[3] &&
