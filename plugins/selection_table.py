@@ -127,7 +127,9 @@ class TablePanel(Panel):
             Output(self.id("grid"), "columnDefs"),
             Output(self.id("info"), "children"),
             Input(SELECTION_STORE, "data"),
-            State(PROJECTION_STORE, "data"),
+            # The map's coordinates are columns: a reopened page's map arrives after its
+            # selection, and another map moves every row.
+            Input(PROJECTION_STORE, "data"),
         )
         @checked
         def show(selection: Rows | None, projection: Any) -> tuple[Any, Any, Any]:

@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     pick,
     point_count,
     point_position,
+    settle,
     trace_types,
     view_state,
     wait_for_points,
@@ -308,6 +309,14 @@ def test_selection_table_lists_rows_and_exports_csv(page: Page, demo_url: str):
     lines = Path(download.path()).read_text().splitlines()
     assert lines[0].startswith("row,id,target,label,text,ink,x,y")
     assert len(lines) == selected + 1
+    # Reopened, the grid has the map's coordinates again (the map comes after the selection).
+    columns = "() => dash_ag_grid.getApi('table-5-grid').getColumns().map((c) => c.getColId())"
+    assert {"x", "y"} <= set(page.evaluate(columns))
+    page.goto(page.url)
+    wait_for_status(page, "PCA 2D")
+    expect(info).to_contain_text(f"{selected:,} selected rows of digits")
+    settle(page)
+    assert {"x", "y"} <= set(page.evaluate(columns))
 
 
 def test_filtering_by_category_hides_the_other_rows(page: Page, demo_url: str):
