@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 LISTED_CLUSTERS = 5
 #: Most maps of other seeds one check fits.
 MOST_RUNS = 20
+#: The style of the last check's findings while another check runs.
+FADED = {"opacity": 0.45}
 #: What the panel says after its Cancel (the runs' job stops once no page waits for it).
 STOPPED = "Check stopped.\nClick Check stability to start it again."
 
@@ -148,6 +150,8 @@ class StabilityPanel(Panel):
             running=[
                 (Output(self.id("check"), "disabled"), True, False),
                 (Output(self.id("cancel"), "style"), SHOWN_INLINE, HIDDEN),
+                # The last check's findings fade while a new one runs: they are not its.
+                (Output(self.id("body"), "style"), FADED, None),
             ],
             cancel=[Input(self.id("cancel"), "n_clicks")],
             prevent_initial_call=True,

@@ -111,7 +111,8 @@ def overlapping(labels: list[dict]) -> list[tuple[str, str]]:
 
 
 def anchors_on_screen(page: Page) -> dict[str, tuple[float, float]]:
-    """Each drawn label's cluster point, in page pixels."""
+    """Each drawn label's cluster point, in page pixels, raised by the label's lift (a
+    small cluster's label sits above it): where the middle of a label centred on it is."""
     return {
         text: (x, y)
         for text, x, y in page.evaluate(
@@ -120,7 +121,8 @@ def anchors_on_screen(page: Page) -> dict[str, tuple[float, float]]:
             const fl = gd._fullLayout, box = gd.getBoundingClientRect();
             return (gd.layout.annotations || []).map((a) => [a.text,
                 box.left + fl._size.l + fl.xaxis.l2p(a.x),
-                box.top + fl._size.t + fl.yaxis.l2p(a.y)]);
+                box.top + fl._size.t + fl.yaxis.l2p(a.y) -
+                    (a.yanchor === 'middle' ? a.yshift || 0 : 0)]);
         }}"""
         )
     }
@@ -141,7 +143,7 @@ def test_labels_name_each_cluster_by_its_topic_without_overlaps(page: Page, labe
     for label in labels:
         words = set(label["text"].split(" · "))
         assert words in topics, label["text"]
-    # Each label sits at its cluster: the median of the cluster's points on screen.
+    # Each label sits at its cluster's point (or just above it, on a small cluster).
     for text, (x, y) in anchors_on_screen(page).items():
         drawn = next(label for label in labels if label["text"] == text)
         assert abs((drawn["x0"] + drawn["x1"]) / 2 - x) < 3

@@ -63,10 +63,12 @@ def test_a_check_reports_recolours_and_scores_the_clusters(page: Page, stability
     page.locator("#stability-3-check").click()
     expect(page.locator("#stability-3-progress")).to_contain_text("run 1 of 20", timeout=60_000)
     expect(page.locator("#stability-3-check")).to_be_disabled()
+    expect(body).to_have_css("opacity", "0.45")  # what it said before is not this check's
     page.locator("#stability-3-cancel").click()
     expect(page.locator("#stability-3-check")).to_be_enabled(timeout=30_000)
     page.wait_for_timeout(1000)
     expect(body).to_contain_text("Fit more UMAP maps")
+    expect(body).to_have_css("opacity", "1")
     expect(page.locator("#stability-3-progress")).to_have_text("")
     expect(page.locator("#panel-3-error")).to_be_empty()  # a cancel is no failure
     expect(page.locator("#stability-3-error")).to_have_text(STOPPED)

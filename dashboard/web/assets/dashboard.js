@@ -503,6 +503,30 @@
   const LABELS_AT_MOST = 40;
   const LABEL_CHAR_PX = 7;
   const LABEL_HEIGHT_PX = 20;
+  // Plotly's own font for a label's text (the figure sets none), and what its box adds to
+  // the text: border and padding each side, and a gap to the next label.
+  const LABEL_FONT = '12px "Open Sans", verdana, arial, sans-serif';
+  const LABEL_BOX_PX = 12;
+  const labelWidths = new Map();
+
+  // How wide a label's box is drawn, measured in the label's font (an estimate of 7 px a
+  // character made labels of clusters side by side seem to overlap, and one was left out).
+  function labelWidth(text) {
+    let width = labelWidths.get(text);
+    if (width === undefined) {
+      const canvas = labelWidth.canvas || (labelWidth.canvas = document.createElement("canvas"));
+      const context = canvas.getContext ? canvas.getContext("2d") : null;
+      if (context) {
+        context.font = LABEL_FONT;
+        width = context.measureText(text).width + LABEL_BOX_PX;
+      } else {
+        width = LABEL_CHAR_PX * text.length + LABEL_BOX_PX;
+      }
+      if (labelWidths.size > 5000) { labelWidths.clear(); }
+      labelWidths.set(text, width);
+    }
+    return width;
+  }
 
   // The labels of this map from the server's answer, or none (switch off, another map).
   function takeLabels(key, state, labels, view) {
@@ -563,7 +587,8 @@
     }
     const reachX = reach * frame.w / Math.abs(frame.x[1] - frame.x[0]);
     const reachY = reach * frame.h / Math.abs(frame.y[1] - frame.y[0]);
-    const hidden = reachY <= LABEL_HEIGHT_PX / 2 && reachX <= half;
+    // A cluster up to twice as tall as the label and no wider would be mostly under it.
+    const hidden = reachY <= LABEL_HEIGHT_PX && reachX <= half;
     return hidden ? LABEL_HEIGHT_PX / 2 + reachY + 3 : 0;
   }
 
@@ -597,7 +622,7 @@
       const px = ((label.x - x0) / (x1 - x0)) * frame.w;
       const py = (1 - (label.y - y0) / (y1 - y0)) * frame.h;
       if (!(px >= 0 && px <= frame.w && py >= 0 && py <= frame.h)) { continue; }
-      const half = (LABEL_CHAR_PX * String(label.text).length + 12) / 2;
+      const half = labelWidth(String(label.text)) / 2;
       const lift = labelLift(label, frame, half);
       const middle = py - lift;
       const box = [px - half, middle - LABEL_HEIGHT_PX / 2, px + half,
