@@ -167,7 +167,7 @@ class StabilityPanel(Panel):
             Input(PROJECTION_STORE, "data"),
             prevent_initial_call=True,
         )
-        def retyped(runs: Any, clicks: Any, projection: Any) -> Any:
+        def said_before(runs: Any, clicks: Any, projection: Any) -> Any:
             # What was said of the box's last value, the last check or another map no longer
             # holds.
             return None
