@@ -158,7 +158,8 @@ def test_a_check_is_kept_beside_the_map_and_read_back_by_another_server(
     scored = [o["label"] for o in listed if o["value"].startswith("cluster")]
     assert scored
     assert all(" · stability " in label for label in scored)
-    assert next(o["label"] for o in listed if o["value"] == "noise").endswith(")")
+    # Noise (when HDBSCAN leaves any on this unseeded map) has no score.
+    assert all(o["label"].endswith(")") for o in listed if o["value"] == "noise")
 
 
 def test_the_panel_checks_only_the_drawn_map_and_says_why_not(write_config, digits_path, tmp_path):
