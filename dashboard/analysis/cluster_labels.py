@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from dashboard.analysis.knn import knn_graph
+
 #: Words a label lists.
 WORDS = 3
 #: Texts of a cluster read for its words (a seeded sample of bigger clusters): 100k rows of
@@ -73,8 +75,6 @@ def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, 
     around that place spreads: out to the first gap in distance that doubles it, else
     to 90% of the cluster's points; the page lifts a label above a piece small enough to
     hide under it."""
-    from scipy.spatial import cKDTree
-
     out = {}
     rng = np.random.default_rng(0)
     for code in np.unique(codes[codes >= 0]):
@@ -91,7 +91,7 @@ def cluster_centres(Y: np.ndarray, codes: np.ndarray) -> dict[int, tuple[float, 
         k = min(DENSE_NEIGHBOURS, len(sample) - 1)
         crowd = np.zeros(len(sample))
         if k:  # how far a point's k-th nearest neighbour is: small where points crowd
-            crowd = cKDTree(sample).query(sample, k=k + 1)[0][:, -1]
+            crowd = knn_graph(sample, k)[1][:, -1]
         # Of the densest quarter of its points (strays and thin bridges are not), the one
         # nearest the median: a blob's middle, or the middle-most piece's core.
         dense = np.flatnonzero(crowd <= np.quantile(crowd, DENSE_SHARE))
