@@ -57,6 +57,13 @@ UNKNOWN_CLUSTERS = [
 ]
 
 
+def by_cluster_name(by_code: dict[int, str]) -> dict[str, str]:
+    """``by_code``'s values keyed by their clusters' names (``cluster 03``) instead."""
+    codes = sorted(by_code)
+    names = cluster_names(np.array(codes, dtype=np.int32))
+    return {name: by_code[code] for name, code in zip(names, codes, strict=True)}
+
+
 def current(filters: Any, table: str) -> dict[str, Any]:
     """The filter store's specs when they are about ``table``, else none."""
     filters = filters if isinstance(filters, dict) else {}
@@ -256,25 +263,17 @@ class FilterPanel(Panel):
     def label_texts(self, projection: Projection) -> dict[str, str]:
         """What each cluster's entry adds once the map's Labels named the clusters, by
         name: ``· engine · piston · gearbox``, so the list and the map's labels meet."""
-        texts = self.context.known_cluster_labels(projection)
-        if not texts:
-            return {}
-        codes = sorted(texts)
-        names = cluster_names(np.array(codes, dtype=np.int32))
-        return {name: f" · {texts[code]}" for name, code in zip(names, codes, strict=True)}
+        texts = self.context.known_cluster_labels(projection) or {}
+        return by_cluster_name({code: f" · {text}" for code, text in texts.items()})
 
     def stability_scores(self, projection: Projection) -> dict[str, str]:
         """What each cluster's entry adds once a stability check scored it, by name:
         ``· stability 0.93`` (its Jaccard stability across seeds)."""
         known = self.context.known_stability(projection)
-        if known is None or not known.clusters:
-            return {}
-        codes = sorted(known.clusters)
-        names = cluster_names(np.array(codes, dtype=np.int32))
-        return {
-            name: f" · stability {known.clusters[code]:.2f}"
-            for name, code in zip(names, codes, strict=True)
-        }
+        scores = known.clusters if known is not None else {}
+        return by_cluster_name(
+            {code: f" · stability {score:.2f}" for code, score in scores.items()}
+        )
 
 
 def _number(value: Any) -> str:
